@@ -1,0 +1,235 @@
+"""The board adapter contract.
+
+An adapter declares its ``name``, ``kind`` (``api``, ``feed`` or ``page``), a settings model,
+its board rules as data and a pure ``to_payload(posting)``. API boards add async
+``publish`` / ``update`` / ``refresh`` / ``withdraw`` / ``lookup``; feed and page boards
+render their whole file set from the open postings. The core owns the HTTP client, timeouts,
+retries, rate limits and file writing: adapters never sleep, retry or build clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable, ConfigError
+from publisher.problems import Problem
+from publisher.schema import Posting
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ApiAdapter",
+    "BoardAdapter",
+    "BoardRules",
+    "BoardSettings",
+    "FileAdapter",
+    "Kind",
+    "Receipt",
+    "RefreshPolicy",
+    "external_ref",
+]
+
+Kind = Literal["api", "feed", "page"]
+
+
+class BoardSettings(BaseModel):
+    """Base of every board's settings: unknown keys are rejected.
+
+    Secrets are never values here: a setting ending in ``_env`` names the environment
+    variable that holds the secret.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = Field(default=None, description="API base URL (sandboxes, tests)")
+
+
+@dataclass(frozen=True)
+class BoardRules:
+    """A board's limits, declared as data and checked by :mod:`publisher.board_rules`."""
+
+    title_max: int | None = None
+    description_min: int | None = None  # characters of the plain-text description
+    description_max: int | None = None
+    description_max_bytes: int | None = None
+    salary_required: bool = False
+    apply_url_required: bool = False
+    employment_types: frozenset[str] | None = None  # None: every canonical value
+    workplaces: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+    max_locations: int | None = None
+    expiry_max_days: int | None = None
+    html: bool = True  # the board accepts an HTML description
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """How a board keeps listings fresh, and how long a listing lives without expires_at."""
+
+    every: timedelta | None = None
+    max_refreshes: int | None = None
+    default_duration: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a board returned for a listing: its id and URL, and whether it is confirmed."""
+
+    board: str
+    external_ref: str
+    board_id: str | None = None
+    url: str | None = None
+    pending: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def external_ref(posting_id: str, board: str) -> str:
+    """Our stable reference for a posting on a board: the key of every reconcile lookup."""
+    return f"jobpub-{posting_id}-{board}"
+
+
+S = TypeVar("S", bound=BoardSettings)
+
+
+class BoardAdapter(ABC, Generic[S]):
+    """Base of every board adapter."""
+
+    name: ClassVar[str]
+    kind: ClassVar[Kind]
+    settings_model: ClassVar[type[BoardSettings]]
+    rules: ClassVar[BoardRules] = BoardRules()
+    refresh_policy: ClassVar[RefreshPolicy] = RefreshPolicy()
+    default_base_url: ClassVar[str | None] = None
+    concurrency: ClassVar[int] = 4
+    rate_per_second: ClassVar[float | None] = None
+
+    def __init__(self, settings: S, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self._client = client
+
+    @classmethod
+    def make(cls, settings: Mapping[str, Any] | None = None,
+             client: httpx.AsyncClient | None = None) -> BoardAdapter[Any]:
+        """Build the adapter from raw settings (config table merged with overrides)."""
+        from pydantic import ValidationError
+
+        try:
+            parsed = cls.settings_model.model_validate(dict(settings or {}))
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"])
+            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            raise ConfigError(f"boards.{cls.name}.{where}: {msg}") from None
+        return cls(parsed, client)  # type: ignore[arg-type]
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise ConfigError(f"{self.name}: no HTTP client was given to the adapter")
+        return self._client
+
+    @property
+    def base_url(self) -> str:
+        return (self.settings.base_url or self.default_base_url or "").rstrip("/")
+
+    def missing_credentials(self) -> list[str]:
+        """Environment variables this board needs that are not set (names only)."""
+        names = [str(v) for k, v in self.settings.model_dump().items()
+                 if k.endswith("_env") and v]
+        return [name for name in names if not os.environ.get(name)]
+
+    def secret(self, setting: str) -> str:
+        """The value of the environment variable named by the ``<setting>_env`` setting."""
+        env_name = getattr(self.settings, f"{setting}_env", None)
+        value = os.environ.get(env_name) if env_name else None
+        if not value:
+            raise BoardAuthError(self.name, f"environment variable {env_name} is not set")
+        return value
+
+    def extra_checks(self, posting: Posting) -> Iterable[Problem]:
+        """Board rules that do not fit :class:`BoardRules` (rare)."""
+        return ()
+
+    @abstractmethod
+    def to_payload(self, posting: Posting) -> Any:
+        """What is sent to (or written for) the board: pure, no I/O, no clock."""
+
+    def preview(self, posting: Posting) -> str:
+        """Exactly what would be sent or written, as text."""
+        return json.dumps(self.to_payload(posting), indent=2, ensure_ascii=False)
+
+    def raise_for_status(self, response: httpx.Response, *, missing_ok: bool = False) -> None:
+        """Map an HTTP status to the error tree (429/5xx retry, 401/403 auth, 4xx reject)."""
+        status = response.status_code
+        if status < 400 or (missing_ok and status in (404, 410)):
+            return
+        reason = _reason(response)
+        if status in (408, 425, 429) or status >= 500:
+            raise BoardUnavailable(self.name, reason, status, _retry_after(response))
+        if status in (401, 403):
+            raise BoardAuthError(self.name, reason, status)
+        raise BoardRejected(self.name, reason, status)
+
+
+class ApiAdapter(BoardAdapter[S]):
+    """A board reached through an HTTP API, one listing at a time."""
+
+    @abstractmethod
+    async def publish(self, posting: Posting, ref: str) -> Receipt:
+        """Create the listing; ``ref`` is our external reference, sent with it."""
+
+    async def update(self, posting: Posting, receipt: Receipt) -> Receipt:
+        """Change a live listing (default: send it again under the same reference)."""
+        return await self.publish(posting, receipt.external_ref)
+
+    async def refresh(self, posting: Posting, receipt: Receipt) -> Receipt:
+        """Renew a live listing (default: an update)."""
+        return await self.update(posting, receipt)
+
+    @abstractmethod
+    async def withdraw(self, receipt: Receipt) -> None:
+        """Close the listing; a listing already gone is not an error."""
+
+    @abstractmethod
+    async def lookup(self, ref: str) -> Receipt | None:
+        """Find our listing by external reference (reconcile after an unknown outcome)."""
+
+
+class FileAdapter(BoardAdapter[S]):
+    """A feed or page board: the whole file set is rendered from the open postings."""
+
+    @abstractmethod
+    def render_files(self, live: Sequence[Posting], closed: Sequence[Posting]) -> dict[str, bytes]:
+        """Relative path -> content for every file of the board (pure)."""
+
+    def listing_url(self, posting: Posting) -> str | None:
+        """Where the posting can be seen once the files are published."""
+        return posting.apply.url
+
+    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting]) -> None:
+        """Tell the board about changed pages (e.g. an indexing ping); default: nothing."""
+        return None
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.text
+    except Exception:  # body not read or not decodable
+        body = ""
+    body = " ".join(body.split())
+    return (body[:300] + "...") if len(body) > 300 else (body or response.reason_phrase)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    from publisher.retry import parse_retry_after
+
+    return parse_retry_after(response.headers.get("Retry-After"))

@@ -1,0 +1,96 @@
+"""Checks a posting against the rules each of its boards declares (``board-rule``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from publisher.adapter import BoardAdapter
+from publisher.config import Config
+from publisher.errors import ConfigError
+from publisher.problems import Problem
+from publisher.render import description_text
+from publisher.schema import Posting
+
+__all__ = ["board_checker", "check_board"]
+
+
+def _rule(board: str, message: str, *path: str | int) -> Problem:
+    return Problem("board-rule", message, tuple(path), board=board)
+
+
+def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Problem]:
+    """Every violation of ``adapter``'s declared rules (all of them, not the first)."""
+    name, rules = adapter.name, adapter.rules
+    if rules.title_max is not None and len(posting.title) > rules.title_max:
+        yield _rule(name, f"title is {len(posting.title)} characters; the board allows "
+                          f"{rules.title_max}", "title")
+    if rules.description_min is not None or rules.description_max is not None \
+            or rules.description_max_bytes is not None:
+        text = description_text(posting)
+        if rules.description_min is not None and len(text) < rules.description_min:
+            yield _rule(name, f"description is {len(text)} characters; the board needs at "
+                              f"least {rules.description_min}", "summary")
+        if rules.description_max is not None and len(text) > rules.description_max:
+            yield _rule(name, f"description is {len(text)} characters; the board allows "
+                              f"{rules.description_max}", "summary")
+        size = len(text.encode())
+        if rules.description_max_bytes is not None and size > rules.description_max_bytes:
+            yield _rule(name, f"description is {size} bytes; the board allows "
+                              f"{rules.description_max_bytes}", "summary")
+    if rules.salary_required and posting.salary is None:
+        yield _rule(name, "the board requires a salary", "id")
+    if rules.apply_url_required and posting.apply.url is None:
+        yield _rule(name, "the board requires apply.url (an e-mail is not enough)", "apply")
+    if rules.employment_types is not None and posting.employment_type not in rules.employment_types:
+        allowed = ", ".join(sorted(rules.employment_types))
+        yield _rule(name, f"employment_type {posting.employment_type} is not supported "
+                          f"(supported: {allowed})", "employment_type")
+    if rules.workplaces is not None and posting.workplace not in rules.workplaces:
+        yield _rule(name, f"workplace {posting.workplace} is not supported", "workplace")
+    if rules.countries is not None:
+        for index, location in enumerate(posting.locations):
+            if location.country not in rules.countries:
+                yield _rule(name, f"country {location.country} is not served by the board",
+                            "locations", index, "country")
+    if rules.max_locations is not None and len(posting.locations) > rules.max_locations:
+        yield _rule(name, f"{len(posting.locations)} locations; the board takes at most "
+                          f"{rules.max_locations}", "locations")
+    if rules.expiry_max_days is not None:
+        start, end = posting.publish_time(), posting.expiry_time()
+        if start is not None and end is not None \
+                and (end - start).days > rules.expiry_max_days:
+            yield _rule(name, f"listing would run {(end - start).days} days; the board allows "
+                              f"{rules.expiry_max_days}", "expires_at")
+    yield from (
+        Problem(p.rule, p.message, p.path, p.severity, name, p.needle, p.at_key)
+        for p in adapter.extra_checks(posting)
+    )
+
+
+def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
+    """A function checking a posting's boards: known names, valid overrides, board rules."""
+    from adapters import ADAPTERS
+
+    def check(posting: Posting) -> list[Problem]:
+        problems: list[Problem] = []
+        for name, overrides in posting.boards.items():
+            cls = ADAPTERS.get(name)
+            if cls is None:
+                if ADAPTERS:
+                    known = ", ".join(sorted(ADAPTERS))
+                    problems.append(Problem("schema", f"unknown board '{name}' (known boards: "
+                                                      f"{known})", ("boards", name),
+                                            at_key=True))
+                continue
+            settings = {**config.boards.get(name, {}), **(overrides or {})}
+            try:
+                adapter = cls.make(settings)
+            except ConfigError as exc:
+                problems.append(Problem("schema", exc.message, ("boards", name), board=name,
+                                        at_key=True))
+                continue
+            problems.extend(check_board(posting, adapter))
+        return problems
+
+    return check

@@ -1,0 +1,125 @@
+"""The `jobpub` command line: parse, build, execute; typed errors map to exit codes.
+
+Exit codes: 0 success, 1 invalid postings or failed board actions, 2 usage or config errors,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from publisher.config import Config, load_config
+from publisher.errors import ConfigError, PublisherError, UsageError
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"jobpub: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn typed errors into a one-line message and an exit code, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, UsageError) as exc:
+            _fail(str(exc), 2)
+        except PublisherError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:
+            if os.environ.get("JOBPUB_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} "
+                  "(set JOBPUB_DEBUG=1 for a traceback)", 3)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class State:
+    """What the group passes to its commands."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="FILE", envvar="JOBPUB_CONFIG",
+              help="config file (default: config/jobpub.toml; env JOBPUB_CONFIG)")
+@click.version_option(package_name="jobpub")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Publish job postings to many job boards from one canonical posting file."""
+    ctx.obj = State(config_path)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
+              default="text", show_default=True, help="output format")
+@click.option("--strict", is_flag=True, help="fail (exit 1) on warnings too")
+@pass_state
+@handle_errors
+def validate(state: State, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Validate posting files (default: the postings folder)."""
+    from publisher.report import render
+    from publisher.rules import RuleContext
+    from publisher.validate import validate_paths
+
+    config = state.config
+    targets = list(paths) or [Path(config.postings_dir)]
+    if not paths and not targets[0].exists():
+        raise UsageError(f"no PATH given and {targets[0]}/ does not exist")
+    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
+                      eeo_statement=config.eeo_statement)
+    report = validate_paths(targets, config, ctx, _board_check(config))
+    click.echo(render(report, fmt))
+    if report.errors or (strict and report.warnings):
+        sys.exit(1)
+
+
+def _board_check(config: Config) -> Callable[..., Any] | None:
+    from publisher.board_rules import board_checker
+
+    return board_checker(config)
+
+
+@cli.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the posting format."""
+    from publisher.jsonschema import posting_json_schema
+
+    click.echo(json.dumps(posting_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="jobpub")

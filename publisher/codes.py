@@ -1,0 +1,94 @@
+"""ISO code lookups (countries, subdivisions, currencies, languages) and IANA time zones.
+
+The code lists come from pycountry, which ships the Debian iso-codes database; each list is
+loaded on first use so that validating a posting that never names a language does not pay
+for loading the language table.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+
+__all__ = [
+    "country_name",
+    "has_subdivisions",
+    "is_country",
+    "is_currency",
+    "is_language",
+    "is_subdivision",
+    "is_timezone",
+    "subdivision_name",
+]
+
+
+@cache
+def _countries() -> dict[str, str]:
+    return {c.alpha_2: c.name for c in pycountry.countries}
+
+
+@cache
+def _subdivisions() -> dict[str, str]:
+    return {s.code: s.name for s in pycountry.subdivisions}
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    return frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+@cache
+def _languages() -> frozenset[str]:
+    return frozenset(
+        lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")
+    )
+
+
+def is_country(code: str) -> bool:
+    """True for an ISO 3166-1 alpha-2 code such as ``US`` or ``NO``."""
+    return code in _countries()
+
+
+def country_name(code: str) -> str:
+    """The English short name of an ISO 3166-1 alpha-2 code (the code itself if unknown)."""
+    return _countries().get(code, code)
+
+
+def is_subdivision(code: str) -> bool:
+    """True for an ISO 3166-2 code such as ``US-CO``."""
+    return code in _subdivisions()
+
+
+def subdivision_name(code: str) -> str:
+    """The name of an ISO 3166-2 subdivision (the code itself if unknown)."""
+    return _subdivisions().get(code, code)
+
+
+def has_subdivisions(country: str) -> bool:
+    """True when ISO 3166-2 lists subdivisions for the country."""
+    prefix = country + "-"
+    return any(code.startswith(prefix) for code in _subdivisions())
+
+
+def is_currency(code: str) -> bool:
+    """True for an ISO 4217 currency code such as ``USD``."""
+    return code in _currencies()
+
+
+def is_language(code: str) -> bool:
+    """True for an ISO 639-1 language code such as ``en``."""
+    return code in _languages()
+
+
+@cache
+def is_timezone(name: str) -> bool:
+    """True for an IANA time-zone name such as ``America/Denver``."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True

@@ -1,0 +1,114 @@
+"""`config/jobpub.toml`: company defaults, time zone, ledger URL and board settings.
+
+The file is found from ``--config``, then ``JOBPUB_CONFIG``, then ``config/jobpub.toml`` in
+the working directory; with none of them the embedded defaults apply. A broken file raises
+:class:`~publisher.errors.ConfigError` naming the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from publisher.errors import ConfigError
+from publisher.problems import format_path
+from publisher.schema import Company, Posting, Text, TimeZoneName
+
+__all__ = ["DEFAULT_PATH", "Config", "apply_defaults", "load_config"]
+
+DEFAULT_PATH = Path("config/jobpub.toml")
+ENV_VAR = "JOBPUB_CONFIG"
+
+
+class Limits(BaseModel):
+    """Per-board overrides of the engine's concurrency and rate limits."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    concurrency: int | None = Field(default=None, ge=1, le=100)
+    rate_per_second: float | None = Field(default=None, gt=0)
+    burst: int | None = Field(default=None, ge=1)
+
+
+class Config(BaseModel):
+    """The whole configuration; every key is optional."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    timezone: TimeZoneName = "UTC"
+    eeo_statement: Text | None = None
+    ledger: str = "sqlite:///.jobpub/ledger.db"
+    postings_dir: str = "postings"
+    company: Company | None = None
+    boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    limits: dict[str, Limits] = Field(default_factory=dict)
+    source: str | None = Field(default=None, exclude=True)
+
+
+def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """Best-effort line of a dotted key in TOML source (tomllib keeps no positions)."""
+    table: tuple[str, ...] = ()
+    keys = [str(p) for p in loc]
+    best: int | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?", line)
+        if header:
+            table = tuple(p.strip().strip("\"'") for p in header.group(1).split("."))
+            if list(table) == keys[: len(table)] and best is None and len(table) == len(keys):
+                best = number
+            continue
+        match = re.match(r"([A-Za-z0-9_\-\"'.]+)\s*=", line)
+        if match:
+            key = tuple(p.strip().strip("\"'") for p in match.group(1).split("."))
+            if list((*table, *key)) == keys[: len(table) + len(key)]:
+                return number
+    return best
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the config from ``path``, ``$JOBPUB_CONFIG`` or the default location."""
+    explicit = path or os.environ.get(ENV_VAR)
+    source = Path(explicit) if explicit else DEFAULT_PATH
+    if not source.exists():
+        if explicit:
+            raise ConfigError(f"config file not found: {source}", str(source))
+        return Config()
+    try:
+        text = source.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ConfigError("config file is not UTF-8", str(source)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", str(source)) from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"invalid TOML: {reason}", str(source), line) from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = tuple(first["loc"])
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"{format_path(loc)}: {msg}", str(source), _find_line(text, loc)) \
+            from None
+    return config.model_copy(update={"source": str(source)})
+
+
+def apply_defaults(posting: Posting, config: Config) -> Posting:
+    """Fill the company, EEO statement and time zone a posting leaves to the config."""
+    update: dict[str, Any] = {}
+    if posting.company is None and config.company is not None:
+        update["company"] = config.company
+    if posting.eeo_statement is None and config.eeo_statement is not None:
+        update["eeo_statement"] = config.eeo_statement
+    if posting.timezone is None:
+        update["timezone"] = config.timezone
+    return posting.model_copy(update=update) if update else posting

@@ -1,0 +1,83 @@
+"""jobpub's errors, split by what the caller (CLI or engine) should do with them.
+
+::
+
+    PublisherError
+    ├── ConfigError            bad config file or settings: exit 2, a person fixes it
+    ├── UsageError             bad command-line use: exit 2
+    ├── PostingInvalid         a posting fails validation: never published
+    └── BoardError             a board call went wrong (carries board, status, reason)
+        ├── BoardUnavailable   transient (429, 5xx, network): retry, honouring retry_after
+        ├── BoardRejected      permanent: the board refused the content; do not retry
+        ├── BoardAuthError     permanent: credentials or permissions; alert a person
+        └── OutcomeUnknown     the request may have been processed: reconcile before resending
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BoardAuthError",
+    "BoardError",
+    "BoardRejected",
+    "BoardUnavailable",
+    "ConfigError",
+    "OutcomeUnknown",
+    "PostingInvalid",
+    "PublisherError",
+    "UsageError",
+]
+
+
+class PublisherError(Exception):
+    """Root of every error jobpub raises on purpose."""
+
+
+class ConfigError(PublisherError):
+    """The configuration (file or board settings) is unusable."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}{message}")
+
+
+class UsageError(PublisherError):
+    """The command line asks for something that cannot be done."""
+
+
+class PostingInvalid(PublisherError):
+    """A posting has validation errors."""
+
+
+class BoardError(PublisherError):
+    """A board call failed. ``reason`` is the board's own words, never a secret."""
+
+    def __init__(self, board: str, reason: str, status: int | None = None):
+        self.board = board
+        self.reason = reason
+        self.status = status
+        code = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{board}{code}: {reason}")
+
+
+class BoardUnavailable(BoardError):
+    """Transient failure: safe to retry, after ``retry_after`` seconds when the board says."""
+
+    def __init__(self, board: str, reason: str, status: int | None = None,
+                 retry_after: float | None = None):
+        super().__init__(board, reason, status)
+        self.retry_after = retry_after
+
+
+class BoardRejected(BoardError):
+    """The board refused the posting; retrying the same request cannot help."""
+
+
+class BoardAuthError(BoardError):
+    """Credentials are missing, wrong or lack permission."""
+
+
+class OutcomeUnknown(BoardError):
+    """The request may have reached the board: look the listing up before sending again."""

@@ -1,0 +1,114 @@
+"""Turning a posting's Markdown into the description boards receive: Markdown, HTML, text.
+
+Markdown is rendered by markdown-it-py with raw HTML disabled, then sanitized by nh3
+(ammonia) to a small allow-list of tags, so no markup in a posting reaches a page as script.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+from publisher.schema import Location, Posting, Salary
+
+__all__ = [
+    "ALLOWED_TAGS",
+    "description_html",
+    "description_markdown",
+    "description_text",
+    "location_text",
+    "markdown_html",
+    "salary_text",
+]
+
+ALLOWED_TAGS = {"p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "h2", "h3", "a", "code"}
+PERIOD_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month", "year": "year"}
+
+
+@cache
+def _md() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def markdown_html(markdown: str) -> str:
+    """Markdown -> sanitized HTML."""
+    rendered = _md().render(markdown)
+    return nh3.clean(rendered, tags=ALLOWED_TAGS, attributes={"a": {"href"}},
+                     url_schemes={"https", "http", "mailto"}, link_rel="nofollow noopener")
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def salary_text(salary: Salary) -> str:
+    """``85,000-120,000 USD per year`` (with an en dash)."""
+    span = _amount(salary.min)
+    if salary.max is not None and salary.max != salary.min:
+        span += f"\u2013{_amount(salary.max)}"
+    return f"{span} {salary.currency} per {PERIOD_WORDS[salary.period]}"
+
+
+def location_text(location: Location) -> str:
+    """``Denver, CO, US``."""
+    return ", ".join(p for p in (location.city, location.region, location.country) if p)
+
+
+def _bullets(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    return [f"## {title}", "", *(f"- {item}" for item in items), ""]
+
+
+def description_markdown(posting: Posting) -> str:
+    """The full description every board gets, in Markdown, in a fixed section order."""
+    parts = [posting.summary.strip(), ""]
+    parts += _bullets("Responsibilities", posting.responsibilities)
+    parts += _bullets("Qualifications", posting.qualifications)
+    parts += _bullets("Preferred qualifications", posting.preferred_qualifications)
+    parts += _bullets("Benefits", posting.benefits)
+    details = []
+    if posting.workplace == "remote":
+        where = ", ".join(posting.remote_eligibility)
+        details.append(f"**Workplace:** fully remote (applicants in {where})")
+    elif posting.locations:
+        places = "; ".join(location_text(loc) for loc in posting.locations)
+        details.append(f"**Location:** {places} ({posting.workplace})")
+    if posting.salary is not None:
+        details.append(f"**Pay:** {salary_text(posting.salary)}")
+    if posting.reports_to:
+        details.append(f"**Reports to:** {posting.reports_to}")
+    if posting.work_environment:
+        details.append(f"**Work environment:** {posting.work_environment}")
+    if posting.travel:
+        details.append(f"**Travel:** {posting.travel}")
+    if details:
+        parts += ["## Details", "", *(f"- {d}" for d in details), ""]
+    apply = [posting.apply.instructions or ""]
+    if posting.apply.url:
+        apply.append(f"Apply at <{posting.apply.url}>.")
+    if posting.apply.email:
+        apply.append(f"E-mail: <{posting.apply.email}>.")
+    parts += ["## How to apply", "", " ".join(a for a in apply if a), ""]
+    if posting.eeo_statement:
+        parts += [posting.eeo_statement.strip(), ""]
+    return "\n".join(parts).strip() + "\n"
+
+
+def description_html(posting: Posting) -> str:
+    """The full description as sanitized HTML."""
+    return markdown_html(description_markdown(posting)).strip()
+
+
+_BLOCK_END = re.compile(r"</(p|li|h2|h3)>|<br\s*/?>")
+
+
+def description_text(posting: Posting) -> str:
+    """The full description as plain text (for boards that forbid HTML, and length rules)."""
+    marked = _BLOCK_END.sub("\n", description_html(posting))
+    text = html.unescape(nh3.clean(marked, tags=set()))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())

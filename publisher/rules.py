@@ -1,0 +1,168 @@
+"""Posting rules: small functions that each return the problems of one rule id.
+
+Two kinds exist. Text rules (``placeholder``) read the raw YAML data, so they also run on a
+file that fails the schema. Posting rules read a valid :class:`~publisher.schema.Posting`.
+
+Compliance rules (``pay-transparency``, ``benefits-required``, ``inclusive-language``) are
+added to :data:`POSTING_RULES` by the compliance module; board rules are checked by
+:mod:`publisher.board_rules` against each adapter's declared limits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from publisher.problems import Path, Problem, format_path
+from publisher.schema import Posting
+
+__all__ = [
+    "POSTING_RULES",
+    "TEXT_RULES",
+    "RuleContext",
+    "check_dates",
+    "check_eeo_statement",
+    "check_placeholders",
+    "check_remote_eligibility",
+    "check_salary",
+    "iter_strings",
+]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What rules may know beyond the posting: config defaults and the current time."""
+
+    now: datetime
+    timezone: str = "UTC"
+    eeo_statement: str | None = None
+
+
+PLACEHOLDER = re.compile(
+    r"""
+      \[(?!\s*[xX]?\s*\])[^\[\]\n]*[A-Za-z][^\[\]\n]*\](?![(\[:])  # [City, State], not [a](url)
+    | \b(?:TBD|TBA|TBC)\b
+    | \bX{3,}\b
+    | (?i:\blorem\s+ipsum\b)
+    | (?i:<\s*insert\b[^>]*>)
+    | \{\{[^{}\n]*\}\}                                             # {{mustache}}
+    | _{4,}                                                        # ____ blanks
+    """,
+    re.VERBOSE,
+)
+
+
+def iter_strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """Every string value (not key) in nested YAML data, with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_strings(item, (*path, key if isinstance(key, str) else str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from iter_strings(item, (*path, index))
+
+
+def check_placeholders(data: Any) -> Iterator[Problem]:
+    """``placeholder``: unfilled template text anywhere in the file."""
+    for path, text in iter_strings(data):
+        for match in PLACEHOLDER.finditer(text):
+            found = match.group(0)
+            yield Problem("placeholder",
+                          f"unfilled template text {found!r} in {format_path(path)}",
+                          path, needle=found)
+
+
+def check_dates(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``dates``: expiry after publication, and no open posting already past its expiry."""
+    start = posting.publish_time(ctx.timezone)
+    end = posting.expiry_time(ctx.timezone)
+    if end is None:
+        return
+    if start is not None and end <= start:
+        yield Problem("dates", f"expires_at ({end.isoformat()}) is not after publish_at "
+                               f"({start.isoformat()})", ("expires_at",))
+    elif posting.status == "open" and end <= ctx.now:
+        yield Problem("dates", f"the posting expired at {end.isoformat()} but its status is "
+                               "open: set status: closed or move expires_at", ("expires_at",))
+
+
+# Implausible amounts for a period, in any currency: warnings, not errors.
+SALARY_FLOOR = {"year": 100.0, "month": 10.0}
+SALARY_CEILING = {"hour": 10_000.0}
+
+
+def check_salary(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``salary``: positive amounts, min <= max, plausible for the period."""
+    salary = posting.salary
+    if salary is None:
+        return
+    amounts: list[tuple[str, float | None]] = [("min", salary.min), ("max", salary.max)]
+    bad = [(name, amount) for name, amount in amounts if amount is not None and amount <= 0]
+    for name, amount in bad:
+        yield Problem("salary", f"salary.{name} must be greater than zero (got {amount:g})",
+                      ("salary", name))
+    if bad:
+        return
+    if salary.max is not None and salary.min > salary.max:
+        yield Problem("salary", f"salary.min ({salary.min:g}) is greater than salary.max "
+                                f"({salary.max:g})", ("salary", "max"))
+    floor = SALARY_FLOOR.get(salary.period)
+    ceiling = SALARY_CEILING.get(salary.period)
+    for name, value in amounts:
+        if value is None:
+            continue
+        if floor is not None and value < floor:
+            yield Problem("salary", f"salary.{name} {value:g} per {salary.period} looks too "
+                                    f"low: is the period right?", ("salary", name), "warning")
+        if ceiling is not None and value > ceiling:
+            yield Problem("salary", f"salary.{name} {value:g} per {salary.period} looks too "
+                                    f"high: is the period right?", ("salary", name), "warning")
+
+
+def check_remote_eligibility(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``remote-eligibility``: a fully remote job says where applicants may live."""
+    if posting.workplace == "remote" and not posting.remote_eligibility:
+        yield Problem("remote-eligibility",
+                      "workplace is remote but remote_eligibility is missing: list the "
+                      "countries (US) or regions (US-CO) where applicants may live",
+                      ("workplace",))
+
+
+def check_locations(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``schema``: onsite and hybrid jobs need at least one location."""
+    if posting.workplace != "remote" and not posting.locations:
+        yield Problem("schema", f"locations is required when workplace is {posting.workplace}",
+                      ("workplace",))
+
+
+def check_company(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``schema``: the hiring organization comes from the posting or the config."""
+    if posting.company is None:
+        yield Problem("schema", "company is missing and config/jobpub.toml has no [company]",
+                      ("id",))
+
+
+def check_eeo_statement(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``eeo-statement`` (warning): an equal-opportunity statement is expected."""
+    if not posting.eeo_statement and not ctx.eeo_statement:
+        yield Problem("eeo-statement", "no EEO statement: add eeo_statement to the posting or "
+                                       "to config/jobpub.toml", ("id",), "warning")
+
+
+PostingRule = Callable[[Posting, RuleContext], Iterable[Problem]]
+TextRule = Callable[[Any], Iterable[Problem]]
+
+TEXT_RULES: list[TextRule] = [check_placeholders]
+POSTING_RULES: list[PostingRule] = [
+    check_company,
+    check_locations,
+    check_dates,
+    check_salary,
+    check_remote_eligibility,
+    check_eeo_statement,
+]

@@ -1,0 +1,178 @@
+"""Validation of posting files: load, check every rule, place every problem in its file."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from publisher.config import Config, apply_defaults
+from publisher.loader import LoadError, Locator, load_text, read_text
+from publisher.problems import Finding, Problem, format_path
+from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext
+from publisher.schema import Apply, Company, Experience, Location, Posting, Salary
+
+__all__ = ["BoardCheck", "FileResult", "Report", "discover", "load_posting", "validate_paths"]
+
+SUFFIXES = (".yaml", ".yml")
+BoardCheck = Callable[[Posting], Iterable[Problem]]
+
+_NESTED: dict[str, type[BaseModel]] = {
+    "company": Company, "locations": Location, "salary": Salary, "experience": Experience,
+    "apply": Apply,
+}
+
+
+@dataclass
+class FileResult:
+    """One file's outcome: its posting when it is valid, and its problems."""
+
+    path: Path
+    posting: Posting | None = None
+    problems: list[Problem] = field(default_factory=list)
+    text: str | None = None
+    load_error: LoadError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.load_error is None and not any(
+            p.severity == "error" for p in self.problems)
+
+
+@dataclass
+class Report:
+    """Everything ``jobpub validate`` prints."""
+
+    files: int
+    findings: list[Finding]
+    results: list[FileResult]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """Posting files under ``paths``: folders are searched recursively, files taken as given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(
+                p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    model: type[BaseModel] = _NESTED.get(str(loc[0]), Posting) if len(loc) > 1 else Posting
+    return list(model.model_fields)
+
+
+def _schema_problem(error: ErrorDetails) -> Problem:
+    loc = tuple(error["loc"])
+    where = format_path(loc)
+    kind = error["type"]
+    if kind == "missing":
+        return Problem("schema", f"missing required field '{where}'", loc)
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, _fields_at(loc), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return Problem("schema", f"unknown field '{where}'{hint}", loc, at_key=True)
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    if kind == "string_type" and isinstance(value, int | float | bool):
+        message += f" (got {value!r}: quote it to keep it as text)"
+    elif kind in ("bool_type", "int_type", "float_type", "dict_type", "list_type") \
+            and isinstance(value, str | int | float | bool):
+        message += f" (got {value!r})"
+    return Problem("schema", f"{where}: {message}" if where else message, loc)
+
+
+def load_posting(path: Path, config: Config, ctx: RuleContext,
+                 board_check: BoardCheck | None = None) -> FileResult:
+    """Load and check one file; never raises for bad input."""
+    result = FileResult(path)
+    try:
+        result.text = read_text(path)
+        data: Any = load_text(result.text)
+    except LoadError as exc:
+        result.load_error = exc
+        return result
+    if data is None:
+        result.problems.append(Problem("schema", "file is empty: expected posting fields"))
+        return result
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        result.problems.append(Problem(
+            "schema", f"the top level must be a mapping of posting fields, found {kind}"))
+        return result
+    for text_rule in TEXT_RULES:
+        result.problems.extend(text_rule(data))
+    try:
+        posting = apply_defaults(Posting.model_validate(data), config)
+    except ValidationError as exc:
+        result.problems.extend(_schema_problem(e) for e in exc.errors(include_url=False))
+        return result
+    if posting.id != path.stem:
+        result.problems.append(Problem(
+            "id-mismatch", f"id '{posting.id}' does not match the file name '{path.name}' "
+                           f"(expected id: {path.stem})", ("id",)))
+    for rule in POSTING_RULES:
+        result.problems.extend(rule(posting, ctx))
+    if board_check is not None:
+        result.problems.extend(board_check(posting))
+    result.posting = posting
+    return result
+
+
+def _duplicate_ids(results: list[FileResult]) -> None:
+    by_id: dict[str, list[FileResult]] = defaultdict(list)
+    for result in results:
+        if result.posting is not None:
+            by_id[result.posting.id].append(result)
+    for posting_id, sharing in by_id.items():
+        if len(sharing) < 2:
+            continue
+        for result in sharing:
+            others = ", ".join(str(r.path) for r in sharing if r is not result)
+            result.problems.append(Problem(
+                "duplicate-id", f"id '{posting_id}' is also used by {others}", ("id",)))
+
+
+def _place(result: FileResult) -> list[Finding]:
+    file = str(result.path)
+    if result.load_error is not None:
+        err = result.load_error
+        return [Finding(file, err.line, err.column, "error", "yaml-syntax", err.message)]
+    if not result.problems:
+        return []
+    locator = Locator(result.text or "")
+    findings = []
+    for problem in dict.fromkeys(result.problems):
+        pos = locator.position(problem.path, problem.needle, problem.at_key)
+        findings.append(Finding(file, pos.line, pos.column, problem.severity, problem.rule,
+                                problem.message, problem.board))
+    return findings
+
+
+def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
+                   board_check: BoardCheck | None = None) -> Report:
+    """Validate every posting file under ``paths``."""
+    files = discover(paths)
+    results = [load_posting(path, config, ctx, board_check) for path in files]
+    _duplicate_ids(results)
+    findings = sorted((f for r in results for f in _place(r)), key=Finding.sort_key)
+    return Report(len(files), findings, results)

@@ -1,0 +1,224 @@
+"""`jobpub validate` and `jobpub schema` end to end, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+
+from publisher.cli import cli
+from publisher.loader import load_text
+from tests.factories import ROOT, line_of, posting_text
+
+SEED = ROOT / "tests/data/invalid/seed-with-blanks.yaml"
+
+
+def run(*args: str, cwd: Path | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def problems(result: Result) -> list[dict[str, object]]:
+    return list(json.loads(result.stdout)["problems"])
+
+
+def test_shipped_postings_are_valid() -> None:
+    result = run("--config", str(ROOT / "config/jobpub.toml"), "validate",
+                 str(ROOT / "postings"))
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.strip().endswith("0 error(s), 0 warning(s)")
+
+
+def test_seed_with_blanks_fails_on_the_blank_lines_text() -> None:
+    text = SEED.read_text()
+    result = run("validate", str(SEED))
+    assert result.exit_code == 1
+    city = line_of(text, "[City, State]")
+    email = line_of(text, "[email address or application portal]")
+    assert f"{SEED}:{city}:12: error placeholder unfilled template text '[City, State]'" \
+        in result.stdout
+    col = text.splitlines()[email - 1].index("[email") + 1
+    assert f"{SEED}:{email}:{col}: error placeholder" in result.stdout
+
+
+def test_seed_with_blanks_json_and_github() -> None:
+    text = SEED.read_text()
+    found = problems(run("validate", "--format", "json", str(SEED)))
+    placeholder_lines = [p["line"] for p in found if p["rule"] == "placeholder"]
+    assert placeholder_lines == [line_of(text, "[City, State]"),
+                                 line_of(text, "[email address or application portal]")]
+    assert all(p["board"] is None and p["severity"] == "error" for p in found)
+    github = run("validate", "--format", "github", str(SEED))
+    assert github.exit_code == 1
+    city = line_of(text, "[City, State]")
+    assert (f"::error file={SEED},line={city},col=12,title=placeholder::unfilled template "
+            "text '[City, State]' in locations[0].city") in github.stdout.splitlines()
+
+
+def _replace(old: str, new: str) -> str:
+    text = posting_text("case")
+    assert old in text
+    return text.replace(old, new)
+
+
+BAD_INPUT = [
+    # name, file content, rule, line (None: any), message fragment
+    ("empty", "", "schema", 1, "file is empty"),
+    ("only-comment", "# nothing here\n", "schema", 1, "file is empty"),
+    ("list", "- id: x\n- title: y\n", "schema", 1, "must be a mapping"),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "yaml-syntax", 1, "not UTF-8"),
+    ("latin-1", "id: case\ntitle: Caf\xe9 manager\n".encode("latin-1"), "yaml-syntax", 2,
+     "not UTF-8"),
+    ("nul-byte", b"id: case\ntitle: a\x00b\n", "yaml-syntax", 2, ""),
+    ("five-mib", b"summary: " + b"x" * (5 * 1024 * 1024), "yaml-syntax", 1, "larger than"),
+    ("alias-bomb", "\n".join(
+        ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+        + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]),
+     "yaml-syntax", None, "alias expansion"),
+    ("deep-nesting", "skills: " + "[" * 200 + "]" * 200 + "\n", "yaml-syntax", 1, "nesting"),
+    ("unknown-key", _replace("title: Data Analyst", "title: Data Analyst\ntitel: typo"),
+     "schema", 3, "unknown field 'titel' (did you mean 'title'?)"),
+    ("wrong-type", _replace("workplace: onsite", "workplace: onsite\nopenings: three"),
+     "schema", 7, "openings: Input should be a valid integer"),
+    ("numeric-postal-code", _replace('postal_code: "80301"', "postal_code: 80301"), "schema",
+     11, "quote it"),
+    ("naive-datetime", _replace("publish_at: 2026-12-01", "publish_at: 2026-12-01T09:00:00"),
+     "schema", 29, "no UTC offset"),
+    ("bad-zone", _replace("timezone: America/Denver", "timezone: Mars/Olympus"), "schema", 31,
+     "not an IANA time zone"),
+    ("bad-currency", _replace("currency: USD", "currency: XYZ"), "schema", 15,
+     "not an ISO 4217"),
+    ("bad-country", _replace("country: US", "country: QQ"), "schema", 10, "not an ISO 3166-1"),
+    ("lowercase-country", _replace("country: US", "country: us"), "schema", 10, "pattern"),
+    ("bad-region", _replace("region: CO", "region: ZZ"), "schema", 9, "not a region of US"),
+    ("http-apply", _replace("url: https://jobs", "url: http://jobs"), "schema", 28, "https"),
+    ("missing-title", _replace("title: Data Analyst\n", ""), "schema", 1,
+     "missing required field 'title'"),
+    ("duplicate-key", _replace("workplace: onsite", "workplace: onsite\nworkplace: remote"),
+     "yaml-syntax", 7, "duplicate key"),
+    ("custom-tag", _replace("title: Data Analyst", "title: !shell Data Analyst"),
+     "yaml-syntax", 2, "tag not allowed"),
+    ("id-mismatch", posting_text("other-id"), "id-mismatch", 1, "does not match"),
+    ("salary", _replace("max: 90000", "max: 60000"), "salary", 14, "greater than salary.max"),
+    ("dates", _replace("expires_at: 2027-01-31", "expires_at: 2026-11-30"), "dates", 30,
+     "not after publish_at"),
+    ("remote", _replace("workplace: onsite", "workplace: remote"), "remote-eligibility", 6,
+     "remote_eligibility is missing"),
+    ("boards-empty", _replace("boards:\n  google: {}\n", "boards: {}\n"), "schema", 32,
+     "at least 1 item"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "rule", "line", "fragment"), BAD_INPUT,
+                         ids=[case[0] for case in BAD_INPUT])
+def test_bad_input(tmp_path: Path, name: str, content: str | bytes, rule: str,
+                   line: int | None, fragment: str) -> None:
+    path = write(tmp_path, "case.yaml", content)
+    result = run("validate", "--format", "json", str(path))
+    assert result.exit_code == 1, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    found = [p for p in problems(result) if p["rule"] == rule]
+    assert found, problems(result)
+    first = found[0]
+    assert first["file"] == str(path)
+    assert isinstance(first["line"], int) and isinstance(first["column"], int)
+    if line is not None:
+        assert first["line"] == line, first
+    assert fragment in str(first["message"])
+
+
+def test_norway_is_a_country(tmp_path: Path) -> None:
+    path = write(tmp_path, "case.yaml", _replace("country: US", "country: NO").replace(
+        "    region: CO\n", ""))
+    result = run("validate", str(path))
+    assert result.exit_code == 0, result.stdout
+
+
+def test_every_problem_is_reported_sorted(tmp_path: Path) -> None:
+    bad = _replace("currency: USD", "currency: XYZ").replace("title: Data Analyst",
+                                                            "title: TBD\nfoo: 1")
+    path = write(tmp_path, "case.yaml", bad)
+    lines = [p["line"] for p in problems(run("validate", "--format", "json", str(path)))]
+    assert len(lines) == 3 and lines == sorted(lines)  # type: ignore[type-var]
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    write(tmp_path / "a", "case.yaml", posting_text("case"))
+    write(tmp_path, "case.yml", posting_text("case"))
+    found = problems(run("validate", "--format", "json", str(tmp_path)))
+    assert sorted((p["file"], p["rule"]) for p in found) == [
+        (str(tmp_path / "a/case.yaml"), "duplicate-id"),
+        (str(tmp_path / "case.yml"), "duplicate-id"),
+    ]
+
+
+def test_strict_fails_on_warnings(tmp_path: Path) -> None:
+    path = write(tmp_path, "case.yaml", _replace(
+        "eeo_statement: Example Corp is an equal opportunity employer.\n", ""))
+    assert run("validate", str(path)).exit_code == 0
+    strict = run("validate", "--strict", str(path))
+    assert strict.exit_code == 1
+    assert "warning eeo-statement" in strict.stdout
+
+
+def test_missing_path_is_a_usage_error() -> None:
+    result = run("validate", "does/not/exist.yaml")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        ('timezone = "America/Denver"\n[company\nname = "x"\n', 2, "invalid TOML"),
+        ('timezone = "Mars/Base"\n', 1, "not an IANA time zone"),
+        ('timezone = "UTC"\n\n[company]\nname = "X"\nwebsite = "https://x.example"\n', 5,
+         "company.website: unknown key"),
+    ],
+)
+def test_broken_config_is_exit_2(tmp_path: Path, content: str, line: int,
+                                 fragment: str) -> None:
+    config = write(tmp_path, "jobpub.toml", content)
+    result = run("--config", str(config), "validate", str(ROOT / "postings"))
+    assert result.exit_code == 2
+    assert f"{config}:{line}: " in result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(tmp_path, "jobpub.toml", 'eeo_statement = "We are EEO."\n')
+    path = write(tmp_path, "case.yaml", _replace(
+        "eeo_statement: Example Corp is an equal opportunity employer.\n", ""))
+    monkeypatch.setenv("JOBPUB_CONFIG", str(config))
+    assert run("validate", "--strict", str(path)).exit_code == 0
+
+
+def test_company_may_come_from_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "case.yaml", _replace("company:\n  name: Example Corp\n", ""))
+    assert "company is missing" in run("validate", str(path)).stdout
+    config = write(tmp_path, "jobpub.toml", '[company]\nname = "Example Corp"\n')
+    assert run("--config", str(config), "validate", str(path)).exit_code == 0
+
+
+def test_schema_is_shipped_and_accepts_the_examples() -> None:
+    result = run("schema")
+    schema = json.loads(result.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    shipped = json.loads((ROOT / "schema/posting.schema.json").read_text())
+    assert shipped == schema, "schema/posting.schema.json is stale: run jobpub schema"
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted((ROOT / "postings").glob("*.yaml")):
+        data = load_text(path.read_text())
+        assert list(validator.iter_errors(data)) == [], path
+    bad = load_text(posting_text().replace("title: Data Analyst", "titel: x"))
+    assert list(validator.iter_errors(bad))
