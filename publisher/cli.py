@@ -99,16 +99,10 @@ def validate(state: State, paths: tuple[Path, ...], fmt: str, strict: bool) -> N
         raise UsageError(f"no PATH given and {targets[0]}/ does not exist")
     ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
                       eeo_statement=config.eeo_statement)
-    report = validate_paths(targets, config, ctx, _board_check(config))
+    report = validate_paths(targets, config, ctx)
     click.echo(render(report, fmt))
     if report.errors or (strict and report.warnings):
         sys.exit(1)
-
-
-def _board_check(config: Config) -> Callable[..., Any] | None:
-    from publisher.board_rules import board_checker
-
-    return board_checker(config)
 
 
 @cli.command()

@@ -66,10 +66,14 @@ def subdivision_name(code: str) -> str:
     return _subdivisions().get(code, code)
 
 
+@cache
+def _countries_with_subdivisions() -> frozenset[str]:
+    return frozenset(code.partition("-")[0] for code in _subdivisions())
+
+
 def has_subdivisions(country: str) -> bool:
     """True when ISO 3166-2 lists subdivisions for the country."""
-    prefix = country + "-"
-    return any(code.startswith(prefix) for code in _subdivisions())
+    return country in _countries_with_subdivisions()
 
 
 def is_currency(code: str) -> bool:

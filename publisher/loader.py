@@ -173,11 +173,24 @@ def load_text(text: str) -> Any:
         raise LoadError(f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
-    problem = _check_size(data)
+    problem = _check_size(data) if _may_be_large(text) else None
     if problem is not None:
         line, column = Locator(text).first_oversized()
         raise LoadError(problem, line, column)
     return data
+
+
+# Cheap text checks that decide whether the (slower) node-count walk is needed: expansion
+# needs an anchor, and nesting past MAX_DEPTH needs many brackets, deep indentation or a
+# long run of block-sequence dashes.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s&]", re.MULTILINE)
+_DEEP = re.compile(rf"^ {{{MAX_DEPTH},}}\S|(?:-[ \t]+){{{MAX_DEPTH // 2},}}", re.MULTILINE)
+
+
+def _may_be_large(text: str) -> bool:
+    brackets = text.count("[") + text.count("{")
+    return (brackets >= MAX_DEPTH or _ANCHOR.search(text) is not None
+            or _DEEP.search(text) is not None)
 
 
 def _children(value: Any) -> list[Any]:

@@ -55,16 +55,18 @@ PLACEHOLDER = re.compile(
 )
 
 
-def iter_strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
-    """Every string value (not key) in nested YAML data, with its path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from iter_strings(item, (*path, key if isinstance(key, str) else str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from iter_strings(item, (*path, index))
+def iter_strings(value: Any) -> Iterator[tuple[Path, str]]:
+    """Every string value (not key) in nested YAML data, with its path, in document order."""
+    stack: list[tuple[Path, Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            yield path, item
+        elif isinstance(item, dict):
+            stack.extend(((*path, k if isinstance(k, str) else str(k)), v)
+                         for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
 
 
 def check_placeholders(data: Any) -> Iterator[Problem]:

@@ -222,3 +222,21 @@ def test_schema_is_shipped_and_accepts_the_examples() -> None:
         assert list(validator.iter_errors(data)) == [], path
     bad = load_text(posting_text().replace("title: Data Analyst", "titel: x"))
     assert list(validator.iter_errors(bad))
+
+
+def test_large_sets_are_checked_in_parallel_with_the_same_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import publisher.validate as validate_module
+
+    for i in range(6):
+        text = posting_text(f"job-{i}")
+        if i == 3:
+            text = text.replace("currency: USD", "currency: XYZ")
+        write(tmp_path, f"job-{i}.yaml", text)
+    write(tmp_path, "copy.yaml", posting_text("job-1"))
+    serial = run("validate", "--format", "json", str(tmp_path)).stdout
+    monkeypatch.setattr(validate_module, "PARALLEL_FROM", 1)
+    parallel = run("validate", "--format", "json", str(tmp_path)).stdout
+    assert parallel == serial
+    rules = sorted(p["rule"] for p in json.loads(parallel)["problems"])
+    assert rules == ["duplicate-id", "duplicate-id", "id-mismatch", "schema"]
