@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.adzuna_feed import AdzunaFeedAdapter
+from adapters.careerjet_feed import CareerjetFeedAdapter
+from adapters.google import GoogleAdapter
+from adapters.indeed_feed import IndeedFeedAdapter
+from adapters.jooble_feed import JoobleFeedAdapter
+from adapters.talent_feed import TalentFeedAdapter
+from adapters.webhook import WebhookAdapter
 from publisher.adapter import BoardAdapter
 
-ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {}
+ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
+    "adzuna_feed": AdzunaFeedAdapter,
+    "careerjet_feed": CareerjetFeedAdapter,
+    "google": GoogleAdapter,
+    "indeed_feed": IndeedFeedAdapter,
+    "jooble_feed": JoobleFeedAdapter,
+    "talent_feed": TalentFeedAdapter,
+    "webhook": WebhookAdapter,
+}

@@ -14,7 +14,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +31,7 @@ __all__ = [
     "BoardAdapter",
     "BoardRules",
     "BoardSettings",
+    "FeedItem",
     "FileAdapter",
     "Kind",
     "Receipt",
@@ -90,6 +91,24 @@ class Receipt:
     url: str | None = None
     pending: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A posting as a feed or page shows it: with the times the ledger knows."""
+
+    posting: Posting
+    posted_at: datetime | None
+    expires_at: datetime | None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, posting: Posting, default_duration: timedelta,
+           posted_at: datetime | None = None, updated_at: datetime | None = None) -> FeedItem:
+        """Times from the posting itself, or from when it was first posted."""
+        posted = posted_at or posting.publish_time()
+        expires = posting.expiry_time() or (posted + default_duration if posted else None)
+        return cls(posting, posted, expires, updated_at)
 
 
 def external_ref(posting_id: str, board: str) -> str:
@@ -207,17 +226,21 @@ class ApiAdapter(BoardAdapter[S]):
 class FileAdapter(BoardAdapter[S]):
     """A feed or page board: the whole file set is rendered from the open postings."""
 
+    daily_announcements: ClassVar[int | None] = None  # quota for announce(), per day
+
     @abstractmethod
-    def render_files(self, live: Sequence[Posting], closed: Sequence[Posting]) -> dict[str, bytes]:
+    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
+                     built_at: datetime) -> dict[str, bytes]:
         """Relative path -> content for every file of the board (pure)."""
 
-    def listing_url(self, posting: Posting) -> str | None:
-        """Where the posting can be seen once the files are published."""
-        return posting.apply.url
+    @abstractmethod
+    def receipt(self, posting: Posting, ref: str) -> Receipt:
+        """What the ledger records for a posting present in the files (its URL)."""
 
-    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting]) -> None:
-        """Tell the board about changed pages (e.g. an indexing ping); default: nothing."""
-        return None
+    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
+                       budget: int) -> int:
+        """Tell the board about changed pages (an indexing ping); returns calls made."""
+        return 0
 
 
 def _reason(response: httpx.Response) -> str:

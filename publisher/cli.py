@@ -117,3 +117,67 @@ def schema() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="jobpub")
+
+
+def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
+    from adapters import ADAPTERS
+
+    if name not in ADAPTERS:
+        raise UsageError(f"unknown board '{name}' (known boards: {', '.join(sorted(ADAPTERS))})")
+    return ADAPTERS[name].make({**config.boards.get(name, {}), **(overrides or {})})
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_state
+@handle_errors
+def boards(state: State, as_json: bool) -> None:
+    """List every board: kind, operations, configuration and credentials."""
+    from adapters import ADAPTERS
+    from publisher.adapter import ApiAdapter
+
+    rows = []
+    for name in sorted(ADAPTERS):
+        adapter = _adapter(state.config, name)
+        operations = ["publish", "update", "refresh", "withdraw", "lookup"] \
+            if isinstance(adapter, ApiAdapter) else ["write"]
+        if getattr(adapter, "settings", None) and getattr(adapter.settings, "indexing", False):
+            operations.append("announce")
+        missing = adapter.missing_credentials()
+        rows.append({"board": name, "kind": adapter.kind, "operations": operations,
+                     "configured": name in state.config.boards,
+                     "credentials": "missing: " + ", ".join(missing) if missing else "ok"})
+    if as_json:
+        click.echo(json.dumps({"boards": rows}, indent=2))
+        return
+    click.echo(f"{'BOARD':<16}{'KIND':<6}{'CONFIGURED':<12}{'CREDENTIALS':<34}OPERATIONS")
+    for row in rows:
+        click.echo(f"{row['board']:<16}{row['kind']:<6}{'yes' if row['configured'] else 'no':<12}"
+                   f"{row['credentials']:<34}{', '.join(row['operations'])}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--board", "board", required=True, help="the board to preview for")
+@pass_state
+@handle_errors
+def preview(state: State, file: Path, board: str) -> None:
+    """Print exactly what would be sent to or written for BOARD."""
+    from publisher.board_rules import check_board
+    from publisher.report import render
+    from publisher.rules import RuleContext
+    from publisher.validate import Report, load_posting, place
+
+    config = state.config
+    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
+                      eeo_statement=config.eeo_statement)
+    result = load_posting(file, config, ctx)
+    adapter = None
+    if result.posting is not None:
+        adapter = _adapter(config, board, result.posting.board_overrides(board))
+        result.problems.extend(check_board(result.posting, adapter))
+    findings = [f for f in place(result) if f.severity == "error"]
+    if findings or adapter is None or result.posting is None:
+        click.echo(render(Report(1, findings), "text"), err=True)
+        sys.exit(1)
+    click.echo(adapter.preview(result.posting))

@@ -22,7 +22,9 @@ from publisher.problems import Finding, Problem, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext
 from publisher.schema import Apply, Company, Experience, Location, Posting, Salary
 
-__all__ = ["BoardCheck", "FileResult", "Report", "discover", "load_posting", "validate_paths"]
+__all__ = [
+    "BoardCheck", "FileResult", "Report", "discover", "load_posting", "place", "validate_paths",
+]
 
 SUFFIXES = (".yaml", ".yml")
 BoardCheck = Callable[[Posting], Iterable[Problem]]
@@ -150,7 +152,7 @@ class Checked:
     findings: list[Finding]
 
 
-def _place(result: FileResult) -> list[Finding]:
+def place(result: FileResult) -> list[Finding]:
     file = str(result.path)
     if result.load_error is not None:
         err = result.load_error
@@ -173,7 +175,7 @@ def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
     for path in paths:
         result = load_posting(path, config, ctx, board_check)
         posting_id = result.posting.id if result.posting is not None else None
-        checked.append(Checked(path, posting_id, _place(result)))
+        checked.append(Checked(path, posting_id, place(result)))
     return checked
 
 

@@ -48,7 +48,7 @@ publish_at: 2026-12-01
 expires_at: 2027-01-31
 timezone: America/Denver
 boards:
-  google: {{}}
+  indeed_feed: {{}}
 """
 
 

@@ -112,7 +112,7 @@ BAD_INPUT = [
      "not after publish_at"),
     ("remote", _replace("workplace: onsite", "workplace: remote"), "remote-eligibility", 6,
      "remote_eligibility is missing"),
-    ("boards-empty", _replace("boards:\n  google: {}\n", "boards: {}\n"), "schema", 32,
+    ("boards-empty", _replace("boards:\n  indeed_feed: {}\n", "boards: {}\n"), "schema", 32,
      "at least 1 item"),
 ]
 

@@ -1,0 +1,211 @@
+"""One XML job-feed writer for the Indeed-style aggregators; each board is a small dialect.
+
+A dialect names the root and job elements, the header elements, the date format and, for
+each job element, which common field fills it (``"location/city"`` nests). Every value is
+written as CDATA with literal characters (no HTML entities), as Indeed asks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any, ClassVar
+from xml.sax.saxutils import quoteattr
+
+from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt
+from publisher.render import description_html, location_text, salary_text
+from publisher.schema import Posting
+
+__all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+EMPLOYMENT_WORDS = {
+    "full_time": "full-time", "part_time": "part-time", "contract": "contract",
+    "temporary": "temporary", "internship": "internship", "volunteer": "volunteer",
+    "per_diem": "per diem", "other": "other",
+}
+CONTRACT_TYPES = {
+    "full_time": "permanent", "part_time": "permanent", "contract": "contract",
+    "temporary": "temporary", "internship": "internship", "volunteer": "volunteer",
+    "per_diem": "temporary", "other": "",
+}
+HOURS = {"full_time": "full-time", "part_time": "part-time"}
+EDUCATION_WORDS = {
+    "none": "No degree required", "high_school": "High school", "associate": "Associate degree",
+    "bachelor": "Bachelor's degree", "master": "Master's degree", "doctorate": "Doctorate",
+    "professional": "Professional degree",
+}
+
+
+def iso_date(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc822(when: datetime) -> str:
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
+def dotted_date(when: datetime) -> str:
+    return when.strftime("%d.%m.%Y")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one board names things: root, job element, header, dates and job fields."""
+
+    root: str
+    fields: tuple[tuple[str, str], ...]  # (element path, common field name)
+    header: tuple[tuple[str, str], ...] = ()  # (element, "publisher"|"publisher_url"|"built")
+    job: str = "job"
+    id_attribute: str | None = None
+    date: Callable[[datetime], str] = iso_date
+    build_date: Callable[[datetime], str] = rfc822
+    filename: str = "feed.xml"
+
+
+class FeedSettings(BoardSettings):
+    """Settings shared by every XML feed board."""
+
+    output_dir: str = "public"
+    job_url: str | None = None
+    publisher: str | None = None
+    publisher_url: str | None = None
+    url_params: str | None = None
+
+
+def _ref(posting: Posting, index: int) -> str:
+    if len(posting.locations) <= 1:
+        return posting.id
+    loc = posting.locations[index]
+    place = _SLUG.sub("-", f"{loc.city} {loc.region or loc.country}".lower()).strip("-")
+    return f"{posting.id}--{place}"
+
+
+def _job_url(posting: Posting, settings: FeedSettings) -> str:
+    url = settings.job_url.format(id=posting.id) if settings.job_url else (
+        posting.apply.url or "")
+    if settings.url_params and url:
+        url += ("&" if "?" in url else "?") + settings.url_params
+    return url
+
+
+def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> list[dict[str, str]]:
+    """The common fields of one posting, one record per location (pure)."""
+    posting = item.posting
+    company = posting.company
+    base: dict[str, str] = {
+        "title": posting.title,
+        "url": _job_url(posting, settings),
+        "apply_url": posting.apply.url or "",
+        "email": posting.apply.email or "",
+        "company": company.name if company else "",
+        "company_url": (company.url or "") if company else "",
+        "description": description_html(posting),
+        "date": dialect.date(item.posted_at) if item.posted_at else "",
+        "updated": dialect.date(item.updated_at or item.posted_at) if item.posted_at else "",
+        "expires": dialect.date(item.expires_at) if item.expires_at else "",
+        "salary": salary_text(posting.salary) if posting.salary else "",
+        "jobtype": EMPLOYMENT_WORDS[posting.employment_type],
+        "contract_type": CONTRACT_TYPES[posting.employment_type],
+        "working_hours": HOURS.get(posting.employment_type, ""),
+        "contract_time": HOURS.get(posting.employment_type, "").replace("-", "_"),
+        "category": posting.category or "",
+        "education": EDUCATION_WORDS[posting.education] if posting.education else "",
+        "experience": (f"{posting.experience.min_years}+ years"
+                       if posting.experience and posting.experience.min_years is not None
+                       else ""),
+        "requisitionid": posting.requisition_id or posting.id,
+        "remotetype": "Fully remote" if posting.workplace == "remote" else (
+            "Hybrid remote" if posting.workplace == "hybrid" else ""),
+    }
+    if not posting.locations:
+        area = posting.remote_eligibility[0] if posting.remote_eligibility else ""
+        country, _, region = area.partition("-")
+        return [{**base, "ref": posting.id, "city": "Remote", "state": region,
+                 "country": country, "postalcode": "", "street": "", "location": "Remote"}]
+    return [
+        {**base, "ref": _ref(posting, index), "city": loc.city, "state": loc.region or "",
+         "country": loc.country, "postalcode": loc.postal_code or "",
+         "street": loc.street or "", "location": location_text(loc)}
+        for index, loc in enumerate(posting.locations)
+    ]
+
+
+def _cdata(value: str) -> str:
+    value = _INVALID_XML.sub("", value)
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _element(path: str, value: str, indent: str) -> str:
+    *parents, leaf = path.split("/")
+    inner = f"<{leaf}>{_cdata(value)}</{leaf}>"
+    for parent in reversed(parents):
+        inner = f"<{parent}>{inner}</{parent}>"
+    return indent + inner
+
+
+def _job_xml(record: dict[str, str], dialect: Dialect) -> str:
+    attr = f" {dialect.id_attribute}={quoteattr(record['ref'])}" if dialect.id_attribute else ""
+    lines = [f"  <{dialect.job}{attr}>"]
+    lines += [_element(tag, record[key], "    ") for tag, key in dialect.fields if record[key]]
+    lines.append(f"  </{dialect.job}>")
+    return "\n".join(lines)
+
+
+def render_feed(records: Sequence[dict[str, str]], settings: FeedSettings, dialect: Dialect,
+                built_at: datetime) -> bytes:
+    header = {"publisher": settings.publisher or "", "publisher_url": settings.publisher_url or "",
+              "built": dialect.build_date(built_at)}
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f"<{dialect.root}>"]
+    lines += [_element(tag, header[key], "  ") for tag, key in dialect.header if header[key]]
+    lines += [_job_xml(record, dialect) for record in records]
+    lines.append(f"</{dialect.root}>\n")
+    return "\n".join(lines).encode("utf-8")
+
+
+class FeedAdapter(FileAdapter[FeedSettings]):
+    """Base of the XML feed boards: a dialect and, optionally, extra rules."""
+
+    kind = "feed"
+    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
+    dialect: ClassVar[Dialect]
+
+    @property
+    def feed_settings(self) -> FeedSettings:
+        assert isinstance(self.settings, FeedSettings)
+        return self.settings
+
+    def to_payload(self, posting: Posting) -> list[dict[str, str]]:
+        return feed_records(FeedItem.of(posting, self.refresh_policy.default_duration),
+                            self.feed_settings, self.dialect)
+
+    def preview(self, posting: Posting) -> str:
+        item = FeedItem.of(posting, self.refresh_policy.default_duration,
+                           posting.publish_time() or datetime.now(UTC))
+        records = feed_records(item, self.feed_settings, self.dialect)
+        return render_feed(records, self.feed_settings, self.dialect,
+                           item.posted_at or datetime.now(UTC)).decode()
+
+    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
+                     built_at: datetime) -> dict[str, bytes]:
+        records = [r for item in live
+                   for r in feed_records(item, self.feed_settings, self.dialect)]
+        return {self.dialect.filename: render_feed(records, self.feed_settings, self.dialect,
+                                                   built_at)}
+
+    def receipt(self, posting: Posting, ref: str) -> Receipt:
+        return Receipt(self.name, ref, board_id=posting.id, url=_job_url(posting,
+                                                                        self.feed_settings))
+
+    def extra_checks(self, posting: Posting) -> list[Any]:
+        from publisher.problems import Problem
+
+        if not _job_url(posting, self.feed_settings):
+            return [Problem("board-rule", "the feed needs a job URL: set apply.url or the "
+                                          "board's job_url setting", ("apply",))]
+        return []

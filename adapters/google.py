@@ -1,0 +1,231 @@
+"""Google for Jobs: job pages with schema.org JobPosting JSON-LD, a sitemap, and optional
+Indexing API pings.
+
+Structured data: https://developers.google.com/search/docs/appearance/structured-data/job-posting
+Indexing API: https://developers.google.com/search/apis/indexing-api/v3/using-api
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from html import escape
+from typing import Any, ClassVar
+
+from publisher.adapter import (
+    BoardRules,
+    BoardSettings,
+    FeedItem,
+    FileAdapter,
+    Receipt,
+    RefreshPolicy,
+)
+from publisher.codes import subdivision_name
+from publisher.errors import BoardAuthError
+from publisher.problems import Problem
+from publisher.render import description_html, location_text, salary_text
+from publisher.schema import Posting
+
+EMPLOYMENT_TYPES = {
+    "full_time": "FULL_TIME", "part_time": "PART_TIME", "contract": "CONTRACTOR",
+    "temporary": "TEMPORARY", "internship": "INTERN", "volunteer": "VOLUNTEER",
+    "per_diem": "PER_DIEM", "other": "OTHER",
+}
+EDUCATION = {
+    "high_school": "high school", "associate": "associate degree",
+    "bachelor": "bachelor degree", "master": "postgraduate degree",
+    "doctorate": "postgraduate degree", "professional": "professional certificate",
+}
+INDEXING_SCOPE = "https://www.googleapis.com/auth/indexing"
+
+
+class GoogleSettings(BoardSettings):
+    site_url: str | None = None  # public URL of a job page, with {id}
+    output_dir: str = "public"
+    direct_apply: bool = False  # true when the page itself takes applications
+    indexing: bool = False  # ping the Indexing API after pages change
+    service_account_env: str | None = None  # env var: path to the service-account JSON key
+    token_url: str = "https://oauth2.googleapis.com/token"
+
+
+class GoogleAdapter(FileAdapter[GoogleSettings]):
+    name = "google"
+    kind = "page"
+    settings_model: ClassVar[type[BoardSettings]] = GoogleSettings
+    rules = BoardRules(title_max=200)
+    refresh_policy = RefreshPolicy(default_duration=timedelta(days=30))
+    default_base_url = "https://indexing.googleapis.com"
+    daily_announcements = 200  # Indexing API default quota: publish calls per day
+
+    def url(self, posting_id: str) -> str:
+        return (self.settings.site_url or "").format(id=posting_id)
+
+    def extra_checks(self, posting: Posting) -> list[Problem]:
+        if not self.settings.site_url or "{id}" not in self.settings.site_url:
+            return [Problem("board-rule", "set boards.google.site_url in config/jobpub.toml "
+                                          "to the job page URL, with {id}", ("boards", "google"),
+                            at_key=True)]
+        return []
+
+    def missing_credentials(self) -> list[str]:
+        return super().missing_credentials() if self.settings.indexing else []
+
+    def job_posting(self, item: FeedItem) -> dict[str, Any]:
+        """The schema.org JobPosting for one posting (pure)."""
+        posting = item.posting
+        company = posting.company
+        data: dict[str, Any] = {
+            "@context": "https://schema.org/",
+            "@type": "JobPosting",
+            "title": posting.title,
+            "description": description_html(posting),
+            "identifier": {"@type": "PropertyValue", "name": company.name if company else "",
+                           "value": posting.requisition_id or posting.id},
+            "employmentType": EMPLOYMENT_TYPES[posting.employment_type],
+            "directApply": self.settings.direct_apply,
+            "url": self.url(posting.id),
+        }
+        if item.posted_at:
+            data["datePosted"] = item.posted_at.isoformat()
+        if item.expires_at:
+            data["validThrough"] = item.expires_at.isoformat()
+        if company:
+            data["hiringOrganization"] = {"@type": "Organization", "name": company.name,
+                                          **({"sameAs": company.url} if company.url else {}),
+                                          **({"logo": company.logo} if company.logo else {})}
+        if posting.locations:
+            data["jobLocation"] = [
+                {"@type": "Place", "address": {"@type": "PostalAddress", **{
+                    k: v for k, v in (("streetAddress", loc.street),
+                                      ("addressLocality", loc.city),
+                                      ("addressRegion", loc.region),
+                                      ("postalCode", loc.postal_code),
+                                      ("addressCountry", loc.country)) if v}}}
+                for loc in posting.locations]
+        if posting.workplace == "remote":
+            data["jobLocationType"] = "TELECOMMUTE"
+        if posting.remote_eligibility:
+            data["applicantLocationRequirements"] = [
+                {"@type": "State", "name": subdivision_name(code)} if "-" in code
+                else {"@type": "Country", "name": code} for code in posting.remote_eligibility]
+        if posting.salary:
+            s = posting.salary
+            value: dict[str, Any] = {"@type": "QuantitativeValue", "unitText": s.period.upper()}
+            if s.max is None or s.max == s.min:
+                value["value"] = s.min
+            else:
+                value.update(minValue=s.min, maxValue=s.max)
+            data["baseSalary"] = {"@type": "MonetaryAmount", "currency": s.currency,
+                                  "value": value}
+        if posting.education in EDUCATION:
+            data["educationRequirements"] = {"@type": "EducationalOccupationalCredential",
+                                             "credentialCategory": EDUCATION[posting.education]}
+        if posting.experience and posting.experience.min_years:
+            data["experienceRequirements"] = {
+                "@type": "OccupationalExperienceRequirements",
+                "monthsOfExperience": posting.experience.min_years * 12}
+        if posting.benefits:
+            data["jobBenefits"] = "; ".join(posting.benefits)
+        return data
+
+    def to_payload(self, posting: Posting) -> dict[str, Any]:
+        return self.job_posting(FeedItem.of(posting, self.refresh_policy.default_duration))
+
+    def preview(self, posting: Posting) -> str:
+        item = FeedItem.of(posting, self.refresh_policy.default_duration,
+                           posting.publish_time() or datetime.now(UTC))
+        return self.page(item).decode()
+
+    def page(self, item: FeedItem) -> bytes:
+        """The visible job page; every JSON-LD value is also shown in the body."""
+        posting, data = item.posting, self.job_posting(item)
+        jsonld = (json.dumps(data, indent=2, ensure_ascii=False)  # inert inside <script>
+                  .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+        facts = [("Company", posting.company.name if posting.company else ""),
+                 ("Employment type", data["employmentType"].replace("_", " ").title())]
+        if posting.workplace == "remote":
+            names = [r["name"] for r in data.get("applicantLocationRequirements", [])]
+            facts.append(("Location", "Fully remote (TELECOMMUTE) - applicants in "
+                          + ", ".join(names)))
+        else:
+            facts += [("Location", f"{location_text(loc)} {loc.postal_code or ''} "
+                                   f"{loc.street or ''}".strip()) for loc in posting.locations]
+        if posting.salary:
+            facts.append(("Pay", salary_text(posting.salary)))
+        facts += [("Posted", data.get("datePosted", "")),
+                  ("Apply by", data.get("validThrough", "")),
+                  ("Reference", data["identifier"]["value"])]
+        if "educationRequirements" in data:
+            facts.append(("Education", data["educationRequirements"]["credentialCategory"]))
+        if "experienceRequirements" in data:
+            months = data["experienceRequirements"]["monthsOfExperience"]
+            facts.append(("Experience", f"{months // 12} years ({months} months)"))
+        rows = "\n".join(f"<li><strong>{escape(k)}:</strong> {escape(str(v))}</li>"
+                         for k, v in facts if v)
+        apply = posting.apply.url or f"mailto:{posting.apply.email}"
+        return (f"<!doctype html>\n<html lang=\"{posting.language}\">\n<head>\n"
+                f"<meta charset=\"utf-8\">\n<title>{escape(posting.title)}</title>\n"
+                f"<link rel=\"canonical\" href=\"{escape(data['url'])}\">\n"
+                f"<script type=\"application/ld+json\">\n{jsonld}\n</script>\n</head>\n<body>\n"
+                f"<h1>{escape(posting.title)}</h1>\n<ul>\n{rows}\n</ul>\n"
+                f"{data['description']}\n<p><a href=\"{escape(apply)}\">Apply now</a></p>\n"
+                "</body>\n</html>\n").encode()
+
+    def closed_page(self, posting: Posting) -> bytes:
+        return (f"<!doctype html>\n<html lang=\"{posting.language}\">\n<head>\n"
+                "<meta charset=\"utf-8\">\n<meta name=\"robots\" content=\"noindex\">\n"
+                f"<title>{escape(posting.title)} (closed)</title>\n</head>\n<body>\n"
+                f"<h1>{escape(posting.title)}</h1>\n<p>This job is closed and no longer "
+                "accepts applications.</p>\n</body>\n</html>\n").encode()
+
+    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
+                     built_at: datetime) -> dict[str, bytes]:
+        files = {f"jobs/{i.posting.id}.html": self.page(i) for i in live}
+        files.update({f"jobs/{i.posting.id}.html": self.closed_page(i.posting) for i in closed})
+        urls = "\n".join(
+            f"  <url><loc>{escape(self.url(i.posting.id))}</loc>"
+            f"<lastmod>{(i.updated_at or i.posted_at or built_at).date().isoformat()}</lastmod>"
+            "</url>" for i in sorted(live, key=lambda i: i.posting.id))
+        files["sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+                                '"http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                f"{urls}\n</urlset>\n").encode()
+        return files
+
+    def receipt(self, posting: Posting, ref: str) -> Receipt:
+        return Receipt(self.name, ref, board_id=posting.id, url=self.url(posting.id))
+
+    async def _access_token(self) -> str:
+        from google.auth import crypt, jwt  # the "google" extra
+
+        key_path = self.secret("service_account")
+        try:
+            with open(key_path, encoding="utf-8") as handle:
+                info = json.load(handle)
+            signer = crypt.RSASigner.from_service_account_info(info)  # type: ignore[no-untyped-call]
+        except (OSError, ValueError, KeyError) as exc:
+            raise BoardAuthError(self.name, f"unusable service-account key file: "
+                                            f"{type(exc).__name__}") from None
+        now = int(datetime.now().timestamp())
+        claims = {"iss": info["client_email"], "scope": INDEXING_SCOPE,
+                  "aud": self.settings.token_url, "iat": now, "exp": now + 3600}
+        assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]
+        response = await self.client.post(self.settings.token_url, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+        self.raise_for_status(response)
+        return str(response.json()["access_token"])
+
+    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
+                       budget: int) -> int:
+        if not self.settings.indexing or budget <= 0 or not (updated or removed):
+            return 0
+        token = await self._access_token()
+        calls = [(p, "URL_UPDATED") for p in updated] + [(p, "URL_DELETED") for p in removed]
+        for posting, kind in calls[:budget]:
+            response = await self.client.post(
+                f"{self.base_url}/v3/urlNotifications:publish",
+                json={"url": self.url(posting.id), "type": kind},
+                headers={"Authorization": f"Bearer {token}"})
+            self.raise_for_status(response)
+        return min(len(calls), budget)
+

@@ -1,0 +1,71 @@
+"""Webhook: POSTs the canonical posting and the action as JSON to an in-house career site.
+
+The body is signed with HMAC-SHA256 under a shared secret (header ``X-Jobpub-Signature:
+sha256=<hex>``), and every request carries ``Idempotency-Key`` (our external reference and
+the action) so a receiver can drop a repeated delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any, ClassVar
+
+from publisher.adapter import ApiAdapter, BoardSettings, Receipt
+from publisher.schema import Posting
+
+SIGNATURE_HEADER = "X-Jobpub-Signature"
+
+
+class WebhookSettings(BoardSettings):
+    url: str | None = None  # the endpoint; base_url is not used
+    secret_env: str | None = None  # env var holding the shared HMAC secret
+
+
+class WebhookAdapter(ApiAdapter[WebhookSettings]):
+    name = "webhook"
+    kind = "api"
+    settings_model: ClassVar[type[BoardSettings]] = WebhookSettings
+    concurrency = 4
+
+    def to_payload(self, posting: Posting) -> dict[str, Any]:
+        return {"action": "publish", "posting": posting.model_dump(mode="json")}
+
+    def missing_credentials(self) -> list[str]:
+        missing = super().missing_credentials()
+        return ["url", *missing] if not self.settings.url else missing
+
+    async def _send(self, action: str, ref: str, posting: Posting | None) -> Receipt:
+        body: dict[str, Any] = {"action": action, "ref": ref}
+        if posting is not None:
+            body["posting"] = posting.model_dump(mode="json")
+        content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": f"{ref}:{action}"}
+        if self.settings.secret_env:
+            digest = hmac.new(self.secret("secret").encode(), content, hashlib.sha256)
+            headers[SIGNATURE_HEADER] = f"sha256={digest.hexdigest()}"
+        response = await self.client.post(self.settings.url or "", content=content,
+                                          headers=headers)
+        self.raise_for_status(response, missing_ok=action == "withdraw")
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            answer = {}
+        answer = answer if isinstance(answer, dict) else {}
+        return Receipt(self.name, ref, board_id=str(answer.get("id") or ref),
+                       url=answer.get("url"))
+
+    async def publish(self, posting: Posting, ref: str) -> Receipt:
+        return await self._send("publish", ref, posting)
+
+    async def update(self, posting: Posting, receipt: Receipt) -> Receipt:
+        return await self._send("update", receipt.external_ref, posting)
+
+    async def withdraw(self, receipt: Receipt) -> None:
+        await self._send("withdraw", receipt.external_ref, None)
+
+    async def lookup(self, ref: str) -> Receipt | None:
+        # A webhook cannot be queried; deliveries are idempotent by Idempotency-Key, so the
+        # engine may resend with the same key instead.
+        return None

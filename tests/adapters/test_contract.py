@@ -1,0 +1,57 @@
+"""The contract every registered adapter keeps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from adapters import ADAPTERS
+from publisher.adapter import ApiAdapter, BoardAdapter, BoardRules, FileAdapter
+from publisher.errors import ConfigError
+from tests.adapters.helpers import EXAMPLES, adapter_for, example
+
+BOARDS = sorted(ADAPTERS.items())
+
+
+def test_the_registry_has_the_seven_boards() -> None:
+    assert sorted(ADAPTERS) == ["adzuna_feed", "careerjet_feed", "google", "indeed_feed",
+                                "jooble_feed", "talent_feed", "webhook"]
+
+
+@pytest.mark.parametrize(("key", "cls"), BOARDS)
+def test_registry_key_is_the_adapter_name(key: str, cls: type[BoardAdapter[Any]]) -> None:
+    assert cls.name == key
+    assert cls.kind in ("api", "feed", "page")
+    assert isinstance(cls.rules, BoardRules)
+    assert issubclass(cls, ApiAdapter if cls.kind == "api" else FileAdapter)
+
+
+@pytest.mark.parametrize(("key", "cls"), BOARDS)
+def test_settings_reject_unknown_keys(key: str, cls: type[BoardAdapter[Any]]) -> None:
+    with pytest.raises(ConfigError, match=rf"boards\.{key}\.no_such_setting: unknown setting"):
+        cls.make({"no_such_setting": 1})
+
+
+@pytest.mark.parametrize("posting", EXAMPLES)
+@pytest.mark.parametrize("board", sorted(ADAPTERS))
+def test_every_example_maps_to_a_serializable_payload(board: str, posting: str) -> None:
+    payload = adapter_for(board).to_payload(example(posting))
+    assert json.loads(json.dumps(payload)) == payload
+    assert payload
+
+
+def test_no_board_name_appears_in_the_core() -> None:
+    from tests.factories import ROOT
+
+    core = "\n".join(p.read_text() for p in (ROOT / "publisher").glob("*.py"))
+    for name in ADAPTERS:
+        assert f'"{name}"' not in core and f"'{name}'" not in core, name
+
+
+def test_adapter_files_stay_short() -> None:
+    from tests.factories import ROOT
+
+    for path in (ROOT / "adapters").glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 250, path
