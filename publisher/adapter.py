@@ -59,7 +59,7 @@ class BoardRules:
     """A board's limits, declared as data and checked by :mod:`publisher.board_rules`."""
 
     title_max: int | None = None
-    description_min: int | None = None  # characters of the plain-text description
+    description_min: int | None = None  # characters the employer wrote (brief and lists)
     description_max: int | None = None
     description_max_bytes: int | None = None
     salary_required: bool = False

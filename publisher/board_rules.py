@@ -9,7 +9,7 @@ from publisher.adapter import BoardAdapter
 from publisher.config import Config
 from publisher.errors import ConfigError
 from publisher.problems import Problem
-from publisher.render import description_text
+from publisher.render import content_text, description_text
 from publisher.schema import Posting
 
 __all__ = ["board_checker", "check_board"]
@@ -27,10 +27,13 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
                           f"{rules.title_max}", "title")
     if rules.description_min is not None or rules.description_max is not None \
             or rules.description_max_bytes is not None:
-        text = description_text(posting)
-        if rules.description_min is not None and len(text) < rules.description_min:
-            yield _rule(name, f"description is {len(text)} characters; the board needs at "
-                              f"least {rules.description_min}", "summary")
+        content = content_text(posting)
+        if rules.description_min is not None and len(content) < rules.description_min:
+            yield _rule(name, f"description is {len(content)} characters (brief, "
+                              "responsibilities and qualifications); the board needs at least "
+                              f"{rules.description_min}", "summary")
+        text = description_text(posting) if rules.description_max or \
+            rules.description_max_bytes else ""
         if rules.description_max is not None and len(text) > rules.description_max:
             yield _rule(name, f"description is {len(text)} characters; the board allows "
                               f"{rules.description_max}", "summary")

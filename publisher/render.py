@@ -17,6 +17,7 @@ from publisher.schema import Location, Posting, Salary
 
 __all__ = [
     "ALLOWED_TAGS",
+    "content_text",
     "description_html",
     "description_markdown",
     "description_text",
@@ -107,8 +108,18 @@ def description_html(posting: Posting) -> str:
 _BLOCK_END = re.compile(r"</(p|li|h2|h3)>|<br\s*/?>")
 
 
-def description_text(posting: Posting) -> str:
-    """The full description as plain text (for boards that forbid HTML, and length rules)."""
-    marked = _BLOCK_END.sub("\n", description_html(posting))
+def content_text(posting: Posting) -> str:
+    """The employer-written part (brief, responsibilities, qualifications) as plain text."""
+    parts = [posting.summary, *posting.responsibilities, *posting.qualifications]
+    return _plain(markdown_html("\n\n".join(parts)))
+
+
+def _plain(html_text: str) -> str:
+    marked = _BLOCK_END.sub("\n", html_text)
     text = html.unescape(nh3.clean(marked, tags=set()))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def description_text(posting: Posting) -> str:
+    """The full description as plain text (for boards that forbid HTML, and length rules)."""
+    return _plain(description_html(posting))

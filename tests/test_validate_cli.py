@@ -240,3 +240,44 @@ def test_large_sets_are_checked_in_parallel_with_the_same_result(
     assert parallel == serial
     rules = sorted(p["rule"] for p in json.loads(parallel)["problems"])
     assert rules == ["duplicate-id", "duplicate-id", "id-mismatch", "schema"]
+
+
+def test_board_rule_names_the_board_and_line(tmp_path: Path) -> None:
+    text = posting_text("case").replace("boards:\n  indeed_feed: {}\n",
+                                        "boards:\n  jooble_feed: {}\n")
+    short = text[:text.index("summary: |")] + "summary: Short.\n" + text[text.index(
+        "responsibilities:"):]
+    short = short.replace("benefits:\n  - Health insurance\n", "").replace(
+        "eeo_statement: Example Corp is an equal opportunity employer.\n", "")
+    path = write(tmp_path, "case.yaml", short)
+    found = problems(run("validate", "--format", "json", str(path)))
+    assert [(p["rule"], p["board"], p["line"]) for p in found] == [
+        ("eeo-statement", None, 1),
+        ("board-rule", "jooble_feed", line_of(short, "summary:"))]
+    text_out = run("validate", str(path)).stdout
+    assert "error board-rule [jooble_feed] description is" in text_out
+
+
+def test_unknown_board_lists_known_boards(tmp_path: Path) -> None:
+    path = write(tmp_path, "case.yaml", _replace("indeed_feed: {}", "monster: {}"))
+    found = problems(run("validate", "--format", "json", str(path)))
+    assert found[0]["rule"] == "schema" and "known boards: adzuna_feed" in str(found[0]["message"])
+
+
+def test_boards_and_preview_commands() -> None:
+    config = str(ROOT / "config/jobpub.toml")
+    listing = json.loads(run("--config", config, "boards", "--json").stdout)["boards"]
+    assert [(b["board"], b["kind"]) for b in listing] == [
+        ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
+        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("talent_feed", "feed"),
+        ("webhook", "api")]
+    manager = str(ROOT / "postings/ecommerce-operations-manager.yaml")
+    page = run("--config", config, "preview", manager, "--board", "google")
+    assert page.exit_code == 0 and '"@type": "JobPosting"' in page.stdout
+    feed = run("--config", config, "preview",
+               str(ROOT / "postings/warehouse-associate.yaml"), "--board", "indeed_feed")
+    assert feed.exit_code == 0 and feed.stdout.count("<job>") == 3
+    bad = run("--config", config, "preview", str(SEED), "--board", "google")
+    assert bad.exit_code == 1 and "placeholder" in bad.stderr
+    unknown = run("--config", config, "preview", str(SEED), "--board", "nope")
+    assert unknown.exit_code in (1, 2)

@@ -60,7 +60,7 @@ def parse_page(content: bytes) -> tuple[dict[str, Any], str]:
 def test_jsonld_matches_golden(name: str) -> None:
     payload = adapter_for("google").job_posting(item(name))  # type: ignore[attr-defined]
     assert payload == golden("google", name, payload)
-    assert REQUIRED <= payload.keys() and RECOMMENDED <= payload.keys()
+    assert payload.keys() >= REQUIRED and payload.keys() >= RECOMMENDED
     assert payload["@type"] == "JobPosting"
 
 

@@ -1,0 +1,34 @@
+"""Indeed XML feed."""
+
+from __future__ import annotations
+
+from tests.adapters.feed_cases import check_golden, render
+
+
+def test_golden_payloads() -> None:
+    check_golden("indeed_feed")
+
+
+def test_feed_document() -> None:
+    name, root = render("indeed_feed")
+    assert name == "feeds/indeed.xml"
+    assert root.tag == "source"
+    assert root.findtext("publisher") == "Northwind Outfitters"
+    assert root.findtext("lastBuildDate") == "Wed, 02 Dec 2026 08:30:00 GMT"
+    jobs = root.findall("job")
+    refs = [j.findtext("referencenumber") for j in jobs]
+    assert refs == ["ecommerce-operations-manager", "remote-customer-support-specialist",
+                    "warehouse-associate--denver-co", "warehouse-associate--salt-lake-city-ut",
+                    "warehouse-associate--phoenix-az"]  # one job per location, stable refs
+    first = jobs[0]
+    assert first.findtext("title") == "E-commerce Operations Manager"
+    assert first.findtext("date") == "2026-12-01T15:00:00Z"
+    assert first.findtext("salary") == "85,000\u2013120,000 USD per year"
+    assert first.findtext("jobtype") == "full-time"
+    assert first.findtext("requisitionid") == "REQ-2026-0142"
+    assert first.findtext("url") == (
+        "https://careers.northwind.example/jobs/ecommerce-operations-manager.html")
+    assert "<h2>Responsibilities</h2>" in (first.findtext("description") or "")
+    remote = jobs[1]
+    assert (remote.findtext("city"), remote.findtext("state"), remote.findtext("remotetype")) \
+        == ("Remote", "CO", "Fully remote")
