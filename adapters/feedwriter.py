@@ -181,12 +181,10 @@ class FeedAdapter(FileAdapter[FeedSettings]):
         return self.settings
 
     def to_payload(self, posting: Posting) -> list[dict[str, str]]:
-        return feed_records(FeedItem.of(posting, self.refresh_policy.default_duration),
-                            self.feed_settings, self.dialect)
+        return feed_records(self.feed_item(posting), self.feed_settings, self.dialect)
 
     def preview(self, posting: Posting) -> str:
-        item = FeedItem.of(posting, self.refresh_policy.default_duration,
-                           posting.publish_time() or datetime.now(UTC))
+        item = self.preview_item(posting)
         records = feed_records(item, self.feed_settings, self.dialect)
         return render_feed(records, self.feed_settings, self.dialect,
                            item.posted_at or datetime.now(UTC)).decode()

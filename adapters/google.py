@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any, ClassVar
 
@@ -68,8 +68,12 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                             at_key=True)]
         return []
 
+    @property
+    def announces(self) -> bool:
+        return self.settings.indexing
+
     def missing_credentials(self) -> list[str]:
-        return super().missing_credentials() if self.settings.indexing else []
+        return super().missing_credentials() if self.announces else []
 
     def job_posting(self, item: FeedItem) -> dict[str, Any]:
         """The schema.org JobPosting for one posting (pure)."""
@@ -130,12 +134,10 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
         return data
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:
-        return self.job_posting(FeedItem.of(posting, self.refresh_policy.default_duration))
+        return self.job_posting(self.feed_item(posting))
 
     def preview(self, posting: Posting) -> str:
-        item = FeedItem.of(posting, self.refresh_policy.default_duration,
-                           posting.publish_time() or datetime.now(UTC))
-        return self.page(item).decode()
+        return self.page(self.preview_item(posting)).decode()
 
     def page(self, item: FeedItem) -> bytes:
         """The visible job page; every JSON-LD value is also shown in the body."""
@@ -217,7 +219,7 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
 
     async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
                        budget: int) -> int:
-        if not self.settings.indexing or budget <= 0 or not (updated or removed):
+        if not self.announces or budget <= 0 or not (updated or removed):
             return 0
         token = await self._access_token()
         calls = [(p, "URL_UPDATED") for p in updated] + [(p, "URL_DELETED") for p in removed]

@@ -14,7 +14,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -174,6 +174,10 @@ class BoardAdapter(ABC, Generic[S]):
             raise BoardAuthError(self.name, f"environment variable {env_name} is not set")
         return value
 
+    def operations(self) -> list[str]:
+        """What the engine can ask of this board (shown by ``jobpub boards``)."""
+        return []
+
     def extra_checks(self, posting: Posting) -> Iterable[Problem]:
         """Board rules that do not fit :class:`BoardRules` (rare)."""
         return ()
@@ -202,6 +206,9 @@ class BoardAdapter(ABC, Generic[S]):
 class ApiAdapter(BoardAdapter[S]):
     """A board reached through an HTTP API, one listing at a time."""
 
+    def operations(self) -> list[str]:
+        return ["publish", "update", "refresh", "withdraw", "lookup"]
+
     @abstractmethod
     async def publish(self, posting: Posting, ref: str) -> Receipt:
         """Create the listing; ``ref`` is our external reference, sent with it."""
@@ -227,6 +234,22 @@ class FileAdapter(BoardAdapter[S]):
     """A feed or page board: the whole file set is rendered from the open postings."""
 
     daily_announcements: ClassVar[int | None] = None  # quota for announce(), per day
+
+    @property
+    def announces(self) -> bool:
+        """Whether :meth:`announce` does anything with the current settings."""
+        return False
+
+    def operations(self) -> list[str]:
+        return ["write", "announce"] if self.announces else ["write"]
+
+    def feed_item(self, posting: Posting, posted_at: datetime | None = None) -> FeedItem:
+        """The posting with its times; without a ledger time, its own publish time."""
+        return FeedItem.of(posting, self.refresh_policy.default_duration, posted_at)
+
+    def preview_item(self, posting: Posting) -> FeedItem:
+        """As :meth:`feed_item`, posted now when the posting names no publish time."""
+        return self.feed_item(posting, posting.publish_time() or datetime.now(UTC))
 
     @abstractmethod
     def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from publisher.adapter import BoardAdapter
@@ -12,7 +12,7 @@ from publisher.problems import Problem
 from publisher.render import content_text, description_text
 from publisher.schema import Posting
 
-__all__ = ["board_checker", "check_board"]
+__all__ = ["board_checker", "build_adapter", "check_board"]
 
 
 def _rule(board: str, message: str, *path: str | int) -> Problem:
@@ -25,20 +25,17 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     if rules.title_max is not None and len(posting.title) > rules.title_max:
         yield _rule(name, f"title is {len(posting.title)} characters; the board allows "
                           f"{rules.title_max}", "title")
-    if rules.description_min is not None or rules.description_max is not None \
-            or rules.description_max_bytes is not None:
+    if rules.description_min is not None:
         # Rendering only strips syntax, so Markdown three times the minimum always passes.
         raw = len(posting.summary) + sum(map(len, posting.responsibilities)) + sum(
             map(len, posting.qualifications))
-        needs_render = rules.description_min is not None and raw < 3 * rules.description_min
-        content = content_text(posting) if needs_render else ""
-        if needs_render and rules.description_min is not None \
-                and len(content) < rules.description_min:
+        content = content_text(posting) if raw < 3 * rules.description_min else None
+        if content is not None and len(content) < rules.description_min:
             yield _rule(name, f"description is {len(content)} characters (brief, "
                               "responsibilities and qualifications); the board needs at least "
                               f"{rules.description_min}", "summary")
-        text = description_text(posting) if rules.description_max or \
-            rules.description_max_bytes else ""
+    if rules.description_max is not None or rules.description_max_bytes is not None:
+        text = description_text(posting)
         if rules.description_max is not None and len(text) > rules.description_max:
             yield _rule(name, f"description is {len(text)} characters; the board allows "
                               f"{rules.description_max}", "summary")
@@ -76,30 +73,38 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     )
 
 
+def build_adapter(config: Config, name: str,
+                  overrides: Mapping[str, Any] | None = None) -> BoardAdapter[Any]:
+    """Board ``name``'s adapter from its config table merged with a posting's overrides.
+
+    Raises ``KeyError`` for an unknown board and ``ConfigError`` for bad settings.
+    """
+    from adapters import ADAPTERS
+
+    return ADAPTERS[name].make({**config.boards.get(name, {}), **(overrides or {})})
+
+
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
     """A function checking a posting's boards: known names, valid overrides, board rules."""
     from adapters import ADAPTERS
 
-    plain: dict[str, BoardAdapter[Any]] = {}  # adapters for postings without overrides
+    shared: dict[str, BoardAdapter[Any]] = {}  # for postings without overrides
 
     def check(posting: Posting) -> list[Problem]:
         problems: list[Problem] = []
         for name, overrides in posting.boards.items():
-            cls = ADAPTERS.get(name)
-            if cls is None:
-                if ADAPTERS:
-                    known = ", ".join(sorted(ADAPTERS))
-                    problems.append(Problem("schema", f"unknown board '{name}' (known boards: "
-                                                      f"{known})", ("boards", name),
-                                            at_key=True))
+            if name not in ADAPTERS:
+                known = ", ".join(sorted(ADAPTERS))
+                problems.append(Problem("schema", f"unknown board '{name}' (known boards: "
+                                                  f"{known})", ("boards", name), at_key=True))
                 continue
-            settings = {**config.boards.get(name, {}), **(overrides or {})}
             try:
-                adapter = plain.get(name) if not overrides else None
-                if adapter is None:
-                    adapter = cls.make(settings)
-                    if not overrides:
-                        plain[name] = adapter
+                if overrides:
+                    adapter = build_adapter(config, name, overrides)
+                elif name in shared:
+                    adapter = shared[name]
+                else:
+                    adapter = shared[name] = build_adapter(config, name)
             except ConfigError as exc:
                 problems.append(Problem("schema", exc.message, ("boards", name), board=name,
                                         at_key=True))

@@ -121,10 +121,11 @@ def main() -> None:
 
 def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
     from adapters import ADAPTERS
+    from publisher.board_rules import build_adapter
 
     if name not in ADAPTERS:
         raise UsageError(f"unknown board '{name}' (known boards: {', '.join(sorted(ADAPTERS))})")
-    return ADAPTERS[name].make({**config.boards.get(name, {}), **(overrides or {})})
+    return build_adapter(config, name, overrides)
 
 
 @cli.command()
@@ -134,17 +135,12 @@ def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None)
 def boards(state: State, as_json: bool) -> None:
     """List every board: kind, operations, configuration and credentials."""
     from adapters import ADAPTERS
-    from publisher.adapter import ApiAdapter
 
     rows = []
     for name in sorted(ADAPTERS):
         adapter = _adapter(state.config, name)
-        operations = ["publish", "update", "refresh", "withdraw", "lookup"] \
-            if isinstance(adapter, ApiAdapter) else ["write"]
-        if getattr(adapter, "settings", None) and getattr(adapter.settings, "indexing", False):
-            operations.append("announce")
         missing = adapter.missing_credentials()
-        rows.append({"board": name, "kind": adapter.kind, "operations": operations,
+        rows.append({"board": name, "kind": adapter.kind, "operations": adapter.operations(),
                      "configured": name in state.config.boards,
                      "credentials": "missing: " + ", ".join(missing) if missing else "ok"})
     if as_json:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,6 @@ class FileResult:
     problems: list[Problem] = field(default_factory=list)
     text: str | None = None
     load_error: LoadError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.load_error is None and not any(
-            p.severity == "error" for p in self.problems)
 
 
 @dataclass
@@ -208,8 +204,8 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         size = -(-len(files) // (workers * 4))
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            parts = pool.map(_check_files, chunks, *zip(*[(config, ctx, boards)] * len(chunks),
-                                                        strict=True))
+            check = partial(_check_files, config=config, ctx=ctx, boards=boards)
+            parts = pool.map(check, chunks)
             checked = [item for part in parts for item in part]
     findings = [f for item in checked for f in item.findings] + _duplicate_ids(checked)
     findings.sort(key=Finding.sort_key)

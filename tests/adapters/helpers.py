@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import httpx
+
 from adapters import ADAPTERS
 from publisher.adapter import BoardAdapter
 from publisher.config import load_config
@@ -25,9 +27,11 @@ def example(name: str) -> Posting:
     return result.posting
 
 
-def adapter_for(board: str, **settings: Any) -> BoardAdapter[Any]:
+def adapter_for(board: str, client: httpx.AsyncClient | None = None,
+                **settings: Any) -> BoardAdapter[Any]:
+    """The adapter as production builds it: config table merged with ``settings``."""
     config = load_config(ROOT / "config/jobpub.toml")
-    return ADAPTERS[board].make({**config.boards.get(board, {}), **settings})
+    return ADAPTERS[board].make({**config.boards.get(board, {}), **settings}, client)
 
 
 def golden(board: str, name: str, payload: Any) -> Any:

@@ -163,8 +163,7 @@ async def test_indexing_api_pings_within_budget(tmp_path: Path, http: respx.Mock
     publish = http.post("https://indexing.googleapis.com/v3/urlNotifications:publish").mock(
         return_value=httpx.Response(200, json={"urlNotificationMetadata": {}}))
     async with httpx.AsyncClient() as client:
-        google = type(adapter_for("google"))(adapter_for(
-            "google", indexing=True, service_account_env="GOOGLE_SA").settings, client)
+        google = adapter_for("google", client, indexing=True, service_account_env="GOOGLE_SA")
         used = await google.announce([example("ecommerce-operations-manager"),
                                       example("warehouse-associate")],
                                      [example("remote-customer-support-specialist")], budget=2)

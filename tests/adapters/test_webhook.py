@@ -25,17 +25,17 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return "s3cret"
 
 
-async def _adapter(client: httpx.AsyncClient) -> WebhookAdapter:
-    settings = WebhookAdapter.settings_model.model_validate(
-        {"url": URL, "secret_env": "HOOK_SECRET"})
-    return WebhookAdapter(settings, client)  # type: ignore[arg-type]
+def _adapter(client: httpx.AsyncClient) -> WebhookAdapter:
+    adapter = WebhookAdapter.make({"url": URL, "secret_env": "HOOK_SECRET"}, client)
+    assert isinstance(adapter, WebhookAdapter)
+    return adapter
 
 
 async def test_publish_is_signed_and_idempotent(http: respx.MockRouter, secret: str) -> None:
     route = http.post(URL).mock(return_value=httpx.Response(
         201, json={"id": "site-42", "url": "https://careers.example.com/jobs/42"}))
     async with httpx.AsyncClient() as client:
-        receipt = await (await _adapter(client)).publish(make_posting(), "jobpub-x-webhook")
+        receipt = await _adapter(client).publish(make_posting(), "jobpub-x-webhook")
     assert receipt == Receipt("webhook", "jobpub-x-webhook", "site-42",
                               "https://careers.example.com/jobs/42")
     sent = route.calls.last.request
@@ -51,7 +51,7 @@ async def test_update_and_withdraw_actions(http: respx.MockRouter, secret: str) 
                                              httpx.Response(404)])
     receipt = Receipt("webhook", "ref-1", "site-1")
     async with httpx.AsyncClient() as client:
-        hook = await _adapter(client)
+        hook = _adapter(client)
         await hook.update(make_posting(), receipt)
         await hook.withdraw(receipt)  # already gone on the site: not an error
     actions = [json.loads(c.request.content)["action"] for c in route.calls]
@@ -71,7 +71,7 @@ async def test_errors_are_classified(http: respx.MockRouter, secret: str,
     route = http.post(URL).mock(return_value=response)
     async with httpx.AsyncClient() as client:
         with pytest.raises(error) as caught:
-            await (await _adapter(client)).publish(make_posting(), "ref-1")
+            await _adapter(client).publish(make_posting(), "ref-1")
     assert route.called
     if response.status_code == 429:
         assert isinstance(caught.value, BoardUnavailable) and caught.value.retry_after == 7
