@@ -116,6 +116,8 @@ def schema() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+
     cli(prog_name="jobpub")
 
 

@@ -53,6 +53,8 @@ class Report:
 
     files: int
     findings: list[Finding]
+    postings: list[Posting] = field(default_factory=list)  # files without errors
+    invalid: list[Path] = field(default_factory=list)  # files with errors
 
     @property
     def errors(self) -> int:
@@ -146,6 +148,7 @@ class Checked:
     path: Path
     posting_id: str | None
     findings: list[Finding]
+    posting: Posting | None = None
 
 
 def place(result: FileResult) -> list[Finding]:
@@ -171,7 +174,7 @@ def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
     for path in paths:
         result = load_posting(path, config, ctx, board_check)
         posting_id = result.posting.id if result.posting is not None else None
-        checked.append(Checked(path, posting_id, place(result)))
+        checked.append(Checked(path, posting_id, place(result), result.posting))
     return checked
 
 
@@ -209,4 +212,7 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
             checked = [item for part in parts for item in part]
     findings = [f for item in checked for f in item.findings] + _duplicate_ids(checked)
     findings.sort(key=Finding.sort_key)
-    return Report(len(files), findings)
+    failed = {f.file for f in findings if f.severity == "error"}
+    return Report(len(files), findings,
+                  [c.posting for c in checked if c.posting and str(c.path) not in failed],
+                  [c.path for c in checked if str(c.path) in failed])

@@ -85,7 +85,7 @@ def test_salary_and_dates() -> None:
     assert payload["baseSalary"] == {"@type": "MonetaryAmount", "currency": "USD", "value": {
         "@type": "QuantitativeValue", "unitText": "YEAR", "minValue": 85000.0,
         "maxValue": 120000.0}}
-    assert payload["datePosted"] == "2026-12-01T00:00:00-07:00"
+    assert payload["datePosted"] == "2026-11-16T00:00:00-07:00"
     assert payload["validThrough"] == "2027-05-31T23:59:59-06:00"
     assert payload["employmentType"] == "FULL_TIME"
 

@@ -1,0 +1,95 @@
+"""Opening the ledger database: SQLite (WAL, busy timeout, one writer at a time) by default,
+PostgreSQL through a ``postgresql+psycopg://`` URL; schema upgrades through Alembic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from publisher.errors import ConfigError
+
+__all__ = ["connect", "migrate", "safe_url"]
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable ledger URL>"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Take the write lock at the start: two syncs never interleave a claim.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def connect(url: str) -> Engine:
+    """An engine for the ledger at ``url``, migrated to the current schema."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"ledger: not a database URL: {safe_url(url)}") from None
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        options.update(pool_pre_ping=True, pool_size=5)
+    try:
+        engine = create_engine(parsed, **options)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        hint = " (install the extra: pip install 'jobpub[postgres]')" \
+            if parsed.get_backend_name() == "postgresql" else ""
+        raise ConfigError(f"ledger: no driver for {safe_url(url)}: {exc}{hint}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        raise ConfigError(f"ledger: cannot open {safe_url(url)}: "
+                          f"{str(exc.orig).splitlines()[0]}") from None
+    return engine
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "publisher:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the ledger's schema to the newest revision (a no-op when it is current)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        config = _alembic_config(connection)
+        head = ScriptDirectory.from_config(config).get_heads()
+        if set(current) != set(head):
+            command.upgrade(config, "head")

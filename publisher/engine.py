@@ -1,0 +1,261 @@
+"""The engine: load postings, plan, queue due work, execute it, write feed and page files.
+
+``sync`` (cron), ``run`` (the scheduler's tick) and ``expire`` all go through
+:meth:`Engine.sync`; ``plan`` is the same minus every write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy
+from publisher.config import Config
+from publisher.errors import ConfigError, UsageError
+from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
+from publisher.http import Clients
+from publisher.ledger import Ledger, ListingRow, Outcome, PostingRow, owner_id
+from publisher.pages import announce, write_board_files
+from publisher.planner import Action, Desired, plan
+from publisher.problems import Finding
+from publisher.rules import RuleContext
+from publisher.schema import Posting
+
+__all__ = ["Engine", "Loaded", "SyncResult"]
+
+
+@dataclass
+class Loaded:
+    """The desired state: valid postings (files and queue), held and deleted ids."""
+
+    desired: dict[str, Desired]
+    findings: list[Finding]
+    held: set[str]
+    removed: set[str]
+    known: dict[str, PostingRow]
+
+
+@dataclass
+class SyncResult:
+    outcomes: list[tuple[Job, Outcome]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # board -> why
+    findings: list[Finding] = field(default_factory=list)
+    written: dict[str, list[str]] = field(default_factory=dict)  # board -> files
+    notes: list[str] = field(default_factory=list)
+    upcoming: list[Action] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[tuple[Job, Outcome]]:
+        return [(j, o) for j, o in self.outcomes if o.work.get("state") == "failed"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(self, config: Config, ledger: Ledger, *,
+                 registry: Mapping[str, type[BoardAdapter[Any]]] | None = None,
+                 clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
+                 clients: Clients | None = None, owner: str | None = None,
+                 max_wait: float = 120.0) -> None:
+        from adapters import ADAPTERS
+
+        self.config, self.ledger = config, ledger
+        self.registry = dict(registry if registry is not None else ADAPTERS)
+        self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
+        self.clients = clients or Clients()
+        self.owner = owner or owner_id()
+        self._adapters: dict[str, BoardAdapter[Any]] = {}
+
+    # -- adapters ------------------------------------------------------------------------
+    def limit(self, board: str) -> BoardLimit:
+        cls = self.registry[board]
+        own = self.config.limits.get(board)
+        concurrency = (own and own.concurrency) or cls.concurrency
+        rate = (own and own.rate_per_second) or cls.rate_per_second
+        return BoardLimit(concurrency, rate, (own and own.burst) or concurrency)
+
+    def adapter(self, board: str, posting: Posting | None = None) -> BoardAdapter[Any]:
+        """The board's adapter with its HTTP client (per-posting overrides applied)."""
+        if board not in self.registry:
+            raise ConfigError(f"unknown board '{board}'")
+        overrides = posting.board_overrides(board) if posting is not None else {}
+        if not overrides and board in self._adapters:
+            return self._adapters[board]
+        client = self.clients.get(board, self.limit(board).concurrency)
+        adapter = self.registry[board].make({**self.config.boards.get(board, {}), **overrides},
+                                            client)
+        if not overrides:
+            self._adapters[board] = adapter
+        return adapter
+
+    def policies(self) -> dict[str, RefreshPolicy]:
+        return {name: cls.refresh_policy for name, cls in self.registry.items()}
+
+    # -- desired state -------------------------------------------------------------------
+    def load(self, paths: Sequence[Path] = (), *, write: bool = True) -> Loaded:
+        """Validate the posting files; record valid ones (``write``) as new revisions."""
+        from publisher.validate import discover, validate_paths
+
+        roots = list(paths) or [Path(self.config.postings_dir)]
+        missing = [str(p) for p in roots if not p.exists()]
+        if missing and paths:
+            raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        roots = [p for p in roots if p.exists()]
+        now = self.clock()
+        ctx = RuleContext(now=now, timezone=self.config.timezone,
+                          eeo_statement=self.config.eeo_statement)
+        report = validate_paths(roots, self.config, ctx) if roots else None
+        valid = report.postings if report else []
+        held = {p.stem for p in report.invalid} if report else set()
+        known = self.ledger.postings()
+        files = {path.stem: str(path) for path in discover(roots)}
+        items = [(p, "file", files.get(p.id)) for p in valid]
+        revisions = self.ledger.save_postings(items, now, write=write)
+        desired = {p.id: Desired(p, revisions[p.id]) for p in valid}
+        for row in known.values():
+            if row.source == "queue" and row.removed_at is None and row.id not in desired:
+                desired[row.id] = Desired(row.posting(), row.revision)
+        resolved = [r.resolve() for r in roots]
+        removed = {row.id for row in known.values() if row.source == "file" and row.path
+                   and row.id not in files
+                   and any(Path(row.path).resolve().is_relative_to(r) for r in resolved)}
+        if write:
+            self.ledger.mark_removed(sorted(i for i in removed if known[i].removed_at is None),
+                                     now)
+        findings = report.findings if report else []
+        return Loaded(desired, findings, held, removed, known)
+
+    def plan(self, loaded: Loaded, *, retry_failed: bool = False) -> list[Action]:
+        return plan(loaded.desired, self.ledger.listings(), self.ledger.open_work(),
+                    self.policies(), self.clock(), held=loaded.held, removed=loaded.removed,
+                    retry_failed=retry_failed)
+
+    def skipped_boards(self, boards: Iterable[str]) -> dict[str, str]:
+        """Boards whose credentials or settings are missing: skipped, with the reason."""
+        skipped = {}
+        for board in sorted(set(boards)):
+            try:
+                missing = self.adapter(board).missing_credentials()
+            except ConfigError as exc:
+                skipped[board] = str(exc)
+                continue
+            if missing:
+                skipped[board] = f"missing credentials or settings: {', '.join(missing)}"
+        return skipped
+
+    # -- sync ----------------------------------------------------------------------------
+    async def sync(self, paths: Sequence[Path] = (), *, retry_failed: bool = False,
+                   loaded: Loaded | None = None,
+                   progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
+        loaded = loaded or self.load(paths)
+        result = SyncResult(findings=loaded.findings)
+        actions = self.plan(loaded, retry_failed=retry_failed)
+        new = {(a.posting, a.board) for a in actions if a.listing_id is None}
+        if new:
+            from publisher.adapter import external_ref
+
+            self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
+                                     self.clock())
+            actions = self.plan(loaded, retry_failed=retry_failed)
+        now = self.clock()
+        boards = {a.board for a in actions} | {row.board for row in self.ledger.listings()}
+        result.skipped = self.skipped_boards(boards)
+        due = [a for a in actions if a.due <= now and a.board not in result.skipped]
+        result.upcoming = [a for a in actions if a.due > now]
+        listings = {row.id: row for row in self.ledger.listings()}
+        revisions = {pid: d.revision for pid, d in loaded.desired.items()}
+        self.ledger.enqueue(
+            [{"listing_id": a.listing_id, "kind": a.action, "reason": a.reason, "due_at": a.due,
+              "idempotency_key": f"{listings[a.listing_id].external_ref}:{a.action}:"
+                                 f"r{revisions.get(a.posting, 0)}"}
+             for a in due if a.work_id is None and a.listing_id is not None],
+            [a.cancel for a in due if a.cancel is not None], now)
+        claimed, taken_over = self.ledger.claim(self.owner, now)
+        for row in taken_over:
+            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); "
+                                "the listing is looked up on the board first")
+        await self._execute(claimed, loaded, result, progress)
+        return result
+
+    async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
+                         progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
+        """Close a posting now on all (or the given) boards, whatever its dates say."""
+        known = self.ledger.postings()
+        if posting_id not in known:
+            raise UsageError(f"no posting '{posting_id}' in the ledger")
+        rows = [r for r in self.ledger.listings(posting_id)
+                if (not boards or r.board in boards) and r.state != "expired"]
+        result = SyncResult()
+        result.skipped = self.skipped_boards(r.board for r in rows)
+        rows = [r for r in rows if r.board not in result.skipped]
+        now = self.clock()
+        work = self.ledger.open_work()
+        self.ledger.enqueue(
+            [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
+              "due_at": now, "idempotency_key": f"{r.external_ref}:expire:manual"} for r in rows],
+            [work[r.id].id for r in rows if r.id in work and work[r.id].state == "pending"], now)
+        claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])
+        busy = {r.id for r in rows} - {w.listing_id for w in claimed}
+        result.notes += [f"{r.board}: another run is working on this listing; try again shortly"
+                         for r in rows if r.id in busy]
+        await self._execute(claimed, Loaded({}, [], set(), set(), known), result, progress)
+        return result
+
+    async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
+                       progress: Callable[[Job, Outcome], None] | None) -> None:
+        jobs, release = self._jobs(claimed, loaded, result.skipped)
+        self.ledger.release(release)
+        executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
+                            progress=progress)
+        outcomes = await executor.run(jobs, {b: self.limit(b) for b in self.registry})
+        by_work = {j.work.id: j for j in jobs}
+        result.outcomes = [(by_work[o.work_id], o) for o in outcomes]
+        await self.write_files(result)
+
+    def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
+              skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:
+        listings = {row.id: row for row in self.ledger.listings()}
+        known = self.ledger.postings()
+        jobs, release = [], []
+        for work in claimed:
+            listing: ListingRow = listings[work.listing_id]
+            pid = listing.posting_id
+            if listing.board in skipped or listing.board not in self.registry or (
+                    pid in loaded.held and work.kind != "expire"):
+                release.append(work.id)
+                continue
+            desired = loaded.desired.get(pid)
+            posting = desired.posting if desired else known[pid].posting()
+            revision = desired.revision if desired else known[pid].revision
+            policy = self.registry[listing.board].refresh_policy
+            jobs.append(Job(work, listing, posting, revision,
+                            self.adapter(listing.board, posting), policy.default_duration))
+        return jobs, release
+
+    async def write_files(self, result: SyncResult) -> None:
+        """Render every feed and page board from the ledger; write what changed; announce."""
+        rows = self.ledger.listings()
+        known = self.ledger.postings()
+        cache: dict[str, Posting] = {}
+        for board in sorted({r.board for r in rows} | set(self.config.boards)):
+            if board not in self.registry or self.registry[board].kind == "api" \
+                    or board in result.skipped:
+                continue
+            adapter = self.adapter(board)
+            assert isinstance(adapter, FileAdapter)
+            mine = [r for r in rows if r.board == board]
+            written = write_board_files(adapter, mine, known, cache)
+            if written:
+                result.written[board] = written
+            note = await announce(adapter, mine, known, cache, self.ledger, self.clock())
+            if note:
+                result.notes.append(note)
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()

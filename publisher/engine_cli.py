@@ -1,0 +1,324 @@
+"""The engine's commands: plan, sync, queue, status, history, expire, run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from publisher.cli import State, cli, handle_errors, pass_state
+from publisher.engine import Engine, SyncResult
+from publisher.errors import PostingInvalid, UsageError
+from publisher.executor import Job
+from publisher.ledger import Ledger, ListingRow, Outcome, PostingRow
+from publisher.report import render
+
+__all__ = ["open_engine"]
+
+PAST = {"post": "posted", "update": "updated", "refresh": "refreshed", "expire": "expired"}
+
+
+def open_engine(state: State) -> Engine:
+    """The engine on the configured ledger (``JOBPUB_LEDGER`` overrides the config's URL)."""
+    from publisher.database import connect
+
+    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
+    return Engine(state.config, Ledger(connect(url)))
+
+
+def _local(when: datetime | None, zone: str) -> str:
+    if when is None:
+        return "-"
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+@contextmanager
+def _progress(total_hint: str) -> Iterator[Callable[[Job, Outcome], None]]:
+    """A progress bar on a terminal; one plain line per action when piped."""
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(total_hint, total=None)
+            yield lambda job, outcome: bar.advance(task)
+        return
+
+    def line(job: Job, outcome: Outcome) -> None:
+        state = outcome.work.get("state")
+        word = PAST[job.work.kind] if state == "done" else \
+            ("FAILED" if state == "failed" else "retry later")
+        click.echo(f"{job.listing.posting_id} {job.listing.board}: {job.work.kind} {word}"
+                   + (f" - {outcome.work['last_error']}" if outcome.work.get("last_error")
+                      else ""))
+
+    yield line
+
+
+def _summary(result: SyncResult) -> None:
+    for finding in result.findings:
+        if finding.severity == "error":
+            click.echo(f"{finding.file}:{finding.line}:{finding.column}: error {finding.rule} "
+                       f"{finding.message}", err=True)
+    for board, why in sorted(result.skipped.items()):
+        click.echo(f"skipped board {board}: {why}")
+    for note in result.notes:
+        click.echo(note)
+    for board, files in sorted(result.written.items()):
+        click.echo(f"wrote {board}: {', '.join(files)}")
+    counts = Counter((j.listing.board, j.work.kind, o.work.get("state"))
+                     for j, o in result.outcomes)
+    if counts:
+        click.echo(f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}{'RETRY LATER':>13}{'FAILED':>8}")
+        for board, kind in sorted({(b, k) for b, k, _ in counts}):
+            click.echo(f"{board:<16}{kind:<9}{counts[(board, kind, 'done')]:>6}"
+                       f"{counts[(board, kind, 'pending')]:>13}"
+                       f"{counts[(board, kind, 'failed')]:>8}")
+    else:
+        click.echo("nothing to do: every listing is up to date")
+    for job, outcome in result.failed:
+        click.echo(f"FAILED {job.listing.posting_id} on {job.listing.board} "
+                   f"({job.work.kind}): {outcome.work.get('last_error')}", err=True)
+
+
+def _run(engine: Engine, coro: Any) -> Any:
+    async def main() -> Any:
+        try:
+            return await coro
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(main())
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--upcoming", is_flag=True, help="also show scheduled future actions")
+@pass_state
+@handle_errors
+def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -> None:
+    """Show the actions sync would take now, per posting x board, and why."""
+    engine = open_engine(state)
+    loaded = engine.load(paths, write=False)
+    now = engine.clock()
+    actions = [a for a in engine.plan(loaded) if upcoming or a.due <= now]
+    skipped = engine.skipped_boards({a.board for a in actions})
+    if as_json:
+        click.echo(json.dumps({"actions": [a.as_json() for a in actions]}, indent=2))
+        return
+    for path in sorted(loaded.held):
+        click.echo(f"held: {path} has errors (see jobpub validate); its listings stay as they are",
+                   err=True)
+    if not actions:
+        click.echo("nothing to do: every listing is up to date")
+    for a in actions:
+        when = "now" if a.due <= now else _local(a.due, loaded.desired[a.posting].posting.timezone
+                                                  or "UTC" if a.posting in loaded.desired
+                                                  else "UTC")
+        note = f" (board skipped: {skipped[a.board]})" if a.board in skipped else ""
+        click.echo(f"{a.action:<8}{a.posting} on {a.board} {when}: {a.reason}{note}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--retry-failed", is_flag=True, help="try failed listings again")
+@pass_state
+@handle_errors
+def sync(state: State, paths: tuple[Path, ...], retry_failed: bool) -> None:
+    """Reconcile postings with the boards now: run due actions and record them."""
+    engine = open_engine(state)
+    with _progress("syncing") as progress:
+        result: SyncResult = _run(engine, engine.sync(paths, retry_failed=retry_failed,
+                                                      progress=progress))
+    _summary(result)
+    invalid = any(f.severity == "error" for f in result.findings)
+    if result.failed or invalid:
+        sys.exit(1)
+
+
+def _when(value: str, zone: str) -> datetime | date:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at: not an ISO date or date-time: {value!r}") from None
+    if len(value) == 10:
+        return parsed.date()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--board", "boards", multiple=True, help="only these boards (repeatable)")
+@click.option("--at", "at", metavar="WHEN", help="publish time (ISO date or date-time)")
+@pass_state
+@handle_errors
+def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> None:
+    """Validate, then queue a posting for the next sync (no file in postings/ needed)."""
+    from publisher.board_rules import board_checker
+    from publisher.rules import RuleContext
+    from publisher.schema import Posting
+    from publisher.validate import Report, load_posting, place
+
+    config = state.config
+    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
+                      eeo_statement=config.eeo_statement)
+    result = load_posting(file, config, ctx, board_checker(config))
+    errors = [f for f in place(result) if f.severity == "error"]
+    if errors or result.posting is None:
+        click.echo(render(Report(1, errors), "text"), err=True)
+        raise PostingInvalid(f"{file} was not queued")
+    posting = result.posting
+    update: dict[str, Any] = {}
+    if boards:
+        unknown = [b for b in boards if b not in posting.boards]
+        if unknown:
+            raise UsageError(f"--board {unknown[0]}: not among the posting's boards "
+                             f"({', '.join(posting.boards)})")
+        update["boards"] = {b: posting.boards[b] for b in boards}
+    if at:
+        update["publish_at"] = _when(at, posting.timezone or config.timezone)
+    if update:
+        posting = Posting.model_validate({**posting.model_dump(), **update})
+        if posting.expiry_time() and posting.publish_time() and \
+                posting.expiry_time() <= posting.publish_time():  # type: ignore[operator]
+            raise UsageError("--at is not before the posting's expires_at")
+    engine = open_engine(state)
+    known = engine.ledger.postings().get(posting.id)
+    if known is not None and known.source == "file" and known.removed_at is None:
+        raise UsageError(f"posting '{posting.id}' comes from {known.path}; edit that file "
+                         "instead of queueing it")
+    engine.ledger.save_postings([(posting, "queue", None)], engine.clock())
+    start = posting.publish_time()
+    when = _local(start, posting.timezone or "UTC") if start else "at the next sync"
+    click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")
+
+
+def _next_refresh(row: ListingRow, engine: Engine) -> datetime | None:
+    policy = engine.policies().get(row.board)
+    if row.state != "live" or policy is None or policy.every is None or (
+            policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
+        return None
+    base = row.refreshed_at or row.posted_at
+    due = base + policy.every if base else None
+    return due if due and (row.expires_at is None or due < row.expires_at) else None
+
+
+def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]:
+    known = engine.ledger.postings()
+    rows = []
+    for row in engine.ledger.listings(posting_id):
+        rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
+                     "board_id": row.board_id, "url": row.url,
+                     "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
+                     "next_refresh_at": _next_refresh(row, engine),
+                     "expires_at": row.expires_at or _planned_expiry(known.get(row.posting_id)),
+                     "last_error": row.last_error})
+    return rows
+
+
+def _planned_expiry(row: PostingRow | None) -> datetime | None:
+    return row.posting().expiry_time() if row else None
+
+
+@cli.command()
+@click.argument("posting_id", required=False, metavar="[ID]")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_state
+@handle_errors
+def status(state: State, posting_id: str | None, as_json: bool) -> None:
+    """Per posting x board: state, board id and URL, dates, last error."""
+    engine = open_engine(state)
+    rows = _status_rows(engine, posting_id)
+    if posting_id and not rows and posting_id not in engine.ledger.postings():
+        raise UsageError(f"no posting '{posting_id}' in the ledger")
+    if as_json:
+        click.echo(json.dumps({"listings": [{k: _iso(v) if isinstance(v, datetime) else v
+                                             for k, v in r.items()} for r in rows]}, indent=2))
+        return
+    if not rows:
+        click.echo("no listings yet: run jobpub sync")
+        return
+    zone = state.config.timezone
+    click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<22}{'NEXT REFRESH':<22}"
+               f"{'EXPIRES':<22}URL / LAST ERROR")
+    for r in rows:
+        tail = r["last_error"] or r["url"] or ""
+        click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}"
+                   f"{_local(r['posted_at'], zone):<22}{_local(r['next_refresh_at'], zone):<22}"
+                   f"{_local(r['expires_at'], zone):<22}{tail}")
+
+
+@cli.command()
+@click.argument("posting_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_state
+@handle_errors
+def history(state: State, posting_id: str, as_json: bool) -> None:
+    """The audit trail of every board action for a posting."""
+    engine = open_engine(state)
+    if posting_id not in engine.ledger.postings():
+        click.echo(f"jobpub: no posting '{posting_id}' in the ledger", err=True)
+        sys.exit(1)
+    events = engine.ledger.history(posting_id)
+    if as_json:
+        click.echo(json.dumps({"events": [
+            {"time": e.time.isoformat(), "board": e.board, "action": e.action,
+             "outcome": e.outcome, "http_status": e.http_status, "detail": e.detail}
+            for e in events]}, indent=2))
+        return
+    zone = state.config.timezone
+    for e in events:
+        code = f" HTTP {e.http_status}" if e.http_status else ""
+        click.echo(f"{_local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
+                   f"{code} {e.detail}".rstrip())
+    if not events:
+        click.echo("no board actions yet")
+
+
+@cli.command()
+@click.argument("posting_id", metavar="ID")
+@click.option("--board", "boards", multiple=True, help="only on these boards (repeatable)")
+@pass_state
+@handle_errors
+def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
+    """Close a posting now (on every board, or the ones named)."""
+    engine = open_engine(state)
+    with _progress("expiring") as progress:
+        result = _run(engine, engine.expire_now(posting_id, boards, progress))
+    _summary(result)
+    if result.failed or result.skipped:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--every", default=30, show_default=True, type=click.IntRange(5, 3600),
+              help="seconds between ticks")
+@pass_state
+@handle_errors
+def run(state: State, every: int) -> None:
+    """Long-running scheduler: posts, refreshes and expires on time (Ctrl-C stops)."""
+    from publisher.scheduler import serve
+
+    engine = open_engine(state)
+    click.echo(f"jobpub run: a sync every {every} s; Ctrl-C to stop")
+
+    def report(result: SyncResult) -> None:
+        if result.outcomes or result.written or result.notes:
+            _summary(result)
+
+    _run(engine, serve(engine, every, report))
+

@@ -1,0 +1,322 @@
+"""The executor: runs claimed work against the boards and turns each result into ledger rows.
+
+Per board: a fixed number of workers (the concurrency limit) and a token bucket (the rate
+limit). Per action: tenacity retries with exponential backoff and jitter that honour
+``Retry-After``; waits longer than ``max_wait`` go back to the ledger as the next due time.
+A create whose outcome is unknown is never blindly resent: the next attempt first looks the
+listing up by our external reference (see engine.md section 2 for the table of what is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt
+from publisher.errors import BoardError, BoardUnavailable, OutcomeUnknown, PublisherError
+from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
+from publisher.schema import Posting
+
+__all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAX_ATTEMPTS = 5
+MAX_RETRY_SECONDS = 300
+BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
+
+
+class Reschedule(Exception):
+    """The board asked for a wait longer than we hold a worker for: come back later."""
+
+    def __init__(self, seconds: float, cause: BoardError):
+        super().__init__(str(cause))
+        self.seconds = seconds
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class BoardLimit:
+    concurrency: int = 4
+    rate_per_second: float | None = None
+    burst: int = 1
+
+
+@dataclass
+class Job:
+    """One claimed work row with what it needs: the listing, the posting, the adapter."""
+
+    work: WorkRow
+    listing: ListingRow
+    posting: Posting
+    revision: int
+    adapter: BoardAdapter[Any]
+    default_duration: timedelta
+
+
+class TokenBucket:
+    """``rate`` calls a second on average, up to ``burst`` at once."""
+
+    def __init__(self, rate: float | None, burst: int, sleep: Sleep) -> None:
+        self.rate, self.burst, self.sleep = rate, max(1, burst), sleep
+        self.tokens = float(self.burst)
+        self.stamp = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if not self.rate:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens < 1:
+                await self.sleep((1 - self.tokens) / self.rate)
+                self.tokens, self.stamp = 0.0, time.monotonic()
+            else:
+                self.tokens -= 1
+
+
+def _classify(exc: Exception, board: str) -> Exception:
+    """httpx errors as the error tree: nothing sent -> retry; maybe processed -> unknown."""
+    if isinstance(exc, NOT_SENT):
+        return BoardUnavailable(board, f"{type(exc).__name__}: nothing was sent")
+    if isinstance(exc, httpx.HTTPError):
+        return OutcomeUnknown(board, f"{type(exc).__name__}: the board may have processed it")
+    return exc
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, BoardUnavailable) and exc.retry_after is not None:
+        return exc.retry_after
+    return float(BACKOFF(state))
+
+
+def _later(attempts: int) -> timedelta:
+    """When to come back after retries ran out in this run: 5 min, doubling, at most 6 h."""
+    return timedelta(minutes=min(360, 5 * 2 ** max(0, attempts - 1)))
+
+
+class Executor:
+    """Runs jobs; writes outcomes to the ledger in batches as they finish."""
+
+    def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
+                 flush_every: int = 200,
+                 progress: Callable[[Job, Outcome], None] | None = None) -> None:
+        self.ledger, self.clock, self.sleep = ledger, clock, sleep
+        self.max_wait, self.flush_every, self.progress = max_wait, flush_every, progress
+        self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
+        self._buffer: list[Outcome] = []
+
+    async def run(self, jobs: Sequence[Job], limits: dict[str, BoardLimit]) -> list[Outcome]:
+        by_board: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_board.setdefault(job.listing.board, []).append(job)
+        results: list[Outcome] = []
+        workers = []
+        for board, queue in by_board.items():
+            limit = limits.get(board, BoardLimit())
+            bucket = TokenBucket(limit.rate_per_second, limit.burst, self.sleep)
+            pending = iter(queue)
+            for _ in range(min(limit.concurrency, len(queue))):
+                workers.append(self._worker(pending, bucket, results))
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            self.flush()
+        return results
+
+    async def _worker(self, jobs: Any, bucket: TokenBucket, results: list[Outcome]) -> None:
+        for job in jobs:
+            outcome = await self.execute(job, bucket)
+            results.append(outcome)
+            self._buffer.append(outcome)
+            if len(self._buffer) >= self.flush_every:
+                self.flush()
+            if self.progress is not None:
+                self.progress(job, outcome)
+
+    def flush(self) -> None:
+        batch, self._buffer = self._buffer, []
+        self.ledger.record(batch)
+
+    async def execute(self, job: Job, bucket: TokenBucket) -> Outcome:
+        if isinstance(job.adapter, FileAdapter):
+            return self._file(job, job.adapter)
+        if isinstance(job.adapter, ApiAdapter):
+            return await self._api(job, job.adapter, bucket)
+        raise TypeError(f"{job.adapter.name}: neither an API nor a file adapter")
+
+    # -- outcomes ------------------------------------------------------------------------
+    def _event(self, job: Job, action: str, outcome: str, detail: str,
+               status: int | None = None) -> Event:
+        return Event(self.clock(), job.listing.posting_id, job.listing.board, action, outcome,
+                     detail, status)
+
+    def _expiry(self, job: Job, posted: datetime) -> datetime:
+        return job.posting.expiry_time() or posted + job.default_duration
+
+    def _done(self, job: Job, receipt: Receipt | None, events: list[Event],
+              attempts: int) -> Outcome:
+        now, kind, listing = self.clock(), job.work.kind, job.listing
+        values: dict[str, Any] = {"changed_at": now, "last_error": None, "reconcile": False,
+                                  "attempts": attempts}
+        if receipt is not None:
+            values.update(board_id=receipt.board_id, url=receipt.url)
+        if kind == "post":
+            values.update(state="pending" if receipt and receipt.pending else "live",
+                          posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
+                          revision=job.revision, expires_at=self._expiry(job, now))
+        elif kind == "update":
+            values.update(state="live", revision=job.revision,
+                          expires_at=self._expiry(job, listing.posted_at or now))
+        elif kind == "refresh":
+            values.update(refreshed_at=now, refresh_count=listing.refresh_count + 1)
+        else:
+            values.update(state="expired", expired_at=now)
+        if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
+            was_public = listing.state in ("live", "pending")
+            if kind != "expire":
+                values["notify"] = "URL_UPDATED"
+            elif was_public:
+                values["notify"] = "URL_DELETED"
+        return Outcome(job.work.id, listing.id, values, {"state": "done", "last_error": None},
+                       events)
+
+    def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int) -> Outcome:
+        reason = str(error)
+        events.append(self._event(job, job.work.kind, "failed", error.reason, error.status))
+        return Outcome(job.work.id, job.listing.id,
+                       {"state": "failed", "last_error": reason, "attempts": attempts,
+                        "revision": job.revision, "changed_at": self.clock()},
+                       {"state": "failed", "last_error": reason}, events)
+
+    def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
+                     attempts: int, reconcile: bool) -> Outcome:
+        due = self.clock() + wait
+        events.append(self._event(job, job.work.kind, "retry",
+                                  f"{error.reason}; next attempt at {due.isoformat()}",
+                                  error.status))
+        return Outcome(job.work.id, job.listing.id,
+                       {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
+                       {"state": "pending", "due_at": due, "last_error": str(error)}, events)
+
+    # -- feed and page boards --------------------------------------------------------------
+    def _file(self, job: Job, adapter: FileAdapter[Any]) -> Outcome:
+        receipt = adapter.receipt(job.posting, job.listing.external_ref) \
+            if job.work.kind != "expire" else None
+        detail = {"post": "added to the board's files", "update": "changed in the board's files",
+                  "refresh": "date renewed in the board's files",
+                  "expire": "removed from the board's files"}[job.work.kind]
+        event = self._event(job, job.work.kind, "ok", detail)
+        return self._done(job, receipt, [event], job.listing.attempts + 1)
+
+    # -- API boards ----------------------------------------------------------------------
+    async def _api(self, job: Job, adapter: ApiAdapter[Any], bucket: TokenBucket) -> Outcome:
+        kind, listing = job.work.kind, job.listing
+        events: list[Event] = []
+        ref = listing.external_ref
+        receipt = Receipt(adapter.name, ref, listing.board_id, listing.url)
+        reconcile = listing.reconcile
+        if adapter.name in self.broken:
+            from publisher.errors import BoardAuthError
+
+            return self._failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
+                                events, listing.attempts)
+        if kind == "expire" and listing.board_id is None and not reconcile:
+            events.append(self._event(job, kind, "ok", "was never on the board"))
+            return self._done(job, None, events, listing.attempts)
+
+        async def attempt() -> Receipt | None:
+            nonlocal receipt, reconcile
+            if reconcile:
+                found = await adapter.lookup(ref)
+                reconcile = False
+                where = f"found on the board as {found.board_id}" if found else "not on the board"
+                events.append(self._event(job, "reconcile", "ok", f"looked up {ref}: {where}"))
+                if found is not None:
+                    receipt = found
+                    if kind == "post":
+                        return found
+                elif kind == "expire":
+                    return None
+                elif kind != "post":
+                    return await adapter.publish(job.posting, ref)  # it vanished: put it back
+            if kind == "post":
+                return await adapter.publish(job.posting, ref)
+            if kind == "update":
+                return await adapter.update(job.posting, receipt)
+            if kind == "refresh":
+                return await adapter.refresh(job.posting, receipt)
+            await adapter.withdraw(receipt)
+            return None
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            if isinstance(exc, BoardError):
+                events.append(self._event(job, kind, "retry",
+                                          f"{exc.reason}; retrying in {wait:.1f} s", exc.status))
+
+        attempts = listing.attempts
+        try:
+            async for trial in AsyncRetrying(
+                    stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
+                    wait=_wait, retry=retry_if_exception_type((BoardUnavailable, OutcomeUnknown)),
+                    sleep=self.sleep, before_sleep=before_sleep, reraise=True):
+                with trial:
+                    attempts += 1
+                    await bucket.take()
+                    try:
+                        result = await attempt()
+                    except httpx.HTTPError as exc:
+                        raise _classify(exc, adapter.name) from None
+                    except BoardUnavailable as exc:
+                        if exc.retry_after is not None and exc.retry_after > self.max_wait:
+                            raise Reschedule(exc.retry_after, exc) from None
+                        if kind == "post" and exc.status in (502, 504):
+                            reconcile = True  # a gateway error may hide a created listing
+                        raise
+                    except OutcomeUnknown:
+                        reconcile = reconcile or kind == "post"
+                        raise
+        except Reschedule as exc:
+            return self._rescheduled(job, exc.cause, timedelta(seconds=exc.seconds), events,
+                                     attempts, reconcile)
+        except (BoardUnavailable, OutcomeUnknown) as exc:
+            return self._rescheduled(job, exc, _later(job.work.attempts), events, attempts,
+                                     reconcile)
+        except BoardError as exc:
+            from publisher.errors import BoardAuthError
+
+            if isinstance(exc, BoardAuthError):
+                self.broken[adapter.name] = exc.reason
+            return self._failed(job, exc, events, attempts)
+        except PublisherError as exc:
+            return self._failed(job, BoardError(adapter.name, str(exc)), events, attempts)
+        events.append(self._event(job, kind, "ok", _ok_detail(kind, result)))
+        return self._done(job, result or receipt, events, attempts)
+
+
+def _ok_detail(kind: str, receipt: Receipt | None) -> str:
+    if receipt is None:
+        return "withdrawn from the board" if kind == "expire" else "done"
+    where = f" at {receipt.url}" if receipt.url else ""
+    pending = " (the board confirms later)" if receipt.pending else ""
+    return f"board id {receipt.board_id}{where}{pending}"

@@ -1,0 +1,342 @@
+"""The ledger: what jobpub knows it has published, what is due, and what every board said.
+
+All writes are short transactions. Work is claimed under a lease (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so a cron ``sync`` and a ``run``
+daemon sharing one ledger never run the same action twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from publisher.schema import Posting
+from publisher.tables import due_work, events, listings, postings, quota
+
+__all__ = [
+    "Event", "Ledger", "ListingRow", "PostingRow", "WorkRow", "content_hash", "owner_id",
+]
+
+OPEN_WORK = ("pending", "running")
+LEASE = timedelta(minutes=5)
+
+
+def content_hash(posting: Posting) -> str:
+    """A stable hash of everything a board could show of the posting."""
+    data = posting.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def owner_id() -> str:
+    """Who holds a lease: host and process, so a dead process's leases can be taken over."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _row(cls: Any, mapping: RowMapping) -> Any:
+    return cls(**{f.name: mapping[f.name] for f in fields(cls) if f.name in mapping})
+
+
+@dataclass
+class PostingRow:
+    id: str
+    revision: int
+    content_hash: str
+    spec: str
+    source: str
+    path: str | None
+    removed_at: datetime | None
+    updated_at: datetime
+
+    def posting(self) -> Posting:
+        return Posting.model_validate_json(self.spec)
+
+
+@dataclass
+class ListingRow:
+    id: int
+    posting_id: str
+    board: str
+    state: str
+    external_ref: str
+    board_id: str | None = None
+    url: str | None = None
+    revision: int | None = None
+    posted_at: datetime | None = None
+    refreshed_at: datetime | None = None
+    refresh_count: int = 0
+    expires_at: datetime | None = None
+    expired_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    reconcile: bool = False
+    notify: str | None = None
+    changed_at: datetime | None = None
+
+
+@dataclass
+class WorkRow:
+    id: int
+    listing_id: int
+    kind: str
+    reason: str
+    due_at: datetime
+    state: str
+    attempts: int
+    idempotency_key: str
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class Event:
+    time: datetime
+    posting_id: str
+    board: str
+    action: str
+    outcome: str  # ok retry failed
+    detail: str
+    http_status: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What one executed action changes: the listing, its work row and the audit trail."""
+
+    work_id: int
+    listing_id: int
+    listing: dict[str, Any]
+    work: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+
+class Ledger:
+    """Reads and writes of the ledger; every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- postings -------------------------------------------------------------------------
+    def postings(self) -> dict[str, PostingRow]:
+        with self.engine.begin() as conn:
+            return {r["id"]: _row(PostingRow, r)
+                    for r in conn.execute(select(postings)).mappings()}
+
+    def save_postings(self, items: Iterable[tuple[Posting, str, str | None]],
+                      now: datetime, *, write: bool = True) -> dict[str, int]:
+        """Record each posting's current content; a changed hash is a new revision.
+
+        Returns each posting's revision (as it would be, when ``write`` is false).
+        """
+        known = {r["id"]: r for r in self._select(select(
+            postings.c.id, postings.c.revision, postings.c.content_hash, postings.c.source,
+            postings.c.path, postings.c.removed_at))}
+        new, changed, revisions = [], [], {}
+        for posting, source, path in items:
+            digest = content_hash(posting)
+            row = known.get(posting.id)
+            values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
+                      "spec": posting.model_dump_json(), "updated_at": now, "removed_at": None}
+            if row is None:
+                new.append({**values, "revision": 1})
+                revisions[posting.id] = 1
+            elif (row["content_hash"], row["source"], row["path"], row["removed_at"]) != \
+                    (digest, source, path, None):
+                bump = row["content_hash"] != digest
+                revisions[posting.id] = row["revision"] + bump
+                changed.append({**values, "revision": revisions[posting.id], "b_id": posting.id})
+            else:
+                revisions[posting.id] = row["revision"]
+        if not write:
+            return revisions
+        with self.engine.begin() as conn:
+            if new:
+                conn.execute(insert(postings), new)
+            if changed:
+                conn.execute(update(postings).where(postings.c.id == bindparam("b_id")),
+                             changed)
+        return revisions
+
+    def mark_removed(self, ids: Sequence[str], now: datetime) -> None:
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(postings).where(postings.c.id.in_(ids))
+                             .values(removed_at=now))
+
+    # -- listings -------------------------------------------------------------------------
+    def listings(self, posting_id: str | None = None) -> list[ListingRow]:
+        query = select(listings).order_by(listings.c.posting_id, listings.c.board)
+        if posting_id is not None:
+            query = query.where(listings.c.posting_id == posting_id)
+        return [_row(ListingRow, r) for r in self._select(query)]
+
+    def listing(self, listing_id: int) -> ListingRow:
+        rows = self._select(select(listings).where(listings.c.id == listing_id))
+        return _row(ListingRow, rows[0])  # type: ignore[no-any-return]
+
+    def add_listings(self, items: Sequence[tuple[str, str, str]], now: datetime) -> None:
+        """New listings ``(posting_id, board, external_ref)``, scheduled."""
+        if items:
+            with self.engine.begin() as conn:
+                conn.execute(insert(listings), [
+                    {"posting_id": p, "board": b, "external_ref": ref, "state": "scheduled",
+                     "refresh_count": 0, "attempts": 0, "reconcile": False, "changed_at": now}
+                    for p, b, ref in items])
+
+    def clear_notify(self, listing_ids: Sequence[int]) -> None:
+        if listing_ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
+                             .values(notify=None))
+
+    def set_listing(self, listing_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(listings).where(listings.c.id == listing_id).values(**values))
+
+    # -- due work -------------------------------------------------------------------------
+    def open_work(self) -> dict[int, WorkRow]:
+        """The unfinished work row of each listing (at most one is kept open)."""
+        rows = self._select(select(due_work).where(due_work.c.state.in_(OPEN_WORK))
+                            .order_by(due_work.c.id))
+        return {r["listing_id"]: _row(WorkRow, r) for r in rows}
+
+    def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int],
+                now: datetime) -> int:
+        """Insert work rows (idempotent on listing, kind and due time); cancel superseded ones.
+
+        Each item has ``listing_id, kind, reason, due_at, idempotency_key``.
+        """
+        added = 0
+        with self.engine.begin() as conn:
+            if cancel:
+                conn.execute(update(due_work).where(and_(due_work.c.id.in_(cancel),
+                                                         due_work.c.state == "pending"))
+                             .values(state="cancelled"))
+            for item in items:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(due_work).values(
+                            **item, state="pending", attempts=0, created_at=now))
+                    added += 1
+                except IntegrityError:
+                    continue  # another sync queued the same work first
+        return added
+
+    def claim(self, owner: str, now: datetime, limit: int | None = None,
+              lease: timedelta = LEASE, only: Sequence[int] | None = None,
+              ) -> tuple[list[WorkRow], list[WorkRow]]:
+        """Take due work under a lease. Returns (claimed, taken over from a dead owner)."""
+        stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
+            self._select(select(due_work.c.lease_owner).distinct()
+                         .where(due_work.c.state == "running")))))
+        ready = or_(and_(due_work.c.state == "pending", due_work.c.due_at <= now),
+                    and_(due_work.c.state == "running", stale))
+        query = select(due_work).where(ready).order_by(due_work.c.due_at, due_work.c.id)
+        if only is not None:
+            query = query.where(due_work.c.listing_id.in_(only))
+        if limit is not None:
+            query = query.limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = [_row(WorkRow, r) for r in conn.execute(query).mappings()]
+            if rows:
+                conn.execute(update(due_work).where(due_work.c.id.in_([r.id for r in rows]))
+                             .values(state="running", lease_owner=owner,
+                                     lease_until=now + lease, attempts=due_work.c.attempts + 1))
+                taken = [r.listing_id for r in rows if r.state == "running"]
+                if taken:  # the last run died mid-action: look before acting again
+                    conn.execute(update(listings).where(listings.c.id.in_(taken))
+                                 .values(reconcile=True))
+        return rows, [r for r in rows if r.state == "running"]
+
+    def release(self, work_ids: Sequence[int]) -> None:
+        """Give claimed work back untouched (the run is stopping)."""
+        if work_ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(due_work).where(due_work.c.id.in_(work_ids))
+                             .values(state="pending", lease_owner=None, lease_until=None))
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write the results of executed work in one transaction."""
+        if not outcomes:
+            return
+        with self.engine.begin() as conn:
+            for outcome in outcomes:
+                if outcome.listing:
+                    conn.execute(update(listings).where(listings.c.id == outcome.listing_id)
+                                 .values(**outcome.listing))
+                if outcome.work:
+                    conn.execute(update(due_work).where(due_work.c.id == outcome.work_id)
+                                 .values(**outcome.work, lease_owner=None, lease_until=None))
+            self._add_events(conn, [e for o in outcomes for e in o.events])
+
+    def add_events(self, items: Sequence[Event]) -> None:
+        with self.engine.begin() as conn:
+            self._add_events(conn, items)
+
+    @staticmethod
+    def _add_events(conn: Any, items: Sequence[Event]) -> None:
+        if items:
+            conn.execute(insert(events), [
+                {f.name: getattr(e, f.name) for f in fields(e)} for e in items])
+
+    def history(self, posting_id: str) -> list[Event]:
+        rows = self._select(select(events).where(events.c.posting_id == posting_id)
+                            .order_by(events.c.id))
+        return [_row(Event, r) for r in rows]
+
+    # -- quota ----------------------------------------------------------------------------
+    def quota_used(self, board: str, day: str) -> int:
+        rows = self._select(select(quota.c.used).where(
+            and_(quota.c.board == board, quota.c.day == day)))
+        return int(rows[0]["used"]) if rows else 0
+
+    def use_quota(self, board: str, day: str, calls: int) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(quota).where(and_(quota.c.board == board,
+                                                         quota.c.day == day))
+                                .values(used=quota.c.used + calls)).rowcount
+            if not done:
+                conn.execute(insert(quota).values(board=board, day=day, used=calls))
+
+    # -- helpers --------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        query = select(listings.c.state, func.count()).group_by(listings.c.state)
+        with self.engine.begin() as conn:
+            return {state: int(n) for state, n in conn.execute(query)}
+
+    def _select(self, query: Any) -> list[RowMapping]:
+        with self.engine.begin() as conn:
+            return list(conn.execute(query).mappings())
+
+
+def _dead_owners(rows: Iterable[RowMapping]) -> list[str]:
+    """Lease owners on this host whose process no longer exists."""
+    host = socket.gethostname()
+    dead = []
+    for row in rows:
+        owner = row["lease_owner"] or ""
+        name, _, pid = owner.rpartition(":")
+        if name == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            dead.append(owner)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

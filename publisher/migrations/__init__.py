@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger (run automatically when a ledger is opened)."""

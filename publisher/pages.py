@@ -1,0 +1,93 @@
+"""Feed and page boards through the engine: their files are rendered from the ledger once
+per sync and written only where they changed; page changes are announced within the
+board's daily quota (counted per Pacific-time day, as Google counts it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from publisher.adapter import FeedItem, FileAdapter
+from publisher.errors import BoardError, PublisherError
+from publisher.files import write_files
+from publisher.ledger import Event, Ledger, ListingRow, PostingRow
+from publisher.schema import Posting
+
+__all__ = ["announce", "output_dir", "write_board_files"]
+
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def output_dir(adapter: FileAdapter[Any]) -> Path:
+    return Path(str(getattr(adapter.settings, "output_dir", "public")))
+
+
+def _posting(pid: str, known: Mapping[str, PostingRow],
+             cache: MutableMapping[str, Posting]) -> Posting:
+    if pid not in cache:
+        cache[pid] = known[pid].posting()
+    return cache[pid]
+
+
+def write_board_files(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
+                      known: Mapping[str, PostingRow],
+                      cache: MutableMapping[str, Posting]) -> list[str]:
+    """Render the board's files from its listings; returns the files that changed.
+
+    The build date is the newest listing change, so an unchanged board renders the same
+    bytes on every sync.
+    """
+    live = [FeedItem(_posting(r.posting_id, known, cache), r.posted_at, r.expires_at,
+                     r.refreshed_at or r.changed_at)
+            for r in rows if r.state in ("live", "pending") or
+            (r.state == "failed" and r.posted_at is not None)]
+    closed = [FeedItem(_posting(r.posting_id, known, cache), r.posted_at, r.expires_at)
+              for r in rows if r.state == "expired" and r.posted_at is not None]
+    built = max((r.changed_at for r in rows if r.changed_at), default=EPOCH)
+    files = adapter.render_files(live, closed, built)
+    try:
+        return write_files(output_dir(adapter), files)
+    except OSError as exc:
+        raise PublisherError(f"{adapter.name}: cannot write {output_dir(adapter)}: "
+                             f"{exc.strerror or exc}") from None
+
+
+async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
+                   known: Mapping[str, PostingRow], cache: MutableMapping[str, Posting],
+                   ledger: Ledger, now: datetime) -> str | None:
+    """Announce changed pages, oldest first, within today's quota; returns a note."""
+    waiting = sorted((r for r in rows if r.notify), key=lambda r: (r.changed_at or EPOCH, r.id))
+    if not waiting or not adapter.announces:
+        return None
+    day = now.astimezone(QUOTA_ZONE).date().isoformat()
+    quota = adapter.daily_announcements
+    budget = len(waiting) if quota is None else quota - ledger.quota_used(adapter.name, day)
+    if budget <= 0:
+        return (f"{adapter.name}: today's quota of {quota} announcements is used; "
+                f"{len(waiting)} wait for tomorrow (Pacific time)")
+    batch = [r for r in waiting if r.notify == "URL_UPDATED"][:budget]
+    batch += [r for r in waiting if r.notify == "URL_DELETED"][:budget - len(batch)]
+    updated = [_posting(r.posting_id, known, cache) for r in batch if r.notify == "URL_UPDATED"]
+    removed = [_posting(r.posting_id, known, cache) for r in batch if r.notify == "URL_DELETED"]
+    try:
+        calls = await adapter.announce(updated, removed, budget)
+    except BoardError as exc:
+        ledger.add_events([Event(now, r.posting_id, adapter.name,
+                                 "post" if r.notify == "URL_UPDATED" else "expire", "retry",
+                                 f"announce {r.notify}: {exc.reason}", exc.status)
+                           for r in batch])
+        return f"{adapter.name}: announcing failed ({exc}); will try again next sync"
+    ledger.use_quota(adapter.name, day, calls)
+    sent = batch[:calls]
+    ledger.add_events([Event(now, r.posting_id, adapter.name,
+                             "post" if r.notify == "URL_UPDATED" else "expire", "ok",
+                             f"announced {r.notify}") for r in sent])
+    ledger.clear_notify([r.id for r in sent])
+    left = len(waiting) - len(sent)
+    return f"{adapter.name}: {len(sent)} page change(s) announced" + (
+        f", {left} wait for quota" if left else "")

@@ -1,0 +1,152 @@
+"""The planner: desired state (valid postings) against the ledger -> actions with reasons.
+
+Pure: no I/O, no clock. Each listing gets at most one action due now, chosen in the order
+expire > update > refresh > post; later ones are listed as upcoming with their due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from publisher.adapter import RefreshPolicy
+from publisher.ledger import ListingRow, WorkRow
+from publisher.schema import Posting
+
+__all__ = ["Action", "Desired", "plan"]
+
+ACTIVE = ("live", "pending")
+
+
+@dataclass(frozen=True)
+class Desired:
+    """A valid posting as it should be published, with its ledger revision."""
+
+    posting: Posting
+    revision: int
+
+
+@dataclass(frozen=True)
+class Action:
+    posting: str
+    board: str
+    action: str  # post update refresh expire
+    reason: str
+    due: datetime
+    listing_id: int | None = None
+    work_id: int | None = None  # an open work row this action continues
+    cancel: int | None = None  # an open work row this action supersedes
+
+    def as_json(self) -> dict[str, str]:
+        return {"posting": self.posting, "board": self.board, "action": self.action,
+                "reason": self.reason, "due": self.due.isoformat()}
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:g} day{'s' if days != 1 else ''}"
+
+
+def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
+                     policy: RefreshPolicy, now: datetime, retry_failed: bool) -> list[Action]:
+    posting, revision = d.posting, d.revision
+    start, end = posting.publish_time(), posting.expiry_time()
+    state = listing.state if listing else None
+    on_board = listing is not None and (state in ACTIVE or (
+        state == "failed" and (listing.board_id is not None or listing.posted_at is not None)))
+    changed = listing is not None and listing.revision != revision
+
+    def act(kind: str, reason: str, due: datetime) -> Action:
+        return Action(posting.id, board, kind, reason, due, listing.id if listing else None)
+
+    if posting.status == "closed":
+        return [act("expire", "posting closed (status: closed)", now)] \
+            if state in ("scheduled", *ACTIVE) or on_board else []
+    if not on_board:
+        if state == "failed" and not (changed or retry_failed):
+            return []
+        if state == "expired" and not changed:
+            return []
+        if end is not None and end <= now:
+            return [act("expire", "expires_at passed before it was published", now)] \
+                if state == "scheduled" else []
+        if state == "failed":
+            reason = "retrying after a failure" if retry_failed else \
+                "content changed after a failure"
+        elif state == "expired":
+            reason = f"reopened: content changed (revision {listing.revision if listing else '?'}" \
+                     f" -> {revision})"
+        elif start is None:
+            reason = "new posting (no publish_at: as soon as synced)"
+        else:
+            reason = "publish_at reached" if start <= now else "publish_at"
+        return [act("post", reason, start if start is not None and start > now else now)]
+
+    assert listing is not None
+    posted = listing.posted_at or now
+    expires = end or posted + policy.default_duration
+    why_end = "expires_at" if end else \
+        f"board's default duration ({_days(policy.default_duration)})"
+    if expires <= now:
+        return [act("expire", f"{why_end} reached", expires)]
+    actions = []
+    if changed:
+        actions.append(act("update", f"content changed (revision {listing.revision} -> "
+                                     f"{revision})", now))
+    elif state == "failed" and retry_failed:
+        actions.append(act("update", "retrying after a failure", now))
+    elif state != "failed" and policy.every is not None and (
+            policy.max_refreshes is None or listing.refresh_count < policy.max_refreshes):
+        due = (listing.refreshed_at or posted) + policy.every
+        if due < expires:
+            actions.append(act("refresh", f"refresh policy: every {_days(policy.every)}", due))
+    actions.append(act("expire", why_end, expires))
+    return actions
+
+
+def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
+         work: Mapping[int, WorkRow], policies: Mapping[str, RefreshPolicy], now: datetime,
+         *, held: Iterable[str] = (), removed: Iterable[str] = (),
+         retry_failed: bool = False) -> list[Action]:
+    """Every action, due now or later, per posting x board, sorted by due time."""
+    by_posting: dict[str, dict[str, ListingRow]] = {}
+    for row in listings:
+        by_posting.setdefault(row.posting_id, {})[row.board] = row
+    held = set(held)
+    actions: list[Action] = []
+    for posting_id, d in desired.items():
+        current = by_posting.get(posting_id, {})
+        for board in d.posting.boards:
+            policy = policies.get(board, RefreshPolicy())
+            actions += _listing_actions(d, board, current.get(board), policy, now, retry_failed)
+        for board, row in current.items():
+            if board not in d.posting.boards:
+                actions += _ending(row, "board removed from the posting", now)
+    for posting_id in set(removed) - held - set(desired):
+        for row in by_posting.get(posting_id, {}).values():
+            actions += _ending(row, "posting file deleted", now)
+    joined = [_with_work(a, work) for a in actions]
+    return sorted((a for a in joined if a is not None), key=lambda a: (a.due, a.posting, a.board))
+
+
+def _ending(row: ListingRow, reason: str, now: datetime) -> list[Action]:
+    if row.state == "expired":
+        return []
+    return [Action(row.posting_id, row.board, "expire", reason, now, row.id)]
+
+
+def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
+    """Join an action to the listing's open work row: continue it, or supersede it."""
+    row = work.get(action.listing_id) if action.listing_id is not None else None
+    if row is None:
+        return action
+    if row.kind == action.action:
+        reason = action.reason if row.attempts == 0 else \
+            f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
+        return Action(action.posting, action.board, action.action, reason,
+                      max(row.due_at, action.due), action.listing_id, work_id=row.id)
+    if row.state == "running":
+        return None  # another run holds this listing now
+    return Action(action.posting, action.board, action.action, action.reason, action.due,
+                  action.listing_id, cancel=row.id)

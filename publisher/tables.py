@@ -1,0 +1,127 @@
+"""The ledger's tables (SQLAlchemy Core). Alembic migrations in ``publisher/migrations``
+create and upgrade them; change both together.
+
+Times are stored as UTC. SQLite keeps no zone, so :class:`UTCDateTime` strips it on the way
+in and puts it back on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+__all__ = ["UTCDateTime", "due_work", "events", "listings", "metadata", "postings", "quota"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC (the same on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the ledger stores aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+#: One row per posting the ledger knows: its latest valid revision and where it came from.
+postings = Table(
+    "postings", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("spec", Text, nullable=False),  # the canonical posting as JSON (defaults applied)
+    Column("source", String(8), nullable=False),  # "file" or "queue"
+    Column("path", Text),  # the posting file, for "file"
+    Column("removed_at", UTCDateTime),  # the file was deleted
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: One row per posting x board: what is (or is about to be) on the board.
+listings = Table(
+    "listings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("posting_id", String(64), ForeignKey("postings.id"), nullable=False),
+    Column("board", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # scheduled pending live failed expired
+    Column("external_ref", String(160), nullable=False),
+    Column("board_id", Text),
+    Column("url", Text),
+    Column("revision", Integer),  # the posting revision last sent (or attempted)
+    Column("posted_at", UTCDateTime),
+    Column("refreshed_at", UTCDateTime),
+    Column("refresh_count", Integer, nullable=False, default=0),
+    Column("expires_at", UTCDateTime),
+    Column("expired_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("reconcile", Boolean, nullable=False, default=False),  # outcome unknown: look up
+    Column("notify", String(16)),  # a page change not yet announced (URL_UPDATED/DELETED)
+    Column("changed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("posting_id", "board", name="uq_listing_posting_board"),
+)
+
+#: Durable work: an action on a listing, due at a time, claimed under a lease.
+due_work = Table(
+    "due_work", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("listing_id", Integer, ForeignKey("listings.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # post update refresh expire
+    Column("reason", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # pending running done failed cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("idempotency_key", String(240), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("listing_id", "kind", "due_at", name="uq_due_work_listing_kind_due"),
+)
+Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
+
+#: Append-only audit trail of every board call (never a secret: reasons are the board's).
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UTCDateTime, nullable=False),
+    Column("posting_id", String(64), nullable=False),
+    Column("board", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # post update refresh expire reconcile
+    Column("outcome", String(8), nullable=False),  # ok retry failed
+    Column("http_status", Integer),
+    Column("detail", Text, nullable=False),
+)
+Index("ix_events_posting", events.c.posting_id, events.c.id)
+
+#: Calls made against a board's daily quota (e.g. Google's Indexing API), per quota day.
+quota = Table(
+    "quota", metadata,
+    Column("board", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("used", Integer, nullable=False),
+)
