@@ -109,7 +109,7 @@ class Engine:
         roots = [p for p in roots if p.exists()]
         now = self.clock()
         ctx = RuleContext(now=now, timezone=self.config.timezone,
-                          eeo_statement=self.config.eeo_statement)
+                          eeo_statement=self.config.eeo_statement, expired_is_error=False)
         report = validate_paths(roots, self.config, ctx) if roots else None
         valid = report.postings if report else []
         held = {p.stem for p in report.invalid} if report else set()
@@ -117,10 +117,10 @@ class Engine:
         files = {path.stem: str(path) for path in discover(roots)}
         items = [(p, "file", files.get(p.id)) for p in valid]
         revisions = self.ledger.save_postings(items, now, write=write)
-        desired = {p.id: Desired(p, revisions[p.id]) for p in valid}
+        desired = {p.id: Desired(p, *revisions[p.id]) for p in valid}
         for row in known.values():
             if row.source == "queue" and row.removed_at is None and row.id not in desired:
-                desired[row.id] = Desired(row.posting(), row.revision)
+                desired[row.id] = Desired(row.posting(), row.revision, row.content_hash)
         resolved = [r.resolve() for r in roots]
         removed = {row.id for row in known.values() if row.source == "file" and row.path
                    and row.id not in files
@@ -230,12 +230,14 @@ class Engine:
                     pid in loaded.held and work.kind != "expire"):
                 release.append(work.id)
                 continue
-            desired = loaded.desired.get(pid)
-            posting = desired.posting if desired else known[pid].posting()
-            revision = desired.revision if desired else known[pid].revision
+            desired = loaded.desired.get(pid) or Desired(known[pid].posting(),
+                                                         known[pid].revision,
+                                                         known[pid].content_hash)
             policy = self.registry[listing.board].refresh_policy
-            jobs.append(Job(work, listing, posting, revision,
-                            self.adapter(listing.board, posting), policy.default_duration))
+            jobs.append(Job(work, listing, desired.posting, desired.revision,
+                            desired.board_hash(listing.board),
+                            self.adapter(listing.board, desired.posting),
+                            policy.default_duration))
         return jobs, release
 
     async def write_files(self, result: SyncResult) -> None:

@@ -65,6 +65,7 @@ class Job:
     listing: ListingRow
     posting: Posting
     revision: int
+    content_hash: str
     adapter: BoardAdapter[Any]
     default_duration: timedelta
 
@@ -182,9 +183,10 @@ class Executor:
         if kind == "post":
             values.update(state="pending" if receipt and receipt.pending else "live",
                           posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
-                          revision=job.revision, expires_at=self._expiry(job, now))
+                          revision=job.revision, content_hash=job.content_hash,
+                          expires_at=self._expiry(job, now))
         elif kind == "update":
-            values.update(state="live", revision=job.revision,
+            values.update(state="live", revision=job.revision, content_hash=job.content_hash,
                           expires_at=self._expiry(job, listing.posted_at or now))
         elif kind == "refresh":
             values.update(refreshed_at=now, refresh_count=listing.refresh_count + 1)
@@ -204,7 +206,8 @@ class Executor:
         events.append(self._event(job, job.work.kind, "failed", error.reason, error.status))
         return Outcome(job.work.id, job.listing.id,
                        {"state": "failed", "last_error": reason, "attempts": attempts,
-                        "revision": job.revision, "changed_at": self.clock()},
+                        "revision": job.revision, "content_hash": job.content_hash,
+                        "changed_at": self.clock()},
                        {"state": "failed", "last_error": reason}, events)
 
     def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],

@@ -31,9 +31,15 @@ LEASE = timedelta(minutes=5)
 
 
 def content_hash(posting: Posting) -> str:
-    """A stable hash of everything a board could show of the posting."""
-    data = posting.model_dump(mode="json")
+    """A stable hash of the posting's content (its list of boards left out)."""
+    data = posting.model_dump(mode="json", exclude={"boards"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def listing_hash(digest: str, posting: Posting, board: str) -> str:
+    """What one board sees: the content hash and that board's overrides."""
+    overrides = json.dumps(posting.board_overrides(board), sort_keys=True)
+    return hashlib.sha256(f"{digest}:{board}:{overrides}".encode()).hexdigest()
 
 
 def owner_id() -> str:
@@ -70,6 +76,7 @@ class ListingRow:
     board_id: str | None = None
     url: str | None = None
     revision: int | None = None
+    content_hash: str | None = None
     posted_at: datetime | None = None
     refreshed_at: datetime | None = None
     refresh_count: int = 0
@@ -132,30 +139,32 @@ class Ledger:
                     for r in conn.execute(select(postings)).mappings()}
 
     def save_postings(self, items: Iterable[tuple[Posting, str, str | None]],
-                      now: datetime, *, write: bool = True) -> dict[str, int]:
-        """Record each posting's current content; a changed hash is a new revision.
+                      now: datetime, *, write: bool = True) -> dict[str, tuple[int, str]]:
+        """Record each posting's current spec; changed content is a new revision.
 
-        Returns each posting's revision (as it would be, when ``write`` is false).
+        Returns each posting's revision and content hash (as they would be, when ``write``
+        is false).
         """
         known = {r["id"]: r for r in self._select(select(
             postings.c.id, postings.c.revision, postings.c.content_hash, postings.c.source,
-            postings.c.path, postings.c.removed_at))}
+            postings.c.path, postings.c.removed_at, postings.c.spec))}
         new, changed, revisions = [], [], {}
         for posting, source, path in items:
             digest = content_hash(posting)
+            spec = posting.model_dump_json()
             row = known.get(posting.id)
             values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
-                      "spec": posting.model_dump_json(), "updated_at": now, "removed_at": None}
+                      "spec": spec, "updated_at": now, "removed_at": None}
             if row is None:
                 new.append({**values, "revision": 1})
-                revisions[posting.id] = 1
-            elif (row["content_hash"], row["source"], row["path"], row["removed_at"]) != \
-                    (digest, source, path, None):
-                bump = row["content_hash"] != digest
-                revisions[posting.id] = row["revision"] + bump
-                changed.append({**values, "revision": revisions[posting.id], "b_id": posting.id})
+                revisions[posting.id] = (1, digest)
+            elif (row["spec"], row["source"], row["path"], row["removed_at"]) != \
+                    (spec, source, path, None):
+                revision = row["revision"] + (row["content_hash"] != digest)
+                revisions[posting.id] = (revision, digest)
+                changed.append({**values, "revision": revision, "b_id": posting.id})
             else:
-                revisions[posting.id] = row["revision"]
+                revisions[posting.id] = (row["revision"], digest)
         if not write:
             return revisions
         with self.engine.begin() as conn:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from publisher.adapter import RefreshPolicy
-from publisher.ledger import ListingRow, WorkRow
+from publisher.ledger import ListingRow, WorkRow, listing_hash
 from publisher.schema import Posting
 
 __all__ = ["Action", "Desired", "plan"]
@@ -25,6 +25,10 @@ class Desired:
 
     posting: Posting
     revision: int
+    digest: str  # content hash, for listing_hash()
+
+    def board_hash(self, board: str) -> str:
+        return listing_hash(self.digest, self.posting, board)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,10 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     state = listing.state if listing else None
     on_board = listing is not None and (state in ACTIVE or (
         state == "failed" and (listing.board_id is not None or listing.posted_at is not None)))
-    changed = listing is not None and listing.revision != revision
+    changed = listing is not None and listing.content_hash != d.board_hash(board)
+
+    what = f"content changed (revision {listing.revision} -> {revision})" \
+        if listing is not None and listing.revision != revision else "board settings changed"
 
     def act(kind: str, reason: str, due: datetime) -> Action:
         return Action(posting.id, board, kind, reason, due, listing.id if listing else None)
@@ -75,8 +82,7 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
             reason = "retrying after a failure" if retry_failed else \
                 "content changed after a failure"
         elif state == "expired":
-            reason = f"reopened: content changed (revision {listing.revision if listing else '?'}" \
-                     f" -> {revision})"
+            reason = f"reopened: {what}"
         elif start is None:
             reason = "new posting (no publish_at: as soon as synced)"
         else:
@@ -92,8 +98,7 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         return [act("expire", f"{why_end} reached", expires)]
     actions = []
     if changed:
-        actions.append(act("update", f"content changed (revision {listing.revision} -> "
-                                     f"{revision})", now))
+        actions.append(act("update", what, now))
     elif state == "failed" and retry_failed:
         actions.append(act("update", "retrying after a failure", now))
     elif state != "failed" and policy.every is not None and (

@@ -39,6 +39,7 @@ class RuleContext:
     now: datetime
     timezone: str = "UTC"
     eeo_statement: str | None = None
+    expired_is_error: bool = True  # validate: yes; sync: an ended posting is simply expired
 
 
 PLACEHOLDER = re.compile(
@@ -88,7 +89,7 @@ def check_dates(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     if start is not None and end <= start:
         yield Problem("dates", f"expires_at ({end.isoformat()}) is not after publish_at "
                                f"({start.isoformat()})", ("expires_at",))
-    elif posting.status == "open" and end <= ctx.now:
+    elif posting.status == "open" and end <= ctx.now and ctx.expired_is_error:
         yield Problem("dates", f"the posting expired at {end.isoformat()} but its status is "
                                "open: set status: closed or move expires_at", ("expires_at",))
 

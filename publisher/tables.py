@@ -72,6 +72,7 @@ listings = Table(
     Column("board_id", Text),
     Column("url", Text),
     Column("revision", Integer),  # the posting revision last sent (or attempted)
+    Column("content_hash", String(64)),  # listing_hash() of what was last sent
     Column("posted_at", UTCDateTime),
     Column("refreshed_at", UTCDateTime),
     Column("refresh_count", Integer, nullable=False, default=0),

@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('board_id', sa.Text(), nullable=True),
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('revision', sa.Integer(), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
     sa.Column('posted_at', sa.DateTime(), nullable=True),
     sa.Column('refreshed_at', sa.DateTime(), nullable=True),
     sa.Column('refresh_count', sa.Integer(), nullable=False),

@@ -1,0 +1,136 @@
+"""A listing's life on an API board: scheduled -> live -> refreshed -> expired, on time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from publisher.planner import Action
+from tests.engine.world import World
+
+
+async def test_scheduled_live_refreshed_expired_on_time(world: World) -> None:
+    world.write()  # publish 2026-11-27 (Denver), expires 2026-12-31, refresh every 7 days
+
+    first = await world.sync()
+    assert first.outcomes == [] and world.board.calls == []
+    assert world.listing().state == "scheduled"
+    assert [(a.action, a.due.isoformat()) for a in first.upcoming] == [
+        ("post", "2026-11-27T00:00:00-07:00")]
+
+    world.clock.now = datetime.fromisoformat("2026-11-27T07:00:00+00:00")
+    posted = await world.sync()
+    assert world.actions(posted) == [("data-analyst", "fakeboard", "post", "done")]
+    listing = world.listing()
+    assert (listing.state, listing.board_id, listing.url) == (
+        "live", "1001", "https://fakeboard.test/jobs/1001")
+    assert listing.posted_at == world.clock.now
+    assert listing.expires_at == datetime.fromisoformat("2026-12-31T23:59:59-07:00")
+    assert [j["title"] for j in world.board.live()] == ["Data Analyst"]
+
+    assert (await world.sync()).outcomes == []  # nothing more is due
+    world.clock.advance(days=6, hours=23)
+    assert (await world.sync()).outcomes == []  # not yet a week
+
+    world.clock.advance(hours=1)
+    refreshed = await world.sync()
+    assert world.actions(refreshed) == [("data-analyst", "fakeboard", "refresh", "done")]
+    assert world.board.jobs["1001"]["refreshed"] == 1
+    assert world.listing().refresh_count == 1
+
+    world.clock.advance(days=7)
+    await world.sync()
+    world.clock.advance(days=7)
+    assert (await world.sync()).outcomes == []  # max_refreshes (2) reached
+    assert world.board.jobs["1001"]["refreshed"] == 2
+
+    world.clock.now = datetime.fromisoformat("2027-01-01T06:59:58+00:00")  # 23:59:58 local
+    assert (await world.sync()).outcomes == []
+    world.clock.advance(seconds=1)
+    expired = await world.sync()
+    assert world.actions(expired) == [("data-analyst", "fakeboard", "expire", "done")]
+    assert world.board.live() == [] and world.listing().state == "expired"
+    assert (await world.sync()).outcomes == []
+    assert [(m, p) for m, p in world.board.calls] == [
+        ("POST", "/v1/jobs"), ("POST", "/v1/jobs/1001/refresh"),
+        ("POST", "/v1/jobs/1001/refresh"), ("DELETE", "/v1/jobs/1001")]
+    history = [(e.action, e.outcome) for e in world.ledger.history("data-analyst")]
+    assert history == [("post", "ok"), ("refresh", "ok"), ("refresh", "ok"), ("expire", "ok")]
+
+
+async def test_without_expiry_the_boards_default_duration_ends_it(world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26), expires_at=None)
+    await world.sync()
+    assert world.listing().expires_at == world.clock.now.replace(day=26, month=12)
+    world.clock.advance(days=30)
+    result = await world.sync()
+    assert world.actions(result) == [("data-analyst", "fakeboard", "expire", "done")]
+
+
+async def test_edit_produces_one_update(world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26))
+    await world.sync()
+    world.write(publish_at=date(2026, 11, 26), title="Senior Data Analyst")
+    result = await world.sync()
+    assert world.actions(result) == [("data-analyst", "fakeboard", "update", "done")]
+    assert world.board.jobs["1001"]["title"] == "Senior Data Analyst"
+    assert world.listing().revision == 2
+    assert (await world.sync()).outcomes == []
+    assert world.board.calls == [("POST", "/v1/jobs"), ("PUT", "/v1/jobs/1001")]
+
+
+async def test_deleting_the_file_expires_it_everywhere(world: World) -> None:
+    path = world.write(publish_at=date(2026, 11, 26),
+                       boards={"fakeboard": {}, "google": {}, "indeed_feed": {}})
+    await world.sync()
+    assert (world.out / "jobs/data-analyst.html").exists()
+    assert b"data-analyst" in (world.out / "feeds/indeed.xml").read_bytes()
+
+    path.unlink()
+    result = await world.sync()
+    assert world.actions(result) == [
+        ("data-analyst", "fakeboard", "expire", "done"),
+        ("data-analyst", "google", "expire", "done"),
+        ("data-analyst", "indeed_feed", "expire", "done")]
+    assert {r.state for r in world.ledger.listings("data-analyst")} == {"expired"}
+    assert world.board.live() == []
+    assert b"noindex" in (world.out / "jobs/data-analyst.html").read_bytes()
+    assert b"data-analyst" not in (world.out / "sitemap.xml").read_bytes()
+    assert b"data-analyst" not in (world.out / "feeds/indeed.xml").read_bytes()
+    assert [a.reason for a in world.engine().plan(world.engine().load([world.postings]))] == []
+
+
+async def test_closing_or_dropping_a_board_expires_there(world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26), boards={"fakeboard": {}, "indeed_feed": {}})
+    await world.sync()
+    world.write(publish_at=date(2026, 11, 26), boards={"indeed_feed": {}})
+    dropped = await world.sync()
+    assert world.actions(dropped) == [("data-analyst", "fakeboard", "expire", "done")]
+    assert world.listing(board="indeed_feed").state == "live"
+
+    world.write(publish_at=date(2026, 11, 26), boards={"indeed_feed": {}}, status="closed")
+    closed = await world.sync()
+    assert world.actions(closed) == [("data-analyst", "indeed_feed", "expire", "done")]
+
+
+async def test_invalid_posting_is_never_published_and_live_listings_stay(world: World) -> None:
+    world.write("never", publish_at=date(2026, 11, 26), title="")  # empty title: invalid
+    world.write(publish_at=date(2026, 11, 26))
+    await world.sync()
+    world.write(publish_at=date(2026, 11, 26), salary={"min": 9, "max": 1, "currency": "USD",
+                                                        "period": "year"})
+    result = await world.sync()
+    assert result.outcomes == []
+    assert {f.rule for f in result.findings if f.severity == "error"} >= {"salary", "schema"}
+    assert world.listing().state == "live" and len(world.board.live()) == 1
+    assert world.ledger.listings("never") == []
+
+
+async def test_plan_lists_actions_with_reasons_and_writes_nothing(world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26))
+    world.write("later")
+    engine = world.engine()
+    actions = engine.plan(engine.load([world.postings], write=False))
+    assert [(a.posting, a.action, a.reason) for a in actions] == [
+        ("data-analyst", "post", "publish_at reached"), ("later", "post", "publish_at")]
+    assert isinstance(actions[0], Action) and actions[1].due > world.clock.now
+    assert world.ledger.postings() == {} and world.ledger.listings() == []
