@@ -287,9 +287,10 @@ class Executor:
                     attempts += 1
                     await bucket.take()
                     try:
-                        result = await attempt()
-                    except httpx.HTTPError as exc:
-                        raise _classify(exc, adapter.name) from None
+                        try:
+                            result = await attempt()
+                        except httpx.HTTPError as exc:
+                            raise _classify(exc, adapter.name) from None
                     except BoardUnavailable as exc:
                         if exc.retry_after is not None and exc.retry_after > self.max_wait:
                             raise Reschedule(exc.retry_after, exc) from None

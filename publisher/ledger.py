@@ -220,7 +220,8 @@ class Ledger:
 
     def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int],
                 now: datetime) -> int:
-        """Insert work rows (idempotent on listing, kind and due time); cancel superseded ones.
+        """Insert work rows (one open row per listing: a duplicate is skipped); cancel
+        superseded ones first.
 
         Each item has ``listing_id, kind, reason, due_at, idempotency_key``.
         """

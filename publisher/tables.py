@@ -101,9 +101,13 @@ due_work = Table(
     Column("idempotency_key", String(240), nullable=False),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("listing_id", "kind", "due_at", name="uq_due_work_listing_kind_due"),
 )
 Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
+# At most one unfinished piece of work per listing: two syncs racing to queue the same
+# action collide here, and the loser skips it.
+_OPEN = due_work.c.state.in_(["pending", "running"])
+Index("uq_due_work_open_listing", due_work.c.listing_id, unique=True,
+      sqlite_where=_OPEN, postgresql_where=_OPEN)
 
 #: Append-only audit trail of every board call (never a secret: reasons are the board's).
 events = Table(

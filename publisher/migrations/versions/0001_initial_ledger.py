@@ -87,15 +87,18 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('listing_id', 'kind', 'due_at', name='uq_due_work_listing_kind_due')
     )
+    open_work = sa.text("state IN ('pending', 'running')")
     with op.batch_alter_table('due_work', schema=None) as batch_op:
         batch_op.create_index('ix_due_work_state_due', ['state', 'due_at'], unique=False)
+        batch_op.create_index('uq_due_work_open_listing', ['listing_id'], unique=True,
+                              sqlite_where=open_work, postgresql_where=open_work)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('due_work', schema=None) as batch_op:
+        batch_op.drop_index('uq_due_work_open_listing')
         batch_op.drop_index('ix_due_work_state_due')
 
     op.drop_table('due_work')

@@ -1,0 +1,182 @@
+"""Boards that throttle, fail and drop connections: retries, reconciliation, no duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import date, timedelta
+
+import pytest
+
+from publisher.engine import Engine
+from publisher.ledger import Ledger
+from tests.engine.world import World
+
+TODAY = date(2026, 11, 26)
+
+
+def trail(world: World, posting_id: str = "data-analyst") -> list[tuple[str, str, int | None]]:
+    return [(e.action, e.outcome, e.http_status) for e in world.ledger.history(posting_id)]
+
+
+async def test_429_with_retry_after_waits_that_long(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next("429:7")
+    result = await world.sync()
+    assert world.clock.sleeps == [7.0]
+    assert world.actions(result) == [("data-analyst", "fakeboard", "post", "done")]
+    assert len(world.board.jobs) == 1 and world.listing().state == "live"
+    assert trail(world) == [("post", "retry", 429), ("post", "ok", None)]
+
+
+async def test_503s_are_retried_with_backoff_then_succeed(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next("503", "503")
+    await world.sync()
+    assert len(world.clock.sleeps) == 2
+    assert 1 <= world.clock.sleeps[0] <= 2 and 2 <= world.clock.sleeps[1] <= 3  # 2^n + jitter
+    assert world.board.calls == [("POST", "/v1/jobs")] * 3 and len(world.board.jobs) == 1
+    assert trail(world) == [("post", "retry", 503), ("post", "retry", 503), ("post", "ok", None)]
+
+
+async def test_400_fails_at_once_and_is_not_retried(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next("400")
+    result = await world.sync()
+    assert world.clock.sleeps == [] and world.board.calls == [("POST", "/v1/jobs")]
+    assert len(result.failed) == 1
+    listing = world.listing()
+    assert listing.state == "failed"
+    assert listing.last_error == 'fakeboard (HTTP 400): {"error":"fake board says 400"}'
+    assert trail(world) == [("post", "failed", 400)]
+    assert (await world.sync()).outcomes == []  # a person has to act: nothing retried
+
+    world.write(publish_at=TODAY, title="Data Analyst (SQL)")  # the fix: retried once
+    fixed = await world.sync()
+    assert world.actions(fixed) == [("data-analyst", "fakeboard", "post", "done")]
+    assert world.listing().state == "live" and world.listing().last_error is None
+
+
+@pytest.mark.parametrize("fault", ["timeout-after", "drop"])
+async def test_unknown_outcome_on_create_is_reconciled_not_reposted(world: World,
+                                                                    fault: str) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next(fault)
+    await world.sync()
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]
+    assert len(world.board.jobs) == 1
+    assert (world.listing().state, world.listing().board_id) == ("live", "1001")
+    assert [(a, o) for a, o, _ in trail(world)] == [
+        ("post", "retry"), ("reconcile", "ok"), ("post", "ok")]
+
+
+async def test_connect_error_is_retried_without_lookup(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next("connect")
+    await world.sync()
+    assert world.board.calls == [("POST", "/v1/jobs"), ("POST", "/v1/jobs")]
+    assert len(world.board.jobs) == 1
+
+
+async def test_long_retry_after_goes_back_to_the_ledger(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next("429:3600")
+    result = await world.sync()
+    assert world.clock.sleeps == [] and len(world.board.jobs) == 0
+    assert world.actions(result) == [("data-analyst", "fakeboard", "post", "pending")]
+    assert world.listing().state == "scheduled" and "429" in (world.listing().last_error or "")
+    engine = world.engine()
+    [upcoming] = engine.plan(engine.load([world.postings], write=False))
+    assert upcoming.due == world.clock.now + timedelta(hours=1) and "retry 1" in upcoming.reason
+
+    world.clock.advance(minutes=59)
+    assert (await world.sync()).outcomes == []
+    world.clock.advance(minutes=1)
+    assert world.actions(await world.sync()) == [("data-analyst", "fakeboard", "post", "done")]
+    assert len(world.board.jobs) == 1
+
+
+async def test_retries_exhausted_come_back_later_not_failed(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.fail_next(*["503"] * 5)
+    result = await world.sync()
+    assert len(world.board.calls) == 5 and result.failed == []
+    assert world.actions(result) == [("data-analyst", "fakeboard", "post", "pending")]
+    world.clock.advance(minutes=5)
+    assert world.actions(await world.sync()) == [("data-analyst", "fakeboard", "post", "done")]
+
+
+class Killed(BaseException):
+    """The process dies: nothing after the board call reaches the ledger."""
+
+
+@pytest.mark.parametrize("owner", ["dead-process", "other-host"])
+async def test_killed_between_call_and_ledger_write_is_reconciled(
+        world: World, monkeypatch: pytest.MonkeyPatch, owner: str) -> None:
+    world.write(publish_at=TODAY)
+    crashed_owner = f"{socket.gethostname()}:999999999" if owner == "dead-process" \
+        else "elsewhere:1"
+
+    def die(self: Ledger, outcomes: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "record", die)
+        engine = world.engine(owner=crashed_owner)
+        with pytest.raises(Killed):
+            await engine.sync([world.postings])
+        await engine.aclose()
+    assert len(world.board.jobs) == 1 and world.listing().state == "scheduled"
+
+    if owner == "other-host":  # a live lease elsewhere is respected until it runs out
+        assert (await world.sync()).outcomes == []
+        world.clock.advance(minutes=6)
+    result = await world.sync()
+    assert any("took over interrupted work" in n for n in result.notes)
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]
+    assert len(world.board.jobs) == 1 and world.listing().board_id == "1001"
+    assert world.listing().state == "live"
+    assert (await world.sync()).outcomes == []
+
+
+async def test_two_syncs_at_once_post_once(world: World) -> None:
+    world.write(publish_at=TODAY)
+    world.board.latency = 0.05
+    first, second = await asyncio.gather(world.sync(), world.sync())
+    assert len(first.outcomes) + len(second.outcomes) == 1
+    assert world.board.calls == [("POST", "/v1/jobs")]
+
+
+async def test_missing_credentials_skip_the_board(world: World,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    world.config.boards["fakeboard"] = {"api_key_env": "FAKEBOARD_KEY"}
+    monkeypatch.delenv("FAKEBOARD_KEY", raising=False)
+    world.write(publish_at=TODAY)
+    result = await world.sync()
+    assert result.skipped == {"fakeboard": "missing credentials or settings: FAKEBOARD_KEY"}
+    assert result.outcomes == [] and world.board.calls == []
+
+    monkeypatch.setenv("FAKEBOARD_KEY", "s3cret-token")
+    assert world.actions(await world.sync()) == [("data-analyst", "fakeboard", "post", "done")]
+    assert world.board.route.calls.last.request.headers["Authorization"] == "Bearer s3cret-token"
+    stored = repr(world.ledger.listings()) + repr(world.ledger.history("data-analyst"))
+    assert "s3cret-token" not in stored
+
+
+async def test_auth_failure_stops_calls_to_that_board(world: World) -> None:
+    world.write("one", publish_at=TODAY)
+    world.write("two", publish_at=TODAY)
+    world.board.fail_next("401")
+    result = await world.sync()
+    assert len(result.failed) == 2 and world.board.calls == [("POST", "/v1/jobs")]
+    assert {r.state for r in world.ledger.listings()} == {"failed"}
+
+
+async def test_expire_now_closes_it_and_sync_leaves_it_closed(world: World) -> None:
+    world.write(publish_at=TODAY)
+    await world.sync()
+    engine: Engine = world.engine()
+    result = await engine.expire_now("data-analyst")
+    await engine.aclose()
+    assert world.actions(result) == [("data-analyst", "fakeboard", "expire", "done")]
+    assert world.board.live() == [] and (await world.sync()).outcomes == []
