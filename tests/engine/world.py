@@ -21,6 +21,7 @@ CONFIG = """\
 timezone = "America/Denver"
 eeo_statement = "We are an equal opportunity employer."
 ledger = "{ledger}"
+postings_dir = "{postings}"
 
 [company]
 name = "Example Corp"
@@ -63,7 +64,8 @@ class World:
         self.postings.mkdir(parents=True)
         self.out = root / "public"
         self.config_path = root / "jobpub.toml"
-        self.config_path.write_text(CONFIG.format(ledger=ledger_url, out=self.out))
+        self.config_path.write_text(CONFIG.format(ledger=ledger_url, out=self.out,
+                                                   postings=self.postings))
         self.config = load_config(self.config_path)
         self.ledger = Ledger(connect(ledger_url))
 

@@ -1,0 +1,127 @@
+"""The engine's commands end to end (real clock, fake board): output, JSON shapes, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from publisher.cli import cli
+from publisher.engine import Engine, SyncResult
+from publisher.scheduler import serve
+from tests.engine.world import World
+
+TODAY = date.today()
+
+
+def jobpub(world: World, *args: str) -> Result:
+    import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+
+    return CliRunner().invoke(cli, ["--config", str(world.config_path), *args])
+
+
+def current(world: World, posting_id: str = "data-analyst", **changes: Any) -> None:
+    world.write(posting_id, publish_at=TODAY - timedelta(days=1),
+                expires_at=TODAY + timedelta(days=60), **changes)
+
+
+def test_sync_status_plan_history(world: World) -> None:
+    current(world)
+    synced = jobpub(world, "sync")
+    assert synced.exit_code == 0, synced.output
+    assert "data-analyst fakeboard: post posted" in synced.output
+    assert "fakeboard       post          1            0       0" in synced.output
+
+    status = json.loads(jobpub(world, "status", "--json").output)["listings"]
+    assert [(s["posting"], s["board"], s["state"], s["board_id"], s["url"]) for s in status] == [
+        ("data-analyst", "fakeboard", "live", "1001", "https://fakeboard.test/jobs/1001")]
+    assert set(status[0]) == {"posting", "board", "state", "board_id", "url", "posted_at",
+                              "refreshed_at", "next_refresh_at", "expires_at", "last_error"}
+    assert status[0]["next_refresh_at"] is not None
+
+    assert json.loads(jobpub(world, "plan", "--json").output) == {"actions": []}
+    upcoming = json.loads(jobpub(world, "plan", "--json", "--upcoming").output)["actions"]
+    assert [(a["action"], a["reason"]) for a in upcoming] == [
+        ("refresh", "refresh policy: every 7 days"), ("expire", "expires_at")]
+    again = jobpub(world, "sync")
+    assert again.exit_code == 0 and "nothing to do" in again.output
+
+    events = json.loads(jobpub(world, "history", "data-analyst", "--json").output)["events"]
+    assert [(e["board"], e["action"], e["outcome"], e["http_status"]) for e in events] == [
+        ("fakeboard", "post", "ok", None)]
+    assert set(events[0]) == {"time", "board", "action", "outcome", "http_status", "detail"}
+    unknown = jobpub(world, "history", "nobody")
+    assert unknown.exit_code == 1 and "no posting 'nobody'" in unknown.output
+
+
+def test_permanent_failure_exits_1_and_status_shows_the_reason(world: World) -> None:
+    current(world)
+    world.board.fail_next("400")
+    synced = jobpub(world, "sync")
+    assert synced.exit_code == 1
+    assert "FAILED data-analyst on fakeboard (post): fakeboard (HTTP 400)" in synced.output
+    status = jobpub(world, "status", "data-analyst")
+    assert "failed" in status.output and "fake board says 400" in status.output
+
+
+def test_invalid_posting_exits_1_with_its_position(world: World) -> None:
+    current(world, title="")
+    synced = jobpub(world, "sync")
+    assert synced.exit_code == 1 and "Traceback" not in synced.output
+    assert "data-analyst.yaml:2:" in synced.output and "schema" in synced.output
+    assert world.ledger.listings() == []
+
+
+def test_queue_then_sync(world: World, tmp_path: Any) -> None:
+    source = world.write("queued-job")
+    outside = tmp_path / "queued-job.yaml"
+    outside.write_text(source.read_text())
+    source.unlink()
+    later = (TODAY + timedelta(days=3)).isoformat()
+    queued = jobpub(world, "queue", str(outside), "--board", "fakeboard", "--at", later)
+    assert queued.exit_code == 0, queued.output
+    assert f"queued queued-job for fakeboard: publishes {later} 00:00" in queued.output
+    plan = json.loads(jobpub(world, "plan", "--json", "--upcoming").output)["actions"]
+    assert [(a["posting"], a["action"], a["due"][:10]) for a in plan] == [
+        ("queued-job", "post", later)]
+    bad = jobpub(world, "queue", str(outside), "--board", "linkedin")
+    assert bad.exit_code == 2 and "not among the posting's boards" in bad.output
+
+
+def test_expire_command(world: World) -> None:
+    current(world)
+    jobpub(world, "sync")
+    expired = jobpub(world, "expire", "data-analyst")
+    assert expired.exit_code == 0, expired.output
+    assert "data-analyst fakeboard: expire expired" in expired.output
+    assert world.board.live() == []
+    assert jobpub(world, "expire", "nobody").exit_code == 2
+
+
+def test_unreachable_ledger_is_a_config_error_without_the_password(world: World) -> None:
+    world.config_path.write_text(world.config_path.read_text().replace(
+        world.config.ledger, "postgresql+psycopg://jobpub:hunter2@127.0.0.1:1/nowhere"))
+    result = jobpub(world, "status")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "ledger: cannot open postgresql+psycopg://jobpub:***@127.0.0.1:1/nowhere" \
+        in result.output
+    assert "hunter2" not in result.output
+
+
+async def test_run_ticks_until_stopped(world: World) -> None:
+    current(world)
+    engine = Engine(world.config, world.ledger)
+    stop = asyncio.Event()
+    results: list[SyncResult] = []
+
+    def report(result: SyncResult) -> None:
+        results.append(result)
+        stop.set()
+
+    await asyncio.wait_for(serve(engine, 5, report, stop), timeout=10)
+    await engine.aclose()
+    assert [len(r.outcomes) for r in results] == [1]
+    assert world.listing().state == "live"

@@ -1,0 +1,101 @@
+"""Feed and page boards through the engine: written once per sync, byte-identical when
+nothing changed, build date = last change; Indexing API announcements within the quota."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+import respx
+
+from tests.adapters.test_google import _service_account
+from tests.engine.world import World
+
+TODAY = date(2026, 11, 26)
+FEEDS = {"indeed_feed": {}, "google": {}}
+
+
+async def test_unchanged_feeds_stay_byte_identical(world: World) -> None:
+    world.write(publish_at=TODAY, boards=FEEDS)
+    first = await world.sync()
+    assert first.written == {"google": ["jobs/data-analyst.html", "sitemap.xml"],
+                             "indeed_feed": ["feeds/indeed.xml"]}
+    feed = world.out / "feeds/indeed.xml"
+    before, stamp = feed.read_bytes(), feed.stat().st_mtime_ns
+    built = ElementTree.fromstring(before).findtext("lastBuildDate")
+    assert built == "Thu, 26 Nov 2026 12:00:00 GMT"  # the time of the post
+
+    world.clock.advance(hours=5)
+    again = await world.sync()
+    assert again.written == {} and again.outcomes == []
+    assert feed.read_bytes() == before and feed.stat().st_mtime_ns == stamp
+
+    world.write(publish_at=TODAY, boards=FEEDS, title="Senior Data Analyst")
+    edited = await world.sync()
+    assert edited.written["indeed_feed"] == ["feeds/indeed.xml"]
+    root = ElementTree.fromstring(feed.read_bytes())
+    assert root.findtext("lastBuildDate") == "Thu, 26 Nov 2026 17:00:00 GMT"
+    assert root.findtext("job/title") == "Senior Data Analyst"
+
+
+async def test_feed_refresh_moves_the_updated_date(world: World) -> None:
+    world.write(publish_at=TODAY, expires_at=date(2027, 3, 31), boards={"jooble_feed": {}})
+    world.config.boards["jooble_feed"] = {"job_url": "https://jobs.example.com/{id}",
+                                          "output_dir": str(world.out)}
+    await world.sync()
+    world.clock.advance(days=30)
+    refreshed = await world.sync()
+    assert world.actions(refreshed) == [("data-analyst", "jooble_feed", "refresh", "done")]
+    job = ElementTree.fromstring((world.out / "feeds/jooble.xml").read_bytes()).find("job")
+    assert job is not None
+    assert (job.findtext("pubdate"), job.findtext("updated")) == ("26.11.2026", "26.12.2026")
+
+
+@pytest.fixture
+def indexing(world: World, http: respx.MockRouter, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> respx.Route:
+    monkeypatch.setenv("GOOGLE_SA", str(_service_account(tmp_path)))
+    world.config.boards["google"].update(indexing=True, service_account_env="GOOGLE_SA")
+    http.post("https://oauth2.googleapis.com/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "ya29.test", "expires_in": 3600}))
+    return http.post("https://indexing.googleapis.com/v3/urlNotifications:publish").mock(
+        return_value=httpx.Response(200, json={}))
+
+
+async def test_indexing_quota_is_counted_per_pacific_day(world: World,
+                                                         indexing: respx.Route) -> None:
+    world.ledger.use_quota("google", "2026-11-26", 199)  # 1 call left today (Pacific)
+    world.write("one", publish_at=TODAY, boards={"google": {}})
+    world.write("two", publish_at=TODAY, boards={"google": {}})
+    result = await world.sync()
+    assert indexing.call_count == 1
+    assert "google: 1 page change(s) announced, 1 wait for quota" in result.notes
+    assert world.ledger.quota_used("google", "2026-11-26") == 200
+
+    world.clock.advance(hours=6)  # 18:00 UTC = 10:00 Pacific: still the same quota day
+    assert "today's quota of 200" in " ".join((await world.sync()).notes)
+    assert indexing.call_count == 1
+
+    world.clock.now = datetime.fromisoformat("2026-11-27T08:00:00+00:00")  # 00:00 Pacific
+    await world.sync()
+    assert indexing.call_count == 2
+    sent = [json.loads(c.request.content) for c in indexing.calls]
+    assert sent == [{"url": "https://jobs.example.com/one.html", "type": "URL_UPDATED"},
+                    {"url": "https://jobs.example.com/two.html", "type": "URL_UPDATED"}]
+    assert world.ledger.quota_used("google", "2026-11-27") == 1
+    assert (await world.sync()).notes == []  # nothing left to announce
+
+
+async def test_expired_page_is_announced_as_deleted(world: World, indexing: respx.Route) -> None:
+    path = world.write(publish_at=TODAY, boards={"google": {}})
+    await world.sync()
+    path.unlink()
+    await world.sync()
+    assert [json.loads(c.request.content)["type"] for c in indexing.calls] == [
+        "URL_UPDATED", "URL_DELETED"]
+    assert [(e.action, e.detail) for e in world.ledger.history("data-analyst")][-1] == (
+        "expire", "announced URL_DELETED")
