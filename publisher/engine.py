@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy
 from publisher.config import Config
@@ -39,9 +39,19 @@ class Loaded:
     known: dict[str, PostingRow]
 
 
+class Done(NamedTuple):
+    """One executed action, as the summary shows it (small: a sync may run 30,000)."""
+
+    posting: str
+    board: str
+    action: str
+    state: str  # done, pending (retry later) or failed
+    error: str | None
+
+
 @dataclass
 class SyncResult:
-    outcomes: list[tuple[Job, Outcome]] = field(default_factory=list)
+    outcomes: list[Done] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # board -> why
     findings: list[Finding] = field(default_factory=list)
     written: dict[str, list[str]] = field(default_factory=dict)  # board -> files
@@ -49,8 +59,8 @@ class SyncResult:
     upcoming: list[Action] = field(default_factory=list)
 
     @property
-    def failed(self) -> list[tuple[Job, Outcome]]:
-        return [(j, o) for j, o in self.outcomes if o.work.get("state") == "failed"]
+    def failed(self) -> list[Done]:
+        return [d for d in self.outcomes if d.state == "failed"]
 
 
 def _utcnow() -> datetime:
@@ -118,9 +128,11 @@ class Engine:
         items = [(p, "file", files.get(p.id)) for p in valid]
         revisions = self.ledger.save_postings(items, now, write=write)
         desired = {p.id: Desired(p, *revisions[p.id]) for p in valid}
-        for row in known.values():
-            if row.source == "queue" and row.removed_at is None and row.id not in desired:
-                desired[row.id] = Desired(row.posting(), row.revision, row.content_hash)
+        queued = [row for row in known.values()
+                  if row.source == "queue" and row.removed_at is None and row.id not in desired]
+        specs = self.ledger.specs(row.id for row in queued)
+        desired.update({row.id: Desired(specs[row.id], row.revision, row.content_hash)
+                        for row in queued})
         resolved = [r.resolve() for r in roots]
         removed = {row.id for row in known.values() if row.source == "file" and row.path
                    and row.id not in files
@@ -131,8 +143,11 @@ class Engine:
         findings = report.findings if report else []
         return Loaded(desired, findings, held, removed, known)
 
-    def plan(self, loaded: Loaded, *, retry_failed: bool = False) -> list[Action]:
-        return plan(loaded.desired, self.ledger.listings(), self.ledger.open_work(),
+    def plan(self, loaded: Loaded, *, retry_failed: bool = False,
+             listings: Sequence[ListingRow] | None = None) -> list[Action]:
+        if listings is None:
+            listings = self.ledger.listings()
+        return plan(loaded.desired, listings, self.ledger.open_work(),
                     self.policies(), self.clock(), held=loaded.held, removed=loaded.removed,
                     retry_failed=retry_failed)
 
@@ -155,20 +170,31 @@ class Engine:
                    progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
-        actions = self.plan(loaded, retry_failed=retry_failed)
+        self._queue_due(loaded, result, retry_failed)
+        claimed, taken_over = self.ledger.claim(self.owner, self.clock())
+        for row in taken_over:
+            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); "
+                                "the listing is looked up on the board first")
+        await self._execute(claimed, loaded, result, progress)
+        return result
+
+    def _queue_due(self, loaded: Loaded, result: SyncResult, retry_failed: bool) -> None:
+        """Plan; create listings for new postings x boards; queue what is due now."""
+        rows = self.ledger.listings()
+        actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
         if new:
             from publisher.adapter import external_ref
 
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
                                      self.clock())
-            actions = self.plan(loaded, retry_failed=retry_failed)
+            rows = self.ledger.listings()
+            actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
         now = self.clock()
-        boards = {a.board for a in actions} | {row.board for row in self.ledger.listings()}
-        result.skipped = self.skipped_boards(boards)
+        result.skipped = self.skipped_boards({a.board for a in actions} | {r.board for r in rows})
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming = [a for a in actions if a.due > now]
-        listings = {row.id: row for row in self.ledger.listings()}
+        listings = {row.id: row for row in rows}
         revisions = {pid: d.revision for pid, d in loaded.desired.items()}
         self.ledger.enqueue(
             [{"listing_id": a.listing_id, "kind": a.action, "reason": a.reason, "due_at": a.due,
@@ -176,12 +202,6 @@ class Engine:
                                  f"r{revisions.get(a.posting, 0)}"}
              for a in due if a.work_id is None and a.listing_id is not None],
             [a.cancel for a in due if a.cancel is not None], now)
-        claimed, taken_over = self.ledger.claim(self.owner, now)
-        for row in taken_over:
-            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); "
-                                "the listing is looked up on the board first")
-        await self._execute(claimed, loaded, result, progress)
-        return result
 
     async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
                          progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
@@ -211,17 +231,25 @@ class Engine:
                        progress: Callable[[Job, Outcome], None] | None) -> None:
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release)
+
+        def done(job: Job, outcome: Outcome) -> None:
+            result.outcomes.append(Done(job.listing.posting_id, job.listing.board, job.work.kind,
+                                        str(outcome.work.get("state")),
+                                        outcome.work.get("last_error")))
+            if progress is not None:
+                progress(job, outcome)
+
         executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
-                            progress=progress)
-        outcomes = await executor.run(jobs, {b: self.limit(b) for b in self.registry})
-        by_work = {j.work.id: j for j in jobs}
-        result.outcomes = [(by_work[o.work_id], o) for o in outcomes]
-        await self.write_files(result)
+                            progress=done)
+        await executor.run(jobs, {b: self.limit(b) for b in self.registry})
+        await self.write_files(result, loaded)
 
     def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
               skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:
-        listings = {row.id: row for row in self.ledger.listings()}
-        known = self.ledger.postings()
+        listings = {row.id: row for row in self.ledger.listings()} if claimed else {}
+        known = loaded.known
+        specs = self.ledger.specs(listings[w.listing_id].posting_id for w in claimed
+                                  if listings[w.listing_id].posting_id not in loaded.desired)
         jobs, release = [], []
         for work in claimed:
             listing: ListingRow = listings[work.listing_id]
@@ -230,8 +258,7 @@ class Engine:
                     pid in loaded.held and work.kind != "expire"):
                 release.append(work.id)
                 continue
-            desired = loaded.desired.get(pid) or Desired(known[pid].posting(),
-                                                         known[pid].revision,
+            desired = loaded.desired.get(pid) or Desired(specs[pid], known[pid].revision,
                                                          known[pid].content_hash)
             policy = self.registry[listing.board].refresh_policy
             jobs.append(Job(work, listing, desired.posting, desired.revision,
@@ -240,22 +267,25 @@ class Engine:
                             policy.default_duration))
         return jobs, release
 
-    async def write_files(self, result: SyncResult) -> None:
+    async def write_files(self, result: SyncResult, loaded: Loaded) -> None:
         """Render every feed and page board from the ledger; write what changed; announce."""
         rows = self.ledger.listings()
-        known = self.ledger.postings()
-        cache: dict[str, Posting] = {}
-        for board in sorted({r.board for r in rows} | set(self.config.boards)):
-            if board not in self.registry or self.registry[board].kind == "api" \
-                    or board in result.skipped:
-                continue
+        boards = [b for b in sorted({r.board for r in rows} | set(self.config.boards))
+                  if b in self.registry and self.registry[b].kind != "api"
+                  and b not in result.skipped]
+        if not boards:
+            return
+        wanted = {r.posting_id for r in rows if r.board in boards}
+        found = {pid: d.posting for pid, d in loaded.desired.items() if pid in wanted}
+        found.update(self.ledger.specs(wanted - set(found)))
+        for board in boards:
             adapter = self.adapter(board)
             assert isinstance(adapter, FileAdapter)
             mine = [r for r in rows if r.board == board]
-            written = write_board_files(adapter, mine, known, cache)
+            written = write_board_files(adapter, mine, found)
             if written:
                 result.written[board] = written
-            note = await announce(adapter, mine, known, cache, self.ledger, self.clock())
+            note = await announce(adapter, mine, found, self.ledger, self.clock())
             if note:
                 result.notes.append(note)
 

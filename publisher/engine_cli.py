@@ -20,8 +20,9 @@ from publisher.cli import State, cli, handle_errors, pass_state
 from publisher.engine import Engine, SyncResult
 from publisher.errors import PostingInvalid, UsageError
 from publisher.executor import Job
-from publisher.ledger import Ledger, ListingRow, Outcome, PostingRow
+from publisher.ledger import Ledger, ListingRow, Outcome
 from publisher.report import render
+from publisher.schema import Posting
 
 __all__ = ["open_engine"]
 
@@ -79,8 +80,7 @@ def _summary(result: SyncResult) -> None:
         click.echo(note)
     for board, files in sorted(result.written.items()):
         click.echo(f"wrote {board}: {', '.join(files)}")
-    counts = Counter((j.listing.board, j.work.kind, o.work.get("state"))
-                     for j, o in result.outcomes)
+    counts = Counter((d.board, d.action, d.state) for d in result.outcomes)
     if counts:
         click.echo(f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}{'RETRY LATER':>13}{'FAILED':>8}")
         for board, kind in sorted({(b, k) for b, k, _ in counts}):
@@ -89,9 +89,8 @@ def _summary(result: SyncResult) -> None:
                        f"{counts[(board, kind, 'failed')]:>8}")
     else:
         click.echo("nothing to do: every listing is up to date")
-    for job, outcome in result.failed:
-        click.echo(f"FAILED {job.listing.posting_id} on {job.listing.board} "
-                   f"({job.work.kind}): {outcome.work.get('last_error')}", err=True)
+    for d in result.failed:
+        click.echo(f"FAILED {d.posting} on {d.board} ({d.action}): {d.error}", err=True)
 
 
 def _run(engine: Engine, coro: Any) -> Any:
@@ -218,20 +217,21 @@ def _next_refresh(row: ListingRow, engine: Engine) -> datetime | None:
 
 
 def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]:
-    known = engine.ledger.postings()
+    listings = engine.ledger.listings(posting_id)
+    specs = engine.ledger.specs(r.posting_id for r in listings if r.expires_at is None)
     rows = []
-    for row in engine.ledger.listings(posting_id):
+    for row in listings:
         rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
                      "board_id": row.board_id, "url": row.url,
                      "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
                      "next_refresh_at": _next_refresh(row, engine),
-                     "expires_at": row.expires_at or _planned_expiry(known.get(row.posting_id)),
+                     "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
                      "last_error": row.last_error})
     return rows
 
 
-def _planned_expiry(row: PostingRow | None) -> datetime | None:
-    return row.posting().expiry_time() if row else None
+def _planned_expiry(posting: Posting | None) -> datetime | None:
+    return posting.expiry_time() if posting else None
 
 
 @cli.command()

@@ -125,28 +125,26 @@ class Executor:
         self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
         self._buffer: list[Outcome] = []
 
-    async def run(self, jobs: Sequence[Job], limits: dict[str, BoardLimit]) -> list[Outcome]:
+    async def run(self, jobs: Sequence[Job], limits: dict[str, BoardLimit]) -> None:
+        """Run every job; each outcome goes to the ledger (in batches) and to ``progress``."""
         by_board: dict[str, list[Job]] = {}
         for job in jobs:
             by_board.setdefault(job.listing.board, []).append(job)
-        results: list[Outcome] = []
         workers = []
         for board, queue in by_board.items():
             limit = limits.get(board, BoardLimit())
             bucket = TokenBucket(limit.rate_per_second, limit.burst, self.sleep)
             pending = iter(queue)
             for _ in range(min(limit.concurrency, len(queue))):
-                workers.append(self._worker(pending, bucket, results))
+                workers.append(self._worker(pending, bucket))
         try:
             await asyncio.gather(*workers)
         finally:
             self.flush()
-        return results
 
-    async def _worker(self, jobs: Any, bucket: TokenBucket, results: list[Outcome]) -> None:
+    async def _worker(self, jobs: Any, bucket: TokenBucket) -> None:
         for job in jobs:
             outcome = await self.execute(job, bucket)
-            results.append(outcome)
             self._buffer.append(outcome)
             if len(self._buffer) >= self.flush_every:
                 self.flush()

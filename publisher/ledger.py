@@ -32,8 +32,7 @@ LEASE = timedelta(minutes=5)
 
 def content_hash(posting: Posting) -> str:
     """A stable hash of the posting's content (its list of boards left out)."""
-    data = posting.model_dump(mode="json", exclude={"boards"})
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(posting.model_dump_json(exclude={"boards"}).encode()).hexdigest()
 
 
 def listing_hash(digest: str, posting: Posting, board: str) -> str:
@@ -53,17 +52,15 @@ def _row(cls: Any, mapping: RowMapping) -> Any:
 
 @dataclass
 class PostingRow:
+    """A posting the ledger knows (its spec is read separately: see Ledger.specs)."""
+
     id: str
     revision: int
     content_hash: str
-    spec: str
     source: str
     path: str | None
     removed_at: datetime | None
     updated_at: datetime
-
-    def posting(self) -> Posting:
-        return Posting.model_validate_json(self.spec)
 
 
 @dataclass
@@ -134,9 +131,20 @@ class Ledger:
 
     # -- postings -------------------------------------------------------------------------
     def postings(self) -> dict[str, PostingRow]:
+        query = select(*[postings.c[f.name] for f in fields(PostingRow)])
         with self.engine.begin() as conn:
-            return {r["id"]: _row(PostingRow, r)
-                    for r in conn.execute(select(postings)).mappings()}
+            return {row[0]: PostingRow(*row) for row in conn.execute(query)}
+
+    def specs(self, ids: Iterable[str]) -> dict[str, Posting]:
+        """The last valid content of these postings."""
+        wanted, found = sorted(set(ids)), {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(postings.c.id, postings.c.spec).where(
+                    postings.c.id.in_(wanted[start:start + 500]))
+                found.update({pid: Posting.model_validate_json(spec)
+                              for pid, spec in conn.execute(query)})
+        return found
 
     def save_postings(self, items: Iterable[tuple[Posting, str, str | None]],
                       now: datetime, *, write: bool = True) -> dict[str, tuple[int, str]]:
@@ -147,19 +155,20 @@ class Ledger:
         """
         known = {r["id"]: r for r in self._select(select(
             postings.c.id, postings.c.revision, postings.c.content_hash, postings.c.source,
-            postings.c.path, postings.c.removed_at, postings.c.spec))}
+            postings.c.path, postings.c.removed_at, postings.c.spec_hash))}
         new, changed, revisions = [], [], {}
         for posting, source, path in items:
             digest = content_hash(posting)
             spec = posting.model_dump_json()
+            spec_hash = hashlib.sha256(spec.encode()).hexdigest()
             row = known.get(posting.id)
             values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
-                      "spec": spec, "updated_at": now, "removed_at": None}
+                      "spec": spec, "spec_hash": spec_hash, "updated_at": now, "removed_at": None}
             if row is None:
                 new.append({**values, "revision": 1})
                 revisions[posting.id] = (1, digest)
-            elif (row["spec"], row["source"], row["path"], row["removed_at"]) != \
-                    (spec, source, path, None):
+            elif (row["spec_hash"], row["source"], row["path"], row["removed_at"]) != \
+                    (spec_hash, source, path, None):
                 revision = row["revision"] + (row["content_hash"] != digest)
                 revisions[posting.id] = (revision, digest)
                 changed.append({**values, "revision": revision, "b_id": posting.id})
@@ -183,10 +192,13 @@ class Ledger:
 
     # -- listings -------------------------------------------------------------------------
     def listings(self, posting_id: str | None = None) -> list[ListingRow]:
-        query = select(listings).order_by(listings.c.posting_id, listings.c.board)
+        # Columns in the dataclass's field order: rows become objects positionally (fast).
+        query = select(*[listings.c[f.name] for f in fields(ListingRow)]) \
+            .order_by(listings.c.posting_id, listings.c.board)
         if posting_id is not None:
             query = query.where(listings.c.posting_id == posting_id)
-        return [_row(ListingRow, r) for r in self._select(query)]
+        with self.engine.begin() as conn:
+            return [ListingRow(*row) for row in conn.execute(query)]
 
     def listing(self, listing_id: int) -> ListingRow:
         rows = self._select(select(listings).where(listings.c.id == listing_id))
@@ -225,20 +237,28 @@ class Ledger:
 
         Each item has ``listing_id, kind, reason, due_at, idempotency_key``.
         """
-        added = 0
+        rows = [{**item, "state": "pending", "attempts": 0, "created_at": now} for item in items]
         with self.engine.begin() as conn:
             if cancel:
                 conn.execute(update(due_work).where(and_(due_work.c.id.in_(cancel),
                                                          due_work.c.state == "pending"))
                              .values(state="cancelled"))
-            for item in items:
+            if not rows:
+                return 0
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(due_work), rows)
+                return len(rows)
+            except IntegrityError:
+                pass  # another sync queued some of the same work first: one by one
+            added = 0
+            for row in rows:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(due_work).values(
-                            **item, state="pending", attempts=0, created_at=now))
+                        conn.execute(insert(due_work), [row])
                     added += 1
                 except IntegrityError:
-                    continue  # another sync queued the same work first
+                    continue
         return added
 
     def claim(self, owner: str, now: datetime, limit: int | None = None,
@@ -281,13 +301,9 @@ class Ledger:
         if not outcomes:
             return
         with self.engine.begin() as conn:
-            for outcome in outcomes:
-                if outcome.listing:
-                    conn.execute(update(listings).where(listings.c.id == outcome.listing_id)
-                                 .values(**outcome.listing))
-                if outcome.work:
-                    conn.execute(update(due_work).where(due_work.c.id == outcome.work_id)
-                                 .values(**outcome.work, lease_owner=None, lease_until=None))
+            _update_many(conn, listings, [(o.listing_id, o.listing) for o in outcomes])
+            _update_many(conn, due_work, [(o.work_id, {**o.work, "lease_owner": None,
+                                                       "lease_until": None}) for o in outcomes])
             self._add_events(conn, [e for o in outcomes for e in o.events])
 
     def add_events(self, items: Sequence[Event]) -> None:
@@ -328,6 +344,18 @@ class Ledger:
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
             return list(conn.execute(query).mappings())
+
+
+def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Update rows by id, one executemany per set of changed columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in changes:
+        if values:
+            groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": row_id})
+    for columns, params in groups.items():
+        statement = update(table).where(table.c.id == bindparam("b_id")).values(
+            {name: bindparam(name) for name in columns})
+        conn.execute(statement, params)
 
 
 def _dead_owners(rows: Iterable[RowMapping]) -> list[str]:

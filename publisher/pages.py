@@ -5,7 +5,7 @@ board's daily quota (counted per Pacific-time day, as Google counts it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from publisher.adapter import FeedItem, FileAdapter
 from publisher.errors import BoardError, PublisherError
 from publisher.files import write_files
-from publisher.ledger import Event, Ledger, ListingRow, PostingRow
+from publisher.ledger import Event, Ledger, ListingRow
 from publisher.schema import Posting
 
 __all__ = ["announce", "output_dir", "write_board_files"]
@@ -27,26 +27,18 @@ def output_dir(adapter: FileAdapter[Any]) -> Path:
     return Path(str(getattr(adapter.settings, "output_dir", "public")))
 
 
-def _posting(pid: str, known: Mapping[str, PostingRow],
-             cache: MutableMapping[str, Posting]) -> Posting:
-    if pid not in cache:
-        cache[pid] = known[pid].posting()
-    return cache[pid]
-
-
 def write_board_files(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
-                      known: Mapping[str, PostingRow],
-                      cache: MutableMapping[str, Posting]) -> list[str]:
+                      postings: Mapping[str, Posting]) -> list[str]:
     """Render the board's files from its listings; returns the files that changed.
 
     The build date is the newest listing change, so an unchanged board renders the same
     bytes on every sync.
     """
-    live = [FeedItem(_posting(r.posting_id, known, cache), r.posted_at, r.expires_at,
+    live = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at,
                      r.refreshed_at or r.changed_at)
             for r in rows if r.state in ("live", "pending") or
             (r.state == "failed" and r.posted_at is not None)]
-    closed = [FeedItem(_posting(r.posting_id, known, cache), r.posted_at, r.expires_at)
+    closed = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at)
               for r in rows if r.state == "expired" and r.posted_at is not None]
     built = max((r.changed_at for r in rows if r.changed_at), default=EPOCH)
     files = adapter.render_files(live, closed, built)
@@ -58,8 +50,7 @@ def write_board_files(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
 
 
 async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
-                   known: Mapping[str, PostingRow], cache: MutableMapping[str, Posting],
-                   ledger: Ledger, now: datetime) -> str | None:
+                   postings: Mapping[str, Posting], ledger: Ledger, now: datetime) -> str | None:
     """Announce changed pages, oldest first, within today's quota; returns a note."""
     waiting = sorted((r for r in rows if r.notify), key=lambda r: (r.changed_at or EPOCH, r.id))
     if not waiting or not adapter.announces:
@@ -72,8 +63,8 @@ async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
                 f"{len(waiting)} wait for tomorrow (Pacific time)")
     batch = [r for r in waiting if r.notify == "URL_UPDATED"][:budget]
     batch += [r for r in waiting if r.notify == "URL_DELETED"][:budget - len(batch)]
-    updated = [_posting(r.posting_id, known, cache) for r in batch if r.notify == "URL_UPDATED"]
-    removed = [_posting(r.posting_id, known, cache) for r in batch if r.notify == "URL_DELETED"]
+    updated = [postings[r.posting_id] for r in batch if r.notify == "URL_UPDATED"]
+    removed = [postings[r.posting_id] for r in batch if r.notify == "URL_DELETED"]
     try:
         calls = await adapter.announce(updated, removed, budget)
     except BoardError as exc:

@@ -283,3 +283,24 @@ def test_boards_and_preview_commands() -> None:
     assert bad.exit_code == 1 and "placeholder" in bad.stderr
     unknown = run("--config", config, "preview", str(SEED), "--board", "nope")
     assert unknown.exit_code in (1, 2)
+
+
+def test_parallel_validation_returns_the_same_postings(tmp_path: Path) -> None:
+    """From PARALLEL_FROM files on, postings come back from worker processes as JSON."""
+    from publisher.config import load_config
+    from publisher.validate import PARALLEL_FROM, validate_paths
+    from tests.factories import context
+
+    examples = sorted((ROOT / "postings").glob("*.yaml"))
+    for i in range(PARALLEL_FROM // len(examples) + 1):
+        for example in examples:
+            text = example.read_text().replace(f"id: {example.stem}", f"id: {example.stem}-{i}")
+            (tmp_path / f"{example.stem}-{i}.yaml").write_text(text)
+    config = load_config(ROOT / "config/jobpub.toml")
+    parallel = validate_paths([tmp_path], config, context())
+    single = validate_paths(sorted(tmp_path.glob("*-0.yaml")), config, context())
+    assert parallel.files >= PARALLEL_FROM and len(parallel.postings) == parallel.files
+    by_id = {p.id: p for p in parallel.postings}
+    assert len(single.postings) == len(examples)
+    for posting in single.postings:
+        assert by_id[posting.id].model_dump_json() == posting.model_dump_json()

@@ -95,8 +95,7 @@ class World:
         return rows[0]
 
     def actions(self, result: SyncResult) -> list[tuple[str, str, str, str]]:
-        return sorted((j.listing.posting_id, j.listing.board, j.work.kind,
-                       str(o.work.get("state"))) for j, o in result.outcomes)
+        return sorted((d.posting, d.board, d.action, d.state) for d in result.outcomes)
 
     def close(self) -> None:
         self.ledger.engine.dispose()

@@ -1,0 +1,112 @@
+"""Benchmark: `jobpub sync` of N postings to 3 HTTP boards with a fixed latency per call.
+
+Run by hand (not collected by pytest):
+
+    python tests/bench/bench_sync.py [--postings 10000] [--latency 0.02] [--concurrency 4]
+                                     [--ledger URL]
+
+Each board is the in-process fake board (tests/fakeboard.py) served through respx, sleeping
+``latency`` seconds per call. The ideal wall time is calls x latency / total concurrency
+(every board's workers always busy, no other cost). The first sync posts everything (it
+also validates the files and fills the ledger); the second finds nothing to do. Peak
+memory is the process's maximum resident set size after the first sync, and after both
+(the fake boards' own stores of 30,000 jobs count too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
+
+import respx  # noqa: E402
+from bench_validate import WORK, posting  # noqa: E402
+
+import adapters  # noqa: E402
+from publisher.config import load_config  # noqa: E402
+from publisher.database import connect  # noqa: E402
+from publisher.engine import Engine  # noqa: E402
+from publisher.ledger import Ledger  # noqa: E402
+from tests.fakeboard import FakeBoard, FakeBoardAdapter  # noqa: E402
+
+BOARDS = ("fake_a", "fake_b", "fake_c")
+
+
+def board_class(name: str) -> type[FakeBoardAdapter]:
+    return type(f"Bench_{name}", (FakeBoardAdapter,),
+                {"name": name, "default_base_url": f"https://{name}.test"})
+
+
+def generate(count: int, folder: Path) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    rng = random.Random(count)
+    boards = "boards:\n" + "".join(f"  {b}: {{}}\n" for b in BOARDS)
+    for i in range(count):
+        text = posting(i, rng)
+        text = re.sub(r"publish_at: .*\n", "publish_at: 2026-11-01\n", text)
+        text = re.sub(r"expires_at: .*\n", "expires_at: 2099-12-31\n", text)
+        text = text[:text.index("boards:")] + boards
+        (folder / f"job-{i:05d}.yaml").write_text(text)
+
+
+async def main(args: argparse.Namespace) -> None:
+    work = WORK / "sync"
+    generate(args.postings, work / "postings")
+    ledger_url = args.ledger or f"sqlite:///{work}/ledger.db"
+    if not args.ledger:
+        Path(f"{work}/ledger.db").unlink(missing_ok=True)
+    limits = "".join(f"[limits.{b}]\nconcurrency = {args.concurrency}\n" for b in BOARDS)
+    (work / "jobpub.toml").write_text(
+        f'ledger = "{ledger_url}"\npostings_dir = "{work / "postings"}"\n'
+        + "".join(f"[boards.{b}]\n" for b in BOARDS) + limits)
+    config = load_config(work / "jobpub.toml")
+    for name in BOARDS:
+        adapters.ADAPTERS[name] = board_class(name)
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        boards = [FakeBoard(router, f"https://{b}.test", args.latency, keep_history=False)
+                  for b in BOARDS]
+        ledger = Ledger(connect(ledger_url))
+        engine = Engine(config, ledger)
+        started = time.perf_counter()
+        first = await engine.sync()
+        first_s = time.perf_counter() - started
+        first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        done = len(first.outcomes)
+        del first
+        started = time.perf_counter()
+        second = await engine.sync()
+        second_s = time.perf_counter() - started
+        await engine.aclose()
+    calls = sum(len(b.calls) for b in boards)
+    live = sum(len(b.live()) for b in boards)
+    ideal = calls * args.latency / (args.concurrency * len(BOARDS))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert live == args.postings * len(BOARDS) == done, (live, done)
+    assert not second.outcomes
+    print(f"| {args.postings:,} postings x {len(BOARDS)} boards | {calls:,} | "
+          f"{args.latency * 1000:g} ms | {args.concurrency} per board | {ideal:.1f} s | "
+          f"{first_s:.1f} s ({first_s / ideal:.2f}x) | {second_s:.1f} s | {first_rss:.0f} MB / "
+          f"{rss_mb:.0f} MB |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postings", type=int, default=10_000)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--ledger", help="ledger URL (default: a fresh SQLite file)")
+    print("| run | calls | latency | concurrency | ideal | first sync | second sync "
+          "| peak RSS (first / both) |")
+    print("|---|---|---|---|---|---|---|---|")
+    asyncio.run(main(parser.parse_args()))
