@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -189,7 +189,9 @@ class Engine:
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
                                      self.clock())
             rows = self.ledger.listings()
-            actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
+            ids = {(r.posting_id, r.board): r.id for r in rows}
+            actions = [a if a.listing_id is not None else
+                       replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
         now = self.clock()
         result.skipped = self.skipped_boards({a.board for a in actions} | {r.board for r in rows})
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]

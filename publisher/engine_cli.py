@@ -44,7 +44,7 @@ def _local(when: datetime | None, zone: str) -> str:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
+    return when.astimezone(UTC).isoformat() if when else None
 
 
 @contextmanager
@@ -125,9 +125,9 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     if not actions:
         click.echo("nothing to do: every listing is up to date")
     for a in actions:
-        when = "now" if a.due <= now else _local(a.due, loaded.desired[a.posting].posting.timezone
-                                                  or "UTC" if a.posting in loaded.desired
-                                                  else "UTC")
+        zone = loaded.known[a.posting].timezone if a.posting in loaded.known else \
+            (loaded.desired[a.posting].posting.timezone or "UTC")
+        when = "now" if a.due <= now else _local(a.due, zone)
         note = f" (board skipped: {skipped[a.board]})" if a.board in skipped else ""
         click.echo(f"{a.action:<8}{a.posting} on {a.board} {when}: {a.reason}{note}")
 
@@ -219,6 +219,7 @@ def _next_refresh(row: ListingRow, engine: Engine) -> datetime | None:
 def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]:
     listings = engine.ledger.listings(posting_id)
     specs = engine.ledger.specs(r.posting_id for r in listings if r.expires_at is None)
+    zones = {pid: row.timezone for pid, row in engine.ledger.postings().items()}
     rows = []
     for row in listings:
         rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
@@ -226,12 +227,19 @@ def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]
                      "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
                      "next_refresh_at": _next_refresh(row, engine),
                      "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
-                     "last_error": row.last_error})
+                     "last_error": row.last_error,
+                     "_zone": zones.get(row.posting_id, "UTC"),
+                     "_publishes": _planned_start(specs.get(row.posting_id))
+                     if row.state == "scheduled" else None})
     return rows
 
 
 def _planned_expiry(posting: Posting | None) -> datetime | None:
     return posting.expiry_time() if posting else None
+
+
+def _planned_start(posting: Posting | None) -> datetime | None:
+    return posting.publish_time() if posting else None
 
 
 @cli.command()
@@ -246,19 +254,21 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
     if posting_id and not rows and posting_id not in engine.ledger.postings():
         raise UsageError(f"no posting '{posting_id}' in the ledger")
     if as_json:
-        click.echo(json.dumps({"listings": [{k: _iso(v) if isinstance(v, datetime) else v
-                                             for k, v in r.items()} for r in rows]}, indent=2))
+        click.echo(json.dumps({"listings": [
+            {k: _iso(v) if isinstance(v, datetime) else v for k, v in r.items()
+             if not k.startswith("_")} for r in rows]}, indent=2))
         return
     if not rows:
         click.echo("no listings yet: run jobpub sync")
         return
-    zone = state.config.timezone
-    click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<22}{'NEXT REFRESH':<22}"
+    click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}{'NEXT REFRESH':<22}"
                f"{'EXPIRES':<22}URL / LAST ERROR")
     for r in rows:
-        tail = r["last_error"] or r["url"] or ""
-        click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}"
-                   f"{_local(r['posted_at'], zone):<22}{_local(r['next_refresh_at'], zone):<22}"
+        zone, tail = r["_zone"], r["last_error"] or r["url"] or ""
+        posted = _local(r["posted_at"], zone) if r["posted_at"] else \
+            (f"({_local(r['_publishes'], zone)})" if r["_publishes"] else "-")
+        click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
+                   f"{_local(r['next_refresh_at'], zone):<22}"
                    f"{_local(r['expires_at'], zone):<22}{tail}")
 
 
@@ -270,17 +280,18 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
 def history(state: State, posting_id: str, as_json: bool) -> None:
     """The audit trail of every board action for a posting."""
     engine = open_engine(state)
-    if posting_id not in engine.ledger.postings():
+    known = engine.ledger.postings().get(posting_id)
+    if known is None:
         click.echo(f"jobpub: no posting '{posting_id}' in the ledger", err=True)
         sys.exit(1)
     events = engine.ledger.history(posting_id)
     if as_json:
         click.echo(json.dumps({"events": [
-            {"time": e.time.isoformat(), "board": e.board, "action": e.action,
+            {"time": _iso(e.time), "board": e.board, "action": e.action,
              "outcome": e.outcome, "http_status": e.http_status, "detail": e.detail}
             for e in events]}, indent=2))
         return
-    zone = state.config.timezone
+    zone = known.timezone
     for e in events:
         code = f" HTTP {e.http_status}" if e.http_status else ""
         click.echo(f"{_local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"

@@ -115,15 +115,17 @@ def _later(attempts: int) -> timedelta:
 
 
 class Executor:
-    """Runs jobs; writes outcomes to the ledger in batches as they finish."""
+    """Runs jobs; a writer task records outcomes in the ledger in batches as they finish,
+    off the event loop, so board calls keep going while the database writes."""
 
     def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
-                 flush_every: int = 200,
+                 batch: int = 500,
                  progress: Callable[[Job, Outcome], None] | None = None) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
-        self.max_wait, self.flush_every, self.progress = max_wait, flush_every, progress
+        self.max_wait, self.batch, self.progress = max_wait, batch, progress
         self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
-        self._buffer: list[Outcome] = []
+        self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
 
     async def run(self, jobs: Sequence[Job], limits: dict[str, BoardLimit]) -> None:
         """Run every job; each outcome goes to the ledger (in batches) and to ``progress``."""
@@ -137,23 +139,36 @@ class Executor:
             pending = iter(queue)
             for _ in range(min(limit.concurrency, len(queue))):
                 workers.append(self._worker(pending, bucket))
+        writer = self._writer = asyncio.create_task(self._write())
         try:
             await asyncio.gather(*workers)
         finally:
-            self.flush()
+            self._outcomes.put_nowait(None)
+            await writer  # re-raises a failed write: the run stops there
 
     async def _worker(self, jobs: Any, bucket: TokenBucket) -> None:
         for job in jobs:
+            if self._writer is not None and self._writer.done():
+                return  # the ledger cannot be written: call no board we cannot record
             outcome = await self.execute(job, bucket)
-            self._buffer.append(outcome)
-            if len(self._buffer) >= self.flush_every:
-                self.flush()
+            self._outcomes.put_nowait(outcome)
             if self.progress is not None:
                 self.progress(job, outcome)
 
-    def flush(self) -> None:
-        batch, self._buffer = self._buffer, []
-        self.ledger.record(batch)
+    async def _write(self) -> None:
+        """Take whatever outcomes are waiting (up to a batch) and record them, until None."""
+        while True:
+            batch: list[Outcome] = []
+            item = await self._outcomes.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self.batch or self._outcomes.empty():
+                    break
+                item = self._outcomes.get_nowait()
+            if batch:
+                await asyncio.to_thread(self.ledger.record, batch)
+            if item is None:
+                return
 
     async def execute(self, job: Job, bucket: TokenBucket) -> Outcome:
         if isinstance(job.adapter, FileAdapter):

@@ -58,6 +58,7 @@ class PostingRow:
     revision: int
     content_hash: str
     source: str
+    timezone: str
     path: str | None
     removed_at: datetime | None
     updated_at: datetime
@@ -163,6 +164,7 @@ class Ledger:
             spec_hash = hashlib.sha256(spec.encode()).hexdigest()
             row = known.get(posting.id)
             values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
+                      "timezone": posting.timezone or "UTC",
                       "spec": spec, "spec_hash": spec_hash, "updated_at": now, "removed_at": None}
             if row is None:
                 new.append({**values, "revision": 1})

@@ -57,6 +57,7 @@ postings = Table(
     Column("spec", Text, nullable=False),  # the canonical posting as JSON (defaults applied)
     Column("spec_hash", String(64), nullable=False),  # sha256 of spec: change detection
     Column("source", String(8), nullable=False),  # "file" or "queue"
+    Column("timezone", String(64), nullable=False),  # for showing its times
     Column("path", Text),  # the posting file, for "file"
     Column("removed_at", UTCDateTime),  # the file was deleted
     Column("updated_at", UTCDateTime, nullable=False),
