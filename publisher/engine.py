@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -243,7 +244,13 @@ class Engine:
 
         executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
                             progress=done)
-        await executor.run(jobs, {b: self.limit(b) for b in self.registry})
+        # The postings, listings and jobs live through the whole run: keep them out of the
+        # cyclic GC's way (a full collection would walk them all, again and again).
+        gc.freeze()
+        try:
+            await executor.run(jobs, {b: self.limit(b) for b in self.registry})
+        finally:
+            gc.unfreeze()
         await self.write_files(result, loaded)
 
     def _jobs(self, claimed: Sequence[Any], loaded: Loaded,

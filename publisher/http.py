@@ -22,14 +22,16 @@ def user_agent() -> str:
         return "jobpub/dev"
 
 
-def make_client(max_connections: int = 20) -> httpx.AsyncClient:
+def make_client(max_connections: int = 20,
+                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """A client for one board: its pool is larger than the board's concurrency limit, and
-    the transport retries only connect-phase errors (nothing was sent, safe for POST)."""
+    the transport retries only connect-phase errors (nothing was sent, safe for POST).
+    ``transport`` replaces the network (in-process fake boards)."""
     return httpx.AsyncClient(
         timeout=TIMEOUT,
         limits=httpx.Limits(max_connections=max_connections,
                             max_keepalive_connections=max_connections, keepalive_expiry=30),
-        transport=httpx.AsyncHTTPTransport(retries=2),
+        transport=transport or httpx.AsyncHTTPTransport(retries=2),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
     )
@@ -38,12 +40,13 @@ def make_client(max_connections: int = 20) -> httpx.AsyncClient:
 class Clients:
     """One client per board, made on first use and closed together."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._transport = transport
 
     def get(self, board: str, concurrency: int = 4) -> httpx.AsyncClient:
         if board not in self._clients:
-            self._clients[board] = make_client(max(10, concurrency * 2))
+            self._clients[board] = make_client(max(10, concurrency * 2), self._transport)
         return self._clients[board]
 
     async def aclose(self) -> None:

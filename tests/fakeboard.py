@@ -29,15 +29,15 @@ BASE_URL = "https://fakeboard.test"
 
 
 class FakeBoard:
-    def __init__(self, router: respx.MockRouter, base_url: str = BASE_URL,
-                 latency: float = 0.0, keep_history: bool = True) -> None:
+    def __init__(self, router: respx.MockRouter | None, base_url: str = BASE_URL,
+                 latency: float = 0.0) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.faults: deque[str] = deque()
         self.calls: list[tuple[str, str]] = []
         self.latency = latency
-        self.router, self.keep_history = router, keep_history  # respx's own call records
         self._ids = itertools.count(1001)
-        self.route = router.route(url__startswith=base_url).mock(side_effect=self._handle)
+        if router is not None:  # else serve through handle(), e.g. in httpx.MockTransport
+            self.route = router.route(url__startswith=base_url).mock(side_effect=self.handle)
 
     def fail_next(self, *faults: str) -> None:
         self.faults.extend(faults)
@@ -45,13 +45,10 @@ class FakeBoard:
     def live(self) -> list[dict[str, Any]]:
         return [job for job in self.jobs.values() if job["status"] == "open"]
 
-    async def _handle(self, request: httpx.Request) -> httpx.Response:
+    async def handle(self, request: httpx.Request) -> httpx.Response:
         if self.latency:
             await asyncio.sleep(self.latency)
         self.calls.append((request.method, request.url.path))
-        if not self.keep_history:  # a benchmark's 30,000 calls would all stay in memory
-            self.route.calls.clear()
-            self.router.calls.clear()
         fault = self.faults.popleft() if self.faults else None
         if fault == "connect":
             raise httpx.ConnectError("connection refused", request=request)

@@ -5,8 +5,8 @@ Run by hand (not collected by pytest):
     python tests/bench/bench_sync.py [--postings 10000] [--latency 0.02] [--concurrency 4]
                                      [--ledger URL]
 
-Each board is the in-process fake board (tests/fakeboard.py) served through respx, sleeping
-``latency`` seconds per call. The ideal wall time is calls x latency / total concurrency
+Each board is the in-process fake board (tests/fakeboard.py) behind httpx.MockTransport,
+sleeping ``latency`` seconds per call. The ideal wall time is calls x latency / total concurrency
 (every board's workers always busy, no other cost). The first sync posts everything (it
 also validates the files and fills the ledger); the second finds nothing to do. Peak
 memory is the process's maximum resident set size after the first sync, and after both
@@ -28,13 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
-import respx  # noqa: E402
+import httpx  # noqa: E402
 from bench_validate import WORK, posting  # noqa: E402
 
 import adapters  # noqa: E402
 from publisher.config import load_config  # noqa: E402
 from publisher.database import connect  # noqa: E402
 from publisher.engine import Engine  # noqa: E402
+from publisher.http import Clients  # noqa: E402
 from publisher.ledger import Ledger  # noqa: E402
 from tests.fakeboard import FakeBoard, FakeBoardAdapter  # noqa: E402
 
@@ -64,7 +65,11 @@ async def main(args: argparse.Namespace) -> None:
     work = WORK / "sync"
     generate(args.postings, work / "postings")
     ledger_url = args.ledger or f"sqlite:///{work}/ledger.db"
-    if not args.ledger:
+    if args.ledger:  # start from an empty ledger
+        from tests.engine.conftest import _reset_postgres
+
+        _reset_postgres(args.ledger)
+    else:
         Path(f"{work}/ledger.db").unlink(missing_ok=True)
     limits = "".join(f"[limits.{b}]\nconcurrency = {args.concurrency}\n" for b in BOARDS)
     (work / "jobpub.toml").write_text(
@@ -73,23 +78,28 @@ async def main(args: argparse.Namespace) -> None:
     config = load_config(work / "jobpub.toml")
     for name in BOARDS:
         adapters.ADAPTERS[name] = board_class(name)
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        boards = [FakeBoard(router, f"https://{b}.test", args.latency, keep_history=False)
-                  for b in BOARDS]
-        ledger = Ledger(connect(ledger_url))
-        engine = Engine(config, ledger)
-        started = time.perf_counter()
-        first = await engine.sync()
-        first_s = time.perf_counter() - started
-        first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        done = len(first.outcomes)
-        del first
-        started = time.perf_counter()
-        second = await engine.sync()
-        second_s = time.perf_counter() - started
-        await engine.aclose()
-    calls = sum(len(b.calls) for b in boards)
-    live = sum(len(b.live()) for b in boards)
+    boards = {f"{b}.test": FakeBoard(None, f"https://{b}.test", args.latency) for b in BOARDS}
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        return await boards[request.url.host].handle(request)
+
+    # The boards answer in process, through httpx's MockTransport: only the latency and
+    # jobpub's own work count (respx's route matching would add its cost to every call).
+    clients = Clients(transport=httpx.MockTransport(serve))
+    ledger = Ledger(connect(ledger_url))
+    engine = Engine(config, ledger, clients=clients)
+    started = time.perf_counter()
+    first = await engine.sync()
+    first_s = time.perf_counter() - started
+    first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    done = len(first.outcomes)
+    del first
+    started = time.perf_counter()
+    second = await engine.sync()
+    second_s = time.perf_counter() - started
+    await engine.aclose()
+    calls = sum(len(b.calls) for b in boards.values())
+    live = sum(len(b.live()) for b in boards.values())
     ideal = calls * args.latency / (args.concurrency * len(BOARDS))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert live == args.postings * len(BOARDS) == done, (live, done)
@@ -105,7 +115,8 @@ if __name__ == "__main__":
     parser.add_argument("--postings", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--ledger", help="ledger URL (default: a fresh SQLite file)")
+    parser.add_argument("--ledger", help="PostgreSQL ledger URL, emptied first "
+                                         "(default: a fresh SQLite file)")
     print("| run | calls | latency | concurrency | ideal | first sync | second sync "
           "| peak RSS (first / both) |")
     print("|---|---|---|---|---|---|---|---|")
