@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy
 from publisher.config import Config
@@ -26,7 +26,15 @@ from publisher.problems import Finding
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 
-__all__ = ["Engine", "Loaded", "SyncResult"]
+__all__ = ["Done", "Engine", "Loaded", "Progress", "SyncResult"]
+
+
+class Progress(Protocol):
+    """Told how many actions a run has, then of each one as it finishes."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, job: Job, outcome: Outcome) -> None: ...
 
 
 @dataclass
@@ -168,7 +176,7 @@ class Engine:
     # -- sync ----------------------------------------------------------------------------
     async def sync(self, paths: Sequence[Path] = (), *, retry_failed: bool = False,
                    loaded: Loaded | None = None,
-                   progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
+                   progress: Progress | None = None) -> SyncResult:
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
         self._queue_due(loaded, result, retry_failed)
@@ -207,7 +215,7 @@ class Engine:
             [a.cancel for a in due if a.cancel is not None], now)
 
     async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
-                         progress: Callable[[Job, Outcome], None] | None = None) -> SyncResult:
+                         progress: Progress | None = None) -> SyncResult:
         """Close a posting now on all (or the given) boards, whatever its dates say."""
         known = self.ledger.postings()
         if posting_id not in known:
@@ -231,7 +239,7 @@ class Engine:
         return result
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
-                       progress: Callable[[Job, Outcome], None] | None) -> None:
+                       progress: Progress | None) -> None:
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release)
 
@@ -240,12 +248,14 @@ class Engine:
                                         str(outcome.work.get("state")),
                                         outcome.work.get("last_error")))
             if progress is not None:
-                progress(job, outcome)
+                progress.advance(job, outcome)
 
         executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
                             progress=done)
         # The postings, listings and jobs live through the whole run: keep them out of the
         # cyclic GC's way (a full collection would walk them all, again and again).
+        if progress is not None:
+            progress.start(len(jobs))
         gc.freeze()
         try:
             await executor.run(jobs, {b: self.limit(b) for b in self.registry})

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from publisher.cli import State, cli, handle_errors, pass_state
-from publisher.engine import Engine, SyncResult
+from publisher.engine import Engine, Progress, SyncResult
 from publisher.errors import PostingInvalid, UsageError
 from publisher.executor import Job
 from publisher.ledger import Ledger, ListingRow, Outcome
@@ -47,26 +47,46 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when else None
 
 
-@contextmanager
-def _progress(total_hint: str) -> Iterator[Callable[[Job, Outcome], None]]:
-    """A progress bar on a terminal; one plain line per action when piped."""
-    if sys.stderr.isatty():
-        from rich.progress import Progress
+class _Lines:
+    """Piped output (cron, CI): one plain line per finished action."""
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task(total_hint, total=None)
-            yield lambda job, outcome: bar.advance(task)
-        return
+    def start(self, total: int) -> None:
+        pass
 
-    def line(job: Job, outcome: Outcome) -> None:
+    def advance(self, job: Job, outcome: Outcome) -> None:
         state = outcome.work.get("state")
         word = PAST[job.work.kind] if state == "done" else \
             ("FAILED" if state == "failed" else "retry later")
+        error = outcome.work.get("last_error")
         click.echo(f"{job.listing.posting_id} {job.listing.board}: {job.work.kind} {word}"
-                   + (f" - {outcome.work['last_error']}" if outcome.work.get("last_error")
-                      else ""))
+                   + (f" - {error}" if error else ""))
 
-    yield line
+
+class _Bar:
+    """A terminal: a progress bar with a count and the time left."""
+
+    def __init__(self, bar: Any, label: str) -> None:
+        self.bar, self.task = bar, bar.add_task(label, total=None)
+
+    def start(self, total: int) -> None:
+        self.bar.update(self.task, total=total)
+
+    def advance(self, job: Job, outcome: Outcome) -> None:
+        self.bar.advance(self.task)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A progress bar on a terminal; one plain line per action when piped."""
+    if not sys.stderr.isatty():
+        yield _Lines()
+        return
+    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(*Bar.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn(),
+             transient=True) as bar:
+        yield _Bar(bar, label)
 
 
 def _summary(result: SyncResult) -> None:
@@ -332,4 +352,5 @@ def run(state: State, every: int) -> None:
             _summary(result)
 
     _run(engine, serve(engine, every, report))
+    click.echo("jobpub run: stopped")
 

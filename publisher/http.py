@@ -27,11 +27,12 @@ def make_client(max_connections: int = 20,
     """A client for one board: its pool is larger than the board's concurrency limit, and
     the transport retries only connect-phase errors (nothing was sent, safe for POST).
     ``transport`` replaces the network (in-process fake boards)."""
+    # Limits belong to the transport: AsyncClient ignores its own once given a transport.
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections, keepalive_expiry=30)
     return httpx.AsyncClient(
         timeout=TIMEOUT,
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections, keepalive_expiry=30),
-        transport=transport or httpx.AsyncHTTPTransport(retries=2),
+        transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
     )
