@@ -1,7 +1,7 @@
 """The engine: load postings, plan, queue due work, execute it, write feed and page files.
 
-``sync`` (cron), ``run`` (the scheduler's tick) and ``expire`` all go through
-:meth:`Engine.sync`; ``plan`` is the same minus every write.
+``sync`` (cron) and ``run`` (the scheduler's tick) go through :meth:`Engine.sync`,
+``expire`` through :meth:`Engine.expire_now`; ``plan`` is ``load`` + ``plan`` without writes.
 """
 
 from __future__ import annotations
@@ -137,11 +137,13 @@ class Engine:
         items = [(p, "file", files.get(p.id)) for p in valid]
         revisions = self.ledger.save_postings(items, now, write=write)
         desired = {p.id: Desired(p, *revisions[p.id]) for p in valid}
-        queued = [row for row in known.values()
-                  if row.source == "queue" and row.removed_at is None and row.id not in desired]
-        specs = self.ledger.specs(row.id for row in queued)
+        # Queued postings join the files; a posting whose file is now invalid keeps its last
+        # valid content, which the planner uses only to expire it on time.
+        kept = [row for row in known.values() if row.id not in desired and (
+            row.id in held or (row.source == "queue" and row.removed_at is None))]
+        specs = self.ledger.specs(row.id for row in kept)
         desired.update({row.id: Desired(specs[row.id], row.revision, row.content_hash)
-                        for row in queued})
+                        for row in kept})
         resolved = [r.resolve() for r in roots]
         removed = {row.id for row in known.values() if row.source == "file" and row.path
                    and row.id not in files

@@ -27,7 +27,13 @@ from tenacity import (
 )
 
 from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt
-from publisher.errors import BoardError, BoardUnavailable, OutcomeUnknown, PublisherError
+from publisher.errors import (
+    BoardAuthError,
+    BoardError,
+    BoardUnavailable,
+    OutcomeUnknown,
+    PublisherError,
+)
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
 from publisher.schema import Posting
 
@@ -178,7 +184,7 @@ class Executor:
         raise TypeError(f"{job.adapter.name}: neither an API nor a file adapter")
 
     # -- outcomes ------------------------------------------------------------------------
-    def _event(self, job: Job, action: str, outcome: str, detail: str,
+    def event(self, job: Job, action: str, outcome: str, detail: str,
                status: int | None = None) -> Event:
         return Event(self.clock(), job.listing.posting_id, job.listing.board, action, outcome,
                      detail, status)
@@ -216,7 +222,7 @@ class Executor:
 
     def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int) -> Outcome:
         reason = str(error)
-        events.append(self._event(job, job.work.kind, "failed", error.reason, error.status))
+        events.append(self.event(job, job.work.kind, "failed", error.reason, error.status))
         return Outcome(job.work.id, job.listing.id,
                        {"state": "failed", "last_error": reason, "attempts": attempts,
                         "revision": job.revision, "content_hash": job.content_hash,
@@ -226,7 +232,7 @@ class Executor:
     def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
                      attempts: int, reconcile: bool) -> Outcome:
         due = self.clock() + wait
-        events.append(self._event(job, job.work.kind, "retry",
+        events.append(self.event(job, job.work.kind, "retry",
                                   f"{error.reason}; next attempt at {due.isoformat()}",
                                   error.status))
         return Outcome(job.work.id, job.listing.id,
@@ -240,95 +246,110 @@ class Executor:
         detail = {"post": "added to the board's files", "update": "changed in the board's files",
                   "refresh": "date renewed in the board's files",
                   "expire": "removed from the board's files"}[job.work.kind]
-        event = self._event(job, job.work.kind, "ok", detail)
+        event = self.event(job, job.work.kind, "ok", detail)
         return self._done(job, receipt, [event], job.listing.attempts + 1)
 
     # -- API boards ----------------------------------------------------------------------
     async def _api(self, job: Job, adapter: ApiAdapter[Any], bucket: TokenBucket) -> Outcome:
-        kind, listing = job.work.kind, job.listing
-        events: list[Event] = []
-        ref = listing.external_ref
-        receipt = Receipt(adapter.name, ref, listing.board_id, listing.url)
-        reconcile = listing.reconcile
+        listing, kind = job.listing, job.work.kind
         if adapter.name in self.broken:
-            from publisher.errors import BoardAuthError
-
             return self._failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
-                                events, listing.attempts)
-        if kind == "expire" and listing.board_id is None and not reconcile:
-            events.append(self._event(job, kind, "ok", "was never on the board"))
-            return self._done(job, None, events, listing.attempts)
-
-        async def attempt() -> Receipt | None:
-            nonlocal receipt, reconcile
-            if reconcile:
-                found = await adapter.lookup(ref)
-                reconcile = False
-                where = f"found on the board as {found.board_id}" if found else "not on the board"
-                events.append(self._event(job, "reconcile", "ok", f"looked up {ref}: {where}"))
-                if found is not None:
-                    receipt = found
-                    if kind == "post":
-                        return found
-                elif kind == "expire":
-                    return None
-                elif kind != "post":
-                    return await adapter.publish(job.posting, ref)  # it vanished: put it back
-            if kind == "post":
-                return await adapter.publish(job.posting, ref)
-            if kind == "update":
-                return await adapter.update(job.posting, receipt)
-            if kind == "refresh":
-                return await adapter.refresh(job.posting, receipt)
-            await adapter.withdraw(receipt)
-            return None
+                                [], listing.attempts)
+        call = _Call(self, job, adapter, bucket)
+        if kind == "expire" and listing.board_id is None and not listing.reconcile:
+            call.events.append(self.event(job, kind, "ok", "was never on the board"))
+            return self._done(job, None, call.events, listing.attempts)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
             if isinstance(exc, BoardError):
-                events.append(self._event(job, kind, "retry",
-                                          f"{exc.reason}; retrying in {wait:.1f} s", exc.status))
+                call.events.append(self.event(job, kind, "retry",
+                                               f"{exc.reason}; retrying in {wait:.1f} s",
+                                               exc.status))
 
-        attempts = listing.attempts
         try:
             async for trial in AsyncRetrying(
                     stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
                     wait=_wait, retry=retry_if_exception_type((BoardUnavailable, OutcomeUnknown)),
                     sleep=self.sleep, before_sleep=before_sleep, reraise=True):
                 with trial:
-                    attempts += 1
-                    await bucket.take()
-                    try:
-                        try:
-                            result = await attempt()
-                        except httpx.HTTPError as exc:
-                            raise _classify(exc, adapter.name) from None
-                    except BoardUnavailable as exc:
-                        if exc.retry_after is not None and exc.retry_after > self.max_wait:
-                            raise Reschedule(exc.retry_after, exc) from None
-                        if kind == "post" and exc.status in (502, 504):
-                            reconcile = True  # a gateway error may hide a created listing
-                        raise
-                    except OutcomeUnknown:
-                        reconcile = reconcile or kind == "post"
-                        raise
+                    result = await call.once()
         except Reschedule as exc:
-            return self._rescheduled(job, exc.cause, timedelta(seconds=exc.seconds), events,
-                                     attempts, reconcile)
+            return self._rescheduled(job, exc.cause, timedelta(seconds=exc.seconds),
+                                     call.events, call.attempts, call.reconcile)
         except (BoardUnavailable, OutcomeUnknown) as exc:
-            return self._rescheduled(job, exc, _later(job.work.attempts), events, attempts,
-                                     reconcile)
+            return self._rescheduled(job, exc, _later(job.work.attempts), call.events,
+                                     call.attempts, call.reconcile)
         except BoardError as exc:
-            from publisher.errors import BoardAuthError
-
             if isinstance(exc, BoardAuthError):
                 self.broken[adapter.name] = exc.reason
-            return self._failed(job, exc, events, attempts)
+            return self._failed(job, exc, call.events, call.attempts)
         except PublisherError as exc:
-            return self._failed(job, BoardError(adapter.name, str(exc)), events, attempts)
-        events.append(self._event(job, kind, "ok", _ok_detail(kind, result)))
-        return self._done(job, result or receipt, events, attempts)
+            return self._failed(job, BoardError(adapter.name, str(exc)), call.events,
+                                call.attempts)
+        call.events.append(self.event(job, kind, "ok", _ok_detail(kind, result)))
+        return self._done(job, result or call.receipt, call.events, call.attempts)
+
+
+class _Call:
+    """One action on an API board, attempt by attempt: what is known so far about the
+    listing (its receipt, whether it must be looked up first) and the audit events."""
+
+    def __init__(self, executor: Executor, job: Job, adapter: ApiAdapter[Any],
+                 bucket: TokenBucket) -> None:
+        self.executor, self.job, self.adapter, self.bucket = executor, job, adapter, bucket
+        listing = job.listing
+        self.receipt = Receipt(adapter.name, listing.external_ref, listing.board_id, listing.url)
+        self.reconcile = listing.reconcile
+        self.attempts = listing.attempts
+        self.events: list[Event] = []
+
+    async def once(self) -> Receipt | None:
+        """One attempt: errors come out as the error tree, flagged for reconciling."""
+        kind = self.job.work.kind
+        self.attempts += 1
+        await self.bucket.take()
+        try:
+            try:
+                return await self._act()
+            except httpx.HTTPError as exc:
+                raise _classify(exc, self.adapter.name) from None
+        except BoardUnavailable as exc:
+            if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
+                raise Reschedule(exc.retry_after, exc) from None
+            if kind == "post" and exc.status in (502, 504):
+                self.reconcile = True  # a gateway error may hide a created listing
+            raise
+        except OutcomeUnknown:
+            self.reconcile = self.reconcile or kind == "post"
+            raise
+
+    async def _act(self) -> Receipt | None:
+        job, adapter, kind = self.job, self.adapter, self.job.work.kind
+        ref = self.receipt.external_ref
+        if self.reconcile:
+            found = await adapter.lookup(ref)
+            self.reconcile = False
+            where = f"found on the board as {found.board_id}" if found else "not on the board"
+            self.events.append(self.executor.event(job, "reconcile", "ok",
+                                                    f"looked up {ref}: {where}"))
+            if found is not None:
+                self.receipt = found
+                if kind == "post":
+                    return found
+            elif kind == "expire":
+                return None
+            elif kind != "post":
+                return await adapter.publish(job.posting, ref)  # it vanished: put it back
+        if kind == "post":
+            return await adapter.publish(job.posting, ref)
+        if kind == "update":
+            return await adapter.update(job.posting, self.receipt)
+        if kind == "refresh":
+            return await adapter.refresh(job.posting, self.receipt)
+        await adapter.withdraw(self.receipt)
+        return None
 
 
 def _ok_detail(kind: str, receipt: Receipt | None) -> str:

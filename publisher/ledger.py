@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, RowMapping, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.schema import Posting
@@ -202,10 +202,6 @@ class Ledger:
         with self.engine.begin() as conn:
             return [ListingRow(*row) for row in conn.execute(query)]
 
-    def listing(self, listing_id: int) -> ListingRow:
-        rows = self._select(select(listings).where(listings.c.id == listing_id))
-        return _row(ListingRow, rows[0])  # type: ignore[no-any-return]
-
     def add_listings(self, items: Sequence[tuple[str, str, str]], now: datetime) -> None:
         """New listings ``(posting_id, board, external_ref)``, scheduled."""
         if items:
@@ -221,11 +217,6 @@ class Ledger:
                 conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
                              .values(notify=None))
 
-    def set_listing(self, listing_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(listings).where(listings.c.id == listing_id).values(**values))
-
-    # -- due work -------------------------------------------------------------------------
     def open_work(self) -> dict[int, WorkRow]:
         """The unfinished work row of each listing (at most one is kept open)."""
         rows = self._select(select(due_work).where(due_work.c.state.in_(OPEN_WORK))
@@ -338,11 +329,6 @@ class Ledger:
                 conn.execute(insert(quota).values(board=board, day=day, used=calls))
 
     # -- helpers --------------------------------------------------------------------------
-    def counts(self) -> dict[str, int]:
-        query = select(listings.c.state, func.count()).group_by(listings.c.state)
-        with self.engine.begin() as conn:
-            return {state: int(n) for state, n in conn.execute(query)}
-
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
             return list(conn.execute(query).mappings())

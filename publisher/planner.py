@@ -124,9 +124,12 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
         current = by_posting.get(posting_id, {})
         for board in d.posting.boards:
             policy = policies.get(board, RefreshPolicy())
-            actions += _listing_actions(d, board, current.get(board), policy, now, retry_failed)
+            found = _listing_actions(d, board, current.get(board), policy, now, retry_failed)
+            if posting_id in held:  # invalid file: nothing new, but it still ends on time
+                found = [a for a in found if a.action == "expire"]
+            actions += found
         for board, row in current.items():
-            if board not in d.posting.boards:
+            if board not in d.posting.boards and posting_id not in held:
                 actions += _ending(row, "board removed from the posting", now)
     for posting_id in set(removed) - held - set(desired):
         for row in by_posting.get(posting_id, {}).values():

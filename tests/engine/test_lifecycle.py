@@ -125,6 +125,17 @@ async def test_invalid_posting_is_never_published_and_live_listings_stay(world: 
     assert world.ledger.listings("never") == []
 
 
+async def test_invalid_posting_still_expires_on_its_last_valid_date(world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26), expires_at=date(2026, 11, 30))
+    await world.sync()
+    world.write(publish_at=date(2026, 11, 26), expires_at=date(2026, 11, 30), title="")
+    assert (await world.sync()).outcomes == []
+    world.clock.now = datetime.fromisoformat("2026-12-01T07:00:00+00:00")  # 00:00 Denver
+    result = await world.sync()
+    assert world.actions(result) == [("data-analyst", "fakeboard", "expire", "done")]
+    assert {f.rule for f in result.findings} >= {"schema"} and world.board.live() == []
+
+
 async def test_plan_lists_actions_with_reasons_and_writes_nothing(world: World) -> None:
     world.write(publish_at=date(2026, 11, 26))
     world.write("later")
