@@ -189,7 +189,6 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     """Validate, then queue a posting for the next sync (no file in postings/ needed)."""
     from publisher.board_rules import board_checker
     from publisher.rules import RuleContext
-    from publisher.schema import Posting
     from publisher.validate import Report, load_posting, place
 
     config = state.config
@@ -212,8 +211,8 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
         update["publish_at"] = _when(at, posting.timezone or config.timezone)
     if update:
         posting = Posting.model_validate({**posting.model_dump(), **update})
-        if posting.expiry_time() and posting.publish_time() and \
-                posting.expiry_time() <= posting.publish_time():  # type: ignore[operator]
+        start, end = posting.publish_time(), posting.expiry_time()
+        if start is not None and end is not None and end <= start:
             raise UsageError("--at is not before the posting's expires_at")
     engine = open_engine(state)
     known = engine.ledger.postings().get(posting.id)

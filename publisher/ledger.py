@@ -283,7 +283,7 @@ class Ledger:
         return rows, [r for r in rows if r.state == "running"]
 
     def release(self, work_ids: Sequence[int]) -> None:
-        """Give claimed work back untouched (the run is stopping)."""
+        """Give claimed work back untouched (its board is skipped, or its posting is held)."""
         if work_ids:
             with self.engine.begin() as conn:
                 conn.execute(update(due_work).where(due_work.c.id.in_(work_ids))
@@ -321,12 +321,16 @@ class Ledger:
         return int(rows[0]["used"]) if rows else 0
 
     def use_quota(self, board: str, day: str, calls: int) -> None:
+        """Count calls against the day's quota (an upsert: safe when two runs race)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement: Any = dialect.insert(quota).values(board=board, day=day, used=calls)
+        statement = statement.on_conflict_do_update(
+            index_elements=[quota.c.board, quota.c.day],
+            set_={"used": quota.c.used + statement.excluded.used})
         with self.engine.begin() as conn:
-            done = conn.execute(update(quota).where(and_(quota.c.board == board,
-                                                         quota.c.day == day))
-                                .values(used=quota.c.used + calls)).rowcount
-            if not done:
-                conn.execute(insert(quota).values(board=board, day=day, used=calls))
+            conn.execute(statement)
 
     # -- helpers --------------------------------------------------------------------------
     def _select(self, query: Any) -> list[RowMapping]:
