@@ -35,6 +35,7 @@ class FakeBoard:
         self.faults: deque[str] = deque()
         self.calls: list[tuple[str, str]] = []
         self.latency = latency
+        self.in_flight = self.max_in_flight = 0
         self._ids = itertools.count(1001)
         if router is not None:  # else serve through handle(), e.g. in httpx.MockTransport
             self.route = router.route(url__startswith=base_url).mock(side_effect=self.handle)
@@ -46,8 +47,16 @@ class FakeBoard:
         return [job for job in self.jobs.values() if job["status"] == "open"]
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path))
         fault = self.faults.popleft() if self.faults else None
         if fault == "connect":

@@ -180,3 +180,20 @@ async def test_expire_now_closes_it_and_sync_leaves_it_closed(world: World) -> N
     await engine.aclose()
     assert world.actions(result) == [("data-analyst", "fakeboard", "expire", "done")]
     assert world.board.live() == [] and (await world.sync()).outcomes == []
+
+
+async def test_concurrency_and_rate_limits_from_config(world: World) -> None:
+    from publisher.config import Limits
+
+    for i in range(6):
+        world.write(f"job-{i}", publish_at=TODAY)
+    world.board.latency = 0.02
+    world.config.limits["fakeboard"] = Limits(concurrency=2)
+    await world.sync()
+    assert world.board.max_in_flight == 2 and len(world.board.live()) == 6
+
+    world.config.limits["fakeboard"] = Limits(concurrency=1, rate_per_second=2.0, burst=1)
+    for i in range(6, 9):
+        world.write(f"job-{i}", publish_at=TODAY)
+    await world.sync()
+    assert world.clock.sleeps == [pytest.approx(0.5, abs=0.05)] * 2  # the burst, then 2/s
