@@ -46,11 +46,23 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if os.environ.get("JOBPUB_DEBUG"):
                 raise
+            ledger_problem = _ledger_error(exc)
+            if ledger_problem:  # the database went away or refused: nothing else is wrong
+                _fail(f"ledger: {ledger_problem} (nothing recorded is lost; run again)", 1)
             _fail(f"internal error: {type(exc).__name__}: {exc} "
                   "(set JOBPUB_DEBUG=1 for a traceback)", 3)
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _ledger_error(exc: Exception) -> str | None:
+    """The first line of a database error's reason (SQLAlchemy's wording, no URL)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    reason = getattr(exc, "orig", None) or exc
+    return (str(reason).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class State:

@@ -125,3 +125,19 @@ async def test_run_ticks_until_stopped(world: World) -> None:
     await engine.aclose()
     assert [len(r.outcomes) for r in results] == [1]
     assert world.listing().state == "live"
+
+
+def test_a_ledger_failure_is_one_line_not_a_traceback(world: World, monkeypatch: Any) -> None:
+    import sqlalchemy.exc
+
+    from publisher.ledger import Ledger
+
+    def down(self: Ledger, posting_id: str | None = None) -> None:
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("server closed the "
+                                                                      "connection\nmore"))
+
+    monkeypatch.setattr(Ledger, "listings", down)
+    result = jobpub(world, "status")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "jobpub: ledger: server closed the connection (nothing recorded is lost" \
+        in result.output
