@@ -179,8 +179,8 @@ class Ledger:
         if not write:
             return revisions
         with self.engine.begin() as conn:
-            if new:
-                conn.execute(insert(postings), new)
+            if new:  # another run may have recorded the same new posting a moment ago
+                conn.execute(self._insert(postings).on_conflict_do_nothing(), new)
             if changed:
                 conn.execute(update(postings).where(postings.c.id == bindparam("b_id")),
                              changed)
@@ -205,8 +205,8 @@ class Ledger:
     def add_listings(self, items: Sequence[tuple[str, str, str]], now: datetime) -> None:
         """New listings ``(posting_id, board, external_ref)``, scheduled."""
         if items:
-            with self.engine.begin() as conn:
-                conn.execute(insert(listings), [
+            with self.engine.begin() as conn:  # a racing run may have added some already
+                conn.execute(self._insert(listings).on_conflict_do_nothing(), [
                     {"posting_id": p, "board": b, "external_ref": ref, "state": "scheduled",
                      "refresh_count": 0, "attempts": 0, "reconcile": False, "changed_at": now}
                     for p, b, ref in items])
@@ -322,10 +322,7 @@ class Ledger:
 
     def use_quota(self, board: str, day: str, calls: int) -> None:
         """Count calls against the day's quota (an upsert: safe when two runs race)."""
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        statement: Any = dialect.insert(quota).values(board=board, day=day, used=calls)
+        statement = self._insert(quota).values(board=board, day=day, used=calls)
         statement = statement.on_conflict_do_update(
             index_elements=[quota.c.board, quota.c.day],
             set_={"used": quota.c.used + statement.excluded.used})
@@ -333,6 +330,13 @@ class Ledger:
             conn.execute(statement)
 
     # -- helpers --------------------------------------------------------------------------
+    def _insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
             return list(conn.execute(query).mappings())

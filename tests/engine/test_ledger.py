@@ -38,3 +38,21 @@ def test_bad_urls_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="no driver"):
         connect("mysql+nosuchdriver://u:secret@h/db")
     assert safe_url("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
+
+
+def test_racing_runs_adding_the_same_listings_do_not_collide(ledger_url: str) -> None:
+    from publisher.ledger import Ledger
+    from tests.factories import NOW, make_posting
+
+    first, second = Ledger(connect(ledger_url)), Ledger(connect(ledger_url))
+    first.save_postings([(make_posting(), "file", "postings/data-analyst.yaml")], NOW)
+    items = [("data-analyst", "indeed_feed", "jobpub-data-analyst-indeed_feed")]
+    first.add_listings(items, NOW)
+    second.add_listings(items, NOW)  # planned before the first one's insert was visible
+    assert [(r.posting_id, r.board, r.state) for r in second.listings()] == [
+        ("data-analyst", "indeed_feed", "scheduled")]
+    first.use_quota("google", "2026-11-26", 2)
+    second.use_quota("google", "2026-11-26", 3)
+    assert first.quota_used("google", "2026-11-26") == 5
+    first.engine.dispose()
+    second.engine.dispose()
