@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
@@ -24,7 +24,12 @@ from publisher.problems import Problem
 from publisher.schema import Posting
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import httpx
+
+    #: An HTTP client, or a function making one when the adapter first needs it.
+    ClientSource: TypeAlias = httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None
 
 __all__ = [
     "ApiAdapter",
@@ -131,13 +136,13 @@ class BoardAdapter(ABC, Generic[S]):
     concurrency: ClassVar[int] = 4
     rate_per_second: ClassVar[float | None] = None
 
-    def __init__(self, settings: S, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: S, client: ClientSource = None) -> None:
         self.settings = settings
         self._client = client
 
     @classmethod
     def make(cls, settings: Mapping[str, Any] | None = None,
-             client: httpx.AsyncClient | None = None) -> BoardAdapter[Any]:
+             client: ClientSource = None) -> BoardAdapter[Any]:
         """Build the adapter from raw settings (config table merged with overrides)."""
         from pydantic import ValidationError
 
@@ -152,8 +157,11 @@ class BoardAdapter(ABC, Generic[S]):
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """The client the core gave (made on first use when it gave a factory)."""
         if self._client is None:
             raise ConfigError(f"{self.name}: no HTTP client was given to the adapter")
+        if callable(self._client):
+            self._client = self._client()
         return self._client
 
     @property

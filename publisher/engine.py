@@ -106,9 +106,9 @@ class Engine:
         overrides = posting.board_overrides(board) if posting is not None else {}
         if not overrides and board in self._adapters:
             return self._adapters[board]
-        client = self.clients.get(board, self.limit(board).concurrency)
+        concurrency = self.limit(board).concurrency
         adapter = self.registry[board].make({**self.config.boards.get(board, {}), **overrides},
-                                            client)
+                                            lambda: self.clients.get(board, concurrency))
         if not overrides:
             self._adapters[board] = adapter
         return adapter

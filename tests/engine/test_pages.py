@@ -99,3 +99,11 @@ async def test_expired_page_is_announced_as_deleted(world: World, indexing: resp
         "URL_UPDATED", "URL_DELETED"]
     assert [(e.action, e.detail) for e in world.ledger.history("data-analyst")][-1] == (
         "expire", "announced URL_DELETED")
+
+
+async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:
+    world.write(publish_at=TODAY, boards=FEEDS)
+    engine = world.engine()
+    await engine.sync([world.postings])
+    assert engine.clients._clients == {}  # made on first use only (indexing is off)
+    await engine.aclose()
