@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from datetime import date, timedelta
 
+import httpx
 import pytest
+import respx
 
 from publisher.engine import Engine
 from publisher.ledger import Ledger
@@ -197,3 +200,28 @@ async def test_concurrency_and_rate_limits_from_config(world: World) -> None:
         world.write(f"job-{i}", publish_at=TODAY)
     await world.sync()
     assert world.clock.sleeps == [pytest.approx(0.5, abs=0.05)] * 2  # the burst, then 2/s
+
+
+async def test_webhook_unknown_outcome_is_resent_with_the_same_idempotency_key(
+        world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "hook-s3cret")
+    world.config.boards["webhook"] = {"url": "https://careers.example.com/hooks/jobpub",
+                                      "secret_env": "HOOK_SECRET"}
+    hook = http.post("https://careers.example.com/hooks/jobpub").mock(side_effect=[
+        httpx.ReadTimeout("read timed out"), httpx.Response(200, json={"id": "w-17"}),
+        httpx.Response(204)])
+    path = world.write(publish_at=TODAY, boards={"webhook": {}})
+    await world.sync()
+    keys = [c.request.headers["Idempotency-Key"] for c in hook.calls]
+    assert keys == ["jobpub-data-analyst-webhook:publish"] * 2  # the receiver drops the repeat
+    assert (world.listing(board="webhook").state, world.listing(board="webhook").board_id) == (
+        "live", "w-17")
+    assert [(e.action, e.outcome) for e in world.ledger.history("data-analyst")] == [
+        ("post", "retry"), ("reconcile", "ok"), ("post", "ok")]
+
+    path.unlink()
+    await world.sync()
+    last = hook.calls.last.request
+    assert json.loads(last.content) == {"action": "withdraw", "ref": "jobpub-data-analyst-webhook"}
+    assert last.headers["X-Jobpub-Signature"].startswith("sha256=")
+    assert world.listing(board="webhook").state == "expired"
