@@ -10,7 +10,6 @@ listing up by our external reference (see engine.md section 2 for the table of w
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,24 +76,25 @@ class Job:
 
 
 class TokenBucket:
-    """``rate`` calls a second on average, up to ``burst`` at once."""
+    """``rate`` calls a second on average, up to ``burst`` at once (time from ``clock``)."""
 
-    def __init__(self, rate: float | None, burst: int, sleep: Sleep) -> None:
-        self.rate, self.burst, self.sleep = rate, max(1, burst), sleep
+    def __init__(self, rate: float | None, burst: int, clock: Clock, sleep: Sleep) -> None:
+        self.rate, self.burst, self.clock, self.sleep = rate, max(1, burst), clock, sleep
         self.tokens = float(self.burst)
-        self.stamp = time.monotonic()
+        self.stamp = clock()
         self.lock = asyncio.Lock()
 
     async def take(self) -> None:
         if not self.rate:
             return
         async with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            now = self.clock()
+            elapsed = max(0.0, (now - self.stamp).total_seconds())
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
             self.stamp = now
             if self.tokens < 1:
                 await self.sleep((1 - self.tokens) / self.rate)
-                self.tokens, self.stamp = 0.0, time.monotonic()
+                self.tokens, self.stamp = 0.0, self.clock()
             else:
                 self.tokens -= 1
 
@@ -141,7 +141,7 @@ class Executor:
         workers = []
         for board, queue in by_board.items():
             limit = limits.get(board, BoardLimit())
-            bucket = TokenBucket(limit.rate_per_second, limit.burst, self.sleep)
+            bucket = TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep)
             pending = iter(queue)
             for _ in range(min(limit.concurrency, len(queue))):
                 workers.append(self._worker(pending, bucket))
