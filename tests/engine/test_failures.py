@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -225,3 +225,14 @@ async def test_webhook_unknown_outcome_is_resent_with_the_same_idempotency_key(
     assert json.loads(last.content) == {"action": "withdraw", "ref": "jobpub-data-analyst-webhook"}
     assert last.headers["X-Jobpub-Signature"].startswith("sha256=")
     assert world.listing(board="webhook").state == "expired"
+
+
+async def test_retry_after_as_an_http_date(world: World) -> None:
+    from email.utils import format_datetime
+
+    world.write(publish_at=TODAY)
+    when = datetime.now(UTC) + timedelta(seconds=30)  # adapters read dates against real time
+    world.board.fail_next(f"503:{format_datetime(when, usegmt=True)}")
+    await world.sync()
+    assert len(world.clock.sleeps) == 1 and 27 <= world.clock.sleeps[0] <= 30
+    assert len(world.board.jobs) == 1
