@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -117,8 +120,23 @@ class Engine:
         return {name: cls.refresh_policy for name, cls in self.registry.items()}
 
     # -- desired state -------------------------------------------------------------------
+    def _fingerprint(self) -> bytes:
+        """What a file's validity depends on besides its bytes (in sync, not the time)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            ours = version("jobpub")
+        except PackageNotFoundError:
+            ours = "dev"
+        text = f"{ours}|{','.join(sorted(self.registry))}|{self.config.model_dump_json()}"
+        return hashlib.sha256(text.encode()).digest()
+
     def load(self, paths: Sequence[Path] = (), *, write: bool = True) -> Loaded:
-        """Validate the posting files; record valid ones (``write``) as new revisions."""
+        """Validate the posting files; record valid ones (``write``) as new revisions.
+
+        A file whose bytes (and the config) are what they were when it was last recorded
+        valid is not parsed again: its recorded content is used.
+        """
         from publisher.validate import discover, validate_paths
 
         roots = list(paths) or [Path(self.config.postings_dir)]
@@ -127,14 +145,26 @@ class Engine:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         roots = [p for p in roots if p.exists()]
         now = self.clock()
+        known = self.ledger.postings()
+        found = discover(roots)
+        files = {path.stem: str(path) for path in found}
+        stems = Counter(path.stem for path in found)
+        fingerprint, hashes = self._fingerprint(), {}
+        for path in found:
+            with contextlib.suppress(OSError):  # unreadable: validation will say so
+                hashes[str(path)] = hashlib.sha256(fingerprint + path.read_bytes()).hexdigest()
+        unchanged = {path.stem for path in found if stems[path.stem] == 1
+                     and (row := known.get(path.stem)) is not None and row.source == "file"
+                     and row.path == str(path) and row.removed_at is None
+                     and row.source_hash == hashes.get(str(path))}
         ctx = RuleContext(now=now, timezone=self.config.timezone,
                           eeo_statement=self.config.eeo_statement, expired_is_error=False)
-        report = validate_paths(roots, self.config, ctx) if roots else None
-        valid = report.postings if report else []
+        check = [path for path in found if path.stem not in unchanged]
+        report = validate_paths(check, self.config, ctx) if check else None
+        valid = (report.postings if report else []) + \
+            list(self.ledger.specs(unchanged).values())
         held = {p.stem for p in report.invalid} if report else set()
-        known = self.ledger.postings()
-        files = {path.stem: str(path) for path in discover(roots)}
-        items = [(p, "file", files.get(p.id)) for p in valid]
+        items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in valid]
         revisions = self.ledger.save_postings(items, now, write=write)
         desired = {p.id: Desired(p, *revisions[p.id]) for p in valid}
         # Queued postings join the files; a posting whose file is now invalid keeps its last

@@ -219,7 +219,7 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     if known is not None and known.source == "file" and known.removed_at is None:
         raise UsageError(f"posting '{posting.id}' comes from {known.path}; edit that file "
                          "instead of queueing it")
-    engine.ledger.save_postings([(posting, "queue", None)], engine.clock())
+    engine.ledger.save_postings([(posting, "queue", None, None)], engine.clock())
     start = posting.publish_time()
     when = _local(start, posting.timezone or "UTC") if start else "at the next sync"
     click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")

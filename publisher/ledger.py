@@ -60,6 +60,7 @@ class PostingRow:
     source: str
     timezone: str
     path: str | None
+    source_hash: str | None
     removed_at: datetime | None
     updated_at: datetime
 
@@ -147,30 +148,32 @@ class Ledger:
                               for pid, spec in conn.execute(query)})
         return found
 
-    def save_postings(self, items: Iterable[tuple[Posting, str, str | None]],
+    def save_postings(self, items: Iterable[tuple[Posting, str, str | None, str | None]],
                       now: datetime, *, write: bool = True) -> dict[str, tuple[int, str]]:
-        """Record each posting's current spec; changed content is a new revision.
+        """Record each posting ``(posting, source, path, source_hash)``; changed content is a
+        new revision.
 
         Returns each posting's revision and content hash (as they would be, when ``write``
         is false).
         """
         known = {r["id"]: r for r in self._select(select(
             postings.c.id, postings.c.revision, postings.c.content_hash, postings.c.source,
-            postings.c.path, postings.c.removed_at, postings.c.spec_hash))}
+            postings.c.path, postings.c.removed_at, postings.c.spec_hash,
+            postings.c.source_hash))}
         new, changed, revisions = [], [], {}
-        for posting, source, path in items:
+        for posting, source, path, source_hash in items:
             digest = content_hash(posting)
-            spec = posting.model_dump_json()
+            spec = posting.model_dump_json(exclude_unset=True)  # what was given: compact
             spec_hash = hashlib.sha256(spec.encode()).hexdigest()
             row = known.get(posting.id)
             values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
-                      "timezone": posting.timezone or "UTC",
+                      "timezone": posting.timezone or "UTC", "source_hash": source_hash,
                       "spec": spec, "spec_hash": spec_hash, "updated_at": now, "removed_at": None}
             if row is None:
                 new.append({**values, "revision": 1})
                 revisions[posting.id] = (1, digest)
-            elif (row["spec_hash"], row["source"], row["path"], row["removed_at"]) != \
-                    (spec_hash, source, path, None):
+            elif (row["spec_hash"], row["source"], row["path"], row["removed_at"],
+                  row["source_hash"]) != (spec_hash, source, path, None, source_hash):
                 revision = row["revision"] + (row["content_hash"] != digest)
                 revisions[posting.id] = (revision, digest)
                 changed.append({**values, "revision": revision, "b_id": posting.id})

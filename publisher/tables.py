@@ -59,6 +59,7 @@ postings = Table(
     Column("source", String(8), nullable=False),  # "file" or "queue"
     Column("timezone", String(64), nullable=False),  # for showing its times
     Column("path", Text),  # the posting file, for "file"
+    Column("source_hash", String(64)),  # of the file's bytes + config: unchanged -> no re-check
     Column("removed_at", UTCDateTime),  # the file was deleted
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -45,7 +45,7 @@ def test_racing_runs_adding_the_same_listings_do_not_collide(ledger_url: str) ->
     from tests.factories import NOW, make_posting
 
     first, second = Ledger(connect(ledger_url)), Ledger(connect(ledger_url))
-    first.save_postings([(make_posting(), "file", "postings/data-analyst.yaml")], NOW)
+    first.save_postings([(make_posting(), "file", "postings/data-analyst.yaml", None)], NOW)
     items = [("data-analyst", "indeed_feed", "jobpub-data-analyst-indeed_feed")]
     first.add_listings(items, NOW)
     second.add_listings(items, NOW)  # planned before the first one's insert was visible

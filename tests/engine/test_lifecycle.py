@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from publisher.planner import Action
 from tests.engine.world import World
@@ -145,3 +146,33 @@ async def test_plan_lists_actions_with_reasons_and_writes_nothing(world: World) 
         ("data-analyst", "post", "publish_at reached"), ("later", "post", "publish_at")]
     assert isinstance(actions[0], Action) and actions[1].due > world.clock.now
     assert world.ledger.postings() == {} and world.ledger.listings() == []
+
+
+async def test_unchanged_files_are_not_parsed_again(world: World, monkeypatch: Any) -> None:
+    import publisher.validate
+
+    parsed: list[str] = []
+    real = publisher.validate.load_posting
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(path.stem)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(publisher.validate, "load_posting", counting)
+    world.write(publish_at=date(2026, 11, 26))
+    world.write("broken", title="")
+    await world.sync()
+    assert sorted(parsed) == ["broken", "data-analyst"]
+    parsed.clear()
+    assert (await world.sync()).outcomes == [] and parsed == ["broken"]  # invalid: always
+
+    parsed.clear()
+    world.write(publish_at=date(2026, 11, 26), title="Data Analyst II")
+    result = await world.sync()
+    assert sorted(parsed) == ["broken", "data-analyst"]
+    assert world.actions(result) == [("data-analyst", "fakeboard", "update", "done")]
+
+    parsed.clear()
+    world.config = world.config.model_copy(update={"eeo_statement": "Changed."})
+    assert (await world.sync()).outcomes == []
+    assert sorted(parsed) == ["broken", "data-analyst"]  # the config changed: checked again

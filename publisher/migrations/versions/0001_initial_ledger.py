@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=8), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('path', sa.Text(), nullable=True),
+    sa.Column('source_hash', sa.String(length=64), nullable=True),
     sa.Column('removed_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
