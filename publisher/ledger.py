@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, RowMapping, and_, bindparam, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.schema import Posting
@@ -264,26 +264,26 @@ class Ledger:
         stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
             self._select(select(due_work.c.lease_owner).distinct()
                          .where(due_work.c.state == "running")))))
-        ready = or_(and_(due_work.c.state == "pending", due_work.c.due_at <= now),
-                    and_(due_work.c.state == "running", stale))
-        query = select(due_work).where(ready).order_by(due_work.c.due_at, due_work.c.id)
-        if only is not None:
-            query = query.where(due_work.c.listing_id.in_(only))
-        if limit is not None:
-            query = query.limit(limit)
+        crashed = and_(due_work.c.state == "running", stale)
+        ready = or_(and_(due_work.c.state == "pending", due_work.c.due_at <= now), crashed)
+        scope = due_work.c.listing_id.in_(only) if only is not None else true()
+        pick = select(due_work.c.id).where(ready, scope) \
+            .order_by(due_work.c.due_at, due_work.c.id).limit(limit)
         if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
-            rows = [_row(WorkRow, r) for r in conn.execute(query).mappings()]
-            if rows:
-                conn.execute(update(due_work).where(due_work.c.id.in_([r.id for r in rows]))
-                             .values(state="running", lease_owner=owner,
-                                     lease_until=now + lease, attempts=due_work.c.attempts + 1))
-                taken = [r.listing_id for r in rows if r.state == "running"]
-                if taken:  # the last run died mid-action: look before acting again
-                    conn.execute(update(listings).where(listings.c.id.in_(taken))
-                                 .values(reconcile=True))
-        return rows, [r for r in rows if r.state == "running"]
+            taken = set(conn.execute(select(due_work.c.id).where(crashed, scope)).scalars())
+            claimed = conn.execute(
+                update(due_work).where(due_work.c.id.in_(pick))
+                .values(state="running", lease_owner=owner, lease_until=now + lease,
+                        attempts=due_work.c.attempts + 1)
+                .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
+            rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
+            over = [r for r in rows if r.id in taken]
+            if over:  # the last run died mid-action: look before acting again
+                conn.execute(update(listings).where(listings.c.id.in_(
+                    [r.listing_id for r in over])).values(reconcile=True))
+        return rows, over
 
     def release(self, work_ids: Sequence[int]) -> None:
         """Give claimed work back untouched (its board is skipped, or its posting is held)."""
