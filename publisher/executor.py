@@ -10,7 +10,8 @@ listing up by our external reference (see engine.md section 2 for the table of w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,18 +134,21 @@ class Executor:
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
-    async def run(self, jobs: Sequence[Job], limits: dict[str, BoardLimit]) -> None:
-        """Run every job; each outcome goes to the ledger (in batches) and to ``progress``."""
-        by_board: dict[str, list[Job]] = {}
+    async def run(self, jobs: list[Job], limits: dict[str, BoardLimit]) -> None:
+        """Run every job; each outcome goes to the ledger (in batches) and to ``progress``.
+
+        ``jobs`` is consumed (emptied), so a finished job's memory is freed as the run goes.
+        """
+        by_board: dict[str, deque[Job]] = {}
         for job in jobs:
-            by_board.setdefault(job.listing.board, []).append(job)
+            by_board.setdefault(job.listing.board, deque()).append(job)
+        jobs.clear()
         workers = []
         for board, queue in by_board.items():
             limit = limits.get(board, BoardLimit())
             bucket = TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep)
-            pending = iter(queue)
             for _ in range(min(limit.concurrency, len(queue))):
-                workers.append(self._worker(pending, bucket))
+                workers.append(self._worker(queue, bucket))
         writer = self._writer = asyncio.create_task(self._write())
         try:
             await asyncio.gather(*workers)
@@ -152,8 +156,9 @@ class Executor:
             self._outcomes.put_nowait(None)
             await writer  # re-raises a failed write: the run stops there
 
-    async def _worker(self, jobs: Any, bucket: TokenBucket) -> None:
-        for job in jobs:
+    async def _worker(self, jobs: deque[Job], bucket: TokenBucket) -> None:
+        while jobs:
+            job = jobs.popleft()
             if self._writer is not None and self._writer.done():
                 return  # the ledger cannot be written: call no board we cannot record
             outcome = await self.execute(job, bucket)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from publisher.adapter import RefreshPolicy
 from publisher.ledger import ListingRow, WorkRow, listing_hash
@@ -44,7 +44,7 @@ class Action:
 
     def as_json(self) -> dict[str, str]:
         return {"posting": self.posting, "board": self.board, "action": self.action,
-                "reason": self.reason, "due": self.due.isoformat()}
+                "reason": self.reason, "due": self.due.astimezone(UTC).isoformat()}
 
 
 def _days(delta: timedelta) -> str:
