@@ -211,16 +211,23 @@ class Engine:
                    progress: Progress | None = None) -> SyncResult:
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
-        self._queue_due(loaded, result, retry_failed)
+        rows: list[ListingRow] | None = self._queue_due(loaded, result, retry_failed)
         claimed, taken_over = self.ledger.claim(self.owner, self.clock())
         for row in taken_over:
             result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); "
                                 "the listing is looked up on the board first")
-        await self._execute(claimed, loaded, result, progress)
+        if taken_over:
+            rows = None  # their listings were just marked for a lookup: read them again
+        await self._execute(claimed, loaded, result, progress, rows)
         return result
 
-    def _queue_due(self, loaded: Loaded, result: SyncResult, retry_failed: bool) -> None:
-        """Plan; create listings for new postings x boards; queue what is due now."""
+    def _queue_due(self, loaded: Loaded, result: SyncResult,
+                   retry_failed: bool) -> list[ListingRow]:
+        """Plan; create listings for new postings x boards; queue what is due now.
+
+        Returns the listings as they are now (claiming changes no listing it does not
+        take over from a crashed run).
+        """
         rows = self.ledger.listings()
         actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
@@ -245,6 +252,7 @@ class Engine:
                                  f"r{revisions.get(a.posting, 0)}"}
              for a in due if a.work_id is None and a.listing_id is not None],
             [a.cancel for a in due if a.cancel is not None], now)
+        return rows
 
     async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
                          progress: Progress | None = None) -> SyncResult:
@@ -271,8 +279,9 @@ class Engine:
         return result
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
-                       progress: Progress | None) -> None:
-        jobs, release = self._jobs(claimed, loaded, result.skipped)
+                       progress: Progress | None,
+                       rows: Sequence[ListingRow] | None = None) -> None:
+        jobs, release = self._jobs(claimed, loaded, result.skipped, rows)
         self.ledger.release(release)
 
         def done(job: Job, outcome: Outcome) -> None:
@@ -295,9 +304,11 @@ class Engine:
             gc.unfreeze()
         await self.write_files(result, loaded)
 
-    def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
-              skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:
-        listings = {row.id: row for row in self.ledger.listings()} if claimed else {}
+    def _jobs(self, claimed: Sequence[Any], loaded: Loaded, skipped: Mapping[str, str],
+              rows: Sequence[ListingRow] | None) -> tuple[list[Job], list[int]]:
+        if not claimed:
+            return [], []
+        listings = {row.id: row for row in (self.ledger.listings() if rows is None else rows)}
         known = loaded.known
         specs = self.ledger.specs(listings[w.listing_id].posting_id for w in claimed
                                   if listings[w.listing_id].posting_id not in loaded.desired)
@@ -320,12 +331,12 @@ class Engine:
 
     async def write_files(self, result: SyncResult, loaded: Loaded) -> None:
         """Render every feed and page board from the ledger; write what changed; announce."""
-        rows = self.ledger.listings()
-        boards = [b for b in sorted({r.board for r in rows} | set(self.config.boards))
+        boards = [b for b in sorted(self.ledger.boards() | set(self.config.boards))
                   if b in self.registry and self.registry[b].kind != "api"
                   and b not in result.skipped]
         if not boards:
             return
+        rows = self.ledger.listings()
         wanted = {r.posting_id for r in rows if r.board in boards}
         found = {pid: d.posting for pid, d in loaded.desired.items() if pid in wanted}
         found.update(self.ledger.specs(wanted - set(found)))

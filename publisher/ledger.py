@@ -205,6 +205,11 @@ class Ledger:
         with self.engine.begin() as conn:
             return [ListingRow(*row) for row in conn.execute(query)]
 
+    def boards(self) -> set[str]:
+        """Every board that has a listing."""
+        with self.engine.begin() as conn:
+            return set(conn.execute(select(listings.c.board).distinct()).scalars())
+
     def add_listings(self, items: Sequence[tuple[str, str, str]], now: datetime) -> None:
         """New listings ``(posting_id, board, external_ref)``, scheduled."""
         if items:
