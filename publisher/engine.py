@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy
+from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
 from publisher.errors import ConfigError, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
@@ -160,7 +160,7 @@ class Engine:
         ctx = RuleContext(now=now, timezone=self.config.timezone,
                           eeo_statement=self.config.eeo_statement, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
-        report = validate_paths(check, self.config, ctx) if check else None
+        report = validate_paths(check, self.config, ctx, keep=True) if check else None
         valid = (report.postings if report else []) + \
             list(self.ledger.specs(unchanged).values())
         held = {p.stem for p in report.invalid} if report else set()
@@ -209,6 +209,8 @@ class Engine:
     async def sync(self, paths: Sequence[Path] = (), *, retry_failed: bool = False,
                    loaded: Loaded | None = None,
                    progress: Progress | None = None) -> SyncResult:
+        """Load, plan, queue what is due, run it (and any work due from earlier runs), then
+        write the feed and page files."""
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
         rows: list[ListingRow] | None = self._queue_due(loaded, result, retry_failed)
@@ -232,8 +234,6 @@ class Engine:
         actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
         if new:
-            from publisher.adapter import external_ref
-
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
                                      self.clock())
             rows = self.ledger.listings()

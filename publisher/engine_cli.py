@@ -11,18 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
 from publisher.cli import State, cli, handle_errors, pass_state
-from publisher.engine import Engine, Progress, SyncResult
 from publisher.errors import PostingInvalid, UsageError
-from publisher.executor import Job
-from publisher.ledger import Ledger, ListingRow, Outcome
 from publisher.report import render
 from publisher.schema import Posting
+
+if TYPE_CHECKING:  # the engine (SQLAlchemy, httpx, tenacity) loads only when a command runs
+    from publisher.engine import Engine, Progress, SyncResult
+    from publisher.executor import Job
+    from publisher.ledger import ListingRow, Outcome
 
 __all__ = ["open_engine"]
 
@@ -32,6 +34,8 @@ PAST = {"post": "posted", "update": "updated", "refresh": "refreshed", "expire":
 def open_engine(state: State) -> Engine:
     """The engine on the configured ledger (``JOBPUB_LEDGER`` overrides the config's URL)."""
     from publisher.database import connect
+    from publisher.engine import Engine
+    from publisher.ledger import Ledger
 
     url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
     return Engine(state.config, Ledger(connect(url)))

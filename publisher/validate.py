@@ -53,7 +53,7 @@ class Report:
 
     files: int
     findings: list[Finding]
-    postings: list[Posting] = field(default_factory=list)  # files without errors
+    postings: list[Posting] = field(default_factory=list)  # files without errors (keep=True)
     invalid: list[Path] = field(default_factory=list)  # files with errors
 
     @property
@@ -168,7 +168,7 @@ def place(result: FileResult) -> list[Finding]:
 
 
 def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                 boards: bool, as_json: bool = False) -> list[Checked]:
+                 boards: bool, keep: bool = False, as_json: bool = False) -> list[Checked]:
     board_check = board_checker(config) if boards else None
     checked = []
     for path in paths:
@@ -176,8 +176,10 @@ def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
         posting_id = result.posting.id if result.posting is not None else None
         # JSON is ~10x cheaper to move between processes than a pickled model; only the
         # fields that were set, so the rebuilt model is as small as the original.
-        posting = result.posting.model_dump_json(exclude_unset=True) \
-            if as_json and result.posting else result.posting
+        posting: Posting | str | None = None
+        if keep and result.posting is not None:
+            posting = result.posting.model_dump_json(exclude_unset=True) if as_json \
+                else result.posting
         checked.append(Checked(path, posting_id, place(result), posting))
     return checked
 
@@ -201,17 +203,21 @@ PARALLEL_FROM = 400  # files; below this, starting worker processes costs more t
 
 
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                   boards: bool = True) -> Report:
-    """Validate every posting file under ``paths`` (on all cores for large sets)."""
+                   boards: bool = True, keep: bool = False) -> Report:
+    """Validate every posting file under ``paths`` (on all cores for large sets).
+
+    ``keep``: also return the valid postings (``Report.postings``), for the engine.
+    """
     files = discover(paths)
     workers = min(os.cpu_count() or 1, 8)
     if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        checked = _check_files(files, config, ctx, boards)
+        checked = _check_files(files, config, ctx, boards, keep)
     else:
         size = -(-len(files) // (workers * 4))
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            check = partial(_check_files, config=config, ctx=ctx, boards=boards, as_json=True)
+            check = partial(_check_files, config=config, ctx=ctx, boards=boards, keep=keep,
+                            as_json=True)
             parts = pool.map(check, chunks)
             checked = [item for part in parts for item in part]
     findings = [f for item in checked for f in item.findings] + _duplicate_ids(checked)

@@ -297,10 +297,24 @@ def test_parallel_validation_returns_the_same_postings(tmp_path: Path) -> None:
             text = example.read_text().replace(f"id: {example.stem}", f"id: {example.stem}-{i}")
             (tmp_path / f"{example.stem}-{i}.yaml").write_text(text)
     config = load_config(ROOT / "config/jobpub.toml")
-    parallel = validate_paths([tmp_path], config, context())
-    single = validate_paths(sorted(tmp_path.glob("*-0.yaml")), config, context())
+    parallel = validate_paths([tmp_path], config, context(), keep=True)
+    single = validate_paths(sorted(tmp_path.glob("*-0.yaml")), config, context(), keep=True)
+    assert validate_paths([tmp_path], config, context()).postings == []  # validate: not kept
     assert parallel.files >= PARALLEL_FROM and len(parallel.postings) == parallel.files
     by_id = {p.id: p for p in parallel.postings}
     assert len(single.postings) == len(examples)
     for posting in single.postings:
         assert by_id[posting.id].model_dump_json() == posting.model_dump_json()
+
+
+def test_validate_does_not_load_the_engine() -> None:
+    """CI and pre-commit run validate on every push: no SQLAlchemy, httpx or tenacity."""
+    import subprocess
+    import sys
+
+    code = ("import sys, publisher.cli, publisher.engine_cli; "
+            "print(sorted(m for m in ('sqlalchemy', 'httpx', 'tenacity', 'alembic') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
