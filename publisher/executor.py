@@ -30,6 +30,7 @@ from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt
 from publisher.errors import (
     BoardAuthError,
     BoardError,
+    BoardRejected,
     BoardUnavailable,
     OutcomeUnknown,
     PublisherError,
@@ -308,6 +309,7 @@ class _Call:
         self.receipt = Receipt(adapter.name, listing.external_ref, listing.board_id, listing.url)
         self.reconcile = listing.reconcile
         self.attempts = listing.attempts
+        self.looked_up = False
         self.events: list[Event] = []
 
     async def once(self) -> Receipt | None:
@@ -329,13 +331,18 @@ class _Call:
         except OutcomeUnknown:
             self.reconcile = self.reconcile or kind == "post"
             raise
+        except BoardRejected as exc:
+            if kind == "post" and exc.status == 409 and not self.looked_up:
+                self.reconcile = True  # "already exists": ours from an earlier attempt?
+                raise OutcomeUnknown(exc.board, exc.reason, exc.status) from None
+            raise
 
     async def _act(self) -> Receipt | None:
         job, adapter, kind = self.job, self.adapter, self.job.work.kind
         ref = self.receipt.external_ref
         if self.reconcile:
             found = await adapter.lookup(ref)
-            self.reconcile = False
+            self.reconcile, self.looked_up = False, True
             where = f"found on the board as {found.board_id}" if found else "not on the board"
             self.events.append(self.executor.event(job, "reconcile", "ok",
                                                     f"looked up {ref}: {where}"))

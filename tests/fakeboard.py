@@ -8,6 +8,9 @@ the next calls in the ways real boards do:
 * ``"connect"``       a connection error before anything was sent
 * ``"timeout-after"`` the request is processed, then the client's read times out
 * ``"drop"``          the request is processed, then the connection drops
+* ``"ok"``            no fault for this call (to place a fault on a later one)
+
+Like many boards, it refuses a second open job with the same external reference (409).
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class FakeBoard:
             return httpx.Response(200, json={"jobs": found})
         if request.method == "POST" and len(parts) == 2:
             body = json.loads(request.content)
+            if any(j["external_ref"] == body["external_ref"] for j in self.live()):
+                return httpx.Response(409, json={"error": "duplicate external_ref"})
             job_id = str(next(self._ids))
             self.jobs[job_id] = {"id": job_id, "status": "open", "refreshed": 0,
                                  "url": f"{BASE_URL}/jobs/{job_id}", **body}

@@ -236,3 +236,27 @@ async def test_retry_after_as_an_http_date(world: World) -> None:
     await world.sync()
     assert len(world.clock.sleeps) == 1 and 27 <= world.clock.sleeps[0] <= 30
     assert len(world.board.jobs) == 1
+
+
+async def test_409_on_create_looks_the_listing_up_once(world: World) -> None:
+    from sqlalchemy import delete
+
+    from publisher.tables import due_work, events, listings
+
+    world.write(publish_at=TODAY)
+    await world.sync()
+    with world.ledger.engine.begin() as conn:  # the ledger lost it (an old backup restored)
+        for table in (events, due_work, listings):
+            conn.execute(delete(table))
+    world.board.calls.clear()
+    result = await world.sync()
+    assert world.actions(result) == [("data-analyst", "fakeboard", "post", "done")]
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]  # 409, found
+    assert len(world.board.jobs) == 1 and world.listing().board_id == "1001"
+
+    world.write("other", publish_at=TODAY)  # a 409 that is not ours: one lookup, then failed
+    world.board.fail_next("409", "ok", "409")
+    failed = await world.sync()
+    assert world.actions(failed) == [("other", "fakeboard", "post", "failed")]
+    assert world.board.calls[-3:] == [("POST", "/v1/jobs"), ("GET", "/v1/jobs"),
+                                      ("POST", "/v1/jobs")]
