@@ -185,12 +185,14 @@ class Engine:
         return Loaded(desired, findings, held, removed, known)
 
     def plan(self, loaded: Loaded, *, retry_failed: bool = False,
-             listings: Sequence[ListingRow] | None = None) -> list[Action]:
+             listings: Sequence[ListingRow] | None = None,
+             now: datetime | None = None) -> list[Action]:
+        """Every action, due now (``due <= now``) or later, for the loaded postings."""
         if listings is None:
             listings = self.ledger.listings()
         return plan(loaded.desired, listings, self.ledger.open_work(),
-                    self.policies(), self.clock(), held=loaded.held, removed=loaded.removed,
-                    retry_failed=retry_failed)
+                    self.policies(), now or self.clock(), held=loaded.held,
+                    removed=loaded.removed, retry_failed=retry_failed)
 
     def skipped_boards(self, boards: Iterable[str]) -> dict[str, str]:
         """Boards whose credentials or settings are missing: skipped, with the reason."""

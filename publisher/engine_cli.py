@@ -138,14 +138,14 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     engine = open_engine(state)
     loaded = engine.load(paths, write=False)
     now = engine.clock()
-    actions = [a for a in engine.plan(loaded) if upcoming or a.due <= now]
+    actions = [a for a in engine.plan(loaded, now=now) if upcoming or a.due <= now]
     skipped = engine.skipped_boards({a.board for a in actions})
     if as_json:
         click.echo(json.dumps({"actions": [a.as_json() for a in actions]}, indent=2))
         return
-    for path in sorted(loaded.held):
-        click.echo(f"held: {path} has errors (see jobpub validate); its listings stay as they are",
-                   err=True)
+    for posting_id in sorted(loaded.held):
+        click.echo(f"held: {posting_id}: its file has errors (see jobpub validate); its "
+                   "listings stay as they are", err=True)
     if not actions:
         click.echo("nothing to do: every listing is up to date")
     for a in actions:

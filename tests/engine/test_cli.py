@@ -30,6 +30,11 @@ def current(world: World, posting_id: str = "data-analyst", **changes: Any) -> N
 
 def test_sync_status_plan_history(world: World) -> None:
     current(world)
+    before = json.loads(jobpub(world, "plan", "--json").output)["actions"]
+    assert [(a["posting"], a["board"], a["action"], a["reason"]) for a in before] == [
+        ("data-analyst", "fakeboard", "post", "publish_at reached")]
+    assert "post    data-analyst on fakeboard now: publish_at reached" in \
+        jobpub(world, "plan").output
     synced = jobpub(world, "sync")
     assert synced.exit_code == 0, synced.output
     assert "data-analyst fakeboard: post posted" in synced.output
