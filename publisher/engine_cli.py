@@ -22,6 +22,7 @@ from publisher.report import render
 from publisher.schema import Posting
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, httpx, tenacity) loads only when a command runs
+    from publisher.adapter import RefreshPolicy
     from publisher.engine import Engine, Progress, SyncResult
     from publisher.executor import Job
     from publisher.ledger import ListingRow, Outcome
@@ -229,8 +230,8 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")
 
 
-def _next_refresh(row: ListingRow, engine: Engine) -> datetime | None:
-    policy = engine.policies().get(row.board)
+def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> datetime | None:
+    policy = policies.get(row.board)
     if row.state != "live" or policy is None or policy.every is None or (
             policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
         return None
@@ -243,12 +244,13 @@ def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]
     listings = engine.ledger.listings(posting_id)
     specs = engine.ledger.specs(r.posting_id for r in listings if r.expires_at is None)
     zones = {pid: row.timezone for pid, row in engine.ledger.postings().items()}
+    policies = engine.policies()
     rows = []
     for row in listings:
         rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
                      "board_id": row.board_id, "url": row.url,
                      "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
-                     "next_refresh_at": _next_refresh(row, engine),
+                     "next_refresh_at": _next_refresh(row, policies),
                      "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
                      "last_error": row.last_error,
                      "_zone": zones.get(row.posting_id, "UTC"),
