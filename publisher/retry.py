@@ -1,4 +1,4 @@
-"""Retry timing: ``Retry-After`` parsing and the wait policy the executor gives tenacity."""
+"""Retry timing: ``Retry-After`` parsing (the executor's tenacity wait honours it)."""
 
 from __future__ import annotations
 
