@@ -161,12 +161,14 @@ class Engine:
                           eeo_statement=self.config.eeo_statement, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
         report = validate_paths(check, self.config, ctx, keep=True) if check else None
-        valid = (report.postings if report else []) + \
-            list(self.ledger.specs(unchanged).values())
+        checked = report.postings if report else []
         held = {p.stem for p in report.invalid} if report else set()
-        items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in valid]
-        revisions = self.ledger.save_postings(items, now, write=write)
-        desired = {p.id: Desired(p, *revisions[p.id]) for p in valid}
+        items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
+        revisions = self.ledger.save_postings(items, now, write=write, known=known)
+        desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
+        # Unchanged files: their recorded content, revision and hash are current as they are.
+        desired.update({pid: Desired(posting, known[pid].revision, known[pid].content_hash)
+                        for pid, posting in self.ledger.specs(unchanged).items()})
         # Queued postings join the files; a posting whose file is now invalid keeps its last
         # valid content, which the planner uses only to expire it on time.
         kept = [row for row in known.values() if row.id not in desired and (

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,6 +61,7 @@ class PostingRow:
     timezone: str
     path: str | None
     source_hash: str | None
+    spec_hash: str
     removed_at: datetime | None
     updated_at: datetime
 
@@ -149,17 +150,17 @@ class Ledger:
         return found
 
     def save_postings(self, items: Iterable[tuple[Posting, str, str | None, str | None]],
-                      now: datetime, *, write: bool = True) -> dict[str, tuple[int, str]]:
+                      now: datetime, *, write: bool = True,
+                      known: Mapping[str, PostingRow] | None = None,
+                      ) -> dict[str, tuple[int, str]]:
         """Record each posting ``(posting, source, path, source_hash)``; changed content is a
-        new revision.
+        new revision. ``known``: :meth:`postings` when the caller has just read them.
 
         Returns each posting's revision and content hash (as they would be, when ``write``
         is false).
         """
-        known = {r["id"]: r for r in self._select(select(
-            postings.c.id, postings.c.revision, postings.c.content_hash, postings.c.source,
-            postings.c.path, postings.c.removed_at, postings.c.spec_hash,
-            postings.c.source_hash))}
+        if known is None:
+            known = self.postings()
         new, changed, revisions = [], [], {}
         for posting, source, path, source_hash in items:
             digest = content_hash(posting)
@@ -172,13 +173,13 @@ class Ledger:
             if row is None:
                 new.append({**values, "revision": 1})
                 revisions[posting.id] = (1, digest)
-            elif (row["spec_hash"], row["source"], row["path"], row["removed_at"],
-                  row["source_hash"]) != (spec_hash, source, path, None, source_hash):
-                revision = row["revision"] + (row["content_hash"] != digest)
+            elif (row.spec_hash, row.source, row.path, row.removed_at, row.source_hash) != \
+                    (spec_hash, source, path, None, source_hash):
+                revision = row.revision + (row.content_hash != digest)
                 revisions[posting.id] = (revision, digest)
                 changed.append({**values, "revision": revision, "b_id": posting.id})
             else:
-                revisions[posting.id] = (row["revision"], digest)
+                revisions[posting.id] = (row.revision, digest)
         if not write:
             return revisions
         with self.engine.begin() as conn:
