@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.adapter import BoardAdapter
 from publisher.config import Config
@@ -11,6 +11,9 @@ from publisher.errors import ConfigError
 from publisher.problems import Problem
 from publisher.render import content_text, description_text
 from publisher.schema import Posting
+
+if TYPE_CHECKING:
+    from publisher.adapter import ClientSource
 
 __all__ = ["board_checker", "build_adapter", "check_board"]
 
@@ -73,15 +76,20 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     )
 
 
-def build_adapter(config: Config, name: str,
-                  overrides: Mapping[str, Any] | None = None) -> BoardAdapter[Any]:
-    """Board ``name``'s adapter from its config table merged with a posting's overrides.
+def build_adapter(config: Config, name: str, overrides: Mapping[str, Any] | None = None,
+                  client: ClientSource = None,
+                  registry: Mapping[str, type[BoardAdapter[Any]]] | None = None,
+                  ) -> BoardAdapter[Any]:
+    """Board ``name``'s adapter from its config table merged with a posting's overrides
+    (from ``registry``, default the board registry; with the core's HTTP ``client``).
 
     Raises ``KeyError`` for an unknown board and ``ConfigError`` for bad settings.
     """
-    from adapters import ADAPTERS
+    if registry is None:
+        from adapters import ADAPTERS
 
-    return ADAPTERS[name].make({**config.boards.get(name, {}), **(overrides or {})})
+        registry = ADAPTERS
+    return registry[name].make({**config.boards.get(name, {}), **(overrides or {})}, client)
 
 
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,8 +108,7 @@ def validate(state: State, paths: tuple[Path, ...], fmt: str, strict: bool) -> N
     targets = list(paths) or [Path(config.postings_dir)]
     if not paths and not targets[0].exists():
         raise UsageError(f"no PATH given and {targets[0]}/ does not exist")
-    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
-                      eeo_statement=config.eeo_statement)
+    ctx = RuleContext.of(config)
     report = validate_paths(targets, config, ctx)
     click.echo(render(report, fmt))
     if report.errors or (strict and report.warnings):
@@ -179,8 +177,7 @@ def preview(state: State, file: Path, board: str) -> None:
     from publisher.validate import Report, load_posting, place
 
     config = state.config
-    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
-                      eeo_statement=config.eeo_statement)
+    ctx = RuleContext.of(config)
     result = load_posting(file, config, ctx)
     adapter = None
     if result.posting is not None:

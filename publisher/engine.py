@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
+from publisher.board_rules import build_adapter
 from publisher.config import Config
 from publisher.errors import ConfigError, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
@@ -110,8 +111,8 @@ class Engine:
         if not overrides and board in self._adapters:
             return self._adapters[board]
         concurrency = self.limit(board).concurrency
-        adapter = self.registry[board].make({**self.config.boards.get(board, {}), **overrides},
-                                            lambda: self.clients.get(board, concurrency))
+        adapter = build_adapter(self.config, board, overrides,
+                                lambda: self.clients.get(board, concurrency), self.registry)
         if not overrides:
             self._adapters[board] = adapter
         return adapter
@@ -157,8 +158,7 @@ class Engine:
                      and (row := known.get(path.stem)) is not None and row.source == "file"
                      and row.path == str(path) and row.removed_at is None
                      and row.source_hash == hashes.get(str(path))}
-        ctx = RuleContext(now=now, timezone=self.config.timezone,
-                          eeo_statement=self.config.eeo_statement, expired_is_error=False)
+        ctx = RuleContext.of(self.config, now, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
         report = validate_paths(check, self.config, ctx, keep=True) if check else None
         checked = report.postings if report else []

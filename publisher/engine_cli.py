@@ -197,9 +197,7 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     from publisher.validate import Report, load_posting, place
 
     config = state.config
-    ctx = RuleContext(now=datetime.now(UTC), timezone=config.timezone,
-                      eeo_statement=config.eeo_statement)
-    result = load_posting(file, config, ctx, board_checker(config))
+    result = load_posting(file, config, RuleContext.of(config), board_checker(config))
     errors = [f for f in place(result) if f.severity == "error"]
     if errors or result.posting is None:
         click.echo(render(Report(1, errors), "text"), err=True)

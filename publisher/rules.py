@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from publisher.problems import Path, Problem, format_path
 from publisher.schema import Posting
+
+if TYPE_CHECKING:
+    from publisher.config import Config
 
 __all__ = [
     "POSTING_RULES",
@@ -40,6 +43,13 @@ class RuleContext:
     timezone: str = "UTC"
     eeo_statement: str | None = None
     expired_is_error: bool = True  # validate: yes; sync: an ended posting is simply expired
+
+    @classmethod
+    def of(cls, config: Config, now: datetime | None = None, *,
+           expired_is_error: bool = True) -> RuleContext:
+        """The context the config gives, at ``now`` (default: this moment)."""
+        return cls(now or datetime.now(UTC), config.timezone, config.eeo_statement,
+                   expired_is_error)
 
 
 PLACEHOLDER = re.compile(
