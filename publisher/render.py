@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import weakref
 from functools import cache
 
 import nh3
@@ -100,9 +101,21 @@ def description_markdown(posting: Posting) -> str:
     return "\n".join(parts).strip() + "\n"
 
 
+_RENDERED: dict[int, str] = {}  # id(posting) -> description HTML, while the posting lives
+
+
 def description_html(posting: Posting) -> str:
-    """The full description as sanitized HTML."""
-    return markdown_html(description_markdown(posting)).strip()
+    """The full description as sanitized HTML.
+
+    Rendered once per posting object (postings are frozen): every feed, page and board
+    rule of a sync asks for the same HTML, a few milliseconds of Markdown each time.
+    """
+    key = id(posting)
+    rendered = _RENDERED.get(key)
+    if rendered is None:
+        rendered = _RENDERED[key] = markdown_html(description_markdown(posting)).strip()
+        weakref.finalize(posting, _RENDERED.pop, key, None)
+    return rendered
 
 
 _BLOCK_END = re.compile(r"</(p|li|h2|h3)>|<br\s*/?>")

@@ -186,3 +186,19 @@ async def test_indexing_without_key_is_an_auth_error(monkeypatch: pytest.MonkeyP
     assert google.missing_credentials() == ["GOOGLE_SA"]
     with pytest.raises(BoardAuthError, match="GOOGLE_SA is not set"):
         await google.announce([example("warehouse-associate")], [], budget=5)
+
+
+def test_description_is_rendered_once_per_posting() -> None:
+    from publisher.render import _RENDERED, description_html
+
+    posting = example("warehouse-associate")
+    first = description_html(posting)
+    assert description_html(posting) is first and _RENDERED[id(posting)] is first
+    copy = posting.model_copy(update={"title": "Other"})  # another object: its own entry
+    assert description_html(copy) == first and id(copy) in _RENDERED
+    key = id(copy)
+    del copy
+    import gc
+
+    gc.collect()
+    assert key not in _RENDERED  # forgotten with the posting
