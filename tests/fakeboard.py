@@ -40,6 +40,7 @@ class FakeBoard:
         self.latency = latency
         self.in_flight = self.max_in_flight = 0
         self._ids = itertools.count(1001)
+        self._by_ref: dict[str, list[str]] = {}  # external reference -> job ids (a board index)
         if router is not None:  # else serve through handle(), e.g. in httpx.MockTransport
             self.route = router.route(url__startswith=base_url).mock(side_effect=self.handle)
 
@@ -79,16 +80,18 @@ class FakeBoard:
     def _process(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")  # v1/jobs[/id[/refresh]]
         if request.method == "GET":
-            ref = request.url.params.get("external_ref")
-            found = [j for j in self.jobs.values() if j["external_ref"] == ref]
+            ref = request.url.params.get("external_ref", "")
+            found = [self.jobs[i] for i in self._by_ref.get(ref, [])]
             return httpx.Response(200, json={"jobs": found})
         if request.method == "POST" and len(parts) == 2:
             body = json.loads(request.content)
-            if any(j["external_ref"] == body["external_ref"] for j in self.live()):
+            ref = body["external_ref"]
+            if any(self.jobs[i]["status"] == "open" for i in self._by_ref.get(ref, [])):
                 return httpx.Response(409, json={"error": "duplicate external_ref"})
             job_id = str(next(self._ids))
             self.jobs[job_id] = {"id": job_id, "status": "open", "refreshed": 0,
                                  "url": f"{BASE_URL}/jobs/{job_id}", **body}
+            self._by_ref.setdefault(ref, []).append(job_id)
             return httpx.Response(201, json=self.jobs[job_id])
         job = self.jobs.get(parts[2]) if len(parts) > 2 else None
         if job is None:
