@@ -1,8 +1,11 @@
 """Webhook: POSTs the canonical posting and the action as JSON to an in-house career site.
 
 The body is signed with HMAC-SHA256 under a shared secret (header ``X-Jobpub-Signature:
-sha256=<hex>``), and every request carries ``Idempotency-Key`` (our external reference and
-the action) so a receiver can drop a repeated delivery.
+sha256=<hex>``), and every request carries ``Idempotency-Key``: the key of the unit of work
+(``<ref>:<action>:r<revision>:<seq>``), the same on every retry and after a crash, new for
+every change, reopen or manual expire, so a receiver can drop a repeated delivery and must
+apply every new key. A webhook cannot be queried (``can_lookup`` is false): an action whose
+outcome is unknown is delivered again under its key, never assumed done.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = WebhookSettings
     concurrency = 4
+    can_lookup = False
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:
         return {"action": "publish", "posting": posting.model_dump(mode="json")}
@@ -36,12 +40,13 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
         missing = super().missing_credentials()
         return ["url", *missing] if not self.settings.url else missing
 
-    async def _send(self, action: str, ref: str, posting: Posting | None) -> Receipt:
+    async def _send(self, action: str, ref: str, posting: Posting | None,
+                    key: str | None) -> Receipt:
         body: dict[str, Any] = {"action": action, "ref": ref}
         if posting is not None:
             body["posting"] = posting.model_dump(mode="json")
         content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": f"{ref}:{action}"}
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key or f"{ref}:{action}"}
         if self.settings.secret_env:
             digest = hmac.new(self.secret("secret").encode(), content, hashlib.sha256)
             headers[SIGNATURE_HEADER] = f"sha256={digest.hexdigest()}"
@@ -56,16 +61,15 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
         return Receipt(self.name, ref, board_id=str(answer.get("id") or ref),
                        url=answer.get("url"))
 
-    async def publish(self, posting: Posting, ref: str) -> Receipt:
-        return await self._send("publish", ref, posting)
+    async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
+        return await self._send("publish", ref, posting, key)
 
-    async def update(self, posting: Posting, receipt: Receipt) -> Receipt:
-        return await self._send("update", receipt.external_ref, posting)
+    async def update(self, posting: Posting, receipt: Receipt, *,
+                     key: str | None = None) -> Receipt:
+        return await self._send("update", receipt.external_ref, posting, key)
 
-    async def withdraw(self, receipt: Receipt) -> None:
-        await self._send("withdraw", receipt.external_ref, None)
+    async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
+        await self._send("withdraw", receipt.external_ref, None, key)
 
     async def lookup(self, ref: str) -> Receipt | None:
-        # A webhook cannot be queried; deliveries are idempotent by Idempotency-Key, so the
-        # engine may resend with the same key instead.
-        return None
+        return None  # cannot be queried (can_lookup = False): the engine never asks

@@ -212,25 +212,40 @@ class BoardAdapter(ABC, Generic[S]):
 
 
 class ApiAdapter(BoardAdapter[S]):
-    """A board reached through an HTTP API, one listing at a time."""
+    """A board reached through an HTTP API, one listing at a time.
+
+    Every action gets ``key``: the idempotency key of the unit of work it belongs to. The
+    engine makes it once per change (``<ref>:<action>:r<revision>:<seq>``) and passes the
+    same key to every retry and to a run that takes the work over after a crash; a board
+    that dedupes deliveries (an ``Idempotency-Key`` header, a request id) should send it.
+
+    ``can_lookup``: whether :meth:`lookup` can really find a listing. The engine reconciles
+    a create whose outcome is unknown by looking it up only where it can; elsewhere it
+    repeats the action under the same key, and never takes "not found" for "done".
+    """
+
+    can_lookup: ClassVar[bool] = True
 
     def operations(self) -> list[str]:
-        return ["publish", "update", "refresh", "withdraw", "lookup"]
+        ops = ["publish", "update", "refresh", "withdraw"]
+        return [*ops, "lookup"] if self.can_lookup else ops
 
     @abstractmethod
-    async def publish(self, posting: Posting, ref: str) -> Receipt:
+    async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         """Create the listing; ``ref`` is our external reference, sent with it."""
 
-    async def update(self, posting: Posting, receipt: Receipt) -> Receipt:
+    async def update(self, posting: Posting, receipt: Receipt, *,
+                     key: str | None = None) -> Receipt:
         """Change a live listing (default: send it again under the same reference)."""
-        return await self.publish(posting, receipt.external_ref)
+        return await self.publish(posting, receipt.external_ref, key=key)
 
-    async def refresh(self, posting: Posting, receipt: Receipt) -> Receipt:
+    async def refresh(self, posting: Posting, receipt: Receipt, *,
+                      key: str | None = None) -> Receipt:
         """Renew a live listing (default: an update)."""
-        return await self.update(posting, receipt)
+        return await self.update(posting, receipt, key=key)
 
     @abstractmethod
-    async def withdraw(self, receipt: Receipt) -> None:
+    async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         """Close the listing; a listing already gone is not an error."""
 
     @abstractmethod

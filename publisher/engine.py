@@ -13,17 +13,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.board_rules import build_adapter
 from publisher.config import Config
-from publisher.errors import ConfigError, UsageError
+from publisher.errors import ConfigError, PublisherError, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
 from publisher.http import Clients
-from publisher.ledger import Ledger, ListingRow, Outcome, PostingRow, owner_id
+from publisher.ledger import Event, Ledger, ListingRow, Outcome, PostingRow, owner_id
 from publisher.pages import announce, write_board_files
 from publisher.planner import Action, Desired, plan
 from publisher.problems import Finding
@@ -217,14 +217,13 @@ class Engine:
         write the feed and page files."""
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
-        rows: list[ListingRow] | None = self._queue_due(loaded, result, retry_failed)
+        self._queue_due(loaded, result, retry_failed)
         claimed, taken_over = self.ledger.claim(self.owner, self.clock())
         for row in taken_over:
-            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); "
-                                "the listing is looked up on the board first")
-        if taken_over:
-            rows = None  # their listings were just marked for a lookup: read them again
-        await self._execute(claimed, loaded, result, progress, rows)
+            then = "a create is looked up on the board first where the board can be " \
+                "queried" if row.kind == "post" else "it is sent again under the same key"
+            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); {then}")
+        await self._execute(claimed, loaded, result, progress)
         return result
 
     def _queue_due(self, loaded: Loaded, result: SyncResult,
@@ -236,6 +235,8 @@ class Engine:
         """
         rows = self.ledger.listings()
         actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
+        # The version each listing had when planned (0: the plan knew no listing).
+        versions = {row.id: row.version for row in rows}
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
         if new:
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
@@ -249,11 +250,14 @@ class Engine:
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming = [a for a in actions if a.due > now]
         listings = {row.id: row for row in rows}
-        revisions = {pid: d.revision for pid, d in loaded.desired.items()}
+        revisions = {pid: row.revision for pid, row in loaded.known.items()}
+        revisions.update({pid: d.revision for pid, d in loaded.desired.items()})
         self.ledger.enqueue(
             [{"listing_id": a.listing_id, "kind": a.action, "reason": a.reason, "due_at": a.due,
-              "idempotency_key": f"{listings[a.listing_id].external_ref}:{a.action}:"
-                                 f"r{revisions.get(a.posting, 0)}"}
+              "ref": listings[a.listing_id].external_ref,
+              "revision": revisions.get(a.posting, 0),
+              "version": versions.get(a.listing_id, 0),
+              **({"hold": a.hold} if a.hold else {})}
              for a in due if a.work_id is None and a.listing_id is not None],
             [a.cancel for a in due if a.cancel is not None], now)
         return rows
@@ -273,7 +277,8 @@ class Engine:
         work = self.ledger.open_work()
         self.ledger.enqueue(
             [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
-              "due_at": now, "idempotency_key": f"{r.external_ref}:expire:manual"} for r in rows],
+              "due_at": now, "ref": r.external_ref, "revision": known[posting_id].revision,
+              "version": r.version, "hold": "manual"} for r in rows],
             [work[r.id].id for r in rows if r.id in work and work[r.id].state == "pending"], now)
         claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])
         busy = {r.id for r in rows} - {w.listing_id for w in claimed}
@@ -283,9 +288,8 @@ class Engine:
         return result
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
-                       progress: Progress | None,
-                       rows: Sequence[ListingRow] | None = None) -> None:
-        jobs, release = self._jobs(claimed, loaded, result.skipped, rows)
+                       progress: Progress | None) -> None:
+        jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release)
 
         def done(job: Job, outcome: Outcome) -> None:
@@ -306,13 +310,15 @@ class Engine:
             await executor.run(jobs, {b: self.limit(b) for b in self.registry})
         finally:
             gc.unfreeze()
-        await self.write_files(result, loaded)
+        result.notes += executor.notes
+        await self.write_files(result, loaded, executor.held)
 
-    def _jobs(self, claimed: Sequence[Any], loaded: Loaded, skipped: Mapping[str, str],
-              rows: Sequence[ListingRow] | None) -> tuple[list[Job], list[int]]:
+    def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
+              skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:
         if not claimed:
             return [], []
-        listings = {row.id: row for row in (self.ledger.listings() if rows is None else rows)}
+        # Read under the lease: no other run changes these listings until the work is done.
+        listings = self.ledger.listings_by_id(w.listing_id for w in claimed)
         known = loaded.known
         specs = self.ledger.specs(listings[w.listing_id].posting_id for w in claimed
                                   if listings[w.listing_id].posting_id not in loaded.desired)
@@ -333,27 +339,54 @@ class Engine:
                             policy.default_duration))
         return jobs, release
 
-    async def write_files(self, result: SyncResult, loaded: Loaded) -> None:
-        """Render every feed and page board from the ledger; write what changed; announce."""
+    async def write_files(self, result: SyncResult, loaded: Loaded,
+                          held: Sequence[Outcome] = ()) -> None:
+        """Render every feed and page board from the ledger with this run's ``held``
+        outcomes applied; write what changed; only then record those outcomes (a board whose
+        files cannot be written keeps its listings as they were, its work due again); then
+        announce page changes."""
         boards = [b for b in sorted(self.ledger.boards() | set(self.config.boards))
                   if b in self.registry and self.registry[b].kind != "api"
                   and b not in result.skipped]
         if not boards:
             return
-        rows = self.ledger.listings()
+        changes = {o.listing_id: o for o in held}
+        rows = [replace(r, **changes[r.id].listing) if r.id in changes else r
+                for r in self.ledger.listings()]
         wanted = {r.posting_id for r in rows if r.board in boards}
         found = {pid: d.posting for pid, d in loaded.desired.items() if pid in wanted}
         found.update(self.ledger.specs(wanted - set(found)))
+        failures: list[PublisherError] = []
         for board in boards:
             adapter = self.adapter(board)
             assert isinstance(adapter, FileAdapter)
             mine = [r for r in rows if r.board == board]
-            written = write_board_files(adapter, mine, found)
+            outcomes = [changes[r.id] for r in mine if r.id in changes]
+            try:
+                written = write_board_files(adapter, mine, found)
+            except PublisherError as exc:
+                failures.append(exc)
+                self.ledger.record([self._not_written(o, r, exc) for r in mine
+                                    if (o := changes.get(r.id)) is not None])
+                continue
+            result.notes += self.ledger.record(outcomes)
             if written:
                 result.written[board] = written
             note = await announce(adapter, mine, found, self.ledger, self.clock())
             if note:
                 result.notes.append(note)
+        if failures:
+            raise failures[0]
+
+    def _not_written(self, outcome: Outcome, row: ListingRow, exc: Exception) -> Outcome:
+        """A file board's action whose files could not be written: due again in 5 minutes."""
+        now = self.clock()
+        kind = "expire" if outcome.listing.get("state") == "expired" else "post"
+        event = Event(now, row.posting_id, row.board, kind, "retry",
+                      f"{exc}; next attempt in 5 minutes")
+        return Outcome(outcome.work_id, outcome.listing_id, {"last_error": str(exc)},
+                       {"state": "pending", "due_at": now + timedelta(minutes=5),
+                        "last_error": str(exc)}, [event])
 
     async def aclose(self) -> None:
         await self.clients.aclose()

@@ -13,7 +13,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -132,6 +132,8 @@ class Executor:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
         self.max_wait, self.batch, self.progress = max_wait, batch, progress
         self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
+        self.held: list[Outcome] = []  # feed and page boards: recorded after their files
+        self.notes: list[str] = []  # outcomes the ledger could not take whole
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -162,8 +164,16 @@ class Executor:
             job = jobs.popleft()
             if self._writer is not None and self._writer.done():
                 return  # the ledger cannot be written: call no board we cannot record
-            outcome = await self.execute(job, bucket)
-            self._outcomes.put_nowait(outcome)
+            try:
+                outcome = await self.execute(job, bucket)
+            except Exception as exc:
+                outcome = self._failed(job, BoardError(
+                    job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
+                    [], job.listing.attempts + 1)
+            if isinstance(job.adapter, FileAdapter):
+                self.held.append(outcome)  # recorded once the board's files are written
+            else:
+                self._outcomes.put_nowait(outcome)
             if self.progress is not None:
                 self.progress(job, outcome)
 
@@ -178,7 +188,7 @@ class Executor:
                     break
                 item = self._outcomes.get_nowait()
             if batch:
-                await asyncio.to_thread(self.ledger.record, batch)
+                self.notes += await asyncio.to_thread(self.ledger.record, batch)
             if item is None:
                 return
 
@@ -196,7 +206,7 @@ class Executor:
                      detail, status)
 
     def _expiry(self, job: Job, posted: datetime) -> datetime:
-        return job.posting.expiry_time() or posted + job.default_duration
+        return (job.posting.expiry_time() or posted + job.default_duration).astimezone(UTC)
 
     def _done(self, job: Job, receipt: Receipt | None, events: list[Event],
               attempts: int) -> Outcome:
@@ -206,6 +216,7 @@ class Executor:
         if receipt is not None:
             values.update(board_id=receipt.board_id, url=receipt.url)
         if kind == "post":
+            values.update(hold=None)  # restored or reopened: back to following the file
             values.update(state="pending" if receipt and receipt.pending else "live",
                           posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
                           revision=job.revision, content_hash=job.content_hash,
@@ -322,6 +333,12 @@ class _Call:
                 return await self._act()
             except httpx.HTTPError as exc:
                 raise _classify(exc, self.adapter.name) from None
+            except PublisherError:
+                raise
+            except Exception as exc:
+                raise OutcomeUnknown(self.adapter.name, f"{type(exc).__name__} in the "
+                                     f"{self.adapter.name} adapter; the board may have "
+                                     "processed the call") from None
         except BoardUnavailable as exc:
             if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
                 raise Reschedule(exc.retry_after, exc) from None
@@ -329,18 +346,24 @@ class _Call:
                 self.reconcile = True  # a gateway error may hide a created listing
             raise
         except OutcomeUnknown:
-            self.reconcile = self.reconcile or kind == "post"
+            self.reconcile = self.reconcile or kind == "post"  # it may exist on the board
             raise
         except BoardRejected as exc:
-            if kind == "post" and exc.status == 409 and not self.looked_up:
+            if kind == "post" and exc.status == 409 and not self.looked_up \
+                    and self.adapter.can_lookup:
                 self.reconcile = True  # "already exists": ours from an earlier attempt?
                 raise OutcomeUnknown(exc.board, exc.reason, exc.status) from None
             raise
 
     async def _act(self) -> Receipt | None:
+        """The action, after a lookup when a create may already have reached the board.
+
+        Only a board that can be queried is asked; on any other the action is repeated
+        under the same idempotency key (a takeover after a crash does the same).
+        """
         job, adapter, kind = self.job, self.adapter, self.job.work.kind
-        ref = self.receipt.external_ref
-        if self.reconcile:
+        ref, key = self.receipt.external_ref, job.work.idempotency_key
+        if self.reconcile and adapter.can_lookup:
             found = await adapter.lookup(ref)
             self.reconcile, self.looked_up = False, True
             where = f"found on the board as {found.board_id}" if found else "not on the board"
@@ -353,14 +376,14 @@ class _Call:
             elif kind == "expire":
                 return None
             elif kind != "post":
-                return await adapter.publish(job.posting, ref)  # it vanished: put it back
+                return await adapter.publish(job.posting, ref, key=key)  # vanished: put back
         if kind == "post":
-            return await adapter.publish(job.posting, ref)
+            return await adapter.publish(job.posting, ref, key=key)
         if kind == "update":
-            return await adapter.update(job.posting, self.receipt)
+            return await adapter.update(job.posting, self.receipt, key=key)
         if kind == "refresh":
-            return await adapter.refresh(job.posting, self.receipt)
-        await adapter.withdraw(self.receipt)
+            return await adapter.refresh(job.posting, self.receipt, key=key)
+        await adapter.withdraw(self.receipt, key=key)
         return None
 
 

@@ -16,14 +16,25 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, bindparam, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from publisher.schema import Posting
 from publisher.tables import due_work, events, listings, postings, quota
 
 __all__ = [
     "Event", "Ledger", "ListingRow", "PostingRow", "WorkRow", "content_hash", "owner_id",
+    "work_key",
 ]
 
 OPEN_WORK = ("pending", "running")
@@ -39,6 +50,11 @@ def listing_hash(digest: str, posting: Posting, board: str) -> str:
     """What one board sees: the content hash and that board's overrides."""
     overrides = json.dumps(posting.board_overrides(board), sort_keys=True)
     return hashlib.sha256(f"{digest}:{board}:{overrides}".encode()).hexdigest()
+
+
+def work_key(ref: str, kind: str, revision: int, seq: int) -> str:
+    """The idempotency key of one unit of work: sent with each attempt of it, never reused."""
+    return f"{ref}:{kind}:r{revision}:{seq}"
 
 
 def owner_id() -> str:
@@ -87,6 +103,8 @@ class ListingRow:
     reconcile: bool = False
     notify: str | None = None
     changed_at: datetime | None = None
+    version: int = 0
+    hold: str | None = None
 
 
 @dataclass
@@ -124,6 +142,17 @@ class Outcome:
     listing: dict[str, Any]
     work: dict[str, Any]
     events: list[Event] = field(default_factory=list)
+
+    ESSENTIAL = ("state", "board_id", "url", "revision", "content_hash", "reconcile",
+                 "attempts", "posted_at", "expired_at", "changed_at", "refresh_count")
+
+    def essentials(self, why: str) -> Outcome:
+        """What must be kept when the whole outcome cannot be written: what the board has."""
+        listing = {k: v for k, v in self.listing.items() if k in self.ESSENTIAL}
+        note = f"recorded partly ({why})"
+        return Outcome(self.work_id, self.listing_id, {**listing, "last_error": note},
+                       {"state": self.work.get("state", "failed"), "last_error": note},
+                       self.events)
 
 
 class Ledger:
@@ -234,34 +263,76 @@ class Ledger:
 
     def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int],
                 now: datetime) -> int:
-        """Insert work rows (one open row per listing: a duplicate is skipped); cancel
-        superseded ones first.
+        """Queue work planned on a read of the listings; cancel superseded rows first.
 
-        Each item has ``listing_id, kind, reason, due_at, idempotency_key``.
+        Each item has ``listing_id, kind, reason, due_at, ref, revision, version`` and may
+        have ``hold``, set on the listing with the work (see ``tables.listings``):
+        ``version`` is the listing's version the plan was made on (0 for a listing the plan
+        did not know). Under the listings' current versions (locked on PostgreSQL, the write
+        lock on SQLite) an item whose listing has changed since is dropped: another run
+        acted on it, and the next plan sees what it did. At most one open row per listing
+        and unique idempotency keys (``<ref>:<kind>:r<revision>:<seq>``, ``seq`` counting
+        that kind's rows for the listing) make a racing duplicate a no-op.
+
+        Returns how many rows were queued.
         """
-        rows = [{**item, "state": "pending", "attempts": 0, "created_at": now} for item in items]
         with self.engine.begin() as conn:
             if cancel:
                 conn.execute(update(due_work).where(and_(due_work.c.id.in_(cancel),
                                                          due_work.c.state == "pending"))
                              .values(state="cancelled"))
-            if not rows:
+            if not items:
                 return 0
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(due_work), rows)
-                return len(rows)
-            except IntegrityError:
-                pass  # another sync queued some of the same work first: one by one
-            added = 0
-            for row in rows:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(due_work), [row])
-                    added += 1
-                except IntegrityError:
-                    continue
-        return added
+            ids = sorted({item["listing_id"] for item in items})
+            current = self._versions(conn, ids)
+            fresh = [i for i in items if current.get(i["listing_id"]) == i["version"]]
+            if not fresh:
+                return 0
+            seq: dict[tuple[int, str], int] = {}
+            for start in range(0, len(ids), 500):
+                query = select(due_work.c.listing_id, due_work.c.kind, func.count()) \
+                    .where(due_work.c.listing_id.in_(ids[start:start + 500])) \
+                    .group_by(due_work.c.listing_id, due_work.c.kind)
+                seq.update({(lid, kind): n for lid, kind, n in conn.execute(query)})
+            rows = []
+            for item in fresh:
+                n = seq[(item["listing_id"], item["kind"])] = \
+                    seq.get((item["listing_id"], item["kind"]), 0) + 1
+                rows.append({"listing_id": item["listing_id"], "kind": item["kind"],
+                             "reason": item["reason"], "due_at": item["due_at"],
+                             "idempotency_key": work_key(item["ref"], item["kind"],
+                                                         item["revision"], n),
+                             "state": "pending", "attempts": 0, "created_at": now})
+            added = conn.execute(self._insert(due_work).on_conflict_do_nothing()
+                                 .returning(due_work.c.id), rows).all()
+            holds = [{"b_id": i["listing_id"], "hold": i["hold"]} for i in fresh if "hold" in i]
+            if holds:
+                conn.execute(update(listings).where(listings.c.id == bindparam("b_id"))
+                             .values(hold=bindparam("hold"), version=listings.c.version + 1),
+                             holds)
+            return len(added)
+
+    def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:
+        """The listings' current versions, locked against writes until the transaction ends
+        (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the one write lock)."""
+        found: dict[int, int] = {}
+        for start in range(0, len(ids), 500):
+            query = select(listings.c.id, listings.c.version) \
+                .where(listings.c.id.in_(ids[start:start + 500])).order_by(listings.c.id)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            found.update({lid: version for lid, version in conn.execute(query)})
+        return found
+
+    def listings_by_id(self, ids: Iterable[int]) -> dict[int, ListingRow]:
+        """These listings as they are now (read after claiming their work)."""
+        wanted, found = sorted(set(ids)), {}
+        columns = [listings.c[f.name] for f in fields(ListingRow)]
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(*columns).where(listings.c.id.in_(wanted[start:start + 500]))
+                found.update({row[0]: ListingRow(*row) for row in conn.execute(query)})
+        return found
 
     def claim(self, owner: str, now: datetime, limit: int | None = None,
               lease: timedelta = LEASE, only: Sequence[int] | None = None,
@@ -286,9 +357,10 @@ class Ledger:
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
             rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
             over = [r for r in rows if r.id in taken]
-            if over:  # the last run died mid-action: look before acting again
-                conn.execute(update(listings).where(listings.c.id.in_(
-                    [r.listing_id for r in over])).values(reconcile=True))
+            creates = [r.listing_id for r in over if r.kind == "post"]
+            if creates:  # the last run died mid-create: the listing may exist; look first
+                conn.execute(update(listings).where(listings.c.id.in_(creates))
+                             .values(reconcile=True, version=listings.c.version + 1))
         return rows, over
 
     def release(self, work_ids: Sequence[int]) -> None:
@@ -298,12 +370,38 @@ class Ledger:
                 conn.execute(update(due_work).where(due_work.c.id.in_(work_ids))
                              .values(state="pending", lease_owner=None, lease_until=None))
 
-    def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Write the results of executed work in one transaction."""
+    def record(self, outcomes: Sequence[Outcome]) -> list[str]:
+        """Write the results of executed work, in one transaction when it can.
+
+        If the batch cannot be written, each outcome is written alone, and one that still
+        fails is written in its essentials (state, board id, what was sent), so one bad
+        value never discards the record of calls already made. Returns a note per outcome
+        that could not be written whole.
+        """
         if not outcomes:
-            return
+            return []
+        try:
+            self._record(outcomes)
+            return []
+        except Exception:
+            pass
+        notes = []
+        for outcome in outcomes:
+            try:
+                self._record([outcome])
+            except Exception as exc:
+                notes.append(f"listing #{outcome.listing_id}: recorded partly "
+                             f"({type(exc).__name__}: {exc})")
+                self._record([outcome.essentials(f"{type(exc).__name__}: {exc}")])
+        return notes
+
+    def _record(self, outcomes: Sequence[Outcome]) -> None:
         with self.engine.begin() as conn:
-            _update_many(conn, listings, [(o.listing_id, o.listing) for o in outcomes])
+            ids = sorted({o.listing_id for o in outcomes})
+            if self.engine.dialect.name == "postgresql":  # lock in id order: no deadlock
+                self._versions(conn, ids)
+            _update_many(conn, listings, sorted(((o.listing_id, o.listing) for o in outcomes),
+                                                key=lambda change: change[0]), bump=True)
             _update_many(conn, due_work, [(o.work_id, {**o.work, "lease_owner": None,
                                                        "lease_until": None}) for o in outcomes])
             self._add_events(conn, [e for o in outcomes for e in o.events])
@@ -351,15 +449,19 @@ class Ledger:
             return list(conn.execute(query).mappings())
 
 
-def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """Update rows by id, one executemany per set of changed columns."""
+def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]],
+                 bump: bool = False) -> None:
+    """Update rows by id, one executemany per set of changed columns (``bump``: and add
+    one to the row's version)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row_id, values in changes:
         if values:
             groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": row_id})
     for columns, params in groups.items():
-        statement = update(table).where(table.c.id == bindparam("b_id")).values(
-            {name: bindparam(name) for name in columns})
+        setting: dict[str, Any] = {name: bindparam(name) for name in columns}
+        if bump:
+            setting["version"] = table.c.version + 1
+        statement = update(table).where(table.c.id == bindparam("b_id")).values(setting)
         conn.execute(statement, params)
 
 

@@ -7,7 +7,7 @@ expire > update > refresh > post; later ones are listed as upcoming with their d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from publisher.adapter import RefreshPolicy
@@ -41,6 +41,7 @@ class Action:
     listing_id: int | None = None
     work_id: int | None = None  # an open work row this action continues
     cancel: int | None = None  # an open work row this action supersedes
+    hold: str | None = None  # set on the listing with the work (see tables.listings)
 
     def as_json(self) -> dict[str, str]:
         return {"posting": self.posting, "board": self.board, "action": self.action,
@@ -70,10 +71,14 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     if posting.status == "closed":
         return [act("expire", "posting closed (status: closed)", now)] \
             if state in ("scheduled", *ACTIVE) or on_board else []
+    if listing is not None and listing.hold == "manual":  # only jobpub reopen clears it
+        return [act("expire", "closed by jobpub expire", now)] \
+            if state in ("scheduled", *ACTIVE) or on_board else []
     if not on_board:
         if state == "failed" and not (changed or retry_failed):
             return []
-        if state == "expired" and not changed:
+        back = listing is not None and listing.hold in ("gone", "reopen")
+        if state == "expired" and not changed and not back:
             return []
         if end is not None and end <= now:
             return [act("expire", "expires_at passed before it was published", now)] \
@@ -81,6 +86,10 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         if state == "failed":
             reason = "retrying after a failure" if retry_failed else \
                 "content changed after a failure"
+        elif state == "expired" and listing is not None and listing.hold == "reopen":
+            reason = "reopened by jobpub reopen"
+        elif state == "expired" and back:
+            reason = "posting restored (its file or board is back)"
         elif state == "expired":
             reason = f"reopened: {what}"
         elif start is None:
@@ -139,9 +148,10 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
 
 
 def _ending(row: ListingRow, reason: str, now: datetime) -> list[Action]:
+    """The posting's file or this board is gone: expire; restoring it publishes again."""
     if row.state == "expired":
         return []
-    return [Action(row.posting_id, row.board, "expire", reason, now, row.id)]
+    return [Action(row.posting_id, row.board, "expire", reason, now, row.id, hold="gone")]
 
 
 def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
@@ -152,9 +162,7 @@ def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
     if row.kind == action.action:
         reason = action.reason if row.attempts == 0 else \
             f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
-        return Action(action.posting, action.board, action.action, reason,
-                      max(row.due_at, action.due), action.listing_id, work_id=row.id)
+        return replace(action, reason=reason, due=max(row.due_at, action.due), work_id=row.id)
     if row.state == "running":
         return None  # another run holds this listing now
-    return Action(action.posting, action.board, action.action, action.reason, action.due,
-                  action.listing_id, cancel=row.id)
+    return replace(action, cancel=row.id)

@@ -86,6 +86,13 @@ listings = Table(
     Column("reconcile", Boolean, nullable=False, default=False),  # outcome unknown: look up
     Column("notify", String(16)),  # a page change not yet announced (URL_UPDATED/DELETED)
     Column("changed_at", UTCDateTime, nullable=False),
+    # Bumped by every write of the listing: work is queued only against the version it was
+    # planned on, so a run that read the listing before another run changed it queues nothing.
+    Column("version", Integer, nullable=False, default=0, server_default="0"),
+    # Why an expired listing stays or comes back, whatever the file says: "manual" (closed by
+    # jobpub expire: only jobpub reopen clears it), "gone" (its file or board was removed:
+    # restoring it publishes again), "reopen" (jobpub reopen: publish again).
+    Column("hold", String(16)),
     UniqueConstraint("posting_id", "board", name="uq_listing_posting_board"),
 )
 
@@ -101,11 +108,15 @@ due_work = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
+    # Made once per unit of work (<ref>:<action>:r<revision>:<seq>), sent with every attempt
+    # of it, and unique: the same change can never be queued twice.
     Column("idempotency_key", String(240), nullable=False),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
+Index("uq_due_work_key", due_work.c.idempotency_key, unique=True)
+Index("ix_due_work_listing_kind", due_work.c.listing_id, due_work.c.kind)
 # At most one unfinished piece of work per listing: two syncs racing to queue the same
 # action collide here, and the loser skips it.
 _OPEN = due_work.c.state.in_(["pending", "running"])

@@ -134,26 +134,28 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
         data = response.json()
         return Receipt(self.name, ref, board_id=data["id"], url=data["url"])
 
-    async def publish(self, posting: Posting, ref: str) -> Receipt:
+    async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         body = {**self.to_payload(posting), "external_ref": ref}
         response = await self.client.post(f"{self.base_url}/v1/jobs", json=body,
                                           headers=self._headers())
         self.raise_for_status(response)
         return self._receipt(response, ref)
 
-    async def update(self, posting: Posting, receipt: Receipt) -> Receipt:
+    async def update(self, posting: Posting, receipt: Receipt, *,
+                     key: str | None = None) -> Receipt:
         response = await self.client.put(f"{self.base_url}/v1/jobs/{receipt.board_id}",
                                          json=self.to_payload(posting), headers=self._headers())
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref)
 
-    async def refresh(self, posting: Posting, receipt: Receipt) -> Receipt:
+    async def refresh(self, posting: Posting, receipt: Receipt, *,
+                      key: str | None = None) -> Receipt:
         response = await self.client.post(f"{self.base_url}/v1/jobs/{receipt.board_id}/refresh",
                                           headers=self._headers())
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref)
 
-    async def withdraw(self, receipt: Receipt) -> None:
+    async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         response = await self.client.delete(f"{self.base_url}/v1/jobs/{receipt.board_id}",
                                             headers=self._headers())
         self.raise_for_status(response, missing_ok=True)

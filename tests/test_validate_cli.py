@@ -271,7 +271,7 @@ def test_boards_and_preview_commands() -> None:
         ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
         ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("talent_feed", "feed"),
         ("webhook", "api")]
-    assert listing[-1]["operations"] == ["publish", "update", "refresh", "withdraw", "lookup"]
+    assert listing[-1]["operations"] == ["publish", "update", "refresh", "withdraw"]  # no lookup
     assert listing[2]["operations"] == ["write"]  # google without indexing
     manager = str(ROOT / "postings/ecommerce-operations-manager.yaml")
     page = run("--config", config, "preview", manager, "--board", "google")

@@ -202,29 +202,42 @@ async def test_concurrency_and_rate_limits_from_config(world: World) -> None:
     assert world.clock.sleeps == [0.5, 0.5]  # the burst's one call, then 2 a second
 
 
-async def test_webhook_unknown_outcome_is_resent_with_the_same_idempotency_key(
+async def test_webhook_keys_are_one_per_change_and_repeats_reuse_them(
         world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unit of work has its own Idempotency-Key; only its retries repeat it."""
     monkeypatch.setenv("HOOK_SECRET", "hook-s3cret")
     world.config.boards["webhook"] = {"url": "https://careers.example.com/hooks/jobpub",
                                       "secret_env": "HOOK_SECRET"}
     hook = http.post("https://careers.example.com/hooks/jobpub").mock(side_effect=[
         httpx.ReadTimeout("read timed out"), httpx.Response(200, json={"id": "w-17"}),
-        httpx.Response(204)])
+        *[httpx.Response(200, json={"id": "w-17"}) for _ in range(5)]])
     path = world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
-    keys = [c.request.headers["Idempotency-Key"] for c in hook.calls]
-    assert keys == ["jobpub-data-analyst-webhook:publish"] * 2  # the receiver drops the repeat
+    ref = "jobpub-data-analyst-webhook"
     assert (world.listing(board="webhook").state, world.listing(board="webhook").board_id) == (
         "live", "w-17")
+    # A webhook cannot be looked up: the unknown outcome is delivered again, same key.
     assert [(e.action, e.outcome) for e in world.ledger.history("data-analyst")] == [
-        ("post", "retry"), ("reconcile", "ok"), ("post", "ok")]
+        ("post", "retry"), ("post", "ok")]
 
+    world.write(publish_at=TODAY, boards={"webhook": {}}, title="Senior Data Analyst")
+    await world.sync()
+    world.write(publish_at=TODAY, boards={"webhook": {}}, title="Lead Data Analyst")
+    await world.sync()
     path.unlink()
     await world.sync()
     last = hook.calls.last.request
-    assert json.loads(last.content) == {"action": "withdraw", "ref": "jobpub-data-analyst-webhook"}
+    assert json.loads(last.content) == {"action": "withdraw", "ref": ref}
     assert last.headers["X-Jobpub-Signature"].startswith("sha256=")
     assert world.listing(board="webhook").state == "expired"
+    world.write(publish_at=TODAY, boards={"webhook": {}}, title="Lead Data Analyst")
+    await world.sync()  # restored: published again, under a new key
+
+    sent = [(json.loads(c.request.content)["action"], c.request.headers["Idempotency-Key"])
+            for c in hook.calls]
+    assert sent == [("publish", f"{ref}:post:r1:1"), ("publish", f"{ref}:post:r1:1"),
+                    ("update", f"{ref}:update:r2:1"), ("update", f"{ref}:update:r3:2"),
+                    ("withdraw", f"{ref}:expire:r3:1"), ("publish", f"{ref}:post:r3:2")]
 
 
 async def test_retry_after_as_an_http_date(world: World) -> None:

@@ -19,7 +19,7 @@ def test_migrations_match_the_tables(ledger_url: str) -> None:
     connect(ledger_url).dispose()  # opening a current ledger again changes nothing
     with engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0001",)
+        assert context.get_current_heads() == ("0002",)
         assert compare_metadata(context, metadata) == []
     engine.dispose()
 
@@ -40,7 +40,7 @@ def test_bad_urls_are_config_errors() -> None:
     assert safe_url("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
 
 
-def test_racing_runs_adding_the_same_listings_do_not_collide(ledger_url: str) -> None:
+def test_a_second_run_adding_the_same_listings_and_quota_does_not_collide(ledger_url: str) -> None:
     from publisher.ledger import Ledger
     from tests.factories import NOW, make_posting
 
@@ -54,5 +54,62 @@ def test_racing_runs_adding_the_same_listings_do_not_collide(ledger_url: str) ->
     first.use_quota("google", "2026-11-26", 2)
     second.use_quota("google", "2026-11-26", 3)
     assert first.quota_used("google", "2026-11-26") == 5
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def test_upgrading_a_0001_ledger_makes_repeated_keys_unique(ledger_url: str) -> None:
+    from alembic import command
+
+    from publisher.database import _alembic_config
+
+    engine = sa.create_engine(ledger_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(sa.text(
+            "INSERT INTO postings (id, revision, content_hash, spec, spec_hash, source, "
+            "timezone, updated_at) VALUES ('a', 1, 'h', '{}', 'h', 'file', 'UTC', "
+            "'2026-11-01 00:00:00')"))
+        conn.execute(sa.text(
+            "INSERT INTO listings (posting_id, board, state, external_ref, refresh_count, "
+            "attempts, reconcile, changed_at) VALUES ('a', 'webhook', 'expired', 'ref', 0, 0, "
+            "false, '2026-11-01 00:00:00')"))
+        for _ in range(2):  # the old manual-expire key, twice
+            conn.execute(sa.text(
+                "INSERT INTO due_work (listing_id, kind, reason, due_at, state, attempts, "
+                "idempotency_key, created_at) SELECT id, 'expire', 'by hand', "
+                "'2026-11-01 00:00:00', 'done', 1, 'ref:expire:manual', '2026-11-01 00:00:00' "
+                "FROM listings"))
+    engine.dispose()
+    upgraded = connect(ledger_url)  # opening it migrates to the newest revision
+    with upgraded.begin() as conn:
+        keys = conn.execute(sa.text("SELECT idempotency_key FROM due_work ORDER BY id"))
+        assert [k for (k,) in keys] == ["ref:expire:manual-w1", "ref:expire:manual-w2"]
+        version, hold = conn.execute(sa.text("SELECT version, hold FROM listings")).one()
+        assert (version, hold) == (0, None)
+    upgraded.dispose()
+
+
+def test_work_planned_on_a_stale_read_of_a_listing_is_not_queued(ledger_url: str) -> None:
+    """Two runs plan on the same read; the first one's work changes the listing; the
+    second one's plan is then stale and queues nothing (a real race: test_race.py)."""
+    from publisher.ledger import Ledger, Outcome
+    from tests.factories import NOW, make_posting
+
+    first, second = Ledger(connect(ledger_url)), Ledger(connect(ledger_url))
+    first.save_postings([(make_posting(), "file", "postings/data-analyst.yaml", None)], NOW)
+    first.add_listings([("data-analyst", "fakeboard", "ref")], NOW)
+    (listing,) = second.listings()  # both runs read version 0 and plan a post
+    item = {"listing_id": listing.id, "kind": "post", "reason": "new", "due_at": NOW,
+            "ref": "ref", "revision": 1, "version": listing.version}
+    assert first.enqueue([item], [], NOW) == 1
+    (work,), _ = first.claim("first", NOW)
+    assert work.idempotency_key == "ref:post:r1:1"
+    first.record([Outcome(work.id, listing.id, {"state": "live", "board_id": "9"},
+                          {"state": "done"})])
+    assert second.enqueue([item], [], NOW) == 0  # planned on version 0; it is 1 now
+    assert second.claim("second", NOW) == ([], [])
+    (now_live,) = second.listings()
+    assert (now_live.state, now_live.version) == ("live", 1)
     first.engine.dispose()
     second.engine.dispose()
