@@ -33,6 +33,8 @@ class Limits(BaseModel):
     concurrency: int | None = Field(default=None, ge=1, le=100)
     rate_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
+    timeout: float | None = Field(default=None, gt=0, le=300,
+                                  description="seconds to wait for the board's answer")
 
 
 class Config(BaseModel):

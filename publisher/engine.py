@@ -111,8 +111,11 @@ class Engine:
         if not overrides and board in self._adapters:
             return self._adapters[board]
         concurrency = self.limit(board).concurrency
+        own = self.config.limits.get(board)
+        timeout = own.timeout if own else None
         adapter = build_adapter(self.config, board, overrides,
-                                lambda: self.clients.get(board, concurrency), self.registry)
+                                lambda: self.clients.get(board, concurrency, timeout),
+                                self.registry)
         if not overrides:
             self._adapters[board] = adapter
         return adapter

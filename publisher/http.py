@@ -23,7 +23,8 @@ def user_agent() -> str:
 
 
 def make_client(max_connections: int = 20,
-                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+                transport: httpx.AsyncBaseTransport | None = None,
+                timeout: float | None = None) -> httpx.AsyncClient:
     """A client for one board: its pool is larger than the board's concurrency limit, and
     the transport retries only connect-phase errors (nothing was sent, safe for POST).
     ``transport`` replaces the network (in-process fake boards)."""
@@ -31,7 +32,7 @@ def make_client(max_connections: int = 20,
     limits = httpx.Limits(max_connections=max_connections,
                           max_keepalive_connections=max_connections, keepalive_expiry=30)
     return httpx.AsyncClient(
-        timeout=TIMEOUT,
+        timeout=TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=5.0, pool=30.0),
         transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
@@ -45,9 +46,11 @@ class Clients:
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._transport = transport
 
-    def get(self, board: str, concurrency: int = 4) -> httpx.AsyncClient:
+    def get(self, board: str, concurrency: int = 4,
+            timeout: float | None = None) -> httpx.AsyncClient:
         if board not in self._clients:
-            self._clients[board] = make_client(max(10, concurrency * 2), self._transport)
+            self._clients[board] = make_client(max(10, concurrency * 2), self._transport,
+                                               timeout)
         return self._clients[board]
 
     async def aclose(self) -> None:

@@ -126,9 +126,11 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
         return {"title": posting.title, "summary": posting.summary,
                 "apply_url": posting.apply.url}
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret('api_key')}"} \
-            if self.settings.api_key_env else {}
+    def _headers(self, key: str | None = None) -> dict[str, str]:
+        headers = {"Idempotency-Key": key} if key else {}
+        if self.settings.api_key_env:
+            headers["Authorization"] = f"Bearer {self.secret('api_key')}"
+        return headers
 
     def _receipt(self, response: httpx.Response, ref: str) -> Receipt:
         data = response.json()
@@ -137,27 +139,27 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         body = {**self.to_payload(posting), "external_ref": ref}
         response = await self.client.post(f"{self.base_url}/v1/jobs", json=body,
-                                          headers=self._headers())
+                                          headers=self._headers(key))
         self.raise_for_status(response)
         return self._receipt(response, ref)
 
     async def update(self, posting: Posting, receipt: Receipt, *,
                      key: str | None = None) -> Receipt:
         response = await self.client.put(f"{self.base_url}/v1/jobs/{receipt.board_id}",
-                                         json=self.to_payload(posting), headers=self._headers())
+                                         json=self.to_payload(posting), headers=self._headers(key))
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref)
 
     async def refresh(self, posting: Posting, receipt: Receipt, *,
                       key: str | None = None) -> Receipt:
         response = await self.client.post(f"{self.base_url}/v1/jobs/{receipt.board_id}/refresh",
-                                          headers=self._headers())
+                                          headers=self._headers(key))
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         response = await self.client.delete(f"{self.base_url}/v1/jobs/{receipt.board_id}",
-                                            headers=self._headers())
+                                            headers=self._headers(key))
         self.raise_for_status(response, missing_ok=True)
 
     async def lookup(self, ref: str) -> Receipt | None:

@@ -36,7 +36,10 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://user@127.0.0.1/db)")
+        why = f"{PG_ENV} is not set (e.g. postgresql+psycopg://user@127.0.0.1/db)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true: the PostgreSQL tests must run: {why}")
+        pytest.skip(why)
     _reset_postgres(url)
     yield url
     _reset_postgres(url)
