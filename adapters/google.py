@@ -22,8 +22,9 @@ from publisher.adapter import (
     RefreshPolicy,
 )
 from publisher.codes import subdivision_name
-from publisher.errors import BoardAuthError
+from publisher.errors import AnnounceFailed, BoardAuthError, BoardError, BoardUnavailable
 from publisher.problems import Problem
+from publisher.redact import remember
 from publisher.render import description_html, location_text, salary_text
 from publisher.schema import Posting
 
@@ -205,17 +206,25 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             with open(key_path, encoding="utf-8") as handle:
                 info = json.load(handle)
             signer = crypt.RSASigner.from_service_account_info(info)  # type: ignore[no-untyped-call]
-        except (OSError, ValueError, KeyError) as exc:
+            issuer = str(info["client_email"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BoardAuthError(self.name, f"unusable service-account key file: "
                                             f"{type(exc).__name__}") from None
+        remember(str(info.get("private_key", "")))
         now = int(datetime.now().timestamp())
-        claims = {"iss": info["client_email"], "scope": INDEXING_SCOPE,
+        claims = {"iss": issuer, "scope": INDEXING_SCOPE,
                   "aud": self.settings.token_url, "iat": now, "exp": now + 3600}
         assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]
         response = await self.client.post(self.settings.token_url, data={
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
         self.raise_for_status(response)
-        return str(response.json()["access_token"])
+        try:
+            token = str(response.json()["access_token"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BoardAuthError(self.name, f"unusable token answer: {type(exc).__name__}",
+                                 response.status_code) from None
+        remember(token)
+        return token
 
     async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
                        budget: int) -> int:
@@ -223,11 +232,19 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             return 0
         token = await self._access_token()
         calls = [(p, "URL_UPDATED") for p in updated] + [(p, "URL_DELETED") for p in removed]
-        for posting, kind in calls[:budget]:
-            response = await self.client.post(
-                f"{self.base_url}/v3/urlNotifications:publish",
-                json={"url": self.url(posting.id), "type": kind},
-                headers={"Authorization": f"Bearer {token}"})
-            self.raise_for_status(response)
-        return min(len(calls), budget)
+        sent = 0
+        try:
+            for posting, kind in calls[:budget]:
+                response = await self.client.post(
+                    f"{self.base_url}/v3/urlNotifications:publish",
+                    json={"url": self.url(posting.id), "type": kind},
+                    headers={"Authorization": f"Bearer {token}"})
+                self.raise_for_status(response)
+                sent += 1
+        except BoardError as exc:
+            raise AnnounceFailed(exc, sent) from None
+        except Exception as exc:  # the network: the calls made so far still count
+            raise AnnounceFailed(BoardUnavailable(self.name, type(exc).__name__), sent) \
+                from None
+        return sent
 

@@ -176,10 +176,13 @@ class BoardAdapter(ABC, Generic[S]):
 
     def secret(self, setting: str) -> str:
         """The value of the environment variable named by the ``<setting>_env`` setting."""
+        from publisher.redact import remember
+
         env_name = getattr(self.settings, f"{setting}_env", None)
         value = os.environ.get(env_name) if env_name else None
         if not value:
             raise BoardAuthError(self.name, f"environment variable {env_name} is not set")
+        remember(value)  # never stored or shown, even when a board echoes it back
         return value
 
     def operations(self) -> list[str]:

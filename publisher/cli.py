@@ -25,7 +25,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"jobpub: {message}", err=True)
+    from publisher.redact import redact
+
+    click.echo(f"jobpub: {redact(message)}", err=True)
     sys.exit(code)
 
 

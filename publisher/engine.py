@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from publisher.ledger import Event, Ledger, ListingRow, Outcome, PostingRow, own
 from publisher.pages import announce, write_board_files
 from publisher.planner import Action, Desired, plan
 from publisher.problems import Finding
+from publisher.redact import remember
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 
@@ -94,6 +96,10 @@ class Engine:
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
         self._adapters: dict[str, BoardAdapter[Any]] = {}
+        for table in config.boards.values():  # every configured secret is masked in reasons
+            for key, name in table.items():
+                if key.endswith("_env") and isinstance(name, str):
+                    remember(os.environ.get(name))
 
     # -- adapters ------------------------------------------------------------------------
     def limit(self, board: str) -> BoardLimit:

@@ -10,12 +10,14 @@
         ├── BoardUnavailable   transient (429, 5xx, network): retry, honouring retry_after
         ├── BoardRejected      permanent: the board refused the content; do not retry
         ├── BoardAuthError     permanent: credentials or permissions; alert a person
+        ├── AnnounceFailed     an indexing ping stopped partway (``sent`` calls went through)
         └── OutcomeUnknown     the request may have been processed: reconcile before resending
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AnnounceFailed",
     "BoardAuthError",
     "BoardError",
     "BoardRejected",
@@ -52,11 +54,14 @@ class PostingInvalid(PublisherError):
 
 
 class BoardError(PublisherError):
-    """A board call failed. ``reason`` is the board's own words, never a secret."""
+    """A board call failed. ``reason`` is the board's own words with every credential masked
+    (:mod:`publisher.redact`): it is stored in the ledger and shown as it is."""
 
     def __init__(self, board: str, reason: str, status: int | None = None):
+        from publisher.redact import redact
+
         self.board = board
-        self.reason = reason
+        self.reason = reason = redact(reason)
         self.status = status
         code = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{board}{code}: {reason}")
@@ -77,6 +82,14 @@ class BoardRejected(BoardError):
 
 class BoardAuthError(BoardError):
     """Credentials are missing, wrong or lack permission."""
+
+
+class AnnounceFailed(BoardError):
+    """Announcing page changes stopped partway: the first ``sent`` calls went through."""
+
+    def __init__(self, cause: BoardError, sent: int):
+        super().__init__(cause.board, cause.reason, cause.status)
+        self.sent = sent
 
 
 class OutcomeUnknown(BoardError):

@@ -237,13 +237,21 @@ class Executor:
         return Outcome(job.work.id, listing.id, values, {"state": "done", "last_error": None},
                        events)
 
-    def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int) -> Outcome:
+    def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
+                call: _Call | None = None) -> Outcome:
+        """A permanent failure; what is known of the listing on the board is kept (a create
+        found there, or one whose outcome is unknown, is never made again)."""
         reason = str(error)
         events.append(self.event(job, job.work.kind, "failed", error.reason, error.status))
-        return Outcome(job.work.id, job.listing.id,
-                       {"state": "failed", "last_error": reason, "attempts": attempts,
-                        "revision": job.revision, "content_hash": job.content_hash,
-                        "changed_at": self.clock()},
+        values: dict[str, Any] = {
+            "state": "failed", "last_error": reason, "attempts": attempts,
+            "revision": job.revision, "content_hash": job.content_hash,
+            "changed_at": self.clock()}
+        if call is not None and call.adopted:
+            values.update(board_id=call.receipt.board_id, url=call.receipt.url)
+        elif call is not None and call.reconcile:
+            values.update(reconcile=True)
+        return Outcome(job.work.id, job.listing.id, values,
                        {"state": "failed", "last_error": reason}, events)
 
     def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
@@ -294,17 +302,17 @@ class Executor:
                     result = await call.once()
         except Reschedule as exc:
             return self._rescheduled(job, exc.cause, timedelta(seconds=exc.seconds),
-                                     call.events, call.attempts, call.reconcile)
+                                     call.events, call.attempts, call.reconcile or call.adopted)
         except (BoardUnavailable, OutcomeUnknown) as exc:
             return self._rescheduled(job, exc, _later(job.work.attempts), call.events,
-                                     call.attempts, call.reconcile)
+                                     call.attempts, call.reconcile or call.adopted)
         except BoardError as exc:
             if isinstance(exc, BoardAuthError):
                 self.broken[adapter.name] = exc.reason
-            return self._failed(job, exc, call.events, call.attempts)
+            return self._failed(job, exc, call.events, call.attempts, call)
         except PublisherError as exc:
             return self._failed(job, BoardError(adapter.name, str(exc)), call.events,
-                                call.attempts)
+                                call.attempts, call)
         call.events.append(self.event(job, kind, "ok", _ok_detail(kind, result)))
         return self._done(job, result or call.receipt, call.events, call.attempts)
 
@@ -321,6 +329,7 @@ class _Call:
         self.reconcile = listing.reconcile
         self.attempts = listing.attempts
         self.looked_up = False
+        self.adopted = False  # a create found on the board: never create it again
         self.events: list[Event] = []
 
     async def once(self) -> Receipt | None:
@@ -363,6 +372,8 @@ class _Call:
         """
         job, adapter, kind = self.job, self.adapter, self.job.work.kind
         ref, key = self.receipt.external_ref, job.work.idempotency_key
+        if job.work.revision is not None and job.work.revision != job.revision:
+            key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
         if self.reconcile and adapter.can_lookup:
             found = await adapter.lookup(ref)
             self.reconcile, self.looked_up = False, True
@@ -371,12 +382,13 @@ class _Call:
                                                     f"looked up {ref}: {where}"))
             if found is not None:
                 self.receipt = found
-                if kind == "post":
-                    return found
+                self.adopted = kind == "post"  # made by an earlier attempt
             elif kind == "expire":
                 return None
             elif kind != "post":
                 return await adapter.publish(job.posting, ref, key=key)  # vanished: put back
+        if kind == "post" and self.adopted:  # maybe of an older revision: send this one
+            return await adapter.update(job.posting, self.receipt, key=key)
         if kind == "post":
             return await adapter.publish(job.posting, ref, key=key)
         if kind == "update":

@@ -120,6 +120,7 @@ class WorkRow:
     lease_owner: str | None = None
     lease_until: datetime | None = None
     last_error: str | None = None
+    revision: int | None = None
 
 
 @dataclass
@@ -302,6 +303,7 @@ class Ledger:
                              "reason": item["reason"], "due_at": item["due_at"],
                              "idempotency_key": work_key(item["ref"], item["kind"],
                                                          item["revision"], n),
+                             "revision": item["revision"],
                              "state": "pending", "attempts": 0, "created_at": now})
             added = conn.execute(self._insert(due_work).on_conflict_do_nothing()
                                  .returning(due_work.c.id), rows).all()

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.adapter import FeedItem, FileAdapter
-from publisher.errors import BoardError, PublisherError
+from publisher.errors import AnnounceFailed, BoardError, PublisherError
 from publisher.files import write_files
 from publisher.ledger import Event, Ledger, ListingRow
 from publisher.schema import Posting
@@ -65,20 +65,29 @@ async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
     batch += [r for r in waiting if r.notify == "URL_DELETED"][:budget - len(batch)]
     updated = [postings[r.posting_id] for r in batch if r.notify == "URL_UPDATED"]
     removed = [postings[r.posting_id] for r in batch if r.notify == "URL_DELETED"]
+    failure: BoardError | None = None
     try:
         calls = await adapter.announce(updated, removed, budget)
+    except AnnounceFailed as exc:  # the calls made before it still count and are done
+        calls, failure = exc.sent, exc
     except BoardError as exc:
-        ledger.add_events([Event(now, r.posting_id, adapter.name,
-                                 "post" if r.notify == "URL_UPDATED" else "expire", "retry",
-                                 f"announce {r.notify}: {exc.reason}", exc.status)
-                           for r in batch])
-        return f"{adapter.name}: announcing failed ({exc}); will try again next sync"
-    ledger.use_quota(adapter.name, day, calls)
+        calls, failure = 0, exc
     sent = batch[:calls]
-    ledger.add_events([Event(now, r.posting_id, adapter.name,
-                             "post" if r.notify == "URL_UPDATED" else "expire", "ok",
-                             f"announced {r.notify}") for r in sent])
-    ledger.clear_notify([r.id for r in sent])
+    if calls:
+        ledger.use_quota(adapter.name, day, calls)
+        ledger.add_events([Event(now, r.posting_id, adapter.name, _action(r), "ok",
+                                 f"announced {r.notify}") for r in sent])
+        ledger.clear_notify([r.id for r in sent])
+    if failure is not None:
+        ledger.add_events([Event(now, r.posting_id, adapter.name, _action(r), "retry",
+                                 f"announce {r.notify}: {failure.reason}", failure.status)
+                           for r in batch[calls:]])
+        return (f"{adapter.name}: {calls} page change(s) announced, then announcing failed "
+                f"({failure}); the rest will be tried again next sync")
     left = len(waiting) - len(sent)
     return f"{adapter.name}: {len(sent)} page change(s) announced" + (
         f", {left} wait for quota" if left else "")
+
+
+def _action(row: ListingRow) -> str:
+    return "post" if row.notify == "URL_UPDATED" else "expire"

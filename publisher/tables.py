@@ -111,6 +111,7 @@ due_work = Table(
     # Made once per unit of work (<ref>:<action>:r<revision>:<seq>), sent with every attempt
     # of it, and unique: the same change can never be queued twice.
     Column("idempotency_key", String(240), nullable=False),
+    Column("revision", Integer),  # of the posting when planned (sent later: a new key)
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -71,7 +71,8 @@ class BoardServer:
         self.unique_refs, self.retry_after, self.hold_seconds = \
             unique_refs, retry_after, hold_seconds
         self.stored = threading.Event()  # set whenever something is stored
-        self.duplicate_deliveries = 0  # webhook publishes to a receiver already open
+        self.duplicates: list[tuple[str, str, list[tuple[str, str]]]] = []  # the same change
+        # applied again under another key: (ref, key, what was applied before)
         self._ids = itertools.count(1001)
         self._stopping = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -149,8 +150,10 @@ class BoardServer:
         ref = str(body.get("ref"))
         receiver = self.receivers.setdefault(ref, Receiver())
         action = body.get("action")
+        if receiver.applied and receiver.open == (action != "withdraw") and \
+                receiver.posting == body.get("posting", receiver.posting):
+            self.duplicates.append((ref, key, list(receiver.applied)))
         if action == "publish":
-            self.duplicate_deliveries += receiver.open
             receiver.open, receiver.posting = True, body.get("posting")
         elif action == "update":
             receiver.posting = body.get("posting")

@@ -8,6 +8,7 @@ the next calls in the ways real boards do:
 * ``"connect"``       a connection error before anything was sent
 * ``"timeout-after"`` the request is processed, then the client's read times out
 * ``"drop"``          the request is processed, then the connection drops
+* ``"malformed"``     the request is processed, then answered with an empty JSON object
 * ``"ok"``            no fault for this call (to place a fault on a later one)
 
 Like many boards, it refuses a second open job with the same external reference (409).
@@ -75,6 +76,8 @@ class FakeBoard:
             raise httpx.ReadTimeout("read timed out", request=request)
         if fault == "drop":
             raise httpx.RemoteProtocolError("server disconnected", request=request)
+        if fault == "malformed":
+            return httpx.Response(response.status_code, json={})
         return response
 
     def _process(self, request: httpx.Request) -> httpx.Response:
