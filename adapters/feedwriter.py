@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt
-from publisher.render import description_html, location_text, salary_text
+from publisher.render import description_html, location_text, plain_text, salary_text
 from publisher.schema import Posting
 
 __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
@@ -123,17 +123,23 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "remotetype": "Fully remote" if posting.workplace == "remote" else (
             "Hybrid remote" if posting.workplace == "hybrid" else ""),
     }
+    base.update({key: plain_text(base[key]) for key in _PLAIN})
     if not posting.locations:
         area = posting.remote_eligibility[0] if posting.remote_eligibility else ""
         country, _, region = area.partition("-")
         return [{**base, "ref": posting.id, "city": "Remote", "state": region,
                  "country": country, "postalcode": "", "street": "", "location": "Remote"}]
     return [
-        {**base, "ref": _ref(posting, index), "city": loc.city, "state": loc.region or "",
-         "country": loc.country, "postalcode": loc.postal_code or "",
-         "street": loc.street or "", "location": location_text(loc)}
+        {**base, "ref": _ref(posting, index), "city": plain_text(loc.city),
+         "state": loc.region or "", "country": loc.country,
+         "postalcode": plain_text(loc.postal_code or ""), "street": plain_text(loc.street or ""),
+         "location": plain_text(location_text(loc))}
         for index, loc in enumerate(posting.locations)
     ]
+
+
+#: Fields that are plain text (everything but the HTML description, URLs and codes).
+_PLAIN = ("title", "company", "salary", "category", "email")
 
 
 def _cdata(value: str) -> str:

@@ -22,7 +22,7 @@ def safe_url(url: str) -> str:
     """The URL as it may be shown: without its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparsable ledger URL>"
 
 
@@ -47,7 +47,8 @@ def connect(url: str) -> Engine:
     """An engine for the ledger at ``url``, migrated to the current schema."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not deep inside
+    except (ArgumentError, ValueError):
         raise ConfigError(f"ledger: not a database URL: {safe_url(url)}") from None
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":

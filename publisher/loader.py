@@ -99,16 +99,32 @@ class _Constructor(BaseConstructor):
         return mapping
 
 
+def _checked(method: Any, kind: str) -> Any:
+    """A scalar constructor whose bad input (``!!float x``, ``!!bool maybe``) is a
+    ConstructorError at the value, not a ValueError from deep inside PyYAML."""
+
+    def construct(self: BaseConstructor, node: Node) -> Any:
+        try:
+            return method(self, node)
+        except (ValueError, KeyError, TypeError):
+            value = node.value if isinstance(node, ScalarNode) else type(node).__name__
+            raise ConstructorError(None, None, f"{value!r} is not a {kind} (explicit tag "
+                                   f"{node.tag.replace('tag:yaml.org,2002:', '!!')})",
+                                   node.start_mark) from None
+
+    return construct
+
+
 for _tag, _method in [
     ("null", SafeConstructor.construct_yaml_null),
-    ("bool", SafeConstructor.construct_yaml_bool),
+    ("bool", _checked(SafeConstructor.construct_yaml_bool, "boolean (true or false)")),
     ("int", _Constructor.construct_yaml_int),
-    ("float", SafeConstructor.construct_yaml_float),
+    ("float", _checked(SafeConstructor.construct_yaml_float, "number")),
     ("str", SafeConstructor.construct_yaml_str),
     ("seq", SafeConstructor.construct_yaml_seq),
     ("map", SafeConstructor.construct_yaml_map),
 ]:
-    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)  # type: ignore[arg-type]
+    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)
 _Constructor.add_constructor(None, SafeConstructor.construct_undefined)  # type: ignore[type-var]
 # construct_yaml_bool/float look these tables up on self
 _Constructor.bool_values = SafeConstructor.bool_values  # type: ignore[attr-defined]
@@ -305,21 +321,23 @@ class Locator:
         if root is None:
             return None, None
         sizes: dict[int, int] = {}
+        on_path: set[int] = set()
 
         def visit(node: Node, depth: int) -> Node | None:
-            if depth > MAX_DEPTH:
+            if depth > MAX_DEPTH or id(node) in on_path:  # too deep, or contains itself
                 return node
             if not isinstance(node, MappingNode | SequenceNode):
                 return None
             if id(node) in sizes:
                 return None
-            sizes[id(node)] = 0
+            on_path.add(id(node))
             total = 1
             for child in _node_children(node):
                 hit = visit(child, depth + 1)
                 if hit is not None:
                     return hit
                 total += sizes.get(id(child), 1)
+            on_path.discard(id(node))
             sizes[id(node)] = total
             return node if total > MAX_NODES else None
 

@@ -133,6 +133,18 @@ def _plain(html_text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
+
+
+def plain_text(value: str) -> str:
+    """A plain-text field (title, company, place) with no markup in it: a feed puts it in
+    CDATA as it is, and a consumer that renders it must not find a ``<script>`` there."""
+    if "<" not in value:
+        return value
+    text = html.unescape(nh3.clean(value, tags=set(), clean_content_tags={"script", "style"}))
+    return _TAG.sub("", text).strip()
+
+
 def description_text(posting: Posting) -> str:
     """The full description as plain text (for boards that forbid HTML, and length rules)."""
     return _plain(description_html(posting))

@@ -19,7 +19,9 @@ def _summary(report: Report) -> str:
 
 
 def _message(finding: Finding) -> str:
-    return f"[{finding.board}] {finding.message}" if finding.board else finding.message
+    """One line, whatever the file held (a key may be a multi-line block scalar)."""
+    message = f"[{finding.board}] {finding.message}" if finding.board else finding.message
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def render_text(report: Report) -> str:

@@ -120,30 +120,60 @@ def _email(value: str) -> str:
     return value
 
 
+#: Dates a posting may name: wide enough for any job, far enough from the calendar's ends
+#: that no time zone can push them out of range (9999-12-31 in Etc/GMT+12 is year 10000 UTC).
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def _in_range(value: date) -> None:
+    _check(EARLIEST <= value <= LATEST, "when_range",
+           "{value} is out of range: dates must lie between 2000-01-01 and 2199-12-31",
+           value=value.isoformat())
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _strip_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value) if _CONTROLS.search(value) else value
+    if isinstance(value, dict):
+        return {k: _strip_controls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_controls(v) for v in value]
+    return value
+
+
 def _when(value: object) -> object:
-    """Parse a date or an offset-carrying date-time; refuse naive date-times."""
+    """Parse a date or an offset-carrying date-time; refuse naive date-times and dates out
+    of range."""
     if isinstance(value, datetime):
         _check(value.tzinfo is not None, "naive_datetime",
                "date-time has no UTC offset: add one (e.g. 2026-01-31T09:00:00-07:00) or give "
                "a date")
+        _in_range(value.date())
         return value
     if isinstance(value, date):
+        _in_range(value)
         return value
     if not isinstance(value, str):
         raise PydanticCustomError(
             "when_type", "expected a date (2026-01-31) or a date-time with offset "
             "(2026-01-31T09:00:00-07:00), got {value}", {"value": repr(value)})
     try:
-        if _DATE_RE.fullmatch(value):
-            return date.fromisoformat(value)
-        parsed = datetime.fromisoformat(value)
+        parsed = date.fromisoformat(value) if _DATE_RE.fullmatch(value) \
+            else datetime.fromisoformat(value)
     except ValueError:
         raise PydanticCustomError(
             "when", "'{value}' is not a date (2026-01-31) or a date-time with offset "
             "(2026-01-31T09:00:00-07:00)", {"value": value}) from None
+    if not isinstance(parsed, datetime):
+        _in_range(parsed)
+        return parsed
     _check(parsed.tzinfo is not None, "naive_datetime",
            "'{value}' has no UTC offset: add one (e.g. -07:00 or Z) or give a date only",
            value=value)
+    _in_range(parsed.date())
     return parsed
 
 
@@ -236,6 +266,13 @@ class Apply(_Strict):
 
 class Posting(_Strict):
     """One job posting, exactly as the posting file describes it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_controls(cls, data: Any) -> Any:
+        """C0 control characters (a NUL from a YAML escape, say) mean nothing to a reader
+        and break pages and feeds: they are dropped from every text (tab and newline stay)."""
+        return _strip_controls(data)
 
     id: Slug = Field(description="stable identity; equals the file name without .yaml")
     title: Annotated[Text, Field(max_length=200)] = Field(

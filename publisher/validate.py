@@ -114,6 +114,20 @@ def load_posting(path: Path, config: Config, ctx: RuleContext,
     except LoadError as exc:
         result.load_error = exc
         return result
+    except Exception as exc:
+        result.load_error = LoadError(f"cannot read the file ({type(exc).__name__}: {exc})", 1, 1)
+        return result
+    try:
+        return _check_data(result, data, path, config, ctx, board_check)
+    except Exception as exc:
+        result.problems.append(Problem(
+            "schema", f"could not be checked ({type(exc).__name__}: {exc}); please report it"))
+        result.posting = None
+        return result
+
+
+def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: RuleContext,
+                board_check: BoardCheck | None) -> FileResult:
     if data is None:
         result.problems.append(Problem("schema", "file is empty: expected posting fields"))
         return result

@@ -143,8 +143,8 @@ class BoardServer:
             return 200, job
 
     def _hook(self, body: dict[str, Any], key: str | None) -> tuple[int, Any]:
-        if key is None:
-            return 400, {"error": "Idempotency-Key is required"}
+        if key is None or not isinstance(body.get("ref"), str):
+            return 400, {"error": "Idempotency-Key and a body with ref are required"}
         if key in self.answers:
             return self.answers[key]  # a repeated delivery: the first answer, no change
         ref = str(body.get("ref"))
@@ -192,6 +192,9 @@ class BoardServer:
                 url = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if len(raw) < length:  # the client died mid-request: nothing to answer
+                    self.close_connection = True
+                    return
                 body = json.loads(raw) if raw else None
                 key = self.headers.get("Idempotency-Key")
                 fault = board._fault()

@@ -68,3 +68,19 @@ def test_locator_walks_pydantic_locations() -> None:
     pos = locator.position(("list", 0, "y"), needle="[Blank]")
     assert (pos.line, pos.column) == (6, 14)
     assert locator.position(("list", 0, "x"), at_key=True).column == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"),
+    [
+        ("a: 1\nopenings: !!float x\n", 2, 11, "'x' is not a number (explicit tag !!float)"),
+        ("a: 1\nflag: !!bool maybe\n", 2, 7, "'maybe' is not a boolean"),
+        ("title: &a [*a]\n", 1, 8, "recursive alias"),
+    ],
+)
+def test_explicit_tags_and_recursive_aliases_are_this_files_problem(
+        text: str, line: int, column: int, fragment: str) -> None:
+    with pytest.raises(LoadError) as caught:
+        load_text(text)
+    assert fragment in caught.value.message
+    assert (caught.value.line, caught.value.column) == (line, column)

@@ -318,3 +318,41 @@ def test_validate_does_not_load_the_engine() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_poison_files_stay_their_own_problem(tmp_path: Path) -> None:
+    """Explicit tags, recursive aliases, multi-line keys and far dates: each file gets its
+    own positioned problem, the good file is checked as usual, no internal error."""
+    write(tmp_path, "good.yaml", posting_text("good"))
+    write(tmp_path, "tags.yaml", posting_text("tags") + "openings: !!float x\n")
+    write(tmp_path, "alias.yaml", posting_text("alias").replace(
+        "title: Data Analyst", "title: &a [*a]"))
+    write(tmp_path, "key.yaml", posting_text("key") + "? |\n  line one\n  line two\n: value\n")
+    write(tmp_path, "far.yaml", posting_text("far").replace(
+        "expires_at: 2027-01-31", "expires_at: 9999-12-31").replace(
+        "timezone: America/Denver", "timezone: Etc/GMT+12"))
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 1 and "internal error" not in result.output
+    found = {(Path(str(p["file"])).name, p["rule"]): p
+             for p in problems(CliRunner().invoke(cli, ["validate", "--format", "json",
+                                                          str(tmp_path)]))}
+    assert not [k for k in found if k[0] == "good.yaml"]
+    tags = found[("tags.yaml", "yaml-syntax")]
+    assert tags["line"] == posting_text().count("\n") + 1
+    assert "'x' is not a number" in str(tags["message"])
+    assert found[("alias.yaml", "yaml-syntax")]["line"] == 2
+    far = found[("far.yaml", "schema")]
+    assert far["line"] == line_of(posting_text("far"), "expires_at")
+    assert "9999-12-31 is out of range" in str(far["message"])
+    key_lines = [line for line in result.output.splitlines() if "key.yaml" in line]
+    assert len(key_lines) == 1 and "line one\\nline two" in key_lines[0]
+
+
+def test_a_ledger_url_with_a_bad_port_is_a_config_error(tmp_path: Path) -> None:
+    import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+
+    config = write(tmp_path, "jobpub.toml",
+                   'ledger = "postgresql+psycopg://u:pw@127.0.0.1:abc/db"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert result.exit_code == 2
+    assert "ledger: not a database URL" in result.output and "pw" not in result.output
