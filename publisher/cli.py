@@ -44,6 +44,8 @@ def handle_errors(func: F) -> F:
             _fail(str(exc), 1)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            _pipe_closed()
         except Exception as exc:
             if os.environ.get("JOBPUB_DEBUG"):
                 raise
@@ -55,6 +57,13 @@ def handle_errors(func: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _pipe_closed() -> None:
+    """The reader went away (``jobpub status | head -1``): normal, so exit quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # nothing more to flush at exit
+    sys.exit(0)
 
 
 def _ledger_error(exc: Exception) -> str | None:
@@ -130,7 +139,10 @@ def main() -> None:
     """Console-script entry point."""
     import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
 
-    cli(prog_name="jobpub")
+    try:
+        cli(prog_name="jobpub")
+    except BrokenPipeError:
+        _pipe_closed()
 
 
 def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
@@ -154,16 +166,20 @@ def boards(state: State, as_json: bool) -> None:
     for name in sorted(ADAPTERS):
         adapter = _adapter(state.config, name)
         missing = adapter.missing_credentials()
+        # Configured: it has a table in the config and every setting it needs.
         rows.append({"board": name, "kind": adapter.kind, "operations": adapter.operations(),
-                     "configured": name in state.config.boards,
+                     "configured": name in state.config.boards and not missing,
                      "credentials": "missing: " + ", ".join(missing) if missing else "ok"})
     if as_json:
         click.echo(json.dumps({"boards": rows}, indent=2))
         return
-    click.echo(f"{'BOARD':<16}{'KIND':<6}{'CONFIGURED':<12}{'CREDENTIALS':<34}OPERATIONS")
-    for row in rows:
-        click.echo(f"{row['board']:<16}{row['kind']:<6}{'yes' if row['configured'] else 'no':<12}"
-                   f"{row['credentials']:<34}{', '.join(row['operations'])}")
+    table = [("BOARD", "KIND", "CONFIGURED", "CREDENTIALS", "OPERATIONS")] + [
+        (r["board"], r["kind"], "yes" if r["configured"] else "no", r["credentials"],
+         ", ".join(r["operations"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) + 2 for i in range(4)]
+    for row in table:
+        click.echo("".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+                   + row[4])
 
 
 @cli.command()

@@ -356,3 +356,18 @@ def test_a_ledger_url_with_a_bad_port_is_a_config_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert result.exit_code == 2
     assert "ledger: not a database URL" in result.output and "pw" not in result.output
+
+
+@pytest.mark.parametrize("args", [["schema"], ["boards"], ["validate", "postings"]])
+def test_a_closed_pipe_ends_quietly(args: list[str]) -> None:
+    """`jobpub status | head -1`: the reader goes away; no 'internal error', exit 0."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "--config", str(ROOT / "config/jobpub.toml"),
+         *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # before the child writes: its first write meets a closed pipe
+    err = child.stderr.read().decode()
+    assert child.wait(60) == 0 and err == ""
