@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.board_rules import build_adapter
 from publisher.config import Config
-from publisher.errors import ConfigError, PublisherError, UsageError
+from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
 from publisher.http import Clients
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, PostingRow, owner_id
@@ -271,30 +271,67 @@ class Engine:
             [a.cancel for a in due if a.cancel is not None], now)
         return rows
 
+    def _chosen(self, posting_id: str, boards: Sequence[str]) -> tuple[Posting, list[str]]:
+        """The posting's last valid content and the boards asked for (all of its boards, or
+        the ones named, each of which must be one of them)."""
+        spec = self.ledger.specs([posting_id]).get(posting_id)
+        if spec is None:
+            raise UnknownPosting(f"no posting '{posting_id}' in the ledger")
+        own = sorted(set(spec.boards) | {r.board for r in self.ledger.listings(posting_id)})
+        wrong = [b for b in boards if b not in own]
+        if wrong:
+            raise UsageError(f"--board {wrong[0]}: '{posting_id}' is not on that board "
+                             f"(its boards: {', '.join(own)})")
+        return spec, list(boards) or own
+
     async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
                          progress: Progress | None = None) -> SyncResult:
-        """Close a posting now on all (or the given) boards, whatever its dates say."""
+        """Close a posting now on all (or the given) boards, whatever its dates say, and
+        hold it closed: no edit of its file publishes it again, only :meth:`reopen`.
+
+        A posting not yet published (queued, or its publish time to come) gets its listings
+        now, held closed, so its scheduled posts never happen.
+        """
+        spec, chosen = self._chosen(posting_id, boards)
         known = self.ledger.postings()
-        if posting_id not in known:
-            raise UsageError(f"no posting '{posting_id}' in the ledger")
+        have = {r.board for r in self.ledger.listings(posting_id)}
+        now = self.clock()
+        self.ledger.add_listings([(posting_id, b, external_ref(posting_id, b))
+                                  for b in chosen if b not in have and b in spec.boards], now)
+        mine = [r for r in self.ledger.listings(posting_id) if r.board in chosen]
+        self.ledger.set_hold([r.id for r in mine], "manual")
         rows = [r for r in self.ledger.listings(posting_id)
-                if (not boards or r.board in boards) and r.state != "expired"]
+                if r.board in chosen and r.state != "expired"]
         result = SyncResult()
         result.skipped = self.skipped_boards(r.board for r in rows)
+        result.notes += [f"{b}: held closed; expired there once the board is configured"
+                         for b in sorted(result.skipped)]
         rows = [r for r in rows if r.board not in result.skipped]
-        now = self.clock()
         work = self.ledger.open_work()
         self.ledger.enqueue(
             [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
               "due_at": now, "ref": r.external_ref, "revision": known[posting_id].revision,
-              "version": r.version, "hold": "manual"} for r in rows],
+              "version": r.version} for r in rows],
             [work[r.id].id for r in rows if r.id in work and work[r.id].state == "pending"], now)
         claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])
         busy = {r.id for r in rows} - {w.listing_id for w in claimed}
-        result.notes += [f"{r.board}: another run is working on this listing; try again shortly"
-                         for r in rows if r.id in busy]
+        result.notes += [f"{r.board}: another run is working on this listing; it is held "
+                         "closed and expired by the next sync" for r in rows if r.id in busy]
         await self._execute(claimed, Loaded({}, [], set(), set(), known), result, progress)
         return result
+
+    def reopen(self, posting_id: str, boards: Sequence[str] = ()) -> list[str]:
+        """Lift the hold of :meth:`expire_now`; the next sync publishes it again (under new
+        idempotency keys). Returns the boards reopened."""
+        _, chosen = self._chosen(posting_id, boards)
+        held = [r for r in self.ledger.listings(posting_id)
+                if r.board in chosen and r.hold == "manual"]
+        if not held:
+            raise PublisherError(f"'{posting_id}' is not closed by jobpub expire on "
+                                 f"{', '.join(chosen)}: nothing to reopen")
+        self.ledger.set_hold([r.id for r in held if r.state == "expired"], "reopen")
+        self.ledger.set_hold([r.id for r in held if r.state != "expired"], None)
+        return [r.board for r in held]
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
                        progress: Progress | None) -> None:

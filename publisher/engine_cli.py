@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from publisher.cli import State, cli, handle_errors, pass_state
-from publisher.errors import PostingInvalid, UsageError
+from publisher.errors import PostingInvalid, UnknownPosting, UsageError
 from publisher.report import render
 from publisher.schema import Posting
 
@@ -147,6 +147,10 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     for posting_id in sorted(loaded.held):
         click.echo(f"held: {posting_id}: its file has errors (see jobpub validate); its "
                    "listings stay as they are", err=True)
+    for row in engine.ledger.listings():
+        if row.hold == "manual" and row.posting_id in loaded.desired:
+            zone = loaded.known[row.posting_id].timezone
+            click.echo(f"held: {row.posting_id} on {row.board}: {_hold_text(row, zone)}")
     if not actions:
         click.echo("nothing to do: every listing is up to date")
     for a in actions:
@@ -222,10 +226,16 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     if known is not None and known.source == "file" and known.removed_at is None:
         raise UsageError(f"posting '{posting.id}' comes from {known.path}; edit that file "
                          "instead of queueing it")
+    earlier = engine.ledger.specs([posting.id]).get(posting.id) if known else None
     engine.ledger.save_postings([(posting, "queue", None, None)], engine.clock())
+    zone = posting.timezone or "UTC"
     start = posting.publish_time()
-    when = _local(start, posting.timezone or "UTC") if start else "at the next sync"
+    when = _local(start, zone) if start else "at the next sync"
     click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")
+    if earlier is not None:
+        before = earlier.publish_time()
+        click.echo(f"this replaces the earlier queued version (it published "
+                   f"{_local(before, zone) if before else 'at the next sync'})")
 
 
 def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> datetime | None:
@@ -251,10 +261,19 @@ def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]
                      "next_refresh_at": _next_refresh(row, policies),
                      "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
                      "last_error": row.last_error,
+                     "hold": _hold_text(row, zones.get(row.posting_id, "UTC")),
                      "_zone": zones.get(row.posting_id, "UTC"),
                      "_publishes": _planned_start(specs.get(row.posting_id))
                      if row.state == "scheduled" else None})
     return rows
+
+
+def _hold_text(row: ListingRow, zone: str = "UTC") -> str | None:
+    """Why a listing stays closed, and how to change that (None: it follows its file)."""
+    if row.hold != "manual":
+        return None
+    when = f" at {_local(row.expired_at, zone)}" if row.expired_at else ""
+    return f"closed by jobpub expire{when}; jobpub reopen {row.posting_id} to publish again"
 
 
 def _planned_expiry(posting: Posting | None) -> datetime | None:
@@ -275,7 +294,7 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
     engine = open_engine(state)
     rows = _status_rows(engine, posting_id)
     if posting_id and not rows and posting_id not in engine.ledger.postings():
-        raise UsageError(f"no posting '{posting_id}' in the ledger")
+        raise UnknownPosting(f"no posting '{posting_id}' in the ledger")
     if as_json:
         click.echo(json.dumps({"listings": [
             {k: _iso(v) if isinstance(v, datetime) else v for k, v in r.items()
@@ -288,6 +307,8 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
                f"{'EXPIRES':<22}URL / LAST ERROR")
     for r in rows:
         zone, tail = r["_zone"], r["last_error"] or r["url"] or ""
+        if r["hold"]:
+            tail = r["hold"]
         posted = _local(r["posted_at"], zone) if r["posted_at"] else \
             (f"({_local(r['_publishes'], zone)})" if r["_publishes"] else "-")
         click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
@@ -334,8 +355,23 @@ def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
     with _progress("expiring") as progress:
         result = _run(engine, engine.expire_now(posting_id, boards, progress))
     _summary(result)
+    click.echo(f"{posting_id} is held closed: editing its file does not publish it again; "
+               f"jobpub reopen {posting_id} does")
     if result.failed or result.skipped:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("posting_id", metavar="ID")
+@click.option("--board", "boards", multiple=True, help="only on these boards (repeatable)")
+@pass_state
+@handle_errors
+def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
+    """Publish again a posting closed by jobpub expire (at the next sync)."""
+    engine = open_engine(state)
+    reopened = engine.reopen(posting_id, boards)
+    click.echo(f"reopened {posting_id} on {', '.join(reopened)}: the next jobpub sync "
+               "publishes it again")
 
 
 @cli.command()

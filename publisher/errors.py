@@ -5,6 +5,7 @@
     PublisherError
     ├── ConfigError            bad config file or settings: exit 2, a person fixes it
     ├── UsageError             bad command-line use: exit 2
+    ├── UnknownPosting         an ID the ledger does not know: exit 1
     ├── PostingInvalid         a posting fails validation: never published
     └── BoardError             a board call went wrong (carries board, status, reason)
         ├── BoardUnavailable   transient (429, 5xx, network): retry, honouring retry_after
@@ -26,6 +27,7 @@ __all__ = [
     "OutcomeUnknown",
     "PostingInvalid",
     "PublisherError",
+    "UnknownPosting",
     "UsageError",
 ]
 
@@ -47,6 +49,10 @@ class ConfigError(PublisherError):
 
 class UsageError(PublisherError):
     """The command line asks for something that cannot be done."""
+
+
+class UnknownPosting(PublisherError):
+    """A posting ID the ledger does not know (exit 1, like a failed lookup)."""
 
 
 class PostingInvalid(PublisherError):

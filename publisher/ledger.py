@@ -250,6 +250,14 @@ class Ledger:
                      "refresh_count": 0, "attempts": 0, "reconcile": False, "changed_at": now}
                     for p, b, ref in items])
 
+    def set_hold(self, listing_ids: Sequence[int], hold: str | None) -> None:
+        """Hold listings (see ``tables.listings.hold``); a new version, so work planned on
+        the old one is not queued."""
+        if listing_ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
+                             .values(hold=hold, version=listings.c.version + 1))
+
     def clear_notify(self, listing_ids: Sequence[int]) -> None:
         if listing_ids:
             with self.engine.begin() as conn:

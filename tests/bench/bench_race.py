@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.engine.race import race  # noqa: E402
-from tests.factories import NOW  # noqa: E402
+from tests.engine.race import race
+from tests.factories import NOW
 
 
 def main() -> None:
@@ -39,6 +39,8 @@ def main() -> None:
           f"postings ({url.split(':')[0]}): {result.creates} creates for {result.postings} "
           f"postings, {len(result.duplicates)} duplicated, {len(result.failed_runs)} failed "
           f"runs, {took:.0f} s")
+    for output in result.failed_runs:
+        print("--- a failed run:\n" + "\n".join(output.splitlines()[-15:]))
     sys.exit(1 if result.duplicates or result.failed_runs else 0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
@@ -44,7 +45,7 @@ def test_sync_status_plan_history(world: World) -> None:
     assert [(s["posting"], s["board"], s["state"], s["board_id"], s["url"]) for s in status] == [
         ("data-analyst", "fakeboard", "live", "1001", "https://fakeboard.test/jobs/1001")]
     assert set(status[0]) == {"posting", "board", "state", "board_id", "url", "posted_at",
-                              "refreshed_at", "next_refresh_at", "expires_at", "last_error"}
+                              "refreshed_at", "next_refresh_at", "expires_at", "last_error", "hold"}
     assert status[0]["next_refresh_at"] is not None
 
     assert json.loads(jobpub(world, "plan", "--json").output) == {"actions": []}
@@ -96,14 +97,69 @@ def test_queue_then_sync(world: World, tmp_path: Any) -> None:
     assert bad.exit_code == 2 and "not among the posting's boards" in bad.output
 
 
-def test_expire_command(world: World) -> None:
+def test_expire_holds_until_reopen(world: World) -> None:
     current(world)
     jobpub(world, "sync")
     expired = jobpub(world, "expire", "data-analyst")
     assert expired.exit_code == 0, expired.output
     assert "data-analyst fakeboard: expire expired" in expired.output
+    assert "jobpub reopen data-analyst does" in expired.output
     assert world.board.live() == []
-    assert jobpub(world, "expire", "nobody").exit_code == 2
+    current(world, title="Senior Data Analyst")  # an edit does not undo a manual expire
+    plan = jobpub(world, "plan")
+    assert "nothing to do" in plan.output
+    assert "held: data-analyst on fakeboard: closed by jobpub expire at " in plan.output
+    assert "jobpub reopen data-analyst to publish again" in jobpub(world, "status").output
+    assert json.loads(jobpub(world, "status", "--json").output)["listings"][0]["hold"] \
+        .startswith("closed by jobpub expire at ")
+    assert jobpub(world, "sync").exit_code == 0 and world.board.live() == []
+
+    reopened = jobpub(world, "reopen", "data-analyst")
+    assert reopened.exit_code == 0 and "reopened data-analyst on fakeboard" in reopened.output
+    assert "post    data-analyst on fakeboard now: reopened by jobpub reopen" in \
+        jobpub(world, "plan").output
+    jobpub(world, "sync")
+    assert [job["title"] for job in world.board.live()] == ["Senior Data Analyst"]
+    assert jobpub(world, "reopen", "data-analyst").exit_code == 1  # nothing to reopen
+
+
+def test_a_closed_file_stays_closed_whatever_reopen_says(world: World) -> None:
+    current(world)
+    jobpub(world, "sync")
+    jobpub(world, "expire", "data-analyst")
+    current(world, status="closed")
+    assert jobpub(world, "reopen", "data-analyst").exit_code == 0
+    jobpub(world, "sync")
+    assert world.board.live() == [] and world.listing().state == "expired"
+
+
+def test_expire_with_a_board_the_posting_lacks_or_an_unknown_id(world: World) -> None:
+    current(world)
+    jobpub(world, "sync")
+    for board in ("Google", "linkedin"):
+        bad = jobpub(world, "expire", "data-analyst", "--board", board)
+        assert bad.exit_code == 2, bad.output
+        assert f"--board {board}: 'data-analyst' is not on that board (its boards: " \
+               "fakeboard)" in bad.output
+    assert world.board.live() != []
+    for command in ("expire", "reopen", "status", "history"):
+        unknown = jobpub(world, command, "nobody")
+        assert unknown.exit_code == 1 and "no posting 'nobody'" in unknown.output, command
+
+
+def test_expiring_a_queued_posting_cancels_its_scheduled_post(world: World,
+                                                              tmp_path: Path) -> None:
+    outside = tmp_path / "later.yaml"
+    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
+                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    (world.postings / "later.yaml").unlink()
+    assert jobpub(world, "queue", str(outside)).exit_code == 0
+    again = jobpub(world, "queue", str(outside), "--at", str(TODAY + timedelta(days=5)))
+    assert "this replaces the earlier queued version (it published " in again.output
+    assert jobpub(world, "expire", "later").exit_code == 0
+    assert world.listing("later").state == "expired"
+    assert jobpub(world, "plan", "--upcoming", "--json").output.count('"post"') == 0
+    assert world.board.calls == []
 
 
 def test_unreachable_ledger_is_a_config_error_without_the_password(world: World) -> None:
