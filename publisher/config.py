@@ -96,12 +96,54 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        loc = tuple(first["loc"])
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"{format_path(loc)}: {msg}", str(source), _find_line(text, loc)) \
-            from None
+        raise _config_error(exc, (), text, source) from None
+    _check_boards(config, text, source)
     return config.model_copy(update={"source": str(source)})
+
+
+def _config_error(exc: ValidationError, prefix: tuple[str | int, ...], text: str,
+                  source: Path) -> ConfigError:
+    first = exc.errors(include_url=False)[0]
+    loc = (*prefix, *first["loc"])
+    msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    if first["type"] == "extra_forbidden":
+        hint = _did_you_mean(str(loc[-1]), _known_keys(exc.title))
+        msg += f" (did you mean '{hint}'?)" if hint else ""
+    return ConfigError(f"{format_path(loc)}: {msg}", str(source), _find_line(text, loc))
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _known_keys(model_name: str) -> list[str]:
+    from adapters import ADAPTERS
+
+    for cls in ADAPTERS.values():
+        if cls.settings_model.__name__ == model_name:
+            return list(cls.settings_model.model_fields)
+    return []
+
+
+def _check_boards(config: Config, text: str, source: Path) -> None:
+    """Each ``[boards.X]`` table names a board and holds only that board's settings: one
+    error against the config file and line, not one per posting that uses the board."""
+    from adapters import ADAPTERS
+
+    for name, table in config.boards.items():
+        if name not in ADAPTERS:
+            hint = _did_you_mean(name, sorted(ADAPTERS))
+            msg = f"boards.{name}: no such board" + (
+                f" (did you mean '{hint}'?)" if hint else
+                f" (known boards: {', '.join(sorted(ADAPTERS))})")
+            raise ConfigError(msg, str(source), _find_line(text, ("boards", name)))
+        try:
+            ADAPTERS[name].settings_model.model_validate(table)
+        except ValidationError as exc:
+            raise _config_error(exc, ("boards", name), text, source) from None
 
 
 def apply_defaults(posting: Posting, config: Config) -> Posting:

@@ -330,6 +330,7 @@ class _Call:
         self.attempts = listing.attempts
         self.looked_up = False
         self.adopted = False  # a create found on the board: never create it again
+        self.conflict = False  # the board said the listing exists (409)
         self.events: list[Event] = []
 
     async def once(self) -> Receipt | None:
@@ -360,7 +361,7 @@ class _Call:
         except BoardRejected as exc:
             if kind == "post" and exc.status == 409 and not self.looked_up \
                     and self.adapter.can_lookup:
-                self.reconcile = True  # "already exists": ours from an earlier attempt?
+                self.reconcile = self.conflict = True  # "already exists": ours, earlier?
                 raise OutcomeUnknown(exc.board, exc.reason, exc.status) from None
             raise
 
@@ -387,7 +388,12 @@ class _Call:
                 return None
             elif kind != "post":
                 return await adapter.publish(job.posting, ref, key=key)  # vanished: put back
-        if kind == "post" and self.adopted:  # maybe of an older revision: send this one
+        if kind == "post" and self.adopted:
+            # Made by an earlier attempt of this work: the same content unless the posting
+            # changed since it was planned, or it was found after a 409 (whose content we
+            # cannot know). Then this revision is sent.
+            if job.work.revision == job.revision and not self.conflict:
+                return self.receipt
             return await adapter.update(job.posting, self.receipt, key=key)
         if kind == "post":
             return await adapter.publish(job.posting, ref, key=key)

@@ -371,3 +371,17 @@ def test_a_closed_pipe_ends_quietly(args: list[str]) -> None:
     child.stdout.close()  # before the child writes: its first write meets a closed pipe
     err = child.stderr.read().decode()
     assert child.wait(60) == 0 and err == ""
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[boards.google]\nsite_url = "https://x.example/{id}"\nouput = 1\n',
+     ":3: boards.google.ouput: unknown key (did you mean 'output_dir'?)"),
+    ('timezone = "UTC"\n\n[boards.indeed_fed]\njob_url = "https://x.example/{id}"\n',
+     ":3: boards.indeed_fed: no such board (did you mean 'indeed_feed'?)"),
+])
+def test_a_bad_board_table_is_one_config_error(tmp_path: Path, toml: str, message: str) -> None:
+    config = write(tmp_path, "jobpub.toml", toml)
+    result = CliRunner().invoke(cli, ["--config", str(config), "validate",
+                                      str(ROOT / "postings")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"jobpub: {config}{message}"]

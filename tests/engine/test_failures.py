@@ -264,7 +264,8 @@ async def test_409_on_create_looks_the_listing_up_once(world: World) -> None:
     world.board.calls.clear()
     result = await world.sync()
     assert world.actions(result) == [("data-analyst", "fakeboard", "post", "done")]
-    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]  # 409, found
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs"),  # 409, found,
+                                 ("PUT", "/v1/jobs/1001")]  # its content is not known: sent
     assert len(world.board.jobs) == 1 and world.listing().board_id == "1001"
 
     world.write("other", publish_at=TODAY)  # a 409 that is not ours: one lookup, then failed
