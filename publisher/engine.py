@@ -82,6 +82,18 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _duplicate(path: Path, other: Path) -> Finding:
+    from publisher.loader import Locator, read_text
+
+    try:
+        pos = Locator(read_text(path)).position(("id",))
+        line, column = pos.line, pos.column
+    except Exception:
+        line, column = None, None
+    return Finding(str(path), line, column, "error", "duplicate-id",
+                   f"id '{path.stem}' is also used by {other}; this copy is not published")
+
+
 class Engine:
     def __init__(self, config: Config, ledger: Ledger, *,
                  registry: Mapping[str, type[BoardAdapter[Any]]] | None = None,
@@ -157,6 +169,8 @@ class Engine:
         now = self.clock()
         known = self.ledger.postings()
         found = discover(roots)
+        strays = self._strays(found) if paths else []
+        found = [path for path in found if path not in {f for f, _ in strays}]
         files = {path.stem: str(path) for path in found}
         stems = Counter(path.stem for path in found)
         fingerprint, hashes = self._fingerprint(), {}
@@ -172,6 +186,7 @@ class Engine:
         report = validate_paths(check, self.config, ctx, keep=True) if check else None
         checked = report.postings if report else []
         held = {p.stem for p in report.invalid} if report else set()
+        held |= {path.stem for path, _ in strays}
         items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
         revisions = self.ledger.save_postings(items, now, write=write, known=known)
         desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
@@ -192,8 +207,21 @@ class Engine:
         if write:
             self.ledger.mark_removed(sorted(i for i in removed if known[i].removed_at is None),
                                      now)
-        findings = report.findings if report else []
+        findings = (report.findings if report else []) + [
+            _duplicate(path, other) for path, other in strays]
         return Loaded(desired, findings, held, removed, known)
+
+    def _strays(self, found: Sequence[Path]) -> list[tuple[Path, Path]]:
+        """Files given as PATH whose id a file in the postings folder has too: a stray copy
+        must not replace the posting (the next plain sync would flip it back)."""
+        home = Path(self.config.postings_dir)
+        if not home.is_dir():
+            return []
+        from publisher.validate import discover
+
+        given = {path.resolve() for path in found}
+        others = {p.stem: p for p in discover([home]) if p.resolve() not in given}
+        return [(path, others[path.stem]) for path in found if path.stem in others]
 
     def plan(self, loaded: Loaded, *, retry_failed: bool = False,
              listings: Sequence[ListingRow] | None = None,

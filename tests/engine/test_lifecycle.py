@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from publisher.planner import Action
@@ -176,3 +177,24 @@ async def test_unchanged_files_are_not_parsed_again(world: World, monkeypatch: A
     world.config = world.config.model_copy(update={"eeo_statement": "Changed."})
     assert (await world.sync()).outcomes == []
     assert sorted(parsed) == ["broken", "data-analyst"]  # the config changed: checked again
+
+
+async def test_sync_of_a_stray_copy_of_a_posting_publishes_nothing(world: World,
+                                                                    tmp_path: Path) -> None:
+    world.write(publish_at=date(2026, 11, 27))
+    world.clock.advance(days=1)
+    await world.sync()
+    stray = tmp_path / "elsewhere"
+    stray.mkdir()
+    copy = stray / "data-analyst.yaml"
+    copy.write_text((world.postings / "data-analyst.yaml").read_text().replace(
+        "title: Data Analyst", "title: Stray Analyst"))
+    engine = world.engine()
+    result = await engine.sync([stray])
+    await engine.aclose()
+    assert [(f.file, f.rule, f.line) for f in result.findings] == [
+        (str(copy), "duplicate-id", 1)]
+    assert "is also used by" in result.findings[0].message
+    assert result.outcomes == []
+    assert [job["title"] for job in world.board.live()] == ["Data Analyst"]
+    assert (await world.sync()).outcomes == []  # and the plain sync has nothing to flip back
