@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from typing import Any, ClassVar
 
@@ -19,7 +19,6 @@ from publisher.adapter import (
     FeedItem,
     FileAdapter,
     Receipt,
-    RefreshPolicy,
 )
 from publisher.codes import subdivision_name
 from publisher.errors import AnnounceFailed, BoardAuthError, BoardError, BoardUnavailable
@@ -55,7 +54,6 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     kind = "page"
     settings_model: ClassVar[type[BoardSettings]] = GoogleSettings
     rules = BoardRules(title_max=200)
-    refresh_policy = RefreshPolicy(default_duration=timedelta(days=30))
     default_base_url = "https://indexing.googleapis.com"
     daily_announcements = 200  # Indexing API default quota: publish calls per day
 

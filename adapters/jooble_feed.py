@@ -16,7 +16,7 @@ class JoobleFeedAdapter(FeedAdapter):
     name = "jooble_feed"
     # Jooble asks for the complete description; we require 100 characters, like Adzuna.
     rules = BoardRules(description_min=100)
-    refresh_policy = RefreshPolicy(every=timedelta(days=30), default_duration=timedelta(days=45))
+    refresh_policy = RefreshPolicy(every=timedelta(days=30))  # re-dated before its 45 days
     dialect = Dialect(
         root="jobs",
         id_attribute="id",

@@ -73,17 +73,18 @@ class BoardRules:
     workplaces: frozenset[str] | None = None
     countries: frozenset[str] | None = None
     max_locations: int | None = None
-    expiry_max_days: int | None = None
     html: bool = True  # the board accepts an HTML description
 
 
 @dataclass(frozen=True)
 class RefreshPolicy:
-    """How a board keeps listings fresh, and how long a listing lives without expires_at."""
+    """How a board keeps listings fresh: a board that drops listings after a time (Jooble
+    after 45 days, Reed after 42) renews them before that, never refuses a long posting.
+    How long a posting without expires_at lives is one setting for every board
+    (``default_duration_days`` in the config)."""
 
     every: timedelta | None = None
     max_refreshes: int | None = None
-    default_duration: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ class BoardAdapter(ABC, Generic[S]):
     default_base_url: ClassVar[str | None] = None
     concurrency: ClassVar[int] = 4
     rate_per_second: ClassVar[float | None] = None
+    #: How long a posting without expires_at lives (``default_duration_days``, set by
+    #: ``build_adapter`` from the config).
+    default_duration: timedelta = timedelta(days=30)
 
     def __init__(self, settings: S, client: ClientSource = None) -> None:
         self.settings = settings
@@ -271,7 +275,7 @@ class FileAdapter(BoardAdapter[S]):
 
     def feed_item(self, posting: Posting, posted_at: datetime | None = None) -> FeedItem:
         """The posting with its times; without a ledger time, its own publish time."""
-        return FeedItem.of(posting, self.refresh_policy.default_duration, posted_at)
+        return FeedItem.of(posting, self.default_duration, posted_at)
 
     def preview_item(self, posting: Posting) -> FeedItem:
         """As :meth:`feed_item`, posted now when the posting names no publish time."""

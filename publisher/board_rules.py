@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from publisher.adapter import BoardAdapter
@@ -64,12 +65,6 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     if rules.max_locations is not None and len(posting.locations) > rules.max_locations:
         yield _rule(name, f"{len(posting.locations)} locations; the board takes at most "
                           f"{rules.max_locations}", "locations")
-    if rules.expiry_max_days is not None:
-        start, end = posting.publish_time(), posting.expiry_time()
-        if start is not None and end is not None \
-                and (end - start).days > rules.expiry_max_days:
-            yield _rule(name, f"listing would run {(end - start).days} days; the board allows "
-                              f"{rules.expiry_max_days}", "expires_at")
     yield from (
         Problem(p.rule, p.message, p.path, p.severity, name, p.needle, p.at_key)
         for p in adapter.extra_checks(posting)
@@ -89,7 +84,9 @@ def build_adapter(config: Config, name: str, overrides: Mapping[str, Any] | None
         from adapters import ADAPTERS
 
         registry = ADAPTERS
-    return registry[name].make({**config.boards.get(name, {}), **(overrides or {})}, client)
+    adapter = registry[name].make({**config.boards.get(name, {}), **(overrides or {})}, client)
+    adapter.default_duration = timedelta(days=config.default_duration_days)
+    return adapter
 
 
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:

@@ -46,6 +46,9 @@ class Config(BaseModel):
     eeo_statement: Text | None = None
     ledger: str = "sqlite:///.jobpub/ledger.db"
     postings_dir: str = "postings"
+    default_duration_days: int = Field(
+        default=30, ge=1, le=365,
+        description="how long a posting without expires_at stays up, on every board")
     company: Company | None = None
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)

@@ -138,6 +138,10 @@ class Engine:
             self._adapters[board] = adapter
         return adapter
 
+    @property
+    def default_duration(self) -> timedelta:
+        return timedelta(days=self.config.default_duration_days)
+
     def policies(self) -> dict[str, RefreshPolicy]:
         return {name: cls.refresh_policy for name, cls in self.registry.items()}
 
@@ -231,7 +235,8 @@ class Engine:
             listings = self.ledger.listings()
         return plan(loaded.desired, listings, self.ledger.open_work(),
                     self.policies(), now or self.clock(), held=loaded.held,
-                    removed=loaded.removed, retry_failed=retry_failed)
+                    removed=loaded.removed, retry_failed=retry_failed,
+                    default_duration=self.default_duration)
 
     def skipped_boards(self, boards: Iterable[str]) -> dict[str, str]:
         """Boards whose credentials or settings are missing: skipped, with the reason."""
@@ -406,11 +411,10 @@ class Engine:
                 continue
             desired = loaded.desired.get(pid) or Desired(specs[pid], known[pid].revision,
                                                          known[pid].content_hash)
-            policy = self.registry[listing.board].refresh_policy
             jobs.append(Job(work, listing, desired.posting, desired.revision,
                             desired.board_hash(listing.board),
                             self.adapter(listing.board, desired.posting),
-                            policy.default_duration))
+                            self.default_duration))
         return jobs, release
 
     async def write_files(self, result: SyncResult, loaded: Loaded,

@@ -54,7 +54,8 @@ def _days(delta: timedelta) -> str:
 
 
 def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
-                     policy: RefreshPolicy, now: datetime, retry_failed: bool) -> list[Action]:
+                     policy: RefreshPolicy, now: datetime, retry_failed: bool,
+                     default_duration: timedelta) -> list[Action]:
     posting, revision = d.posting, d.revision
     start, end = posting.publish_time(), posting.expiry_time()
     state = listing.state if listing else None
@@ -100,9 +101,9 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
 
     assert listing is not None
     posted = listing.posted_at or now
-    expires = end or posted + policy.default_duration
+    expires = end or posted + default_duration
     why_end = "expires_at" if end else \
-        f"board's default duration ({_days(policy.default_duration)})"
+        f"default_duration_days ({_days(default_duration)} without expires_at)"
     if expires <= now:
         return [act("expire", f"{why_end} reached", expires)]
     actions = []
@@ -122,7 +123,8 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
 def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
          work: Mapping[int, WorkRow], policies: Mapping[str, RefreshPolicy], now: datetime,
          *, held: Iterable[str] = (), removed: Iterable[str] = (),
-         retry_failed: bool = False) -> list[Action]:
+         retry_failed: bool = False,
+         default_duration: timedelta = timedelta(days=30)) -> list[Action]:
     """Every action, due now or later, per posting x board, sorted by due time."""
     by_posting: dict[str, dict[str, ListingRow]] = {}
     for row in listings:
@@ -133,7 +135,8 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
         current = by_posting.get(posting_id, {})
         for board in d.posting.boards:
             policy = policies.get(board, RefreshPolicy())
-            found = _listing_actions(d, board, current.get(board), policy, now, retry_failed)
+            found = _listing_actions(d, board, current.get(board), policy, now, retry_failed,
+                                     default_duration)
             if posting_id in held:  # invalid file: nothing new, but it still ends on time
                 found = [a for a in found if a.action == "expire"]
             actions += found

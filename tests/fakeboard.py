@@ -120,8 +120,7 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = FakeSettings
     rules = BoardRules(title_max=120)
-    refresh_policy = RefreshPolicy(every=timedelta(days=7), max_refreshes=2,
-                                   default_duration=timedelta(days=30))
+    refresh_policy = RefreshPolicy(every=timedelta(days=7), max_refreshes=2)
     default_base_url = BASE_URL
     concurrency = 4
 

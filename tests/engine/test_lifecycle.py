@@ -59,13 +59,26 @@ async def test_scheduled_live_refreshed_expired_on_time(world: World) -> None:
     assert history == [("post", "ok"), ("refresh", "ok"), ("refresh", "ok"), ("expire", "ok")]
 
 
-async def test_without_expiry_the_boards_default_duration_ends_it(world: World) -> None:
-    world.write(publish_at=date(2026, 11, 26), expires_at=None)
+async def test_without_expiry_default_duration_days_ends_it_on_every_board(
+        world: World) -> None:
+    world.config = world.config.model_copy(update={"default_duration_days": 40})
+    boards = {"fakeboard": {}, "google": {}, "jooble_feed": {}}
+    world.config.boards["jooble_feed"] = {"job_url": "https://jobs.example.com/{id}.html",
+                                          "output_dir": str(world.out)}
+    world.write(publish_at=date(2026, 11, 26), expires_at=None, boards=boards)
     await world.sync()
-    assert world.listing().expires_at == world.clock.now.replace(day=26, month=12)
-    world.clock.advance(days=30)
+    end = world.clock.now.replace(year=2027, month=1, day=5)  # 40 days on
+    assert {world.listing(board=b).expires_at for b in boards} == {end}
+    engine = world.engine()
+    upcoming = [a for a in engine.plan(engine.load([world.postings], write=False))
+                if a.action == "expire"]
+    await engine.aclose()
+    assert {(a.board, a.due, a.reason) for a in upcoming} == {
+        (b, end, "default_duration_days (40 days without expires_at)") for b in boards}
+    world.clock.advance(days=40)
     result = await world.sync()
-    assert world.actions(result) == [("data-analyst", "fakeboard", "expire", "done")]
+    assert sorted(world.actions(result)) == [("data-analyst", b, "expire", "done")
+                                             for b in sorted(boards)]
 
 
 async def test_edit_produces_one_update(world: World) -> None:
