@@ -135,6 +135,57 @@ def schema() -> None:
     click.echo(json.dumps(posting_json_schema(), indent=2))
 
 
+@cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path))
+@handle_errors
+def init(folder: Path) -> None:
+    """Start a project in FOLDER (default: here): config, an example posting, .gitignore."""
+    from publisher.scaffold import init_project
+
+    for path in init_project(folder):
+        click.echo(f"wrote {path}")
+    click.echo(f"next: edit {folder / 'config/jobpub.toml'}, then jobpub validate and "
+               "jobpub sync")
+
+
+@cli.command()
+@click.argument("posting_id", metavar="ID")
+@click.option("--from", "source", metavar="EXISTING",
+              help="copy this posting (its file, or its last version in the ledger)")
+@pass_state
+@handle_errors
+def new(state: State, posting_id: str, source: str | None) -> None:
+    """Start postings/ID.yaml: a skeleton to fill in, or a copy of another posting with its
+    dates cleared."""
+    from publisher.scaffold import new_posting
+
+    config = state.config
+    postings = Path(config.postings_dir)
+    recorded = None
+    if source and not (postings / f"{source}.yaml").exists():
+        recorded = _recorded(state, source)
+    path = new_posting(postings, posting_id, source, recorded)
+    click.echo(f"wrote {path}: edit it, then jobpub validate {path}")
+
+
+def _recorded(state: State, posting_id: str) -> dict[str, Any] | None:
+    """A posting's last valid content from the ledger (its file is gone), if any."""
+    from publisher.database import connect, sqlite_path
+
+    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    from publisher.ledger import Ledger
+
+    engine = connect(url, create=False)
+    try:
+        spec = Ledger(engine).specs([posting_id]).get(posting_id)
+    finally:
+        engine.dispose()
+    return None if spec is None else spec.model_dump(mode="json", exclude_unset=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     import publisher.engine_cli  # noqa: F401  (registers the engine's commands)

@@ -53,6 +53,7 @@ class Config(BaseModel):
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)
     source: str | None = Field(default=None, exclude=True)
+    root: str | None = Field(default=None, exclude=True)  # the project folder (see below)
 
 
 def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
@@ -83,7 +84,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if not source.exists():
         if explicit:
             raise ConfigError(f"config file not found: {source}", str(source))
-        return Config()
+        return _rooted(Config(), Path.cwd())
     try:
         text = source.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -101,7 +102,44 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except ValidationError as exc:
         raise _config_error(exc, (), text, source) from None
     _check_boards(config, text, source)
-    return config.model_copy(update={"source": str(source)})
+    folder = source.resolve().parent
+    root = folder.parent if folder.name == "config" else folder
+    return _rooted(config.model_copy(update={"source": str(source)}), root)
+
+
+DEFAULT_LEDGER = "sqlite:///.jobpub/ledger.db"
+
+
+def _rooted(config: Config, root: Path) -> Config:
+    """Paths in the config resolve against the project root, not the current folder: the
+    folder above ``config/`` when the config is ``config/jobpub.toml``, otherwise the config
+    file's own folder, and with no config file the current folder. Paths inside the current
+    folder are kept relative to it (so validate prints ``postings/x.yaml`` for CI)."""
+
+    def place(value: str) -> str:
+        path = Path(value)
+        if not path.is_absolute():
+            path = root / path
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    from adapters import ADAPTERS
+
+    boards = {}
+    for name, table in config.boards.items():
+        field = ADAPTERS[name].settings_model.model_fields.get("output_dir") \
+            if name in ADAPTERS else None
+        if field is not None:
+            table = {**table, "output_dir": place(str(table.get("output_dir", field.default)))}
+        boards[name] = table
+    ledger = config.ledger
+    if ledger.startswith("sqlite:///") and not ledger.startswith("sqlite:////") \
+            and ledger != "sqlite:///:memory:":
+        ledger = "sqlite:///" + str((root / ledger[len("sqlite:///"):]).resolve())
+    return config.model_copy(update={"root": str(root), "boards": boards, "ledger": ledger,
+                                     "postings_dir": place(config.postings_dir)})
 
 
 def _config_error(exc: ValidationError, prefix: tuple[str | int, ...], text: str,

@@ -43,8 +43,24 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def connect(url: str) -> Engine:
-    """An engine for the ledger at ``url``, migrated to the current schema."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ledger URL (None for other databases and in-memory)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def connect(url: str, create: bool = True) -> Engine:
+    """An engine for the ledger at ``url``, migrated to the current schema.
+
+    A SQLite file that does not exist is created only with ``create``; otherwise it is a
+    ConfigError naming it (a mistyped ledger must never look like an empty one).
+    """
     try:
         parsed = make_url(url)
         parsed.port  # noqa: B018 - a port that is not a number fails here, not deep inside
@@ -52,9 +68,12 @@ def connect(url: str) -> Engine:
         raise ConfigError(f"ledger: not a database URL: {safe_url(url)}") from None
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            if not create:
+                raise ConfigError(f"ledger: no ledger at {path} (check `ledger` in the config; "
+                                  "jobpub sync creates the default one)")
+            path.parent.mkdir(parents=True, exist_ok=True)
     else:
         options.update(pool_pre_ping=True, pool_size=5)
     try:

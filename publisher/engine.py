@@ -172,6 +172,10 @@ class Engine:
         roots = [p for p in roots if p.exists()]
         now = self.clock()
         known = self.ledger.postings()
+        if not roots and not any(r.source == "queue" and r.removed_at is None
+                                 for r in known.values()):
+            raise UsageError(f"no postings folder {self.config.postings_dir}/ and nothing "
+                             "queued: run jobpub in the project folder")
         found = discover(roots)
         strays = self._strays(found) if paths else []
         found = [path for path in found if path not in {f for f, _ in strays}]

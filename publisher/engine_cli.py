@@ -32,14 +32,41 @@ __all__ = ["open_engine"]
 PAST = {"post": "posted", "update": "updated", "refresh": "refreshed", "expire": "expired"}
 
 
-def open_engine(state: State) -> Engine:
-    """The engine on the configured ledger (``JOBPUB_LEDGER`` overrides the config's URL)."""
-    from publisher.database import connect
+def open_engine(state: State, *, create: bool = False) -> Engine:
+    """The engine on the configured ledger (``JOBPUB_LEDGER`` overrides the config's URL).
+
+    A missing SQLite ledger is created only for ``create`` (sync, run) and only at the
+    built-in default place, ``.jobpub/ledger.db`` under the project root; any other
+    missing ledger is exit 2 naming it, so a typo never re-posts everything.
+    """
+    from publisher.config import DEFAULT_LEDGER
+    from publisher.database import connect, sqlite_path
     from publisher.engine import Engine
     from publisher.ledger import Ledger
 
-    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
-    return Engine(state.config, Ledger(connect(url)))
+    config = state.config
+    url = os.environ.get("JOBPUB_LEDGER") or config.ledger
+    path = sqlite_path(url)
+    default = Path(config.root or ".").resolve() / DEFAULT_LEDGER[len("sqlite:///"):]
+    new = path is not None and not path.exists()
+    engine = Engine(config, Ledger(connect(url, create=create and path == default)))
+    if new:
+        click.echo(f"created new ledger {path}")
+    return engine
+
+
+def _postings_or_ledger(state: State, paths: tuple[Path, ...]) -> None:
+    """Running in the wrong folder must not look like success: with no PATH, no postings
+    folder and no ledger yet (nothing queued), there is nothing to sync."""
+    from publisher.database import sqlite_path
+
+    config = state.config
+    if paths or Path(config.postings_dir).is_dir():
+        return
+    ledger = sqlite_path(os.environ.get("JOBPUB_LEDGER") or config.ledger)
+    if ledger is not None and not ledger.exists():
+        raise UsageError(f"no postings folder {config.postings_dir}/ and no ledger: run "
+                         "jobpub in the project folder (or jobpub init to start one)")
 
 
 def _local(when: datetime | None, zone: str) -> str:
@@ -168,7 +195,8 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
 @handle_errors
 def sync(state: State, paths: tuple[Path, ...], retry_failed: bool) -> None:
     """Reconcile postings with the boards now: run due actions and record them."""
-    engine = open_engine(state)
+    _postings_or_ledger(state, paths)
+    engine = open_engine(state, create=True)
     with _progress("syncing") as progress:
         result: SyncResult = _run(engine, engine.sync(paths, retry_failed=retry_failed,
                                                       progress=progress))
@@ -383,7 +411,8 @@ def run(state: State, every: int) -> None:
     """Long-running scheduler: posts, refreshes and expires on time (Ctrl-C stops)."""
     from publisher.scheduler import serve
 
-    engine = open_engine(state)
+    _postings_or_ledger(state, ())
+    engine = open_engine(state, create=True)
     click.echo(f"jobpub run: a sync every {every} s; Ctrl-C to stop")
 
     def report(result: SyncResult) -> None:
