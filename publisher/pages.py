@@ -34,13 +34,14 @@ def write_board_files(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
     The build date is the newest listing change, so an unchanged board renders the same
     bytes on every sync.
     """
+    shown = [r for r in rows if r.state in ("live", "pending") or
+             (r.state in ("failed", "expired") and r.posted_at is not None)]
     live = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at,
-                     r.refreshed_at or r.changed_at)
-            for r in rows if r.state in ("live", "pending") or
-            (r.state == "failed" and r.posted_at is not None)]
+                     r.refreshed_at or r.changed_at) for r in shown if r.state != "expired"]
     closed = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at)
-              for r in rows if r.state == "expired" and r.posted_at is not None]
-    built = max((r.changed_at for r in rows if r.changed_at), default=EPOCH)
+              for r in shown if r.state == "expired"]
+    # Only listings the files show count: a posting queued for later changes nothing here.
+    built = max((r.changed_at for r in shown if r.changed_at), default=EPOCH)
     files = adapter.render_files(live, closed, built)
     try:
         return write_files(output_dir(adapter), files)

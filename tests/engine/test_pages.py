@@ -34,6 +34,12 @@ async def test_unchanged_feeds_stay_byte_identical(world: World) -> None:
     assert again.written == {} and again.outcomes == []
     assert feed.read_bytes() == before and feed.stat().st_mtime_ns == stamp
 
+    world.write("later", publish_at=date(2026, 12, 20), boards=FEEDS)  # for later: no change
+    planned = await world.sync()
+    assert planned.written == {} and feed.read_bytes() == before
+    assert world.listing("later", board="indeed_feed").state == "scheduled"
+    (world.postings / "later.yaml").unlink()
+
     world.write(publish_at=TODAY, boards=FEEDS, title="Senior Data Analyst")
     edited = await world.sync()
     assert edited.written["indeed_feed"] == ["feeds/indeed.xml"]
