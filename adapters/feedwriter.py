@@ -42,12 +42,20 @@ EDUCATION_WORDS = {
 }
 
 
+# A job's dates arrive in the posting's own time zone (FeedItem.local): a board shows the
+# day the employer meant (Apply by 31 May in Denver is not 1 June). A feed's build date,
+# which spans postings, stays in UTC.
+
+
 def iso_date(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 with the offset, to the second ("Z" for UTC, a build date)."""
+    text = when.isoformat(timespec="seconds")
+    return text[:-6] + "Z" if when.tzinfo is UTC else text
 
 
 def rfc822(when: datetime) -> str:
-    return format_datetime(when.astimezone(UTC), usegmt=True)
+    """RFC 822: "GMT" for UTC (a build date), else the numeric offset ("-0600")."""
+    return format_datetime(when, usegmt=when.tzinfo is UTC)
 
 
 def dotted_date(when: datetime) -> str:
@@ -106,9 +114,10 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "company": company.name if company else "",
         "company_url": (company.url or "") if company else "",
         "description": description_html(posting),
-        "date": dialect.date(item.posted_at) if item.posted_at else "",
-        "updated": dialect.date(item.updated_at or item.posted_at) if item.posted_at else "",
-        "expires": dialect.date(item.expires_at) if item.expires_at else "",
+        "date": dialect.date(item.local(item.posted_at)) if item.posted_at else "",
+        "updated": dialect.date(item.local(item.updated_at or item.posted_at))
+        if item.posted_at else "",
+        "expires": dialect.date(item.local(item.expires_at)) if item.expires_at else "",
         "salary": salary_text(posting.salary) if posting.salary else "",
         "jobtype": EMPLOYMENT_WORDS[posting.employment_type],
         "contract_type": CONTRACT_TYPES[posting.employment_type],
@@ -189,8 +198,7 @@ class FeedAdapter(FileAdapter[FeedSettings]):
     def to_payload(self, posting: Posting) -> list[dict[str, str]]:
         return feed_records(self.feed_item(posting), self.feed_settings, self.dialect)
 
-    def preview(self, posting: Posting) -> str:
-        item = self.preview_item(posting)
+    def render_preview(self, item: FeedItem) -> str:
         records = feed_records(item, self.feed_settings, self.dialect)
         return render_feed(records, self.feed_settings, self.dialect,
                            item.posted_at or datetime.now(UTC)).decode()

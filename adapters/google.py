@@ -89,10 +89,10 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             "directApply": self.settings.direct_apply,
             "url": self.url(posting.id),
         }
-        if item.posted_at:
-            data["datePosted"] = item.posted_at.isoformat()
+        if item.posted_at:  # ISO 8601 with the posting's own offset
+            data["datePosted"] = item.local(item.posted_at).isoformat(timespec="seconds")
         if item.expires_at:
-            data["validThrough"] = item.expires_at.isoformat()
+            data["validThrough"] = item.local(item.expires_at).isoformat(timespec="seconds")
         if company:
             data["hiringOrganization"] = {"@type": "Organization", "name": company.name,
                                           **({"sameAs": company.url} if company.url else {}),
@@ -135,8 +135,8 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     def to_payload(self, posting: Posting) -> dict[str, Any]:
         return self.job_posting(self.feed_item(posting))
 
-    def preview(self, posting: Posting) -> str:
-        return self.page(self.preview_item(posting)).decode()
+    def render_preview(self, item: FeedItem) -> str:
+        return self.page(item).decode()
 
     def page(self, item: FeedItem) -> bytes:
         """The visible job page; every JSON-LD value is also shown in the body."""
@@ -154,8 +154,8 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                                    f"{loc.street or ''}".strip()) for loc in posting.locations]
         if posting.salary:
             facts.append(("Pay", salary_text(posting.salary)))
-        facts += [("Posted", data.get("datePosted", "")),
-                  ("Apply by", data.get("validThrough", "")),
+        facts += [("Posted", data.get("datePosted", "")[:10]),  # a date, as a reader expects
+                  ("Apply by", data.get("validThrough", "")[:10]),
                   ("Reference", data["identifier"]["value"])]
         if "educationRequirements" in data:
             facts.append(("Education", data["educationRequirements"]["credentialCategory"]))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,6 +108,10 @@ class FeedItem:
     posted_at: datetime | None
     expires_at: datetime | None
     updated_at: datetime | None = None
+
+    def local(self, when: datetime) -> datetime:
+        """``when`` in the posting's time zone: how a person or a board reads its dates."""
+        return when.astimezone(ZoneInfo(self.posting.timezone or "UTC"))
 
     @classmethod
     def of(cls, posting: Posting, default_duration: timedelta,
@@ -280,6 +285,15 @@ class FileAdapter(BoardAdapter[S]):
     def preview_item(self, posting: Posting) -> FeedItem:
         """As :meth:`feed_item`, posted now when the posting names no publish time."""
         return self.feed_item(posting, posting.publish_time() or datetime.now(UTC))
+
+    def preview(self, posting: Posting, item: FeedItem | None = None) -> str:
+        """What the board's files hold for this posting: with ``item``, the times the
+        ledger recorded (so it is byte for byte what ``sync`` wrote)."""
+        return self.render_preview(item or self.preview_item(posting))
+
+    @abstractmethod
+    def render_preview(self, item: FeedItem) -> str:
+        """The posting as the files show it (its page, or a feed holding only it)."""
 
     @abstractmethod
     def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],

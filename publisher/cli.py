@@ -256,4 +256,32 @@ def preview(state: State, file: Path, board: str) -> None:
     if findings or adapter is None or result.posting is None:
         click.echo(render(Report(1, findings), "text"), err=True)
         sys.exit(1)
-    click.echo(adapter.preview(result.posting))
+    if adapter.kind == "api":
+        click.echo(adapter.preview(result.posting))
+        return
+    item = _recorded_item(state, result.posting, board)
+    click.echo(adapter.preview(result.posting, item), nl=False)
+
+
+def _recorded_item(state: State, posting: Any, board: str) -> Any:
+    """The posting with the times the ledger recorded for it on ``board`` (live there), so
+    a preview is what sync wrote; None without a ledger or a live listing."""
+    from publisher.database import connect, sqlite_path
+
+    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    from publisher.adapter import FeedItem
+    from publisher.ledger import Ledger
+
+    engine = connect(url, create=False)
+    try:
+        rows = [r for r in Ledger(engine).listings(posting.id)
+                if r.board == board and r.state in ("live", "pending")]
+    finally:
+        engine.dispose()
+    if not rows:
+        return None
+    row = rows[0]
+    return FeedItem(posting, row.posted_at, row.expires_at, row.refreshed_at or row.changed_at)

@@ -47,6 +47,19 @@ def golden(board: str, name: str, payload: Any) -> Any:
     return json.loads(path.read_text())
 
 
+def golden_bytes(board: str, name: str, content: bytes) -> bytes:
+    """The stored golden file ``payloads/<board>/<name>`` (same rules as :func:`golden`)."""
+    import os
+
+    path = PAYLOADS / board / name
+    if os.environ.get("JOBPUB_UPDATE_GOLDEN"):
+        if os.environ.get("CI"):
+            raise AssertionError("JOBPUB_UPDATE_GOLDEN is refused under CI")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return path.read_bytes()
+
+
 def parse_feed(content: bytes) -> ElementTree.Element:
     assert content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
     assert b"&amp;" not in content and b"&lt;" not in content  # literal text in CDATA only

@@ -22,7 +22,7 @@ def test_feed_document() -> None:
                     "warehouse-associate--phoenix-az"]  # one job per location, stable refs
     first = jobs[0]
     assert first.findtext("title") == "E-commerce Operations Manager"
-    assert first.findtext("date") == "2026-12-01T15:00:00Z"
+    assert first.findtext("date") == "2026-12-01T08:00:00-07:00"  # the posting's time zone
     assert first.findtext("salary") == "85,000\u2013120,000 USD per year"
     assert first.findtext("jobtype") == "full-time"
     assert first.findtext("requisitionid") == "REQ-2026-0142"

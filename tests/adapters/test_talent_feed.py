@@ -17,9 +17,9 @@ def test_feed_document() -> None:
     assert name == "feeds/talent.xml"
     assert root.findtext("lastbuilddate") == "2026-12-02T08:30:00Z"
     job = root.findall("job")[0]
-    assert job.findtext("dateposted") == "2026-12-01T15:00:00Z"
+    assert job.findtext("dateposted") == "2026-12-01T08:00:00-07:00"  # in Denver
     assert (job.findtext("url") or "").endswith("ecommerce-operations-manager.html?source=talent")
-    assert job.findtext("expirationdate") == "2027-06-01T05:59:59Z"
+    assert job.findtext("expirationdate") == "2027-05-31T23:59:59-06:00"  # not 1 June
 
 
 def test_description_minimum() -> None:

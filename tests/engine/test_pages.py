@@ -113,3 +113,43 @@ async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:
     await engine.sync([world.postings])
     assert engine.clients._clients == {}  # made on first use only (indexing is off)
     await engine.aclose()
+
+
+async def test_preview_prints_what_sync_wrote_with_local_dates(world: World) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+    from publisher.cli import cli
+
+    path = world.write(publish_at=TODAY, expires_at=date(2027, 5, 31), boards=FEEDS)
+    await world.sync()
+
+    def preview(board: str) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(world.config_path), "preview",
+                                          str(path), "--board", board])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    page = preview("google")
+    assert page == (world.out / "jobs/data-analyst.html").read_text()
+    assert "<strong>Apply by:</strong> 2027-05-31</li>" in page  # Denver's day, not UTC's
+    assert '"validThrough": "2027-05-31T23:59:59-06:00"' in page
+    job = re.compile(r"<job>.*?</job>", re.S)
+    written = (world.out / "feeds/indeed.xml").read_text()
+    assert job.findall(preview("indeed_feed")) == job.findall(written)
+    assert "<date><![CDATA[2026-11-26T05:00:00-07:00]]></date>" in written  # posted, Denver
+
+
+def test_jooble_dates_are_the_postings_days() -> None:
+    from publisher.adapter import FeedItem
+    from tests.adapters.helpers import adapter_for
+    from tests.factories import make_posting
+
+    posting = make_posting(expires_at=date(2027, 5, 31), timezone="America/Denver")
+    item = FeedItem(posting, datetime.fromisoformat("2026-12-01T03:00:00+00:00"),
+                    posting.expiry_time())
+    (content,) = adapter_for("jooble_feed").render_files([item], [], item.posted_at).values()
+    assert b"<expire><![CDATA[31.05.2027]]></expire>" in content
+    assert b"<pubdate><![CDATA[30.11.2026]]></pubdate>" in content  # 20:00 in Denver
