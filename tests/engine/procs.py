@@ -66,6 +66,9 @@ class Project:
         self.postings.mkdir(parents=True, exist_ok=True)
         self.config = root / "jobpub.toml"
         self.config.write_text(CONFIG.format(ledger=ledger_url, url=board_url))
+        from publisher.database import connect
+
+        connect(ledger_url).dispose()  # made here: jobpub only creates the default ledger
 
     def write(self, posting_id: str, boards: tuple[str, ...] = ("fakeboard",),
               **changes: Any) -> Path:
