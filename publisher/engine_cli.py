@@ -206,14 +206,18 @@ def sync(state: State, paths: tuple[Path, ...], retry_failed: bool) -> None:
         sys.exit(1)
 
 
-def _when(value: str, zone: str) -> datetime | date:
+def _when(value: str) -> datetime | date:
+    """``--at`` as posting files take it: a date, or a date-time with a UTC offset."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--at: not an ISO date or date-time: {value!r}") from None
     if len(value) == 10:
         return parsed.date()
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+    if parsed.tzinfo is None:
+        raise UsageError(f"--at {value}: no UTC offset; add one (e.g. {value}-07:00 or "
+                         f"{value}Z) or give a date, as in posting files")
+    return parsed
 
 
 @cli.command()
@@ -243,12 +247,16 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
                              f"({', '.join(posting.boards)})")
         update["boards"] = {b: posting.boards[b] for b in boards}
     if at:
-        update["publish_at"] = _when(at, posting.timezone or config.timezone)
+        update["publish_at"] = _when(at)
     if update:
         posting = Posting.model_validate({**posting.model_dump(), **update})
         start, end = posting.publish_time(), posting.expiry_time()
         if start is not None and end is not None and end <= start:
             raise UsageError("--at is not before the posting's expires_at")
+        if at and start is not None and start.date() < datetime.now(UTC).astimezone(
+                start.tzinfo).date():
+            raise UsageError(f"--at {at} is in the past; leave --at out to publish at the "
+                             "next sync")
     engine = open_engine(state)
     known = engine.ledger.postings().get(posting.id)
     if known is not None and known.source == "file" and known.removed_at is None:

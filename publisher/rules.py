@@ -31,6 +31,7 @@ __all__ = [
     "check_placeholders",
     "check_remote_eligibility",
     "check_salary",
+    "check_timezone",
     "iter_strings",
 ]
 
@@ -102,6 +103,27 @@ def check_dates(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     elif posting.status == "open" and end <= ctx.now and ctx.expired_is_error:
         yield Problem("dates", f"the posting expired at {end.isoformat()} but its status is "
                                "open: set status: closed or move expires_at", ("expires_at",))
+
+
+def check_timezone(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
+    """``timezone`` (warning): no work location keeps the time of the zone the posting's
+    dates are read in (Columbus, OH under America/Denver): they would be hours off."""
+    from publisher.timezones import matches, zones_of
+
+    zone = posting.timezone or ctx.timezone
+    if not posting.locations:
+        return
+    when = posting.publish_time(ctx.timezone) or ctx.now
+    if any(matches(zone, loc.country, loc.region, when) for loc in posting.locations):
+        return
+    first = posting.locations[0]
+    place = f"{first.city}, {first.region or first.country}"
+    where = "the config's timezone" if posting.timezone in (None, ctx.timezone) \
+        else "the posting's timezone"
+    suggestion = zones_of(first.country, first.region)[0]
+    yield Problem("timezone", f"{place} is not in {zone} ({where}); its dates would be read "
+                              f"there: set timezone: {suggestion}", ("locations", 0, "city"),
+                  severity="warning")
 
 
 # Implausible amounts for a period, in any currency: warnings, not errors.
@@ -178,4 +200,5 @@ POSTING_RULES: list[PostingRule] = [
     check_salary,
     check_remote_eligibility,
     check_eeo_statement,
+    check_timezone,
 ]

@@ -105,3 +105,28 @@ def test_eeo_statement_warns_when_missing_everywhere() -> None:
     problems = list(check_eeo_statement(posting, context()))
     assert [(p.rule, p.severity) for p in problems] == [("eeo-statement", "warning")]
     assert list(check_eeo_statement(posting, context(eeo_statement="We are EEO."))) == []
+
+
+def test_a_location_in_another_time_zone_than_the_posting_is_a_warning() -> None:
+    from publisher.rules import check_timezone
+
+    columbus = [{"city": "Columbus", "region": "OH", "country": "US"}]
+    inherited = make_posting(locations=columbus, timezone="America/Denver")
+    problems = list(check_timezone(inherited, context(timezone="America/Denver")))
+    assert [(p.rule, p.severity, p.path) for p in problems] == [
+        ("timezone", "warning", ("locations", 0, "city"))]
+    assert problems[0].message == (
+        "Columbus, OH is not in America/Denver (the config's timezone); its dates would be "
+        "read there: set timezone: America/New_York")
+    right = make_posting(locations=columbus, timezone="America/New_York")
+    assert list(check_timezone(right, context(timezone="America/Denver"))) == []
+    # Several places: one of them in the zone is enough; a split state matches either zone.
+    both = make_posting(locations=[*columbus, {"city": "Boulder", "region": "CO",
+                                               "country": "US"}], timezone="America/Denver")
+    assert list(check_timezone(both, context())) == []
+    el_paso = make_posting(locations=[{"city": "El Paso", "region": "TX", "country": "US"}],
+                           timezone="America/Denver")
+    assert list(check_timezone(el_paso, context())) == []
+    berlin = make_posting(locations=[{"city": "Berlin", "country": "DE"}],
+                          timezone="America/Denver")
+    assert "set timezone: Europe/Berlin" in next(iter(check_timezone(berlin, context()))).message

@@ -202,3 +202,17 @@ def test_a_ledger_failure_is_one_line_not_a_traceback(world: World, monkeypatch:
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "jobpub: ledger: server closed the connection (nothing recorded is lost" \
         in result.output
+
+
+def test_queue_at_takes_times_as_posting_files_do(world: World, tmp_path: Path) -> None:
+    outside = tmp_path / "later.yaml"
+    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
+                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    (world.postings / "later.yaml").unlink()
+    naive = jobpub(world, "queue", str(outside), "--at", f"{TODAY + timedelta(days=2)}T09:00:00")
+    assert naive.exit_code == 2 and "no UTC offset; add one" in naive.output
+    past = jobpub(world, "queue", str(outside), "--at", str(TODAY - timedelta(days=2)))
+    assert past.exit_code == 2 and "is in the past" in past.output
+    ok = jobpub(world, "queue", str(outside), "--at",
+                f"{TODAY + timedelta(days=2)}T09:00:00-07:00")
+    assert ok.exit_code == 0, ok.output
