@@ -48,8 +48,8 @@ def _country_zones() -> dict[str, tuple[str, ...]]:
 
 def zones_of(country: str, region: str | None = None) -> tuple[str, ...]:
     """The zones a place in ``country`` (and US ``region``) may be in; () if unknown."""
-    if country == "US" and region in US_STATES:
-        return US_STATES[region]
+    if country == "US":  # a state says which; the country alone spans eleven hours
+        return US_STATES.get(region or "", ())
     return _country_zones().get(country, ())
 
 

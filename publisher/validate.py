@@ -141,7 +141,9 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
     try:
         posting = apply_defaults(Posting.model_validate(data), config)
     except ValidationError as exc:
-        result.problems.extend(_schema_problem(e) for e in exc.errors(include_url=False))
+        errors = exc.errors(include_url=False)
+        result.problems.extend(_schema_problem(e) for e in errors)
+        result.problems.extend(_rules_despite(data, errors, config, ctx))
         return result
     if posting.id != path.stem:
         result.problems.append(Problem(
@@ -153,6 +155,33 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.extend(board_check(posting))
     result.posting = posting
     return result
+
+
+#: Stand-ins for required fields that did not parse, so the other fields' rules still run.
+_STAND_INS: dict[str, Any] = {
+    "id": "stand-in", "title": "Stand-in", "employment_type": "full_time",
+    "workplace": "remote", "remote_eligibility": ["US"], "summary": "Stand-in.",
+    "responsibilities": ["Stand-in"], "qualifications": ["Stand-in"],
+    "apply": {"url": "https://stand-in.invalid"}, "boards": {"stand-in": {}},
+}
+
+
+def _rules_despite(data: dict[str, Any], errors: list[ErrorDetails], config: Config,
+                   ctx: RuleContext) -> list[Problem]:
+    """The cross-field rules (salary, dates, remote eligibility, ...) over the fields that
+    did parse: a file with a typo in one key still hears that its salary is upside down."""
+    broken = {str(e["loc"][0]) for e in errors if e["loc"]}
+    kept = {k: v for k, v in data.items() if k in Posting.model_fields and k not in broken}
+    filled = {k for k in _STAND_INS if k not in kept}
+    if kept.get("workplace") not in (None, "remote") and "locations" not in kept:
+        return []  # on-site without parsed locations: nothing sound to check
+    try:
+        posting = apply_defaults(Posting.model_validate({**_STAND_INS, **kept}), config)
+    except ValidationError:
+        return []  # the parsed fields disagree among themselves: the schema errors say so
+    found = [p for rule in POSTING_RULES for p in rule(posting, ctx)]
+    return [p for p in found if not (p.path and str(p.path[0]) in filled | broken)
+            and p.rule != "schema"]
 
 
 @dataclass(frozen=True)

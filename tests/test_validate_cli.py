@@ -385,3 +385,18 @@ def test_a_bad_board_table_is_one_config_error(tmp_path: Path, toml: str, messag
                                       str(ROOT / "postings")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"jobpub: {config}{message}"]
+
+
+def test_cross_field_rules_run_despite_a_key_error(tmp_path: Path) -> None:
+    text = posting_text("two").replace("  min: 70000\n  max: 90000",
+                                       "  min: 90000\n  max: 70000") + "titel: typo\n"
+    path = write(tmp_path, "two.yaml", text)
+    found = [(p["rule"], p["line"]) for p in problems(
+        CliRunner().invoke(cli, ["validate", "--format", "json", str(path)]))]
+    assert found == [("salary", line_of(text, "max: 70000")), ("schema", line_of(text, "titel"))]
+    broken_title = posting_text("three").replace("title: Data Analyst", "title: [1, 2]")
+    broken_title = broken_title.replace("expires_at: 2027-01-31", "expires_at: 2026-11-30")
+    path = write(tmp_path, "three.yaml", broken_title)
+    rules = sorted(p["rule"] for p in problems(
+        CliRunner().invoke(cli, ["validate", "--format", "json", str(path)])))
+    assert rules == ["dates", "schema"]  # expires before it publishes, and the title
