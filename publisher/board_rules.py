@@ -99,9 +99,13 @@ def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
         problems: list[Problem] = []
         for name, overrides in posting.boards.items():
             if name not in ADAPTERS:
-                known = ", ".join(sorted(ADAPTERS))
-                problems.append(Problem("schema", f"unknown board '{name}' (known boards: "
-                                                  f"{known})", ("boards", name), at_key=True))
+                import difflib
+
+                close = difflib.get_close_matches(name, sorted(ADAPTERS), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else \
+                    f"known boards: {', '.join(sorted(ADAPTERS))}"
+                problems.append(Problem("schema", f"unknown board '{name}' ({hint})",
+                                        ("boards", name), at_key=True))
                 continue
             try:
                 if overrides:

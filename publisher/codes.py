@@ -61,6 +61,15 @@ def is_subdivision(code: str) -> bool:
     return code in _subdivisions()
 
 
+def subdivision_code(country: str, name: str) -> str | None:
+    """The region code (``OH``) of a subdivision named ``name`` (``Ohio``) in ``country``."""
+    wanted = name.strip().casefold()
+    for code, full in _subdivisions().items():
+        if code.startswith(f"{country}-") and full.casefold() == wanted:
+            return code.partition("-")[2]
+    return None
+
+
 def subdivision_name(code: str) -> str:
     """The name of an ISO 3166-2 subdivision (the code itself if unknown)."""
     return _subdivisions().get(code, code)

@@ -223,6 +223,18 @@ class Location(_Strict):
     postal_code: Text | None = Field(default=None, description="a string: quote numeric codes")
     street: Text | None = None
 
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region_by_name(cls, value: object, info: ValidationInfo) -> object:
+        """``region: Ohio`` is a name: say which code it has."""
+        country = info.data.get("country")
+        if isinstance(value, str) and country and not re.fullmatch(r"[A-Z0-9]{1,3}", value):
+            code = codes.subdivision_code(country, value)
+            _check(code is None, "region_name",
+                   "'{value}' is a region name: use its code, {code} (ISO 3166-2 "
+                   "{country}-{code})", value=value, code=code or "", country=country)
+        return value
+
     @field_validator("region")
     @classmethod
     def _region_in_country(cls, value: str | None, info: ValidationInfo) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import multiprocessing as mp
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,8 @@ from publisher.loader import LoadError, Locator, load_text, read_text
 from publisher.problems import Finding, Problem, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext
 from publisher.schema import Apply, Company, Experience, Location, Posting, Salary
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 __all__ = [
     "BoardCheck", "FileResult", "Report", "discover", "load_posting", "place", "validate_paths",
@@ -146,9 +149,12 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.extend(_rules_despite(data, errors, config, ctx))
         return result
     if posting.id != path.stem:
+        hint = f"expected id: {path.stem}" if SLUG.fullmatch(path.stem) else (
+            f"'{path.stem}' cannot be an id: ids are lowercase letters, digits and hyphens; "
+            f"rename the file to {posting.id}{path.suffix}")
         result.problems.append(Problem(
             "id-mismatch", f"id '{posting.id}' does not match the file name '{path.name}' "
-                           f"(expected id: {path.stem})", ("id",)))
+                           f"({hint})", ("id",)))
     for rule in POSTING_RULES:
         result.problems.extend(rule(posting, ctx))
     if board_check is not None:

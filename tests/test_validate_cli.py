@@ -400,3 +400,20 @@ def test_cross_field_rules_run_despite_a_key_error(tmp_path: Path) -> None:
     rules = sorted(p["rule"] for p in problems(
         CliRunner().invoke(cli, ["validate", "--format", "json", str(path)])))
     assert rules == ["dates", "schema"]  # expires before it publishes, and the title
+
+
+def test_error_hints_say_what_to_write(tmp_path: Path) -> None:
+    caps = write(tmp_path, "Name-Mismatch.yaml", posting_text("name-mismatch"))
+    ohio = write(tmp_path, "ohio.yaml", posting_text("ohio").replace("region: CO",
+                                                                     "region: Ohio"))
+    typo = write(tmp_path, "typo.yaml", posting_text("typo").replace("indeed_feed: {}",
+                                                                     "indeed_fed: {}"))
+    found = {Path(str(p["file"])).name: str(p["message"]) for p in problems(
+        CliRunner().invoke(cli, ["validate", "--format", "json", str(tmp_path)]))}
+    assert found["Name-Mismatch.yaml"] == (
+        "id 'name-mismatch' does not match the file name 'Name-Mismatch.yaml' ('Name-Mismatch' "
+        "cannot be an id: ids are lowercase letters, digits and hyphens; rename the file to "
+        "name-mismatch.yaml)")
+    assert "'Ohio' is a region name: use its code, OH (ISO 3166-2 US-OH)" in found["ohio.yaml"]
+    assert found["typo.yaml"] == "unknown board 'indeed_fed' (did you mean 'indeed_feed'?)"
+    assert caps.exists() and ohio.exists() and typo.exists()
