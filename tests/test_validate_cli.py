@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -222,6 +223,14 @@ def test_schema_is_shipped_and_accepts_the_examples() -> None:
         assert list(validator.iter_errors(data)) == [], path
     bad = load_text(posting_text().replace("title: Data Analyst", "titel: x"))
     assert list(validator.iter_errors(bad))
+    # What validate rejects and a JSON Schema can say, the schema says (editors agree).
+    for old, new in [("indeed_feed: {}", "Google: {}"), ("indeed_feed: {}", "linkedin: {}"),
+                     ("indeed_feed: {}", "indeed_feed: {ouput: 1}"),
+                     ("  url: https://jobs.example.com/data-analyst", "  instructions: call")]:
+        text = posting_text().replace(old, new)
+        assert old in posting_text() and list(validator.iter_errors(load_text(text))), new
+        assert run("validate", str(write(Path(tempfile.mkdtemp()), "data-analyst.yaml",
+                                         text))).exit_code == 1, new
 
 
 def test_large_sets_are_checked_in_parallel_with_the_same_result(
