@@ -92,7 +92,26 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """``--config FILE`` is taken before or after the command (``jobpub status --config F``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        moved, rest, i = [], [], 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--config" and i + 1 < len(args):
+                moved += args[i:i + 2]
+                i += 2
+                continue
+            if arg.startswith("--config="):
+                moved.append(arg)
+            else:
+                rest.append(arg)
+            i += 1
+        return super().parse_args(ctx, moved + rest)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="FILE", envvar="JOBPUB_CONFIG",
               help="config file (default: config/jobpub.toml; env JOBPUB_CONFIG)")
 @click.version_option(package_name="jobpub")
@@ -106,11 +125,14 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
               default="text", show_default=True, help="output format")
+@click.option("--json", "as_json", is_flag=True, help="same as --format json")
 @click.option("--strict", is_flag=True, help="fail (exit 1) on warnings too")
 @pass_state
 @handle_errors
-def validate(state: State, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+def validate(state: State, paths: tuple[Path, ...], fmt: str, as_json: bool,
+             strict: bool) -> None:
     """Validate posting files (default: the postings folder)."""
+    fmt = "json" if as_json else fmt
     from publisher.report import render
     from publisher.rules import RuleContext
     from publisher.validate import validate_paths

@@ -72,6 +72,7 @@ class SyncResult:
     written: dict[str, list[str]] = field(default_factory=dict)  # board -> files
     notes: list[str] = field(default_factory=list)
     upcoming: list[Action] = field(default_factory=list)
+    failing: int = 0  # listings left failed by earlier runs (they need a person)
 
     @property
     def failed(self) -> list[Done]:
@@ -292,6 +293,7 @@ class Engine:
             actions = [a if a.listing_id is not None else
                        replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
         now = self.clock()
+        result.failing = sum(1 for r in rows if r.state == "failed")
         result.skipped = self.skipped_boards({a.board for a in actions} | {r.board for r in rows})
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming = [a for a in actions if a.due > now]

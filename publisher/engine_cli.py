@@ -90,8 +90,9 @@ class _Lines:
         word = PAST[job.work.kind] if state == "done" else \
             ("FAILED" if state == "failed" else "retry later")
         error = outcome.work.get("last_error")
-        click.echo(f"{job.listing.posting_id} {job.listing.board}: {job.work.kind} {word}"
-                   + (f" - {error}" if error else ""))
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{stamp} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
+                   f"{word}" + (f" - {error}" if error else ""))
 
 
 class _Bar:
@@ -139,6 +140,14 @@ def _summary(result: SyncResult) -> None:
             click.echo(f"{board:<16}{kind:<9}{counts[(board, kind, 'done')]:>6}"
                        f"{counts[(board, kind, 'pending')]:>13}"
                        f"{counts[(board, kind, 'failed')]:>8}")
+    elif any(f.severity == "error" for f in result.findings):
+        held = len({f.file for f in result.findings if f.severity == "error"})
+        click.echo(f"nothing published: {held} posting file(s) with errors are held back")
+    elif result.failing:
+        click.echo(f"nothing to do now; {result.failing} listing(s) failed earlier: see "
+                   "jobpub status, then fix the posting or run jobpub sync --retry-failed")
+    elif result.skipped:
+        click.echo("nothing done on the skipped boards; the others are up to date")
     else:
         click.echo("nothing to do: every listing is up to date")
     for d in result.failed:
@@ -337,7 +346,11 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
              if not k.startswith("_")} for r in rows]}, indent=2))
         return
     if not rows:
-        click.echo("no listings yet: run jobpub sync")
+        queued = sorted(p.id for p in engine.ledger.postings().values()
+                        if p.source == "queue" and p.removed_at is None
+                        and posting_id in (None, p.id))
+        click.echo(f"queued, not synced yet: {', '.join(queued)} (the next jobpub sync "
+                   "publishes them)" if queued else "no listings yet: run jobpub sync")
         return
     click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}{'NEXT REFRESH':<22}"
                f"{'EXPIRES':<22}URL / LAST ERROR")
@@ -372,6 +385,8 @@ def history(state: State, posting_id: str, as_json: bool) -> None:
             for e in events]}, indent=2))
         return
     zone = known.timezone
+    if events:
+        click.echo(f"{'TIME':<22}{'BOARD':<16}{'ACTION':<10}{'RESULT':<7} DETAIL")
     for e in events:
         code = f" HTTP {e.http_status}" if e.http_status else ""
         click.echo(f"{_local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
@@ -427,6 +442,6 @@ def run(state: State, every: int) -> None:
         if result.outcomes or result.written or result.notes:
             _summary(result)
 
-    _run(engine, serve(engine, every, report))
+    _run(engine, serve(engine, every, report, progress=_Lines()))
     click.echo("jobpub run: stopped")
 

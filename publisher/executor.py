@@ -258,7 +258,7 @@ class Executor:
                      attempts: int, reconcile: bool) -> Outcome:
         due = self.clock() + wait
         events.append(self.event(job, job.work.kind, "retry",
-                                  f"{error.reason}; next attempt at {due.isoformat()}",
+                                  f"{error.reason}; next attempt in {_human(wait)}",
                                   error.status))
         return Outcome(job.work.id, job.listing.id,
                        {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
@@ -403,6 +403,16 @@ class _Call:
             return await adapter.refresh(job.posting, self.receipt, key=key)
         await adapter.withdraw(self.receipt, key=key)
         return None
+
+
+def _human(wait: timedelta) -> str:
+    """A wait as a person reads it (zone-free: history shows it in any time zone)."""
+    seconds = int(wait.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:g} h"
 
 
 def _ok_detail(kind: str, receipt: Receipt | None) -> str:

@@ -13,14 +13,14 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from publisher.engine import Engine, SyncResult
+from publisher.engine import Engine, Progress, SyncResult
 from publisher.errors import PublisherError
 
 __all__ = ["serve"]
 
 
 async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None],
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None, progress: Progress | None = None) -> None:
     """Sync now and every ``every`` seconds until ``stop`` is set (or SIGINT/SIGTERM)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,7 +30,7 @@ async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None]
 
     async def tick() -> None:
         try:
-            report(await engine.sync())
+            report(await engine.sync(progress=progress))
         except PublisherError as exc:  # a bad config or ledger: say so, try again next tick
             print(f"jobpub run: {exc}", file=sys.stderr, flush=True)
 

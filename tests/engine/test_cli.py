@@ -216,3 +216,43 @@ def test_queue_at_takes_times_as_posting_files_do(world: World, tmp_path: Path) 
     ok = jobpub(world, "queue", str(outside), "--at",
                 f"{TODAY + timedelta(days=2)}T09:00:00-07:00")
     assert ok.exit_code == 0, ok.output
+
+
+def test_what_sync_status_and_history_say(world: World, tmp_path: Path) -> None:
+    import re
+
+    current(world)
+    piped = jobpub(world, "sync")
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ data-analyst fakeboard: post posted$",
+                     piped.output, re.M), piped.output
+    (world.postings / "data-analyst.yaml").write_text("title: [broken\n")
+    held = jobpub(world, "sync")
+    assert held.exit_code == 1
+    assert "nothing published: 1 posting file(s) with errors are held back" in held.output
+    current(world, title="Senior Data Analyst")
+    world.board.fail_next("400")  # the board refuses the update
+    assert jobpub(world, "sync").exit_code == 1
+    again = jobpub(world, "sync")
+    assert "nothing to do now; 1 listing(s) failed earlier: see jobpub status" in again.output
+
+    history = jobpub(world, "history", "data-analyst").output.splitlines()
+    assert history[0].split() == ["TIME", "BOARD", "ACTION", "RESULT", "DETAIL"]
+
+    outside = tmp_path / "later.yaml"
+    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
+                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    (world.postings / "later.yaml").unlink()
+    jobpub(world, "queue", str(outside))
+    status = jobpub(world, "status", "later")
+    assert status.exit_code == 0
+    assert "queued, not synced yet: later (the next jobpub sync publishes them)" in status.output
+
+
+def test_json_and_config_options_are_the_same_everywhere(world: World) -> None:
+    current(world)
+    by_format = jobpub(world, "validate", "--format", "json", str(world.postings)).output
+    assert jobpub(world, "validate", "--json", str(world.postings)).output == by_format
+    after = CliRunner().invoke(cli, ["status", "--json", "--config", str(world.config_path)])
+    assert after.exit_code == 0 and json.loads(after.output) == {"listings": []}
+    boards = jobpub(world, "boards").output
+    assert "SECRETpublish" not in boards and "JOBPUB" not in boards.split("publish")[0][-3:]
