@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from typing import Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
+from publisher import clock
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt
 from publisher.render import description_html, location_text, plain_text, salary_text
 from publisher.schema import Posting
@@ -201,7 +202,7 @@ class FeedAdapter(FileAdapter[FeedSettings]):
     def render_preview(self, item: FeedItem) -> str:
         records = feed_records(item, self.feed_settings, self.dialect)
         return render_feed(records, self.feed_settings, self.dialect,
-                           item.posted_at or datetime.now(UTC)).decode()
+                           item.posted_at or clock.now()).decode()
 
     def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
                      built_at: datetime) -> dict[str, bytes]:

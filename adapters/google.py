@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 from typing import Any, ClassVar
 
+from publisher import clock
 from publisher.adapter import (
     BoardRules,
     BoardSettings,
@@ -209,7 +210,7 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             raise BoardAuthError(self.name, f"unusable service-account key file: "
                                             f"{type(exc).__name__}") from None
         remember(str(info.get("private_key", "")))
-        now = int(datetime.now().timestamp())
+        now = int(clock.now().timestamp())
         claims = {"iss": issuer, "scope": INDEXING_SCOPE,
                   "aud": self.settings.token_url, "iat": now, "exp": now + 3600}
         assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]

@@ -14,7 +14,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -284,7 +284,9 @@ class FileAdapter(BoardAdapter[S]):
 
     def preview_item(self, posting: Posting) -> FeedItem:
         """As :meth:`feed_item`, posted now when the posting names no publish time."""
-        return self.feed_item(posting, posting.publish_time() or datetime.now(UTC))
+        from publisher import clock
+
+        return self.feed_item(posting, posting.publish_time() or clock.now())
 
     def preview(self, posting: Posting, item: FeedItem | None = None) -> str:
         """What the board's files hold for this posting: with ``item``, the times the

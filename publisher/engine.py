@@ -14,7 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -80,7 +80,9 @@ class SyncResult:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    from publisher import clock
+
+    return clock.now()  # looked up at each call: tests replace publisher.clock.now
 
 
 def _duplicate(path: Path, other: Path) -> Finding:

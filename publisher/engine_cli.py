@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from publisher import clock
 from publisher.cli import State, cli, handle_errors, pass_state
 from publisher.errors import PostingInvalid, UnknownPosting, UsageError
 from publisher.report import render
@@ -90,7 +91,7 @@ class _Lines:
         word = PAST[job.work.kind] if state == "done" else \
             ("FAILED" if state == "failed" else "retry later")
         error = outcome.work.get("last_error")
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         click.echo(f"{stamp} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
                    f"{word}" + (f" - {error}" if error else ""))
 
@@ -262,7 +263,7 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
         start, end = posting.publish_time(), posting.expiry_time()
         if start is not None and end is not None and end <= start:
             raise UsageError("--at is not before the posting's expires_at")
-        if at and start is not None and start.date() < datetime.now(UTC).astimezone(
+        if at and start is not None and start.date() < clock.now().astimezone(
                 start.tzinfo).date():
             raise UsageError(f"--at {at} is in the past; leave --at out to publish at the "
                              "next sync")

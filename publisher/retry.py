@@ -21,4 +21,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    from publisher import clock
+
+    return max(0.0, (when - (now or clock.now())).total_seconds())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from publisher.problems import Path, Problem, format_path
@@ -49,7 +49,9 @@ class RuleContext:
     def of(cls, config: Config, now: datetime | None = None, *,
            expired_is_error: bool = True) -> RuleContext:
         """The context the config gives, at ``now`` (default: this moment)."""
-        return cls(now or datetime.now(UTC), config.timezone, config.eeo_statement,
+        from publisher import clock
+
+        return cls(now or clock.now(), config.timezone, config.eeo_statement,
                    expired_is_error)
 
 

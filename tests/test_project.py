@@ -11,6 +11,12 @@ from click.testing import CliRunner, Result
 import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
 from publisher.cli import cli
 from publisher.config import load_config
+from tests.factories import NOW
+
+
+@pytest.fixture(autouse=True)
+def _fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("publisher.clock.now", lambda: NOW)
 
 
 def jobpub(*args: str) -> Result:

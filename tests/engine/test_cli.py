@@ -1,21 +1,30 @@
-"""The engine's commands end to end (real clock, fake board): output, JSON shapes, exit codes."""
+"""The engine's commands end to end (the fake clock and the fake board): output, JSON
+shapes, exit codes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from publisher.cli import cli
 from publisher.engine import Engine, SyncResult
 from publisher.scheduler import serve
 from tests.engine.world import World
+from tests.factories import NOW
 
-TODAY = date.today()
+TODAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def _fake_clock(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command reads the world's fake clock (publisher.clock is the one seam)."""
+    monkeypatch.setattr("publisher.clock.now", world.clock)
 
 
 def jobpub(world: World, *args: str) -> Result:

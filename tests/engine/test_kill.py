@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -25,19 +25,11 @@ import respx
 
 from publisher.config import load_config
 from publisher.engine import Engine, SyncResult
+from tests.engine.procs import CHILD
 from tests.engine.world import World
-from tests.factories import ROOT
+from tests.factories import NOW, ROOT
 
-TODAY = date.today()
-CHILD = """
-import sys
-import adapters
-from tests.fakeboard import FakeBoardAdapter
-adapters.ADAPTERS["fakeboard"] = FakeBoardAdapter
-from publisher.cli import main
-sys.argv = ["jobpub", "sync"]
-main()
-"""
+TODAY = NOW.date()
 
 
 class Board:
@@ -103,8 +95,9 @@ def test_sigkill_between_board_call_and_ledger_write(world: World, local_board: 
         "[boards.fakeboard]\n", f'[boards.fakeboard]\nbase_url = "{local_board.url}"\n')
     world.config_path.write_text(config)
     world.write(publish_at=TODAY - timedelta(days=1), expires_at=TODAY + timedelta(days=30))
-    env = {**os.environ, "JOBPUB_CONFIG": str(world.config_path), "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD], env=env, cwd=world.root,
+    env = {**os.environ, "JOBPUB_CONFIG": str(world.config_path), "PYTHONPATH": str(ROOT),
+           "JOBPUB_TEST_NOW": world.clock.now.isoformat()}  # the child's fake clock
+    child = subprocess.Popen([sys.executable, "-c", CHILD, "sync"], env=env, cwd=world.root,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert local_board.created.wait(60), child.stdout.read() if child.stdout else ""
@@ -115,7 +108,8 @@ def test_sigkill_between_board_call_and_ledger_write(world: World, local_board: 
     local_board.release.set()
     assert world.listing().state == "scheduled" and local_board.calls == ["POST"]
 
-    engine = Engine(load_config(world.config_path), world.ledger)  # real clock, new process
+    world.clock.advance(seconds=30)
+    engine = Engine(load_config(world.config_path), world.ledger, clock=world.clock)
     result = asyncio.run(_sync(engine))
     assert [n for n in result.notes if "took over interrupted work" in n]
     assert local_board.calls == ["POST", "GET"] and len(local_board.jobs) == 1
