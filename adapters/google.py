@@ -3,6 +3,18 @@ Indexing API pings.
 
 Structured data: https://developers.google.com/search/docs/appearance/structured-data/job-posting
 Indexing API: https://developers.google.com/search/apis/indexing-api/v3/using-api
+
+Checked against Google's JobPosting documentation (and schema.org/JobPosting):
+
+* ``description`` is HTML limited to the tags Google reads (p, ul, li, h1-h5, br, strong,
+  em): links and any other tag are dropped from it, their text kept.
+* ``applicantLocationRequirements``: a ``Country``, or a ``State`` with its
+  ``containedInPlace`` Country (a state name alone is ambiguous).
+* TELECOMMUTE only for fully remote jobs; dates ISO 8601 with the posting's offset.
+* Every canonical field with a place in schema.org's JobPosting reaches it: ``skills``,
+  ``totalJobOpenings`` (openings), ``occupationalCategory`` (category),
+  ``hiringOrganization.department`` (department), ``experienceRequirements`` (minimum
+  years), ``educationRequirements``, ``jobBenefits``, ``identifier`` (requisition id).
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from datetime import datetime
 from html import escape
 from typing import Any, ClassVar
 
-from publisher import clock
+from adapters.google_indexing import access_token
 from publisher.adapter import (
     BoardRules,
     BoardSettings,
@@ -22,10 +34,9 @@ from publisher.adapter import (
     Receipt,
 )
 from publisher.codes import subdivision_name
-from publisher.errors import AnnounceFailed, BoardAuthError, BoardError, BoardUnavailable
+from publisher.errors import AnnounceFailed, BoardError, BoardUnavailable
 from publisher.problems import Problem
-from publisher.redact import remember
-from publisher.render import description_html, location_text, salary_text
+from publisher.render import description_html, location_text, restrict_html, salary_text
 from publisher.schema import Posting
 
 EMPLOYMENT_TYPES = {
@@ -38,7 +49,10 @@ EDUCATION = {
     "bachelor": "bachelor degree", "master": "postgraduate degree",
     "doctorate": "postgraduate degree", "professional": "professional certificate",
 }
-INDEXING_SCOPE = "https://www.googleapis.com/auth/indexing"
+
+
+#: The description tags Google reads; anything else is dropped (its text kept).
+GOOGLE_TAGS = frozenset({"p", "ul", "li", "h1", "h2", "h3", "h4", "h5", "br", "strong", "em"})
 
 
 class GoogleSettings(BoardSettings):
@@ -83,7 +97,7 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             "@context": "https://schema.org/",
             "@type": "JobPosting",
             "title": posting.title,
-            "description": description_html(posting),
+            "description": restrict_html(description_html(posting), GOOGLE_TAGS),
             "identifier": {"@type": "PropertyValue", "name": company.name if company else "",
                            "value": posting.requisition_id or posting.id},
             "employmentType": EMPLOYMENT_TYPES[posting.employment_type],
@@ -95,9 +109,12 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
         if item.expires_at:
             data["validThrough"] = item.local(item.expires_at).isoformat(timespec="seconds")
         if company:
-            data["hiringOrganization"] = {"@type": "Organization", "name": company.name,
-                                          **({"sameAs": company.url} if company.url else {}),
-                                          **({"logo": company.logo} if company.logo else {})}
+            data["hiringOrganization"] = {
+                "@type": "Organization", "name": company.name,
+                **({"sameAs": company.url} if company.url else {}),
+                **({"logo": company.logo} if company.logo else {}),
+                **({"department": {"@type": "Organization", "name": posting.department}}
+                   if posting.department else {})}
         if posting.locations:
             data["jobLocation"] = [
                 {"@type": "Place", "address": {"@type": "PostalAddress", **{
@@ -111,8 +128,10 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             data["jobLocationType"] = "TELECOMMUTE"
         if posting.remote_eligibility:
             data["applicantLocationRequirements"] = [
-                {"@type": "State", "name": subdivision_name(code)} if "-" in code
-                else {"@type": "Country", "name": code} for code in posting.remote_eligibility]
+                {"@type": "State", "name": subdivision_name(code),
+                 "containedInPlace": {"@type": "Country", "name": code.partition("-")[0]}}
+                if "-" in code else {"@type": "Country", "name": code}
+                for code in posting.remote_eligibility]
         if posting.salary:
             s = posting.salary
             value: dict[str, Any] = {"@type": "QuantitativeValue", "unitText": s.period.upper()}
@@ -131,6 +150,12 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                 "monthsOfExperience": posting.experience.min_years * 12}
         if posting.benefits:
             data["jobBenefits"] = "; ".join(posting.benefits)
+        if posting.skills:
+            data["skills"] = ", ".join(posting.skills)
+        if posting.openings > 1:
+            data["totalJobOpenings"] = posting.openings
+        if posting.category:
+            data["occupationalCategory"] = posting.category
         return data
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:
@@ -160,6 +185,10 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                   ("Reference", data["identifier"]["value"])]
         if "educationRequirements" in data:
             facts.append(("Education", data["educationRequirements"]["credentialCategory"]))
+        facts += [("Department", posting.department or ""),
+                  ("Category", data.get("occupationalCategory", "")),
+                  ("Skills", data.get("skills", "")),
+                  ("Openings", str(data.get("totalJobOpenings", "")))]
         if "experienceRequirements" in data:
             months = data["experienceRequirements"]["monthsOfExperience"]
             facts.append(("Experience", f"{months // 12} years ({months} months)"))
@@ -197,39 +226,11 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     def receipt(self, posting: Posting, ref: str) -> Receipt:
         return Receipt(self.name, ref, board_id=posting.id, url=self.url(posting.id))
 
-    async def _access_token(self) -> str:
-        from google.auth import crypt, jwt  # the "google" extra
-
-        key_path = self.secret("service_account")
-        try:
-            with open(key_path, encoding="utf-8") as handle:
-                info = json.load(handle)
-            signer = crypt.RSASigner.from_service_account_info(info)  # type: ignore[no-untyped-call]
-            issuer = str(info["client_email"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise BoardAuthError(self.name, f"unusable service-account key file: "
-                                            f"{type(exc).__name__}") from None
-        remember(str(info.get("private_key", "")))
-        now = int(clock.now().timestamp())
-        claims = {"iss": issuer, "scope": INDEXING_SCOPE,
-                  "aud": self.settings.token_url, "iat": now, "exp": now + 3600}
-        assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]
-        response = await self.client.post(self.settings.token_url, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
-        self.raise_for_status(response)
-        try:
-            token = str(response.json()["access_token"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BoardAuthError(self.name, f"unusable token answer: {type(exc).__name__}",
-                                 response.status_code) from None
-        remember(token)
-        return token
-
     async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
                        budget: int) -> int:
         if not self.announces or budget <= 0 or not (updated or removed):
             return 0
-        token = await self._access_token()
+        token = await access_token(self, self.settings.token_url)
         calls = [(p, "URL_UPDATED") for p in updated] + [(p, "URL_DELETED") for p in removed]
         sent = 0
         try:

@@ -133,6 +133,11 @@ def _plain(html_text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def restrict_html(html_text: str, tags: frozenset[str]) -> str:
+    """Sanitized HTML reduced to ``tags`` (others dropped, their text kept)."""
+    return nh3.clean(html_text, tags=set(tags), attributes={})
+
+
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 
 

@@ -76,8 +76,25 @@ def test_remote_posting_is_telecommute_with_applicant_locations() -> None:
     payload = adapter_for("google").to_payload(example("remote-customer-support-specialist"))
     assert payload["jobLocationType"] == "TELECOMMUTE"
     assert "jobLocation" not in payload
-    assert payload["applicantLocationRequirements"][0] == {"@type": "State",
-                                                           "name": "Colorado"}
+    assert payload["applicantLocationRequirements"][0] == {
+        "@type": "State", "name": "Colorado",
+        "containedInPlace": {"@type": "Country", "name": "US"}}  # a state within its country
+
+
+def test_description_has_only_the_tags_google_reads_and_every_field_a_place() -> None:
+    from tests.factories import make_posting
+
+    posting = make_posting(summary="See [our team](https://example.com/team) and <b>more</b>.",
+                           skills=["SQL", "Tableau"], openings=3, category="Analytics",
+                           department="Finance", boards={"google": {}})
+    payload = adapter_for("google").to_payload(posting)
+    assert "<a" not in payload["description"] and "our team" in payload["description"]
+    assert set(re.findall(r"</?([a-z0-9]+)", payload["description"])) <= {
+        "p", "ul", "li", "h1", "h2", "h3", "h4", "h5", "br", "strong", "em"}
+    assert (payload["skills"], payload["totalJobOpenings"], payload["occupationalCategory"]) \
+        == ("SQL, Tableau", 3, "Analytics")
+    assert payload["hiringOrganization"]["department"] == {"@type": "Organization",
+                                                           "name": "Finance"}
 
 
 def test_salary_and_dates() -> None:
