@@ -7,6 +7,7 @@ written as CDATA with literal characters (no HTML entities), as Indeed asks.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 from publisher import clock
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt
 from publisher.render import description_html, location_text, plain_text, salary_text
-from publisher.schema import Posting
+from publisher.schema import Posting, Salary
 
 __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
 
@@ -75,6 +76,11 @@ class Dialect:
     date: Callable[[datetime], str] = iso_date
     build_date: Callable[[datetime], str] = rfc822
     filename: str = "feed.xml"
+    salary: Callable[[Salary], str] = salary_text
+    #: Elements written even when empty for a fully remote job (Indeed asks for the
+    #: location fields present and empty, with the remote type).
+    remote_empty: frozenset[str] = frozenset()
+    literal_html: bool = False  # the description with literal &, <, > (no entities)
 
 
 class FeedSettings(BoardSettings):
@@ -111,7 +117,7 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "title": posting.title,
         "url": _job_url(posting, settings),
         "apply_url": posting.apply.url or "",
-        "email": posting.apply.email or "",
+        "email": posting.apply.email or (company.email or "" if company else ""),
         "company": company.name if company else "",
         "company_url": (company.url or "") if company else "",
         "description": description_html(posting),
@@ -119,26 +125,26 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "updated": dialect.date(item.local(item.updated_at or item.posted_at))
         if item.posted_at else "",
         "expires": dialect.date(item.local(item.expires_at)) if item.expires_at else "",
-        "salary": salary_text(posting.salary) if posting.salary else "",
+        "salary": dialect.salary(posting.salary) if posting.salary else "",
         "jobtype": EMPLOYMENT_WORDS[posting.employment_type],
         "contract_type": CONTRACT_TYPES[posting.employment_type],
         "working_hours": HOURS.get(posting.employment_type, ""),
         "contract_time": HOURS.get(posting.employment_type, "").replace("-", "_"),
-        "category": posting.category or "",
+        "category": posting.category or posting.department or "",
         "education": EDUCATION_WORDS[posting.education] if posting.education else "",
-        "experience": (f"{posting.experience.min_years}+ years"
-                       if posting.experience and posting.experience.min_years is not None
-                       else ""),
+        "experience": _experience(posting),
         "requisitionid": posting.requisition_id or posting.id,
         "remotetype": "Fully remote" if posting.workplace == "remote" else (
             "Hybrid remote" if posting.workplace == "hybrid" else ""),
     }
     base.update({key: plain_text(base[key]) for key in _PLAIN})
-    if not posting.locations:
-        area = posting.remote_eligibility[0] if posting.remote_eligibility else ""
-        country, _, region = area.partition("-")
-        return [{**base, "ref": posting.id, "city": "Remote", "state": region,
-                 "country": country, "postalcode": "", "street": "", "location": "Remote"}]
+    if dialect.literal_html:
+        base["description"] = html.unescape(base["description"])
+    if not posting.locations:  # fully remote: no city, state or postal code of its own
+        countries = sorted({a.partition("-")[0] for a in posting.remote_eligibility})
+        return [{**base, "ref": posting.id, "city": "", "state": "", "remote": "yes",
+                 "country": countries[0] if len(countries) == 1 else "", "postalcode": "",
+                 "street": "", "location": f"Remote ({', '.join(posting.remote_eligibility)})"}]
     return [
         {**base, "ref": _ref(posting, index), "city": plain_text(loc.city),
          "state": loc.region or "", "country": loc.country,
@@ -150,6 +156,15 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
 
 #: Fields that are plain text (everything but the HTML description, URLs and codes).
 _PLAIN = ("title", "company", "salary", "category", "email")
+
+
+def _experience(posting: Posting) -> str:
+    span = posting.experience
+    if span is None or span.min_years is None:
+        return f"up to {span.max_years} years" if span and span.max_years else ""
+    if span.max_years is not None and span.max_years != span.min_years:
+        return f"{span.min_years}-{span.max_years} years"
+    return f"{span.min_years}+ years"
 
 
 def _cdata(value: str) -> str:
@@ -166,9 +181,20 @@ def _element(path: str, value: str, indent: str) -> str:
 
 
 def _job_xml(record: dict[str, str], dialect: Dialect) -> str:
+    """One job; fields sharing a parent (``location/city``, ``location/region``) are
+    written inside one parent element, in the order of their first field."""
     attr = f" {dialect.id_attribute}={quoteattr(record['ref'])}" if dialect.id_attribute else ""
+    remote = record.get("remote") == "yes"
+    shown = [(tag, record[key]) for tag, key in dialect.fields
+             if record[key] or (remote and tag in dialect.remote_empty)]
+    groups: dict[str, list[str]] = {}  # parent element (or "" + tag) -> its children
+    for tag, value in shown:
+        parent, _, leaf = tag.rpartition("/")
+        groups.setdefault(parent or f"\0{tag}", []).append(
+            f"<{leaf}>{_cdata(value)}</{leaf}>")
     lines = [f"  <{dialect.job}{attr}>"]
-    lines += [_element(tag, record[key], "    ") for tag, key in dialect.fields if record[key]]
+    lines += [f"    {''.join(parts)}" if name.startswith("\0") else
+              f"    <{name}>{''.join(parts)}</{name}>" for name, parts in groups.items()]
     lines.append(f"  </{dialect.job}>")
     return "\n".join(lines)
 

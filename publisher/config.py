@@ -192,6 +192,10 @@ def apply_defaults(posting: Posting, config: Config) -> Posting:
     update: dict[str, Any] = {}
     if posting.company is None and config.company is not None:
         update["company"] = config.company
+    elif posting.company is not None and posting.company.email is None \
+            and config.company is not None and config.company.email is not None:
+        # the config's contact address serves every posting that names none
+        update["company"] = posting.company.model_copy(update={"email": config.company.email})
     if posting.eeo_statement is None and config.eeo_statement is not None:
         update["eeo_statement"] = config.eeo_statement
     if posting.timezone is None:

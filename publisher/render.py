@@ -43,15 +43,16 @@ def markdown_html(markdown: str) -> str:
                      url_schemes={"https", "http", "mailto"}, link_rel="nofollow noopener")
 
 
-def _amount(value: float) -> str:
+def amount(value: float) -> str:
+    """``85,000``, or ``22.50`` for a fractional amount."""
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def salary_text(salary: Salary) -> str:
     """``85,000-120,000 USD per year`` (with an en dash)."""
-    span = _amount(salary.min)
+    span = amount(salary.min)
     if salary.max is not None and salary.max != salary.min:
-        span += f"\u2013{_amount(salary.max)}"
+        span += f"\u2013{amount(salary.max)}"
     return f"{span} {salary.currency} per {PERIOD_WORDS[salary.period]}"
 
 

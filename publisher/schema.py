@@ -210,6 +210,9 @@ class Company(_Strict):
     name: Annotated[Text, Field(max_length=200)]
     url: HttpUrl | None = None
     logo: HttpsUrl | None = Field(default=None, description="https URL of a square logo image")
+    email: Email | None = Field(
+        default=None, description="a contact address for boards that want one on every job "
+                                  "(Indeed), used when the posting's apply has no e-mail")
 
 
 class Location(_Strict):

@@ -23,12 +23,16 @@ def test_feed_document() -> None:
     first = jobs[0]
     assert first.findtext("title") == "E-commerce Operations Manager"
     assert first.findtext("date") == "2026-12-01T08:00:00-07:00"  # the posting's time zone
-    assert first.findtext("salary") == "85,000\u2013120,000 USD per year"
+    assert first.findtext("salary") == "$85,000 - $120,000 per year"  # as Indeed shows pay
+    assert first.findtext("expirationdate") == "2027-05-31T23:59:59-06:00"
+    assert first.findtext("email") == "jobs@northwind.example"  # its apply e-mail
     assert first.findtext("jobtype") == "full-time"
     assert first.findtext("requisitionid") == "REQ-2026-0142"
     assert first.findtext("url") == (
         "https://careers.northwind.example/jobs/ecommerce-operations-manager.html")
     assert "<h2>Responsibilities</h2>" in (first.findtext("description") or "")
     remote = jobs[1]
-    assert (remote.findtext("city"), remote.findtext("state"), remote.findtext("remotetype")) \
-        == ("Remote", "CO", "Fully remote")
+    assert [(remote.findtext(tag), remote.find(tag) is not None) for tag in (
+        "city", "state", "postalcode")] == [("", True)] * 3  # present and empty
+    assert (remote.findtext("country"), remote.findtext("remotetype")) == ("US", "Fully remote")
+    assert remote.findtext("email") == "careers@northwind.example"  # else [company] email
