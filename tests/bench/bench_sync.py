@@ -75,9 +75,9 @@ async def main(args: argparse.Namespace) -> None:
     (work / "jobpub.toml").write_text(
         f'ledger = "{ledger_url}"\npostings_dir = "{work / "postings"}"\n'
         + "".join(f"[boards.{b}]\n" for b in BOARDS) + limits)
-    config = load_config(work / "jobpub.toml")
-    for name in BOARDS:
+    for name in BOARDS:  # registered first: the config names them
         adapters.ADAPTERS[name] = board_class(name)
+    config = load_config(work / "jobpub.toml")
     boards = {f"{b}.test": FakeBoard(None, f"https://{b}.test", args.latency) for b in BOARDS}
 
     async def serve(request: httpx.Request) -> httpx.Response:
