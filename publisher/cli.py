@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -192,20 +193,27 @@ def new(state: State, posting_id: str, source: str | None) -> None:
 
 def _recorded(state: State, posting_id: str) -> dict[str, Any] | None:
     """A posting's last valid content from the ledger (its file is gone), if any."""
+    with _ledger_if_any(state) as ledger:
+        spec = ledger.specs([posting_id]).get(posting_id) if ledger else None
+    return None if spec is None else spec.model_dump(mode="json", exclude_unset=True)
+
+
+@contextmanager
+def _ledger_if_any(state: State) -> Iterator[Any]:
+    """The configured ledger for reading, or None before its first sync (never made)."""
     from publisher.database import connect, sqlite_path
+    from publisher.ledger import Ledger
 
     url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        return None
-    from publisher.ledger import Ledger
-
+        yield None
+        return
     engine = connect(url, create=False)
     try:
-        spec = Ledger(engine).specs([posting_id]).get(posting_id)
+        yield Ledger(engine)
     finally:
         engine.dispose()
-    return None if spec is None else spec.model_dump(mode="json", exclude_unset=True)
 
 
 def main() -> None:
@@ -288,21 +296,11 @@ def preview(state: State, file: Path, board: str) -> None:
 def _recorded_item(state: State, posting: Any, board: str) -> Any:
     """The posting with the times the ledger recorded for it on ``board`` (live there), so
     a preview is what sync wrote; None without a ledger or a live listing."""
-    from publisher.database import connect, sqlite_path
-
-    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return None
     from publisher.adapter import FeedItem
-    from publisher.ledger import Ledger
 
-    engine = connect(url, create=False)
-    try:
-        rows = [r for r in Ledger(engine).listings(posting.id)
-                if r.board == board and r.state in ("live", "pending")]
-    finally:
-        engine.dispose()
+    with _ledger_if_any(state) as ledger:
+        rows = [r for r in ledger.listings(posting.id)
+                if r.board == board and r.state in ("live", "pending")] if ledger else []
     if not rows:
         return None
     row = rows[0]
