@@ -309,7 +309,9 @@ class Engine:
               "version": versions.get(a.listing_id, 0),
               **({"hold": a.hold} if a.hold else {})}
              for a in due if a.work_id is None and a.listing_id is not None],
-            [a.cancel for a in due if a.cancel is not None], now)
+            # An open row superseded by a plan is cancelled even when the plan's own action is
+            # not due yet (a file restored before its removal's expire ran).
+            [a.cancel for a in actions if a.cancel is not None], now)
         return rows
 
     def _chosen(self, posting_id: str, boards: Sequence[str]) -> tuple[Posting, list[str]]:

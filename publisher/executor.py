@@ -226,8 +226,9 @@ class Executor:
                           expires_at=self._expiry(job, listing.posted_at or now))
         elif kind == "refresh":
             values.update(refreshed_at=now, refresh_count=listing.refresh_count + 1)
-        else:
-            values.update(state="expired", expired_at=now)
+        else:  # held as the expire says: by hand, or its file or board removed (or not)
+            values.update(state="expired", expired_at=now,
+                          hold="manual" if listing.hold == "manual" else job.work.hold)
         if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
             was_public = listing.state in ("live", "pending")
             if kind != "expire":

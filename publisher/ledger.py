@@ -121,6 +121,7 @@ class WorkRow:
     lease_until: datetime | None = None
     last_error: str | None = None
     revision: int | None = None
+    hold: str | None = None
 
 
 @dataclass
@@ -275,7 +276,7 @@ class Ledger:
         """Queue work planned on a read of the listings; cancel superseded rows first.
 
         Each item has ``listing_id, kind, reason, due_at, ref, revision, version`` and may
-        have ``hold``, set on the listing with the work (see ``tables.listings``):
+        have ``hold`` (an expire's: "manual" holds the listing at once, "gone" once done):
         ``version`` is the listing's version the plan was made on (0 for a listing the plan
         did not know). Under the listings' current versions (locked on PostgreSQL, the write
         lock on SQLite) an item whose listing has changed since is dropped: another run
@@ -311,15 +312,14 @@ class Ledger:
                              "reason": item["reason"], "due_at": item["due_at"],
                              "idempotency_key": work_key(item["ref"], item["kind"],
                                                          item["revision"], n),
-                             "revision": item["revision"],
+                             "revision": item["revision"], "hold": item.get("hold"),
                              "state": "pending", "attempts": 0, "created_at": now})
             added = conn.execute(self._insert(due_work).on_conflict_do_nothing()
                                  .returning(due_work.c.id), rows).all()
-            holds = [{"b_id": i["listing_id"], "hold": i["hold"]} for i in fresh if "hold" in i]
-            if holds:
-                conn.execute(update(listings).where(listings.c.id == bindparam("b_id"))
-                             .values(hold=bindparam("hold"), version=listings.c.version + 1),
-                             holds)
+            manual = [i["listing_id"] for i in fresh if i.get("hold") == "manual"]
+            if manual:  # a person's word holds at once, before the board call is made
+                conn.execute(update(listings).where(listings.c.id.in_(manual))
+                             .values(hold="manual", version=listings.c.version + 1))
             return len(added)
 
     def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:

@@ -73,7 +73,7 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         return [act("expire", "posting closed (status: closed)", now)] \
             if state in ("scheduled", *ACTIVE) or on_board else []
     if listing is not None and listing.hold == "manual":  # only jobpub reopen clears it
-        return [act("expire", "closed by jobpub expire", now)] \
+        return [replace(act("expire", "closed by jobpub expire", now), hold="manual")] \
             if state in ("scheduled", *ACTIVE) or on_board else []
     if not on_board:
         if state == "failed" and not (changed or retry_failed):
@@ -162,7 +162,7 @@ def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
     row = work.get(action.listing_id) if action.listing_id is not None else None
     if row is None:
         return action
-    if row.kind == action.action:
+    if row.kind == action.action and row.hold == action.hold:
         reason = action.reason if row.attempts == 0 else \
             f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
         return replace(action, reason=reason, due=max(row.due_at, action.due), work_id=row.id)

@@ -112,6 +112,7 @@ due_work = Table(
     # of it, and unique: the same change can never be queued twice.
     Column("idempotency_key", String(240), nullable=False),
     Column("revision", Integer),  # of the posting when planned (sent later: a new key)
+    Column("hold", String(16)),  # an expire's reason to keep the listing so (listings.hold)
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -211,3 +211,44 @@ async def test_sync_of_a_stray_copy_of_a_posting_publishes_nothing(world: World,
     assert result.outcomes == []
     assert [job["title"] for job in world.board.live()] == ["Data Analyst"]
     assert (await world.sync()).outcomes == []  # and the plain sync has nothing to flip back
+
+
+async def test_a_restored_file_publishes_again_and_later_ends_for_good(world: World) -> None:
+    """Deleted, then restored: published again; when it later ends by the default
+    duration it stays ended (the restore does not keep re-posting it)."""
+    path = world.write(publish_at=date(2026, 11, 26), expires_at=None)
+    await world.sync()
+    text = path.read_text()
+    path.unlink()
+    await world.sync()
+    assert world.listing().state == "expired" and world.board.live() == []
+    path.write_text(text)
+    restored = await world.sync()
+    assert world.actions(restored) == [("data-analyst", "fakeboard", "post", "done")]
+    assert len(world.board.live()) == 1
+    world.clock.advance(days=31)
+    assert world.actions(await world.sync()) == [
+        ("data-analyst", "fakeboard", "expire", "done")]
+    world.clock.advance(days=1)
+    assert (await world.sync()).outcomes == [] and world.board.live() == []
+
+
+async def test_a_file_restored_before_its_expire_ran_ends_for_good_later(
+        world: World) -> None:
+    path = world.write(publish_at=date(2026, 11, 26), expires_at=None)
+    await world.sync()
+    text = path.read_text()
+    path.unlink()
+    world.board.fail_next(*["503"] * 5)  # the removal's expire cannot get through: pending
+    gone = await world.sync()
+    assert world.actions(gone) == [("data-analyst", "fakeboard", "expire", "pending")]
+    path.write_text(text)
+    world.clock.advance(minutes=10)
+    assert (await world.sync()).outcomes == []  # restored in time: that expire is cancelled
+    assert world.listing().state == "live" and len(world.board.live()) == 1
+    world.clock.advance(days=31)
+    assert world.actions(await world.sync()) == [
+        ("data-analyst", "fakeboard", "expire", "done")]  # its default end, as planned
+    world.clock.advance(days=1)
+    assert (await world.sync()).outcomes == [] and world.listing().state == "expired"
+    assert world.board.live() == []

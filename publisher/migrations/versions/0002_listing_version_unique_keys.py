@@ -28,6 +28,7 @@ def upgrade() -> None:
                        "CAST(id AS VARCHAR(20))"))
     with op.batch_alter_table('due_work', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revision', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('hold', sa.String(length=16), nullable=True))
         batch_op.create_index('uq_due_work_key', ['idempotency_key'], unique=True)
         batch_op.create_index('ix_due_work_listing_kind', ['listing_id', 'kind'], unique=False)
 
@@ -36,6 +37,7 @@ def downgrade() -> None:
     with op.batch_alter_table('due_work', schema=None) as batch_op:
         batch_op.drop_index('ix_due_work_listing_kind')
         batch_op.drop_index('uq_due_work_key')
+        batch_op.drop_column('hold')
         batch_op.drop_column('revision')
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_column('hold')
