@@ -1,0 +1,104 @@
+"""OAuth 2 client credentials (RFC 6749 §4.4) for boards whose APIs take a bearer token
+(LinkedIn's tokens live 30 minutes): one helper every adapter uses.
+
+* the token is reused until ``margin`` before it expires, then fetched again;
+* when many calls need a token at once, it is fetched once (the others wait for it);
+* a 401 on a call refreshes the token once and repeats the call once; a second 401 is an
+  auth error;
+* the token and the client secret never reach logs, errors or the ledger (both are
+  registered with :mod:`publisher.redact`); the token URL is a setting like every URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from publisher import clock
+from publisher.errors import BoardAuthError, BoardUnavailable
+from publisher.redact import remember
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ClientCredentials"]
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: datetime
+
+
+class ClientCredentials:
+    """A client-credentials token for one board, fetched when needed and shared."""
+
+    def __init__(self, board: str, token_url: str, client_id: str, client_secret: str, *,
+                 scope: str | None = None, margin: timedelta = timedelta(seconds=60),
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.board, self.token_url, self.scope, self.margin = board, token_url, scope, margin
+        self._client_id, self._secret = client_id, client_secret
+        self._now = now or clock.now
+        self._token: _Token | None = None
+        self._lock = asyncio.Lock()
+        self.fetches = 0  # token requests made (for tests and diagnostics)
+        remember(client_secret)
+
+    async def token(self, client: httpx.AsyncClient) -> str:
+        """A token valid for at least ``margin`` more (fetched once for concurrent calls)."""
+        current = self._token
+        if current is not None and current.expires_at - self.margin > self._now():
+            return current.value
+        async with self._lock:
+            current = self._token
+            if current is None or current.expires_at - self.margin <= self._now():
+                self._token = current = await self._fetch(client)
+            return current.value
+
+    def invalidate(self, value: str) -> None:
+        """Forget ``value`` (a call said it is no longer valid); a newer one is kept."""
+        if self._token is not None and self._token.value == value:
+            self._token = None
+
+    async def send(self, client: httpx.AsyncClient,
+                   call: Callable[[dict[str, str]], Awaitable[httpx.Response]],
+                   ) -> httpx.Response:
+        """Make ``call`` with an ``Authorization`` header; on a 401, refresh the token once
+        and make it once more (its answer, whatever it is, is returned)."""
+        value = await self.token(client)
+        response = await call({"Authorization": f"Bearer {value}"})
+        if response.status_code != 401:
+            return response
+        self.invalidate(value)
+        value = await self.token(client)
+        return await call({"Authorization": f"Bearer {value}"})
+
+    async def _fetch(self, client: httpx.AsyncClient) -> _Token:
+        form = {"grant_type": "client_credentials", "client_id": self._client_id,
+                "client_secret": self._secret}
+        if self.scope:
+            form["scope"] = self.scope
+        self.fetches += 1
+        response = await client.post(self.token_url, data=form,
+                                     headers={"Accept": "application/json"})
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise BoardUnavailable(self.board, f"token endpoint answered {status}", status)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        value = data.get("access_token") if isinstance(data, dict) else None
+        if status >= 400 or not isinstance(value, str) or not value:
+            error = data.get("error", "") if isinstance(data, dict) else ""
+            raise BoardAuthError(self.board, f"no token from the token endpoint (HTTP {status}"
+                                             f"{': ' + str(error) if error else ''})", status)
+        remember(value)
+        try:
+            lifetime = float(data.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return _Token(value, self._now() + timedelta(seconds=lifetime))
