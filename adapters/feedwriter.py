@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
 from publisher import clock
-from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt
+from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt, tag_url
 from publisher.render import description_html, location_text, plain_text, salary_text
 from publisher.schema import Posting, Salary
 
@@ -115,8 +115,8 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
     company = posting.company
     base: dict[str, str] = {
         "title": posting.title,
-        "url": _job_url(posting, settings),
-        "apply_url": posting.apply.url or "",
+        "url": tag_url(_job_url(posting, settings), settings.tracking),
+        "apply_url": tag_url(posting.apply.url or "", settings.tracking),
         "email": posting.apply.email or (company.email or "" if company else ""),
         "company": company.name if company else "",
         "company_url": (company.url or "") if company else "",

@@ -194,7 +194,8 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             facts.append(("Experience", f"{months // 12} years ({months} months)"))
         rows = "\n".join(f"<li><strong>{escape(k)}:</strong> {escape(str(v))}</li>"
                          for k, v in facts if v)
-        apply = posting.apply.url or f"mailto:{posting.apply.email}"
+        apply = self.tagged(posting.apply.url) if posting.apply.url else \
+            f"mailto:{posting.apply.email}"
         return (f"<!doctype html>\n<html lang=\"{posting.language}\">\n<head>\n"
                 f"<meta charset=\"utf-8\">\n<title>{escape(posting.title)}</title>\n"
                 f"<link rel=\"canonical\" href=\"{escape(data['url'])}\">\n"

@@ -43,6 +43,7 @@ __all__ = [
     "Receipt",
     "RefreshPolicy",
     "external_ref",
+    "tag_url",
 ]
 
 Kind = Literal["api", "feed", "page"]
@@ -58,6 +59,9 @@ class BoardSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str | None = Field(default=None, description="API base URL (sandboxes, tests)")
+    tracking: dict[str, str] = Field(
+        default_factory=dict, description="query parameters added to the apply URL this board "
+        "shows (e.g. utm_source = \"indeed\"), so the employer sees which board brought whom")
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,18 @@ class FeedItem:
         return cls(posting, posted, expires, updated_at)
 
 
+def tag_url(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` added to its query (an empty URL, or no params: as it is)."""
+    if not url or not params:
+        return url
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update(params)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def external_ref(posting_id: str, board: str) -> str:
     """Our stable reference for a posting on a board: the key of every reconcile lookup."""
     return f"jobpub-{posting_id}-{board}"
@@ -172,6 +188,10 @@ class BoardAdapter(ABC, Generic[S]):
         if callable(self._client):
             self._client = self._client()
         return self._client
+
+    def tagged(self, url: str) -> str:
+        """``url`` with this board's tracking parameters."""
+        return tag_url(url, self.settings.tracking)
 
     @property
     def base_url(self) -> str:

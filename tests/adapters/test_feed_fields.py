@@ -49,3 +49,32 @@ def test_indeed_without_a_contact_email_is_a_warning() -> None:
                                          "email": "jobs@example.com"})
     assert not [p for p in check_board(with_company, adapter_for("indeed_feed"))
                 if "contact e-mail" in p.message]
+
+
+def test_each_board_tags_the_apply_url_with_its_own_tracking(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from publisher.config import load_config
+
+    config = Path(str(tmp_path)) / "jobpub.toml"
+    config.write_text('[boards.indeed_feed]\njob_url = "https://jobs.example.com/{id}?lang=en"\n'
+                      '[boards.indeed_feed.tracking]\nutm_source = "indeed"\n'
+                      'utm_medium = "job_board"\n'
+                      '[boards.google]\nsite_url = "https://jobs.example.com/{id}.html"\n'
+                      '[boards.google.tracking]\nutm_source = "google_jobs"\n')
+    loaded = load_config(config)
+    from publisher.board_rules import build_adapter
+
+    indeed = build_adapter(loaded, "indeed_feed")
+    assert isinstance(indeed, FileAdapter)
+    posting = make_posting()
+    (content,) = indeed.render_files([FeedItem(posting, WHEN, None)], [], WHEN).values()
+    job = parse_feed(content).find(".//job")
+    assert job is not None
+    assert job.findtext("url") == ("https://jobs.example.com/data-analyst?lang=en&"
+                                   "utm_source=indeed&utm_medium=job_board")
+    google = build_adapter(loaded, "google")
+    page = google.preview(posting)
+    assert ('href="https://jobs.example.com/data-analyst?utm_source=google_jobs">Apply now'
+            in page)
+    assert '"url": "https://jobs.example.com/data-analyst.html"' in page  # canonical: as is
