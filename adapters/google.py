@@ -248,4 +248,3 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             raise AnnounceFailed(BoardUnavailable(self.name, type(exc).__name__), sent) \
                 from None
         return sent
-
