@@ -1,4 +1,8 @@
-"""The board registry: one line per board, sorted by name."""
+"""The boards this package ships, one line per board, sorted by name.
+
+jobpub finds boards through the ``jobpub.boards`` entry points (``publisher.registry``);
+this list is what those entry points name, and what a never-installed source tree uses.
+"""
 
 from __future__ import annotations
 

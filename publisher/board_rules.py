@@ -81,9 +81,9 @@ def build_adapter(config: Config, name: str, overrides: Mapping[str, Any] | None
     Raises ``KeyError`` for an unknown board and ``ConfigError`` for bad settings.
     """
     if registry is None:
-        from adapters import ADAPTERS
+        from publisher.registry import boards as _boards
 
-        registry = ADAPTERS
+        registry = _boards()
     adapter = registry[name].make({**config.boards.get(name, {}), **(overrides or {})}, client)
     adapter.default_duration = timedelta(days=config.default_duration_days)
     return adapter
@@ -91,19 +91,19 @@ def build_adapter(config: Config, name: str, overrides: Mapping[str, Any] | None
 
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
     """A function checking a posting's boards: known names, valid overrides, board rules."""
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
     shared: dict[str, BoardAdapter[Any]] = {}  # for postings without overrides
 
     def check(posting: Posting) -> list[Problem]:
         problems: list[Problem] = []
         for name, overrides in posting.boards.items():
-            if name not in ADAPTERS:
+            if name not in _boards():
                 import difflib
 
-                close = difflib.get_close_matches(name, sorted(ADAPTERS), n=1, cutoff=0.6)
+                close = difflib.get_close_matches(name, sorted(_boards()), n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else \
-                    f"known boards: {', '.join(sorted(ADAPTERS))}"
+                    f"known boards: {', '.join(sorted(_boards()))}"
                 problems.append(Problem("schema", f"unknown board '{name}' ({hint})",
                                         ("boards", name), at_key=True))
                 continue

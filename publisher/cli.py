@@ -227,11 +227,12 @@ def main() -> None:
 
 
 def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
-    from adapters import ADAPTERS
     from publisher.board_rules import build_adapter
+    from publisher.registry import boards as _boards
 
-    if name not in ADAPTERS:
-        raise UsageError(f"unknown board '{name}' (known boards: {', '.join(sorted(ADAPTERS))})")
+    if name not in _boards():
+        known = ", ".join(sorted(_boards()))
+        raise UsageError(f"unknown board '{name}' (known boards: {known})")
     return build_adapter(config, name, overrides)
 
 
@@ -241,10 +242,10 @@ def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None)
 @handle_errors
 def boards(state: State, as_json: bool) -> None:
     """List every board: kind, operations, configuration and credentials."""
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
     rows = []
-    for name in sorted(ADAPTERS):
+    for name in sorted(_boards()):
         adapter = _adapter(state.config, name)
         missing = adapter.missing_credentials()
         # Configured: it has a table in the config and every setting it needs.

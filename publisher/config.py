@@ -125,12 +125,12 @@ def _rooted(config: Config, root: Path) -> Config:
         except ValueError:
             return str(path)
 
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
     boards = {}
     for name, table in config.boards.items():
-        field = ADAPTERS[name].settings_model.model_fields.get("output_dir") \
-            if name in ADAPTERS else None
+        field = _boards()[name].settings_model.model_fields.get("output_dir") \
+            if name in _boards() else None
         if field is not None:
             table = {**table, "output_dir": place(str(table.get("output_dir", field.default)))}
         boards[name] = table
@@ -161,9 +161,9 @@ def _did_you_mean(word: str, choices: list[str]) -> str | None:
 
 
 def _known_keys(model_name: str) -> list[str]:
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
-    for cls in ADAPTERS.values():
+    for cls in _boards().values():
         if cls.settings_model.__name__ == model_name:
             return list(cls.settings_model.model_fields)
     return []
@@ -172,17 +172,17 @@ def _known_keys(model_name: str) -> list[str]:
 def _check_boards(config: Config, text: str, source: Path) -> None:
     """Each ``[boards.X]`` table names a board and holds only that board's settings: one
     error against the config file and line, not one per posting that uses the board."""
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
     for name, table in config.boards.items():
-        if name not in ADAPTERS:
-            hint = _did_you_mean(name, sorted(ADAPTERS))
+        if name not in _boards():
+            hint = _did_you_mean(name, sorted(_boards()))
             msg = f"boards.{name}: no such board" + (
                 f" (did you mean '{hint}'?)" if hint else
-                f" (known boards: {', '.join(sorted(ADAPTERS))})")
+                f" (known boards: {', '.join(sorted(_boards()))})")
             raise ConfigError(msg, str(source), _find_line(text, ("boards", name)))
         try:
-            ADAPTERS[name].settings_model.model_validate(table)
+            _boards()[name].settings_model.model_validate(table)
         except ValidationError as exc:
             raise _config_error(exc, ("boards", name), text, source) from None
 

@@ -103,10 +103,10 @@ class Engine:
                  clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
                  clients: Clients | None = None, owner: str | None = None,
                  max_wait: float = 120.0) -> None:
-        from adapters import ADAPTERS
+        from publisher.registry import boards as _boards
 
         self.config, self.ledger = config, ledger
-        self.registry = dict(registry if registry is not None else ADAPTERS)
+        self.registry = dict(registry if registry is not None else _boards())
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
         self.clients = clients or Clients()
         self.owner = owner or owner_id()

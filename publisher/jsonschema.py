@@ -18,12 +18,12 @@ def posting_json_schema() -> dict[str, Any]:
     the board names (each board's overrides are its settings, nothing else), and that
     ``apply`` needs a url or an e-mail.
     """
-    from adapters import ADAPTERS
+    from publisher.registry import boards as _boards
 
     schema = Posting.model_json_schema(mode="validation")
     defs = schema.setdefault("$defs", {})
     boards: dict[str, Any] = {}
-    for name, cls in sorted(ADAPTERS.items()):
+    for name, cls in sorted(_boards().items()):
         settings = cls.settings_model.model_json_schema(mode="validation")
         defs.update(settings.pop("$defs", {}))
         key = f"{cls.settings_model.__name__}"

@@ -9,9 +9,9 @@ from xml.etree import ElementTree
 
 import httpx
 
-from adapters import ADAPTERS
 from publisher.adapter import BoardAdapter
 from publisher.config import load_config
+from publisher.registry import boards
 from publisher.schema import Posting
 from publisher.validate import load_posting
 from tests.factories import ROOT, context
@@ -31,7 +31,7 @@ def adapter_for(board: str, client: httpx.AsyncClient | None = None,
                 **settings: Any) -> BoardAdapter[Any]:
     """The adapter as production builds it: config table merged with ``settings``."""
     config = load_config(ROOT / "config/jobpub.toml")
-    return ADAPTERS[board].make({**config.boards.get(board, {}), **settings}, client)
+    return boards()[board].make({**config.boards.get(board, {}), **settings}, client)
 
 
 def golden(board: str, name: str, payload: Any) -> Any:

@@ -31,12 +31,12 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 import httpx  # noqa: E402
 from bench_validate import WORK, posting  # noqa: E402
 
-import adapters  # noqa: E402
 from publisher.config import load_config  # noqa: E402
 from publisher.database import connect  # noqa: E402
 from publisher.engine import Engine  # noqa: E402
 from publisher.http import Clients  # noqa: E402
 from publisher.ledger import Ledger  # noqa: E402
+from publisher.registry import boards as registered  # noqa: E402
 from tests.fakeboard import FakeBoard, FakeBoardAdapter  # noqa: E402
 
 BOARDS = ("fake_a", "fake_b", "fake_c")
@@ -76,7 +76,7 @@ async def main(args: argparse.Namespace) -> None:
         f'ledger = "{ledger_url}"\npostings_dir = "{work / "postings"}"\n'
         + "".join(f"[boards.{b}]\n" for b in BOARDS) + limits)
     for name in BOARDS:  # registered first: the config names them
-        adapters.ADAPTERS[name] = board_class(name)
+        registered()[name] = board_class(name)
     config = load_config(work / "jobpub.toml")
     boards = {f"{b}.test": FakeBoard(None, f"https://{b}.test", args.latency) for b in BOARDS}
 

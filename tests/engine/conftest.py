@@ -11,7 +11,7 @@ import pytest
 import respx
 import sqlalchemy as sa
 
-import adapters
+from publisher.registry import boards
 from publisher.tables import metadata
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW
@@ -52,7 +52,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def board(http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> FakeBoard:
-    monkeypatch.setitem(adapters.ADAPTERS, "fakeboard", FakeBoardAdapter)
+    monkeypatch.setitem(boards(), "fakeboard", FakeBoardAdapter)
     return FakeBoard(http)
 
 

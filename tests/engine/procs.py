@@ -19,9 +19,9 @@ from tests.factories import ROOT, posting_data
 CHILD = """
 import os, sys, time
 from datetime import datetime, timedelta
-import adapters
+from publisher.registry import boards
 from tests.fakeboard import FakeBoardAdapter
-adapters.ADAPTERS["fakeboard"] = FakeBoardAdapter
+boards()["fakeboard"] = FakeBoardAdapter
 import publisher.engine as engine
 start, t0 = datetime.fromisoformat(os.environ["JOBPUB_TEST_NOW"]), time.monotonic()
 init = engine.Engine.__init__

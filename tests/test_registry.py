@@ -1,0 +1,52 @@
+"""Boards are plug-ins: found through the ``jobpub.boards`` entry points, loaded in one
+module, and a broken plug-in is a clear error naming it."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import publisher.registry as registry
+from publisher.errors import ConfigError
+from tests.factories import ROOT
+
+
+def test_the_shipped_boards_come_from_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    declared = {p.name: p.value for p in entry_points(group=registry.GROUP)}
+    assert declared["google"] == "adapters.google:GoogleAdapter"
+    assert list(registry.boards()) == sorted(declared)
+    assert all(cls.name == name for name, cls in registry.boards().items())
+
+
+def test_only_the_registry_loads_adapters() -> None:
+    for path in sorted((ROOT / "publisher").rglob("*.py")):
+        if path.name != "registry.py":
+            text = path.read_text()
+            assert not re.search(r"^\s*(from adapters\b|import adapters\b)", text, re.M), path
+
+
+def _with(monkeypatch: pytest.MonkeyPatch, *points: EntryPoint) -> None:
+    monkeypatch.setattr(registry, "_loaded", None)
+    monkeypatch.setattr(registry, "entry_points", lambda group: list(points))
+
+
+def test_a_third_party_board_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with(monkeypatch, EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP),
+          EntryPoint("fakeboard", "tests.fakeboard:FakeBoardAdapter", registry.GROUP))
+    assert list(registry.boards()) == ["fakeboard", "webhook"]
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("no_such_module:Board", "cannot be loaded: ModuleNotFoundError"),
+    ("adapters.webhook:WebhookSettings", "is not a board adapter named 'fakeboard'"),
+    ("adapters.webhook:WebhookAdapter", "is not a board adapter named 'fakeboard'"),
+])
+def test_a_broken_plug_in_names_itself(monkeypatch: pytest.MonkeyPatch, value: str,
+                                       why: str) -> None:
+    _with(monkeypatch, EntryPoint("fakeboard", value, registry.GROUP))
+    with pytest.raises(ConfigError, match=f"board plug-in fakeboard \\({value}\\) {why}"):
+        registry.boards()
