@@ -1,5 +1,4 @@
-"""Google for Jobs: job pages with schema.org JobPosting JSON-LD, a sitemap, and optional
-Indexing API pings.
+"""Google for Jobs: job pages with JobPosting JSON-LD, a sitemap, optional Indexing API pings.
 
 Structured data: https://developers.google.com/search/docs/appearance/structured-data/job-posting
 Indexing API: https://developers.google.com/search/apis/indexing-api/v3/using-api
@@ -71,6 +70,7 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     rules = BoardRules(title_max=200)
     default_base_url = "https://indexing.googleapis.com"
     daily_announcements = 200  # Indexing API default quota: publish calls per day
+    quota_zone = "America/Los_Angeles"  # Google's quota day is Pacific time
 
     def url(self, posting_id: str) -> str:
         return (self.settings.site_url or "").format(id=posting_id)

@@ -289,6 +289,7 @@ class FileAdapter(BoardAdapter[S]):
     """A feed or page board: the whole file set is rendered from the open postings."""
 
     daily_announcements: ClassVar[int | None] = None  # quota for announce(), per day
+    quota_zone: ClassVar[str] = "UTC"  # the time zone in which the board's quota day turns
 
     @property
     def announces(self) -> bool:

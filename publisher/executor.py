@@ -36,6 +36,7 @@ from publisher.errors import (
     PublisherError,
 )
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
+from publisher.pages import REMOVED, UPDATED
 from publisher.schema import Posting
 
 __all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
@@ -232,9 +233,9 @@ class Executor:
         if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
             was_public = listing.state in ("live", "pending")
             if kind != "expire":
-                values["notify"] = "URL_UPDATED"
+                values["notify"] = UPDATED
             elif was_public:
-                values["notify"] = "URL_DELETED"
+                values["notify"] = REMOVED
         return Outcome(job.work.id, listing.id, values, {"state": "done", "last_error": None},
                        events)
 

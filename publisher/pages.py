@@ -1,6 +1,7 @@
 """Feed and page boards through the engine: their files are rendered from the ledger once
 per sync and written only where they changed; page changes are announced within the
-board's daily quota (counted per Pacific-time day, as Google counts it).
+board's daily quota, counted per day in the time zone the board declares (the board's own
+protocol — what a ping looks like — stays in its adapter)
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from publisher.files import write_files
 from publisher.ledger import Event, Ledger, ListingRow
 from publisher.schema import Posting
 
-__all__ = ["announce", "output_dir", "write_board_files"]
+__all__ = ["REMOVED", "UPDATED", "announce", "output_dir", "write_board_files"]
 
-QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+#: A page change waiting to be announced (``listings.notify``): board-neutral words; the
+#: adapter turns them into its own protocol (Google: URL_UPDATED / URL_DELETED).
+UPDATED, REMOVED = "updated", "removed"
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,16 +60,17 @@ async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
     waiting = sorted((r for r in rows if r.notify), key=lambda r: (r.changed_at or EPOCH, r.id))
     if not waiting or not adapter.announces:
         return None
-    day = now.astimezone(QUOTA_ZONE).date().isoformat()
+    zone = ZoneInfo(adapter.quota_zone)
+    day = now.astimezone(zone).date().isoformat()
     quota = adapter.daily_announcements
     budget = len(waiting) if quota is None else quota - ledger.quota_used(adapter.name, day)
     if budget <= 0:
         return (f"{adapter.name}: today's quota of {quota} announcements is used; "
-                f"{len(waiting)} wait for tomorrow (Pacific time)")
-    batch = [r for r in waiting if r.notify == "URL_UPDATED"][:budget]
-    batch += [r for r in waiting if r.notify == "URL_DELETED"][:budget - len(batch)]
-    updated = [postings[r.posting_id] for r in batch if r.notify == "URL_UPDATED"]
-    removed = [postings[r.posting_id] for r in batch if r.notify == "URL_DELETED"]
+                f"{len(waiting)} wait for tomorrow ({adapter.quota_zone} time)")
+    batch = [r for r in waiting if r.notify == UPDATED][:budget]
+    batch += [r for r in waiting if r.notify == REMOVED][:budget - len(batch)]
+    updated = [postings[r.posting_id] for r in batch if r.notify == UPDATED]
+    removed = [postings[r.posting_id] for r in batch if r.notify == REMOVED]
     failure: BoardError | None = None
     try:
         calls = await adapter.announce(updated, removed, budget)
@@ -77,11 +82,11 @@ async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
     if calls:
         ledger.use_quota(adapter.name, day, calls)
         ledger.add_events([Event(now, r.posting_id, adapter.name, _action(r), "ok",
-                                 f"announced {r.notify}") for r in sent])
+                                 f"announced ({r.notify})") for r in sent])
         ledger.clear_notify([r.id for r in sent])
     if failure is not None:
         ledger.add_events([Event(now, r.posting_id, adapter.name, _action(r), "retry",
-                                 f"announce {r.notify}: {failure.reason}", failure.status)
+                                 f"announce ({r.notify}): {failure.reason}", failure.status)
                            for r in batch[calls:]])
         return (f"{adapter.name}: {calls} page change(s) announced, then announcing failed "
                 f"({failure}); the rest will be tried again next sync")
@@ -91,4 +96,4 @@ async def announce(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
 
 
 def _action(row: ListingRow) -> str:
-    return "post" if row.notify == "URL_UPDATED" else "expire"
+    return "post" if row.notify == UPDATED else "expire"

@@ -84,7 +84,7 @@ listings = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("reconcile", Boolean, nullable=False, default=False),  # outcome unknown: look up
-    Column("notify", String(16)),  # a page change not yet announced (URL_UPDATED/DELETED)
+    Column("notify", String(16)),  # a page change not yet announced (updated / removed)
     Column("changed_at", UTCDateTime, nullable=False),
     # Bumped by every write of the listing: work is queued only against the version it was
     # planned on, so a run that read the listing before another run changed it queues nothing.

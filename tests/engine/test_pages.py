@@ -104,7 +104,7 @@ async def test_expired_page_is_announced_as_deleted(world: World, indexing: resp
     assert [json.loads(c.request.content)["type"] for c in indexing.calls] == [
         "URL_UPDATED", "URL_DELETED"]
     assert [(e.action, e.detail) for e in world.ledger.history("data-analyst")][-1] == (
-        "expire", "announced URL_DELETED")
+        "expire", "announced (removed)")
 
 
 async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:

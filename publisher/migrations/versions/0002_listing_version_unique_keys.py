@@ -24,6 +24,9 @@ def upgrade() -> None:
                                       server_default='0'))
         batch_op.add_column(sa.Column('hold', sa.String(length=16), nullable=True))
     # Keys written before this revision could repeat (ref:action:rN): make each one its own.
+    # Page changes waiting to be announced: board-neutral words, not Google's.
+    op.execute(sa.text("UPDATE listings SET notify = 'updated' WHERE notify = 'URL_UPDATED'"))
+    op.execute(sa.text("UPDATE listings SET notify = 'removed' WHERE notify = 'URL_DELETED'"))
     op.execute(sa.text("UPDATE due_work SET idempotency_key = idempotency_key || '-w' || "
                        "CAST(id AS VARCHAR(20))"))
     with op.batch_alter_table('due_work', schema=None) as batch_op:
