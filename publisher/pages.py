@@ -21,7 +21,7 @@ from publisher.schema import Posting
 __all__ = ["REMOVED", "UPDATED", "announce", "output_dir", "write_board_files"]
 
 #: A page change waiting to be announced (``listings.notify``): board-neutral words; the
-#: adapter turns them into its own protocol (Google: URL_UPDATED / URL_DELETED).
+#: adapter turns them into its own protocol.
 UPDATED, REMOVED = "updated", "removed"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
