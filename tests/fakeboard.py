@@ -27,6 +27,7 @@ import httpx
 import respx
 
 from publisher.adapter import ApiAdapter, BoardRules, BoardSettings, Receipt, RefreshPolicy
+from publisher.errors import OutcomeUnknown
 from publisher.schema import Posting
 
 BASE_URL = "https://fakeboard.test"
@@ -134,9 +135,20 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
             headers["Authorization"] = f"Bearer {self.secret('api_key')}"
         return headers
 
-    def _receipt(self, response: httpx.Response, ref: str) -> Receipt:
-        data = response.json()
-        return Receipt(self.name, ref, board_id=data["id"], url=data["url"])
+    def _receipt(self, response: httpx.Response, ref: str,
+                 known: Receipt | None = None) -> Receipt:
+        """The job the answer names; an answer without one is a clear, typed error (the
+        board may still have made the job: the engine looks it up)."""
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        job_id = data.get("id") if isinstance(data, dict) else None
+        if not job_id:
+            if known is None:
+                raise OutcomeUnknown(self.name, "the board's answer names no job id")
+            return known
+        return Receipt(self.name, ref, board_id=str(job_id), url=data.get("url"))
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         body = {**self.to_payload(posting), "external_ref": ref}
@@ -150,14 +162,14 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
         response = await self.client.put(f"{self.base_url}/v1/jobs/{receipt.board_id}",
                                          json=self.to_payload(posting), headers=self._headers(key))
         self.raise_for_status(response)
-        return self._receipt(response, receipt.external_ref)
+        return self._receipt(response, receipt.external_ref, receipt)
 
     async def refresh(self, posting: Posting, receipt: Receipt, *,
                       key: str | None = None) -> Receipt:
         response = await self.client.post(f"{self.base_url}/v1/jobs/{receipt.board_id}/refresh",
                                           headers=self._headers(key))
         self.raise_for_status(response)
-        return self._receipt(response, receipt.external_ref)
+        return self._receipt(response, receipt.external_ref, receipt)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         response = await self.client.delete(f"{self.base_url}/v1/jobs/{receipt.board_id}",

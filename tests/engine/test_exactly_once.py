@@ -100,7 +100,16 @@ async def test_a_manual_expire_twice_gets_two_keys(world: World, hook: respx.Rou
                                ("withdraw", f"{ref}:expire:r1:2")]
 
 
-async def test_an_exception_inside_an_adapter_is_that_actions_outcome(world: World) -> None:
+async def test_an_exception_inside_an_adapter_is_that_actions_outcome(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher.adapter import Receipt
+    from tests.fakeboard import FakeBoardAdapter
+
+    def careless(self: FakeBoardAdapter, response: httpx.Response, ref: str,
+                 known: Receipt | None = None) -> Receipt:  # an adapter with a bug
+        return Receipt(self.name, ref, board_id=response.json()["id"])
+
+    monkeypatch.setattr(FakeBoardAdapter, "_receipt", careless)
     for name in ("one", "two", "three"):
         world.write(name, publish_at=TODAY)
     world.board.fail_next("ok", "malformed")  # the second create: 201 with a body of {}

@@ -1,0 +1,238 @@
+"""The board conformance kit: what every adapter must do, checked the same way for all.
+
+An API board's test module supplies a *double* of its board (respx routes built from the
+board's documented shapes, with the fault knobs of :class:`Double`) and runs
+:func:`check_api_board`; a feed board runs :func:`check_feed_board`. Each returns the
+list of what the adapter got wrong, in words a board author can act on (empty: conforms).
+Scenarios are restricted to what the adapter declares (``can_lookup``); declaring a
+capability it does not implement fails.
+
+API scenarios, each through the engine on a fresh ledger and the fake clock: create ->
+(look up) -> update -> refresh -> withdraw -> withdraw again; 429 with Retry-After; 5xx; a
+timeout after the board stored the create (no second job); 401 / 403; 400 / 422 with the
+board's reason in the listing's last error; a malformed success body (a clear error, never
+a bare KeyError).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+from xml.etree import ElementTree
+
+import httpx
+
+from publisher.adapter import ApiAdapter, FeedItem, FileAdapter
+from tests.engine.world import World
+
+REASON = "the board explains what is wrong here"
+#: What every feed must carry, by the common field names of adapters/feedwriter.py.
+FEED_MUST = {"title": "the job title", "description": "the description",
+             "url": "a link to the job",
+             "ref": "a unique reference (element or id attribute)",
+             "location": "where the job is (city/location fields)"}
+
+
+class Double:
+    """A board double: ``process`` answers a request as the board would (storing what it
+    creates); faults for the next requests are queued with :meth:`fail_next`:
+    ``"429:7"``, ``"503"``, ``"401"``, ``"403"``, ``"400"``, ``"422"`` (answered without
+    storing anything), ``"timeout-after"`` (stored, then the read times out) and
+    ``"malformed"`` (stored, then a success whose body lacks what the board returns)."""
+
+    def __init__(self) -> None:
+        self.faults: deque[str] = deque()
+
+    def fail_next(self, *faults: str) -> None:
+        self.faults.extend(faults)
+
+    def process(self, request: httpx.Request) -> httpx.Response:
+        raise NotImplementedError
+
+    def open_refs(self) -> dict[str, int]:
+        """External reference -> how many open listings the board holds for it."""
+        raise NotImplementedError
+
+    def content(self, ref: str) -> str:
+        """The title the board shows for the listing with ``ref``."""
+        raise NotImplementedError
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        fault = self.faults.popleft() if self.faults else None
+        if fault and fault[0].isdigit():
+            status, _, wait = fault.partition(":")
+            return httpx.Response(int(status), headers={"Retry-After": wait} if wait else {},
+                                  json={"error": f"{REASON} ({status})"})
+        response = self.process(request)
+        if fault == "timeout-after":
+            raise httpx.ReadTimeout("read timed out", request=request)
+        if fault == "malformed" and response.status_code < 300:
+            return httpx.Response(response.status_code, json={"unexpected": True})
+        return response
+
+
+Scenario = Callable[[World, Double, str], Awaitable[list[str]]]
+
+
+async def check_api_board(make_world: Callable[[], World], double: Callable[[], Double],
+                          board: str) -> list[str]:
+    """Every scenario on a new world and double; what went wrong, in words."""
+    problems: list[str] = []
+    for scenario in SCENARIOS:
+        world = make_world()
+        try:
+            problems += [f"{board}: {p}" for p in await scenario(world, double(), board)]
+        finally:
+            world.close()
+    return problems
+
+
+def _ref(board: str) -> str:
+    return f"jobpub-data-analyst-{board}"
+
+
+async def _post(world: World, board: str, **changes: Any) -> None:
+    world.write(publish_at=world.clock.now.date(), boards={board: {}}, **changes)
+    await world.sync()
+
+
+async def lifecycle(world: World, double: Double, board: str) -> list[str]:
+    problems = []
+    await _post(world, board)
+    listing = world.listing(board=board)
+    if listing.state != "live" or double.open_refs().get(_ref(board)) != 1:
+        return [f"create: the listing is {listing.state} ({listing.last_error}); the board "
+                f"holds {double.open_refs().get(_ref(board), 0)} open for it"]
+    adapter = world.engine().adapter(board)
+    assert isinstance(adapter, ApiAdapter)
+    if adapter.can_lookup:
+        found = await adapter.lookup(_ref(board))
+        await adapter.client.aclose()
+        if found is None or found.board_id != listing.board_id:
+            problems.append("lookup does not find the listing it created: implement lookup "
+                            "by external reference, or declare can_lookup = False")
+    await _post(world, board, title="Senior Data Analyst")
+    if double.content(_ref(board)) != "Senior Data Analyst":
+        problems.append("update: the board does not show the new title")
+    (world.postings / "data-analyst.yaml").unlink()
+    await world.sync()
+    if double.open_refs().get(_ref(board)):
+        problems.append("withdraw: the listing is still open on the board")
+    again = world.engine().adapter(board)
+    assert isinstance(again, ApiAdapter)
+    try:
+        await again.withdraw(_receipt(world, board), key="conformance:withdraw-again")
+    except Exception as exc:  # reported as a finding, whatever it is
+        problems.append(f"withdraw again: a listing already gone must not be an error "
+                        f"(got {type(exc).__name__}: {exc})")
+    finally:
+        await again.client.aclose()
+    return problems
+
+
+def _receipt(world: World, board: str) -> Any:
+    from publisher.adapter import Receipt
+
+    listing = world.listing(board=board)
+    return Receipt(board, listing.external_ref, listing.board_id, listing.url)
+
+
+async def retry_after(world: World, double: Double, board: str) -> list[str]:
+    double.fail_next("429:7")
+    await _post(world, board)
+    if 7.0 not in world.clock.sleeps or world.listing(board=board).state != "live":
+        return [f"429 with Retry-After: 7 should wait 7 s and succeed (waited "
+                f"{world.clock.sleeps}, listing {world.listing(board=board).state}): raise "
+                "BoardUnavailable with retry_after (raise_for_status does)"]
+    return []
+
+
+async def server_error(world: World, double: Double, board: str) -> list[str]:
+    double.fail_next("503")
+    await _post(world, board)
+    if world.listing(board=board).state != "live" or double.open_refs().get(_ref(board)) != 1:
+        return ["503: should be retried and end with one listing"]
+    return []
+
+
+async def stored_then_timeout(world: World, double: Double, board: str) -> list[str]:
+    double.fail_next("timeout-after")
+    await _post(world, board)
+    count = double.open_refs().get(_ref(board), 0)
+    if count != 1 or world.listing(board=board).state != "live":
+        return [f"a create stored by the board whose answer was lost left {count} open "
+                f"listings (must be 1): make lookup find it, or declare can_lookup = False "
+                f"and dedupe by the Idempotency-Key"]
+    return []
+
+
+async def refused(world: World, double: Double, board: str) -> list[str]:
+    problems = []
+    for status in ("401", "403", "400", "422"):
+        world.write(publish_at=world.clock.now.date(), boards={board: {}},
+                    title=f"Analyst {status}")
+        double.fail_next(status)
+        await world.sync()
+        listing = world.listing(board=board)
+        if listing.state != "failed" or REASON not in (listing.last_error or ""):
+            problems.append(f"{status}: the listing should fail with the board's reason in "
+                            f"its last error (got {listing.state}: {listing.last_error})")
+        world.ledger.engine.dispose()
+        from sqlalchemy import delete
+
+        from publisher.tables import due_work, events, listings
+        with world.ledger.engine.begin() as conn:  # start the next status afresh
+            for table in (events, due_work, listings):
+                conn.execute(delete(table))
+    return problems
+
+
+async def malformed(world: World, double: Double, board: str) -> list[str]:
+    double.fail_next("malformed")
+    await _post(world, board)
+    trail = " | ".join(e.detail for e in world.ledger.history("data-analyst"))
+    if "KeyError" in trail or "TypeError" in trail:
+        return [f"a success body without the expected fields: say what is missing in a "
+                f"BoardError, not a bare exception ({trail})"]
+    if double.open_refs().get(_ref(board), 0) > 1:
+        return ["a malformed answer to a create led to a second listing"]
+    return []
+
+
+SCENARIOS: list[Scenario] = [lifecycle, retry_after, server_error, stored_then_timeout,
+                             refused, malformed]
+
+
+def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
+    """A feed board's dialect carries what every feed needs, and each of its fields is
+    written and parses back."""
+    dialect = getattr(adapter, "dialect", None)
+    if dialect is None:
+        return [f"{adapter.name}: not a feed (no dialect)"]
+    fields = {key for _, key in dialect.fields} | (
+        {"ref"} if dialect.id_attribute else set())
+    if fields & {"city", "location"}:
+        fields.add("location")
+    missing = [f"{what} ({key})" for key, what in FEED_MUST.items() if key not in fields]
+    problems = [f"{adapter.name}: the dialect lacks {', '.join(missing)}"] if missing else []
+    assert item.posted_at is not None
+    (content,) = adapter.render_files([item], [], item.posted_at).values()
+    job = ElementTree.fromstring(content).find(f".//{dialect.job}")
+    if job is None:
+        return [*problems, f"{adapter.name}: no <{dialect.job}> element written"]
+    for path, key in dialect.fields:
+        if key in ("remotetype", "street", "postalcode", "email", "education", "experience",
+                   "category", "company_url", "apply_url", "requisitionid", "salary",
+                   "updated", "expires", "contract_type", "contract_time", "working_hours",
+                   "jobtype"):
+            continue  # optional: only when the posting has it
+        if not (job.findtext(path) or "").strip():
+            problems.append(f"{adapter.name}: <{path}> ({key}) is missing or empty")
+    return problems
+
+
+def json_body(request: httpx.Request) -> dict[str, Any]:
+    data = json.loads(request.content or b"{}")
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,162 @@
+"""The conformance kit (tests/conformance.py) on every shipped board and the in-tree fake
+board, and on two deliberately broken adapters it must catch with words that say what is
+missing. Board lists come from the registry."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+import respx
+
+from adapters.feedwriter import Dialect, FeedAdapter
+from publisher.adapter import FeedItem, FileAdapter, Receipt
+from publisher.registry import boards
+from tests.adapters.helpers import adapter_for
+from tests.conformance import Double, check_api_board, check_feed_board, json_body
+from tests.engine.world import FakeClock, World
+from tests.factories import NOW, make_posting
+from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
+
+HOOK = "https://careers.example.test/hooks/jobpub"
+
+
+class WebhookDouble(Double):
+    """The webhook's documented shape: JSON {action, ref, posting}, deduplicated by the
+    Idempotency-Key (a repeated key gets the first answer and changes nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: dict[str, dict[str, Any] | None] = {}
+        self.answers: dict[str, httpx.Response] = {}
+
+    def process(self, request: httpx.Request) -> httpx.Response:
+        key = request.headers.get("Idempotency-Key", "")
+        if key in self.answers:
+            return self.answers[key]
+        body = json_body(request)
+        ref = str(body.get("ref"))
+        if body.get("action") == "withdraw":
+            self.open.pop(ref, None)
+        else:
+            self.open[ref] = body.get("posting")
+        self.answers[key] = httpx.Response(200, json={"id": ref})
+        return self.answers[key]
+
+    def open_refs(self) -> dict[str, int]:
+        return dict.fromkeys(self.open, 1)
+
+    def content(self, ref: str) -> str:
+        return str((self.open.get(ref) or {}).get("title"))
+
+
+class FakeBoardDouble(Double):
+    """The in-tree fake board's shapes (tests/fakeboard.py), with the kit's faults."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.board = FakeBoard(None)
+
+    def process(self, request: httpx.Request) -> httpx.Response:
+        parts = request.url.path.strip("/").split("/")
+        if request.method == "DELETE" and len(parts) > 2 and \
+                self.board.jobs.get(parts[2], {}).get("status") != "open":
+            return httpx.Response(404, json={"error": "no such job"})  # already gone
+        return self.board._process(request)
+
+    def open_refs(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for job in self.board.live():
+            found[job["external_ref"]] = found.get(job["external_ref"], 0) + 1
+        return found
+
+    def content(self, ref: str) -> str:
+        return next((j["title"] for j in self.board.live() if j["external_ref"] == ref), "")
+
+
+class BrokenApiAdapter(FakeBoardAdapter):
+    """What a review once let through: lookup that never finds, withdraw that fails on 404."""
+
+    name = "fakeboard"
+
+    async def lookup(self, ref: str) -> Receipt | None:
+        return None
+
+    async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
+        response = await self.client.delete(f"{self.base_url}/v1/jobs/{receipt.board_id}")
+        self.raise_for_status(response)  # 404 is an error here
+
+
+class BrokenFeedAdapter(FeedAdapter):
+    name = "indeed_feed"
+    dialect: ClassVar[Dialect] = Dialect(root="jobs", fields=(("title", "title"),),
+                                         filename="feeds/broken.xml")
+
+
+@pytest.fixture
+def kit(tmp_path: Path, http: respx.MockRouter,
+        monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Worlds on fresh SQLite ledgers, and the double of the moment behind respx."""
+    current: dict[str, Double] = {}
+    http.route(url__startswith=BASE_URL).mock(side_effect=lambda r: current["d"].handle(r))
+    http.post(HOOK).mock(side_effect=lambda r: current["d"].handle(r))
+    counter = itertools.count()
+    monkeypatch.setitem(boards(), "fakeboard", FakeBoardAdapter)  # the worlds' config names it
+
+    def world() -> World:
+        n = next(counter)
+        made = World(tmp_path / f"w{n}", f"sqlite:///{tmp_path}/ledger{n}.db", FakeClock(NOW),
+                     FakeBoard(None))
+        made.config.boards["webhook"] = {"url": HOOK}
+        return made
+
+    def double(cls: type[Double]) -> Any:
+        def make() -> Double:
+            current["d"] = cls()
+            return current["d"]
+        return make
+
+    return {"world": world, "double": double, "patch": monkeypatch}
+
+
+async def test_the_webhook_conforms(kit: dict[str, Any]) -> None:
+    assert await check_api_board(kit["world"], kit["double"](WebhookDouble), "webhook") == []
+
+
+async def test_the_fake_board_conforms(kit: dict[str, Any]) -> None:
+    kit["patch"].setitem(boards(), "fakeboard", FakeBoardAdapter)
+    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
+                                 "fakeboard") == []
+
+
+async def test_the_kit_catches_a_broken_api_board(kit: dict[str, Any]) -> None:
+    kit["patch"].setitem(boards(), "fakeboard", BrokenApiAdapter)
+    found = await check_api_board(kit["world"], kit["double"](FakeBoardDouble), "fakeboard")
+    assert any("lookup does not find the listing it created" in p for p in found), found
+    assert any("withdraw again: a listing already gone must not be an error" in p
+               for p in found), found
+    assert any("a create stored by the board whose answer was lost" in p for p in found), found
+
+
+FEEDS = [name for name, cls in boards().items() if cls.kind == "feed"]
+
+
+@pytest.mark.parametrize("board", FEEDS)
+def test_every_feed_board_conforms(board: str) -> None:
+    adapter = adapter_for(board, job_url="https://jobs.example.com/{id}.html")
+    assert isinstance(adapter, FileAdapter)
+    item = FeedItem(make_posting(), datetime(2026, 12, 1, tzinfo=UTC), None)
+    assert check_feed_board(adapter, item) == []
+
+
+def test_the_kit_catches_a_one_field_feed() -> None:
+    adapter = BrokenFeedAdapter.make({"job_url": "https://jobs.example.com/{id}.html"})
+    assert isinstance(adapter, FileAdapter)
+    found = check_feed_board(adapter, FeedItem(make_posting(), NOW, None))
+    assert found == ["indeed_feed: the dialect lacks the description (description), a link "
+                     "to the job (url), a unique reference (element or id attribute) (ref), "
+                     "where the job is (city/location fields) (location)"]
