@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from publisher.adapter import BoardAdapter
@@ -14,9 +13,9 @@ from publisher.render import content_text, description_text
 from publisher.schema import Posting
 
 if TYPE_CHECKING:
-    from publisher.adapter import ClientSource
+    pass
 
-__all__ = ["board_checker", "build_adapter", "check_board"]
+__all__ = ["board_checker", "check_board"]
 
 
 def _rule(board: str, message: str, *path: str | int) -> Problem:
@@ -71,29 +70,12 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     )
 
 
-def build_adapter(config: Config, name: str, overrides: Mapping[str, Any] | None = None,
-                  client: ClientSource = None,
-                  registry: Mapping[str, type[BoardAdapter[Any]]] | None = None,
-                  ) -> BoardAdapter[Any]:
-    """Board ``name``'s adapter from its config table merged with a posting's overrides
-    (from ``registry``, default the board registry; with the core's HTTP ``client``).
-
-    Raises ``KeyError`` for an unknown board and ``ConfigError`` for bad settings.
-    """
-    if registry is None:
-        from publisher.registry import boards as _boards
-
-        registry = _boards()
-    adapter = registry[name].make({**config.boards.get(name, {}), **(overrides or {})}, client)
-    adapter.default_duration = timedelta(days=config.default_duration_days)
-    return adapter
-
-
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
     """A function checking a posting's boards: known names, valid overrides, board rules."""
+    from publisher.registry import Adapters
     from publisher.registry import boards as _boards
 
-    shared: dict[str, BoardAdapter[Any]] = {}  # for postings without overrides
+    built = Adapters(config)
 
     def check(posting: Posting) -> list[Problem]:
         problems: list[Problem] = []
@@ -108,12 +90,7 @@ def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
                                         ("boards", name), at_key=True))
                 continue
             try:
-                if overrides:
-                    adapter = build_adapter(config, name, overrides)
-                elif name in shared:
-                    adapter = shared[name]
-                else:
-                    adapter = shared[name] = build_adapter(config, name)
+                adapter = built.get(name, overrides)
             except ConfigError as exc:
                 problems.append(Problem("schema", exc.message, ("boards", name), board=name,
                                         at_key=True))

@@ -227,13 +227,13 @@ def main() -> None:
 
 
 def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
-    from publisher.board_rules import build_adapter
+    from publisher.registry import Adapters
     from publisher.registry import boards as _boards
 
     if name not in _boards():
         known = ", ".join(sorted(_boards()))
         raise UsageError(f"unknown board '{name}' (known boards: {known})")
-    return build_adapter(config, name, overrides)
+    return Adapters(config).get(name, overrides)
 
 
 @cli.command()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
-from publisher.board_rules import build_adapter
 from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
@@ -103,6 +102,7 @@ class Engine:
                  clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
                  clients: Clients | None = None, owner: str | None = None,
                  max_wait: float = 120.0) -> None:
+        from publisher.registry import Adapters
         from publisher.registry import boards as _boards
 
         self.config, self.ledger = config, ledger
@@ -110,7 +110,7 @@ class Engine:
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
-        self._adapters: dict[str, BoardAdapter[Any]] = {}
+        self.adapters = Adapters(config, self._client_for, self.registry)
         for table in config.boards.values():  # every configured secret is masked in reasons
             for key, name in table.items():
                 if key.endswith("_env") and isinstance(name, str):
@@ -126,20 +126,14 @@ class Engine:
 
     def adapter(self, board: str, posting: Posting | None = None) -> BoardAdapter[Any]:
         """The board's adapter with its HTTP client (per-posting overrides applied)."""
-        if board not in self.registry:
-            raise ConfigError(f"unknown board '{board}'")
-        overrides = posting.board_overrides(board) if posting is not None else {}
-        if not overrides and board in self._adapters:
-            return self._adapters[board]
+        return self.adapters.get(board, posting.board_overrides(board) if posting else None)
+
+    def _client_for(self, board: str) -> Any:
+        """A factory of the board's HTTP client (made on first use, shared by its adapters)."""
         concurrency = self.limit(board).concurrency
         own = self.config.limits.get(board)
         timeout = own.timeout if own else None
-        adapter = build_adapter(self.config, board, overrides,
-                                lambda: self.clients.get(board, concurrency, timeout),
-                                self.registry)
-        if not overrides:
-            self._adapters[board] = adapter
-        return adapter
+        return lambda: self.clients.get(board, concurrency, timeout)
 
     @property
     def default_duration(self) -> timedelta:

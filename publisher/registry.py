@@ -8,13 +8,20 @@ the core that loads adapters; everything else asks :func:`boards`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.adapter import BoardAdapter
 from publisher.errors import ConfigError
 
-__all__ = ["GROUP", "boards"]
+if TYPE_CHECKING:
+    from publisher.adapter import ClientSource
+    from publisher.config import Config
+
+__all__ = ["GROUP", "Adapters", "boards"]
 
 GROUP = "jobpub.boards"
 
@@ -43,3 +50,34 @@ def boards() -> dict[str, type[BoardAdapter[Any]]]:
             found = dict(ADAPTERS)
         _loaded = dict(sorted(found.items()))
     return _loaded
+
+
+class Adapters:
+    """The one place adapters are built, with the one cache: per board, and per distinct
+    set of a posting's overrides (merged over the board's config table).
+
+    ``client_for(board)`` gives what the adapter calls the board with (the engine's client
+    factory; none for validate and preview).
+    """
+
+    def __init__(self, config: Config,
+                 client_for: Callable[[str], ClientSource] | None = None,
+                 registry: Mapping[str, type[BoardAdapter[Any]]] | None = None) -> None:
+        self.config, self.client_for = config, client_for
+        self.registry = registry if registry is not None else boards()
+        self._built: dict[tuple[str, str], BoardAdapter[Any]] = {}
+
+    def get(self, name: str, overrides: Mapping[str, Any] | None = None) -> BoardAdapter[Any]:
+        """Board ``name``'s adapter; ConfigError for an unknown board or bad settings."""
+        key = (name, json.dumps(dict(overrides or {}), sort_keys=True, default=str))
+        adapter = self._built.get(key)
+        if adapter is None:
+            if name not in self.registry:
+                raise ConfigError(f"unknown board '{name}' (known boards: "
+                                  f"{', '.join(sorted(self.registry))})")
+            client = self.client_for(name) if self.client_for else None
+            adapter = self.registry[name].make(
+                {**self.config.boards.get(name, {}), **(overrides or {})}, client)
+            adapter.default_duration = timedelta(days=self.config.default_duration_days)
+            self._built[key] = adapter
+        return adapter

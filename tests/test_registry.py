@@ -52,3 +52,17 @@ def test_a_broken_plug_in_names_itself(monkeypatch: pytest.MonkeyPatch, value: s
     _with(monkeypatch, EntryPoint("fakeboard", value, registry.GROUP))
     with pytest.raises(ConfigError, match=f"board plug-in fakeboard \\({value}\\) {why}"):
         registry.boards()
+
+
+def test_adapters_are_built_in_one_place_with_one_cache() -> None:
+    from publisher.config import load_config
+
+    config = load_config(ROOT / "config/jobpub.toml")
+    built = registry.Adapters(config)
+    google = built.get("google")
+    assert built.get("google") is google and built.get("google", {}) is google
+    other = built.get("google", {"direct_apply": True})
+    assert other is not google and built.get("google", {"direct_apply": True}) is other
+    assert (google.settings.direct_apply, other.settings.direct_apply) == (False, True)
+    with pytest.raises(ConfigError, match="unknown board 'linkedn'"):
+        built.get("linkedn")

@@ -63,9 +63,10 @@ def test_each_board_tags_the_apply_url_with_its_own_tracking(tmp_path: object) -
                       '[boards.google]\nsite_url = "https://jobs.example.com/{id}.html"\n'
                       '[boards.google.tracking]\nutm_source = "google_jobs"\n')
     loaded = load_config(config)
-    from publisher.board_rules import build_adapter
+    from publisher.registry import Adapters
 
-    indeed = build_adapter(loaded, "indeed_feed")
+    built = Adapters(loaded)
+    indeed = built.get("indeed_feed")
     assert isinstance(indeed, FileAdapter)
     posting = make_posting()
     (content,) = indeed.render_files([FeedItem(posting, WHEN, None)], [], WHEN).values()
@@ -73,7 +74,7 @@ def test_each_board_tags_the_apply_url_with_its_own_tracking(tmp_path: object) -
     assert job is not None
     assert job.findtext("url") == ("https://jobs.example.com/data-analyst?lang=en&"
                                    "utm_source=indeed&utm_medium=job_board")
-    google = build_adapter(loaded, "google")
+    google = built.get("google")
     page = google.preview(posting)
     assert ('href="https://jobs.example.com/data-analyst?utm_source=google_jobs">Apply now'
             in page)
