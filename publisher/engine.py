@@ -30,6 +30,7 @@ from publisher.problems import Finding
 from publisher.redact import remember
 from publisher.rules import RuleContext
 from publisher.schema import Posting
+from publisher.states import ActionKind, Hold, ListingState, WorkState
 
 __all__ = ["Done", "Engine", "Loaded", "Progress", "SyncResult"]
 
@@ -75,7 +76,7 @@ class SyncResult:
 
     @property
     def failed(self) -> list[Done]:
-        return [d for d in self.outcomes if d.state == "failed"]
+        return [d for d in self.outcomes if d.state == WorkState.FAILED]
 
 
 def _utcnow() -> datetime:
@@ -289,7 +290,7 @@ class Engine:
             actions = [a if a.listing_id is not None else
                        replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
         now = self.clock()
-        result.failing = sum(1 for r in rows if r.state == "failed")
+        result.failing = sum(1 for r in rows if r.state == ListingState.FAILED)
         result.skipped = self.skipped_boards({a.board for a in actions} | {r.board for r in rows})
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming = [a for a in actions if a.due > now]
@@ -336,9 +337,9 @@ class Engine:
         self.ledger.add_listings([(posting_id, b, external_ref(posting_id, b))
                                   for b in chosen if b not in have and b in spec.boards], now)
         mine = [r for r in self.ledger.listings(posting_id) if r.board in chosen]
-        self.ledger.set_hold([r.id for r in mine], "manual")
+        self.ledger.set_hold([r.id for r in mine], Hold.MANUAL)
         rows = [r for r in self.ledger.listings(posting_id)
-                if r.board in chosen and r.state != "expired"]
+                if r.board in chosen and r.state != ListingState.EXPIRED]
         result = SyncResult()
         result.skipped = self.skipped_boards(r.board for r in rows)
         result.notes += [f"{b}: held closed; expired there once the board is configured"
@@ -349,7 +350,8 @@ class Engine:
             [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
               "due_at": now, "ref": r.external_ref, "revision": known[posting_id].revision,
               "version": r.version} for r in rows],
-            [work[r.id].id for r in rows if r.id in work and work[r.id].state == "pending"], now)
+            [work[r.id].id for r in rows
+             if r.id in work and work[r.id].state == WorkState.PENDING], now)
         claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])
         busy = {r.id for r in rows} - {w.listing_id for w in claimed}
         result.notes += [f"{r.board}: another run is working on this listing; it is held "
@@ -362,12 +364,12 @@ class Engine:
         idempotency keys). Returns the boards reopened."""
         _, chosen = self._chosen(posting_id, boards)
         held = [r for r in self.ledger.listings(posting_id)
-                if r.board in chosen and r.hold == "manual"]
+                if r.board in chosen and r.hold == Hold.MANUAL]
         if not held:
             raise PublisherError(f"'{posting_id}' is not closed by jobpub expire on "
                                  f"{', '.join(chosen)}: nothing to reopen")
-        self.ledger.set_hold([r.id for r in held if r.state == "expired"], "reopen")
-        self.ledger.set_hold([r.id for r in held if r.state != "expired"], None)
+        self.ledger.set_hold([r.id for r in held if r.state == ListingState.EXPIRED], Hold.REOPEN)
+        self.ledger.set_hold([r.id for r in held if r.state != ListingState.EXPIRED], None)
         return [r.board for r in held]
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
@@ -463,11 +465,12 @@ class Engine:
     def _not_written(self, outcome: Outcome, row: ListingRow, exc: Exception) -> Outcome:
         """A file board's action whose files could not be written: due again in 5 minutes."""
         now = self.clock()
-        kind = "expire" if outcome.listing.get("state") == "expired" else "post"
+        kind = ActionKind.EXPIRE if outcome.listing.get("state") == ListingState.EXPIRED \
+            else ActionKind.POST
         event = Event(now, row.posting_id, row.board, kind, "retry",
                       f"{exc}; next attempt in 5 minutes")
         return Outcome(outcome.work_id, outcome.listing_id, {"last_error": str(exc)},
-                       {"state": "pending", "due_at": now + timedelta(minutes=5),
+                       {"state": WorkState.PENDING, "due_at": now + timedelta(minutes=5),
                         "last_error": str(exc)}, [event])
 
     async def aclose(self) -> None:

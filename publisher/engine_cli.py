@@ -21,6 +21,7 @@ from publisher.cli import State, cli, handle_errors, pass_state
 from publisher.errors import PostingInvalid, UnknownPosting, UsageError
 from publisher.report import render
 from publisher.schema import Posting
+from publisher.states import Hold, ListingState, WorkState
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, httpx, tenacity) loads only when a command runs
     from publisher.adapter import RefreshPolicy
@@ -88,8 +89,8 @@ class _Lines:
 
     def advance(self, job: Job, outcome: Outcome) -> None:
         state = outcome.work.get("state")
-        word = PAST[job.work.kind] if state == "done" else \
-            ("FAILED" if state == "failed" else "retry later")
+        word = PAST[job.work.kind] if state == WorkState.DONE else \
+            ("FAILED" if state == WorkState.FAILED else "retry later")
         error = outcome.work.get("last_error")
         stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         click.echo(f"{stamp} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
@@ -185,7 +186,7 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
         click.echo(f"held: {posting_id}: its file has errors (see jobpub validate); its "
                    "listings stay as they are", err=True)
     for row in engine.ledger.listings():
-        if row.hold == "manual" and row.posting_id in loaded.desired:
+        if row.hold == Hold.MANUAL and row.posting_id in loaded.desired:
             zone = loaded.known[row.posting_id].timezone
             click.echo(f"held: {row.posting_id} on {row.board}: {_hold_text(row, zone)}")
     if not actions:
@@ -286,7 +287,7 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
 
 def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> datetime | None:
     policy = policies.get(row.board)
-    if row.state != "live" or policy is None or policy.every is None or (
+    if row.state != ListingState.LIVE or policy is None or policy.every is None or (
             policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
         return None
     base = row.refreshed_at or row.posted_at
@@ -310,13 +311,13 @@ def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]
                      "hold": _hold_text(row, zones.get(row.posting_id, "UTC")),
                      "_zone": zones.get(row.posting_id, "UTC"),
                      "_publishes": _planned_start(specs.get(row.posting_id))
-                     if row.state == "scheduled" else None})
+                     if row.state == ListingState.SCHEDULED else None})
     return rows
 
 
 def _hold_text(row: ListingRow, zone: str = "UTC") -> str | None:
     """Why a listing stays closed, and how to change that (None: it follows its file)."""
-    if row.hold != "manual":
+    if row.hold != Hold.MANUAL:
         return None
     when = f" at {_local(row.expired_at, zone)}" if row.expired_at else ""
     return f"closed by jobpub expire{when}; jobpub reopen {row.posting_id} to publish again"

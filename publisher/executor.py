@@ -38,6 +38,7 @@ from publisher.errors import (
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
 from publisher.pages import REMOVED, UPDATED
 from publisher.schema import Posting
+from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
 
 __all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
 
@@ -216,37 +217,40 @@ class Executor:
                                   "attempts": attempts}
         if receipt is not None:
             values.update(board_id=receipt.board_id, url=receipt.url)
-        if kind == "post":
+        if kind == ActionKind.POST:
             values.update(hold=None)  # restored or reopened: back to following the file
-            values.update(state="pending" if receipt and receipt.pending else "live",
+            values.update(state=ListingState.PENDING if receipt and receipt.pending
+                          else ListingState.LIVE,
                           posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
                           revision=job.revision, content_hash=job.content_hash,
                           expires_at=self._expiry(job, now))
-        elif kind == "update":
-            values.update(state="live", revision=job.revision, content_hash=job.content_hash,
+        elif kind == ActionKind.UPDATE:
+            values.update(state=ListingState.LIVE, revision=job.revision,
+                          content_hash=job.content_hash,
                           expires_at=self._expiry(job, listing.posted_at or now))
-        elif kind == "refresh":
+        elif kind == ActionKind.REFRESH:
             values.update(refreshed_at=now, refresh_count=listing.refresh_count + 1)
         else:  # held as the expire says: by hand, or its file or board removed (or not)
-            values.update(state="expired", expired_at=now,
-                          hold="manual" if listing.hold == "manual" else job.work.hold)
+            values.update(state=ListingState.EXPIRED, expired_at=now,
+                          hold=Hold.MANUAL if listing.hold == Hold.MANUAL else job.work.hold)
         if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
-            was_public = listing.state in ("live", "pending")
-            if kind != "expire":
+            was_public = listing.state in (ListingState.LIVE, ListingState.PENDING)
+            if kind != ActionKind.EXPIRE:
                 values["notify"] = UPDATED
             elif was_public:
                 values["notify"] = REMOVED
-        return Outcome(job.work.id, listing.id, values, {"state": "done", "last_error": None},
-                       events)
+        return Outcome(job.work.id, listing.id, values,
+                       {"state": WorkState.DONE, "last_error": None}, events)
 
     def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
                 call: _Call | None = None) -> Outcome:
         """A permanent failure; what is known of the listing on the board is kept (a create
         found there, or one whose outcome is unknown, is never made again)."""
         reason = str(error)
-        events.append(self.event(job, job.work.kind, "failed", error.reason, error.status))
+        events.append(self.event(job, job.work.kind, EventOutcome.FAILED, error.reason,
+                                 error.status))
         values: dict[str, Any] = {
-            "state": "failed", "last_error": reason, "attempts": attempts,
+            "state": ListingState.FAILED, "last_error": reason, "attempts": attempts,
             "revision": job.revision, "content_hash": job.content_hash,
             "changed_at": self.clock()}
         if call is not None and call.adopted:
@@ -254,7 +258,7 @@ class Executor:
         elif call is not None and call.reconcile:
             values.update(reconcile=True)
         return Outcome(job.work.id, job.listing.id, values,
-                       {"state": "failed", "last_error": reason}, events)
+                       {"state": WorkState.FAILED, "last_error": reason}, events)
 
     def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
                      attempts: int, reconcile: bool) -> Outcome:
@@ -264,7 +268,8 @@ class Executor:
                                   error.status))
         return Outcome(job.work.id, job.listing.id,
                        {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
-                       {"state": "pending", "due_at": due, "last_error": str(error)}, events)
+                       {"state": WorkState.PENDING, "due_at": due, "last_error": str(error)},
+                       events)
 
     # -- feed and page boards --------------------------------------------------------------
     def _file(self, job: Job, adapter: FileAdapter[Any]) -> Outcome:
@@ -397,7 +402,7 @@ class _Call:
             if job.work.revision == job.revision and not self.conflict:
                 return self.receipt
             return await adapter.update(job.posting, self.receipt, key=key)
-        if kind == "post":
+        if kind == ActionKind.POST:
             return await adapter.publish(job.posting, ref, key=key)
         if kind == "update":
             return await adapter.update(job.posting, self.receipt, key=key)

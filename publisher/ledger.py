@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from publisher.schema import Posting
+from publisher.states import Hold, ListingState, WorkState
 from publisher.tables import due_work, events, listings, postings, quota
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "work_key",
 ]
 
-OPEN_WORK = ("pending", "running")
+OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
 LEASE = timedelta(minutes=5)
 
 
@@ -153,7 +154,7 @@ class Outcome:
         listing = {k: v for k, v in self.listing.items() if k in self.ESSENTIAL}
         note = f"recorded partly ({why})"
         return Outcome(self.work_id, self.listing_id, {**listing, "last_error": note},
-                       {"state": self.work.get("state", "failed"), "last_error": note},
+                       {"state": self.work.get("state", WorkState.FAILED), "last_error": note},
                        self.events)
 
 
@@ -247,8 +248,9 @@ class Ledger:
         if items:
             with self.engine.begin() as conn:  # a racing run may have added some already
                 conn.execute(self._insert(listings).on_conflict_do_nothing(), [
-                    {"posting_id": p, "board": b, "external_ref": ref, "state": "scheduled",
-                     "refresh_count": 0, "attempts": 0, "reconcile": False, "changed_at": now}
+                    {"posting_id": p, "board": b, "external_ref": ref,
+                     "state": ListingState.SCHEDULED, "refresh_count": 0, "attempts": 0,
+                     "reconcile": False, "changed_at": now}
                     for p, b, ref in items])
 
     def set_hold(self, listing_ids: Sequence[int], hold: str | None) -> None:
@@ -289,8 +291,8 @@ class Ledger:
         with self.engine.begin() as conn:
             if cancel:
                 conn.execute(update(due_work).where(and_(due_work.c.id.in_(cancel),
-                                                         due_work.c.state == "pending"))
-                             .values(state="cancelled"))
+                                                         due_work.c.state == WorkState.PENDING))
+                             .values(state=WorkState.CANCELLED))
             if not items:
                 return 0
             ids = sorted({item["listing_id"] for item in items})
@@ -313,13 +315,14 @@ class Ledger:
                              "idempotency_key": work_key(item["ref"], item["kind"],
                                                          item["revision"], n),
                              "revision": item["revision"], "hold": item.get("hold"),
-                             "state": "pending", "attempts": 0, "created_at": now})
+                             "state": WorkState.PENDING, "attempts": 0,
+                             "created_at": now})
             added = conn.execute(self._insert(due_work).on_conflict_do_nothing()
                                  .returning(due_work.c.id), rows).all()
-            manual = [i["listing_id"] for i in fresh if i.get("hold") == "manual"]
+            manual = [i["listing_id"] for i in fresh if i.get("hold") == Hold.MANUAL]
             if manual:  # a person's word holds at once, before the board call is made
                 conn.execute(update(listings).where(listings.c.id.in_(manual))
-                             .values(hold="manual", version=listings.c.version + 1))
+                             .values(hold=Hold.MANUAL, version=listings.c.version + 1))
             return len(added)
 
     def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -350,9 +353,10 @@ class Ledger:
         """Take due work under a lease. Returns (claimed, taken over from a dead owner)."""
         stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
             self._select(select(due_work.c.lease_owner).distinct()
-                         .where(due_work.c.state == "running")))))
-        crashed = and_(due_work.c.state == "running", stale)
-        ready = or_(and_(due_work.c.state == "pending", due_work.c.due_at <= now), crashed)
+                         .where(due_work.c.state == WorkState.RUNNING)))))
+        crashed = and_(due_work.c.state == WorkState.RUNNING, stale)
+        ready = or_(and_(due_work.c.state == WorkState.PENDING, due_work.c.due_at <= now),
+                    crashed)
         scope = due_work.c.listing_id.in_(only) if only is not None else true()
         pick = select(due_work.c.id).where(ready, scope) \
             .order_by(due_work.c.due_at, due_work.c.id).limit(limit)
@@ -362,7 +366,7 @@ class Ledger:
             taken = set(conn.execute(select(due_work.c.id).where(crashed, scope)).scalars())
             claimed = conn.execute(
                 update(due_work).where(due_work.c.id.in_(pick))
-                .values(state="running", lease_owner=owner, lease_until=now + lease,
+                .values(state=WorkState.RUNNING, lease_owner=owner, lease_until=now + lease,
                         attempts=due_work.c.attempts + 1)
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
             rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
@@ -378,7 +382,7 @@ class Ledger:
         if work_ids:
             with self.engine.begin() as conn:
                 conn.execute(update(due_work).where(due_work.c.id.in_(work_ids))
-                             .values(state="pending", lease_owner=None, lease_until=None))
+                             .values(state=WorkState.PENDING, lease_owner=None, lease_until=None))
 
     def record(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Write the results of executed work, in one transaction when it can.

@@ -17,6 +17,7 @@ from publisher.errors import AnnounceFailed, BoardError, PublisherError
 from publisher.files import write_files
 from publisher.ledger import Event, Ledger, ListingRow
 from publisher.schema import Posting
+from publisher.states import ListingState
 
 __all__ = ["REMOVED", "UPDATED", "announce", "output_dir", "write_board_files"]
 
@@ -38,12 +39,14 @@ def write_board_files(adapter: FileAdapter[Any], rows: Sequence[ListingRow],
     The build date is the newest listing change, so an unchanged board renders the same
     bytes on every sync.
     """
-    shown = [r for r in rows if r.state in ("live", "pending") or
-             (r.state in ("failed", "expired") and r.posted_at is not None)]
+    shown = [r for r in rows if r.state in (ListingState.LIVE, ListingState.PENDING) or
+             (r.state in (ListingState.FAILED, ListingState.EXPIRED)
+              and r.posted_at is not None)]
     live = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at,
-                     r.refreshed_at or r.changed_at) for r in shown if r.state != "expired"]
+                     r.refreshed_at or r.changed_at)
+            for r in shown if r.state != ListingState.EXPIRED]
     closed = [FeedItem(postings[r.posting_id], r.posted_at, r.expires_at)
-              for r in shown if r.state == "expired"]
+              for r in shown if r.state == ListingState.EXPIRED]
     # Only listings the files show count: a posting queued for later changes nothing here.
     built = max((r.changed_at for r in shown if r.changed_at), default=EPOCH)
     files = adapter.render_files(live, closed, built)

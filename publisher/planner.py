@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from publisher.adapter import RefreshPolicy
 from publisher.ledger import ListingRow, WorkRow, listing_hash
 from publisher.schema import Posting
+from publisher.states import ActionKind, Hold, ListingState, WorkState
 
 __all__ = ["Action", "Desired", "plan"]
 
-ACTIVE = ("live", "pending")
+ACTIVE = (ListingState.LIVE, ListingState.PENDING)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     start, end = posting.publish_time(), posting.expiry_time()
     state = listing.state if listing else None
     on_board = listing is not None and (state in ACTIVE or (
-        state == "failed" and (listing.board_id is not None or listing.posted_at is not None)))
+        state == ListingState.FAILED
+        and (listing.board_id is not None or listing.posted_at is not None)))
     changed = listing is not None and listing.content_hash != d.board_hash(board)
 
     what = f"content changed (revision {listing.revision} -> {revision})" \
@@ -70,34 +72,34 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         return Action(posting.id, board, kind, reason, due, listing.id if listing else None)
 
     if posting.status == "closed":
-        return [act("expire", "posting closed (status: closed)", now)] \
-            if state in ("scheduled", *ACTIVE) or on_board else []
-    if listing is not None and listing.hold == "manual":  # only jobpub reopen clears it
-        return [replace(act("expire", "closed by jobpub expire", now), hold="manual")] \
-            if state in ("scheduled", *ACTIVE) or on_board else []
+        return [act(ActionKind.EXPIRE, "posting closed (status: closed)", now)] \
+            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
+    if listing is not None and listing.hold == Hold.MANUAL:  # only jobpub reopen clears it
+        return [replace(act(ActionKind.EXPIRE, "closed by jobpub expire", now), hold=Hold.MANUAL)] \
+            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
     if not on_board:
-        if state == "failed" and not (changed or retry_failed):
+        if state == ListingState.FAILED and not (changed or retry_failed):
             return []
-        back = listing is not None and listing.hold in ("gone", "reopen")
-        if state == "expired" and not changed and not back:
+        back = listing is not None and listing.hold in (Hold.GONE, Hold.REOPEN)
+        if state == ListingState.EXPIRED and not changed and not back:
             return []
         if end is not None and end <= now:
-            return [act("expire", "expires_at passed before it was published", now)] \
-                if state == "scheduled" else []
-        if state == "failed":
+            return [act(ActionKind.EXPIRE, "expires_at passed before it was published", now)] \
+                if state == ListingState.SCHEDULED else []
+        if state == ListingState.FAILED:
             reason = "retrying after a failure" if retry_failed else \
                 "content changed after a failure"
-        elif state == "expired" and listing is not None and listing.hold == "reopen":
+        elif state == ListingState.EXPIRED and listing is not None and listing.hold == Hold.REOPEN:
             reason = "reopened by jobpub reopen"
-        elif state == "expired" and back:
+        elif state == ListingState.EXPIRED and back:
             reason = "posting restored (its file or board is back)"
-        elif state == "expired":
+        elif state == ListingState.EXPIRED:
             reason = f"reopened: {what}"
         elif start is None:
             reason = "new posting (no publish_at: as soon as synced)"
         else:
             reason = "publish_at reached" if start <= now else "publish_at"
-        return [act("post", reason, start if start is not None and start > now else now)]
+        return [act(ActionKind.POST, reason, start if start is not None and start > now else now)]
 
     assert listing is not None
     posted = listing.posted_at or now
@@ -105,18 +107,19 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     why_end = "expires_at" if end else \
         f"default_duration_days ({_days(default_duration)} without expires_at)"
     if expires <= now:
-        return [act("expire", f"{why_end} reached", expires)]
+        return [act(ActionKind.EXPIRE, f"{why_end} reached", expires)]
     actions = []
     if changed:
-        actions.append(act("update", what, now))
-    elif state == "failed" and retry_failed:
-        actions.append(act("update", "retrying after a failure", now))
-    elif state != "failed" and policy.every is not None and (
+        actions.append(act(ActionKind.UPDATE, what, now))
+    elif state == ListingState.FAILED and retry_failed:
+        actions.append(act(ActionKind.UPDATE, "retrying after a failure", now))
+    elif state != ListingState.FAILED and policy.every is not None and (
             policy.max_refreshes is None or listing.refresh_count < policy.max_refreshes):
         due = (listing.refreshed_at or posted) + policy.every
         if due < expires:
-            actions.append(act("refresh", f"refresh policy: every {_days(policy.every)}", due))
-    actions.append(act("expire", why_end, expires))
+            actions.append(act(ActionKind.REFRESH,
+                               f"refresh policy: every {_days(policy.every)}", due))
+    actions.append(act(ActionKind.EXPIRE, why_end, expires))
     return actions
 
 
@@ -138,7 +141,7 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
             found = _listing_actions(d, board, current.get(board), policy, now, retry_failed,
                                      default_duration)
             if posting_id in held:  # invalid file: nothing new, but it still ends on time
-                found = [a for a in found if a.action == "expire"]
+                found = [a for a in found if a.action == ActionKind.EXPIRE]
             actions += found
         for board, row in current.items():
             if board not in d.posting.boards and posting_id not in held:
@@ -152,9 +155,10 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
 
 def _ending(row: ListingRow, reason: str, now: datetime) -> list[Action]:
     """The posting's file or this board is gone: expire; restoring it publishes again."""
-    if row.state == "expired":
+    if row.state == ListingState.EXPIRED:
         return []
-    return [Action(row.posting_id, row.board, "expire", reason, now, row.id, hold="gone")]
+    return [Action(row.posting_id, row.board, ActionKind.EXPIRE, reason, now, row.id,
+                   hold=Hold.GONE)]
 
 
 def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
@@ -166,6 +170,6 @@ def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
         reason = action.reason if row.attempts == 0 else \
             f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
         return replace(action, reason=reason, due=max(row.due_at, action.due), work_id=row.id)
-    if row.state == "running":
+    if row.state == WorkState.RUNNING:
         return None  # another run holds this listing now
     return replace(action, cancel=row.id)

@@ -66,3 +66,14 @@ def test_adapters_are_built_in_one_place_with_one_cache() -> None:
     assert (google.settings.direct_apply, other.settings.direct_apply) == (False, True)
     with pytest.raises(ConfigError, match="unknown board 'linkedn'"):
         built.get("linkedn")
+
+
+def test_the_ledgers_words_are_enums_whose_values_are_the_spec_words() -> None:
+    from publisher.states import ActionKind, EventOutcome, ListingState
+
+    assert [s.value for s in ListingState] == ["scheduled", "pending", "live", "failed",
+                                              "expired"]
+    assert [a.value for a in ActionKind] == ["post", "update", "refresh", "expire",
+                                            "reconcile"]
+    assert [o.value for o in EventOutcome] == ["ok", "retry", "failed"]
+    assert f"{ListingState.LIVE}" == "live" and ListingState.LIVE == "live"
