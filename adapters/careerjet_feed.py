@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from adapters.feedwriter import Dialect, FeedAdapter, iso_date
+from typing import ClassVar
+
+from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date
+from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
 
 
 class CareerjetFeedAdapter(FeedAdapter):
     name = "careerjet_feed"
+    kind = "feed"
+    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
+    rules = BoardRules()  # a job URL (checked for every feed)
+    refresh_policy = RefreshPolicy()
     dialect = Dialect(
         root="jobs",
         fields=(

@@ -2,7 +2,6 @@
 
 Structured data: https://developers.google.com/search/docs/appearance/structured-data/job-posting
 Indexing API: https://developers.google.com/search/apis/indexing-api/v3/using-api
-
 Checked against Google's JobPosting documentation (and schema.org/JobPosting):
 
 * ``description`` is HTML limited to the tags Google reads (p, ul, li, h1-h5, br, strong,
@@ -31,6 +30,7 @@ from publisher.adapter import (
     FeedItem,
     FileAdapter,
     Receipt,
+    RefreshPolicy,
 )
 from publisher.codes import subdivision_name
 from publisher.errors import AnnounceFailed, BoardError, BoardUnavailable
@@ -50,7 +50,6 @@ EDUCATION = {
 }
 
 
-#: The description tags Google reads; anything else is dropped (its text kept).
 GOOGLE_TAGS = frozenset({"p", "ul", "li", "h1", "h2", "h3", "h4", "h5", "br", "strong", "em"})
 
 
@@ -68,6 +67,7 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     kind = "page"
     settings_model: ClassVar[type[BoardSettings]] = GoogleSettings
     rules = BoardRules(title_max=200)
+    refresh_policy = RefreshPolicy()  # a page stays as it is until it changes or ends
     default_base_url = "https://indexing.googleapis.com"
     daily_announcements = 200  # Indexing API default quota: publish calls per day
     quota_zone = "America/Los_Angeles"  # Google's quota day is Pacific time

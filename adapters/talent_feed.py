@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date
-from publisher.adapter import BoardRules, BoardSettings
+from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
 
 
 class TalentSettings(FeedSettings):
@@ -18,8 +18,10 @@ class TalentSettings(FeedSettings):
 
 class TalentFeedAdapter(FeedAdapter):
     name = "talent_feed"
+    kind = "feed"
     settings_model: ClassVar[type[BoardSettings]] = TalentSettings
     rules = BoardRules(description_min=50)
+    refresh_policy = RefreshPolicy()
     dialect = Dialect(
         root="source",
         header=(("publisher", "publisher"), ("publisherurl", "publisher_url"),

@@ -15,7 +15,7 @@ import hmac
 import json
 from typing import Any, ClassVar
 
-from publisher.adapter import ApiAdapter, BoardSettings, Receipt
+from publisher.adapter import ApiAdapter, BoardRules, BoardSettings, Receipt, RefreshPolicy
 from publisher.schema import Posting
 
 SIGNATURE_HEADER = "X-Jobpub-Signature"
@@ -30,7 +30,11 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
     name = "webhook"
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = WebhookSettings
+    rules = BoardRules()  # the receiver takes any posting jobpub accepts
+    refresh_policy = RefreshPolicy()  # nothing to renew
+    default_base_url = None  # the endpoint is the url setting
     concurrency = 4
+    rate_per_second = None
     can_lookup = False
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:

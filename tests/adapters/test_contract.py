@@ -55,3 +55,19 @@ def test_adapter_files_stay_short() -> None:
 
     for path in (ROOT / "adapters").glob("*.py"):
         assert len(path.read_text().splitlines()) <= 250, path
+
+
+MEMBERS = {
+    "api": ("name", "kind", "settings_model", "rules", "refresh_policy", "default_base_url",
+            "concurrency", "rate_per_second", "can_lookup"),
+    "feed": ("name", "kind", "settings_model", "rules", "refresh_policy", "dialect"),
+    "page": ("name", "kind", "settings_model", "rules", "refresh_policy", "default_base_url",
+             "daily_announcements", "quota_zone"),
+}
+
+
+@pytest.mark.parametrize("board", sorted(boards()))
+def test_each_adapter_states_every_contract_member(board: str) -> None:
+    cls = boards()[board]
+    missing = [m for m in MEMBERS[cls.kind] if m not in vars(cls)]
+    assert missing == [], f"{board} inherits what it should state: {missing}"
