@@ -201,12 +201,12 @@ def _recorded(state: State, posting_id: str) -> dict[str, Any] | None:
 @contextmanager
 def _ledger_if_any(state: State) -> Iterator[Any]:
     """The configured ledger for reading, or None before its first sync (never made)."""
-    from publisher.database import connect, sqlite_path
+    from publisher.config import ledger_url
+    from publisher.database import connect, missing_sqlite
     from publisher.ledger import Ledger
 
-    url = os.environ.get("JOBPUB_LEDGER") or state.config.ledger
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
+    url = ledger_url(state.config)
+    if missing_sqlite(url):
         yield None
         return
     engine = connect(url, create=False)

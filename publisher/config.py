@@ -37,6 +37,10 @@ class Limits(BaseModel):
                                   description="seconds to wait for the board's answer")
 
 
+#: The ledger when the config names none: created by sync under the project root.
+DEFAULT_LEDGER = "sqlite:///.jobpub/ledger.db"
+
+
 class Config(BaseModel):
     """The whole configuration; every key is optional."""
 
@@ -44,7 +48,7 @@ class Config(BaseModel):
 
     timezone: TimeZoneName = "UTC"
     eeo_statement: Text | None = None
-    ledger: str = "sqlite:///.jobpub/ledger.db"
+    ledger: str = DEFAULT_LEDGER
     postings_dir: str = "postings"
     default_duration_days: int = Field(
         default=30, ge=1, le=365,
@@ -107,7 +111,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return _rooted(config.model_copy(update={"source": str(source)}), root)
 
 
-DEFAULT_LEDGER = "sqlite:///.jobpub/ledger.db"
+def ledger_url(config: Config) -> str:
+    """The ledger every command opens: ``JOBPUB_LEDGER`` wins over the config's."""
+    return os.environ.get("JOBPUB_LEDGER") or config.ledger
 
 
 def _rooted(config: Config, root: Path) -> Config:
@@ -134,7 +140,7 @@ def _rooted(config: Config, root: Path) -> Config:
         if field is not None:
             table = {**table, "output_dir": place(str(table.get("output_dir", field.default)))}
         boards[name] = table
-    ledger = config.ledger
+    ledger = config.ledger  # (read as text: validate must not load SQLAlchemy to parse it)
     if ledger.startswith("sqlite:///") and not ledger.startswith("sqlite:////") \
             and ledger != "sqlite:///:memory:":
         ledger = "sqlite:///" + str((root / ledger[len("sqlite:///"):]).resolve())

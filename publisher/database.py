@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from publisher.errors import ConfigError
 
-__all__ = ["connect", "migrate", "safe_url"]
+__all__ = ["connect", "migrate", "missing_sqlite", "safe_url", "sqlite_path"]
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -53,6 +53,13 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     return Path(database)
+
+
+def missing_sqlite(url: str) -> Path | None:
+    """The file of a SQLite ledger that does not exist yet (None when it exists, or for
+    other databases)."""
+    path = sqlite_path(url)
+    return path if path is not None and not path.exists() else None
 
 
 def connect(url: str, create: bool = True) -> Engine:

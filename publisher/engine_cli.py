@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -41,32 +40,31 @@ def open_engine(state: State, *, create: bool = False) -> Engine:
     built-in default place, ``.jobpub/ledger.db`` under the project root; any other
     missing ledger is exit 2 naming it, so a typo never re-posts everything.
     """
-    from publisher.config import DEFAULT_LEDGER
-    from publisher.database import connect, sqlite_path
+    from publisher.config import DEFAULT_LEDGER, ledger_url
+    from publisher.database import connect, missing_sqlite
     from publisher.engine import Engine
     from publisher.ledger import Ledger
 
     config = state.config
-    url = os.environ.get("JOBPUB_LEDGER") or config.ledger
-    path = sqlite_path(url)
+    url = ledger_url(config)
+    new = missing_sqlite(url)
     default = Path(config.root or ".").resolve() / DEFAULT_LEDGER[len("sqlite:///"):]
-    new = path is not None and not path.exists()
-    engine = Engine(config, Ledger(connect(url, create=create and path == default)))
+    engine = Engine(config, Ledger(connect(url, create=create and new == default)))
     if new:
-        click.echo(f"created new ledger {path}")
+        click.echo(f"created new ledger {new}")
     return engine
 
 
 def _postings_or_ledger(state: State, paths: tuple[Path, ...]) -> None:
     """Running in the wrong folder must not look like success: with no PATH, no postings
     folder and no ledger yet (nothing queued), there is nothing to sync."""
-    from publisher.database import sqlite_path
+    from publisher.config import ledger_url
+    from publisher.database import missing_sqlite
 
     config = state.config
     if paths or Path(config.postings_dir).is_dir():
         return
-    ledger = sqlite_path(os.environ.get("JOBPUB_LEDGER") or config.ledger)
-    if ledger is not None and not ledger.exists():
+    if missing_sqlite(ledger_url(config)):
         raise UsageError(f"no postings folder {config.postings_dir}/ and no ledger: run "
                          "jobpub in the project folder (or jobpub init to start one)")
 
