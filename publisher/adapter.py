@@ -158,7 +158,7 @@ class BoardAdapter(ABC, Generic[S]):
     concurrency: ClassVar[int] = 4
     rate_per_second: ClassVar[float | None] = None
     #: How long a posting without expires_at lives (``default_duration_days``, set by
-    #: ``build_adapter`` from the config).
+    #: ``publisher.registry.Adapters`` from the config).
     default_duration: timedelta = timedelta(days=30)
 
     def __init__(self, settings: S, client: ClientSource = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from publisher.adapter import BoardAdapter
 from publisher.config import Config
@@ -11,9 +11,6 @@ from publisher.errors import ConfigError
 from publisher.problems import Problem
 from publisher.render import content_text, description_text
 from publisher.schema import Posting
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["board_checker", "check_board"]
 
@@ -72,7 +69,7 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
 
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
     """A function checking a posting's boards: known names, valid overrides, board rules."""
-    from publisher.registry import Adapters
+    from publisher.registry import Adapters, board_hint
     from publisher.registry import boards as _boards
 
     built = Adapters(config)
@@ -81,12 +78,7 @@ def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
         problems: list[Problem] = []
         for name, overrides in posting.boards.items():
             if name not in _boards():
-                import difflib
-
-                close = difflib.get_close_matches(name, sorted(_boards()), n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else \
-                    f"known boards: {', '.join(sorted(_boards()))}"
-                problems.append(Problem("schema", f"unknown board '{name}' ({hint})",
+                problems.append(Problem("schema", f"unknown board '{name}' ({board_hint(name)})",
                                         ("boards", name), at_key=True))
                 continue
             try:

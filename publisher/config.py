@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from publisher.errors import ConfigError
-from publisher.problems import format_path
+from publisher.problems import did_you_mean, format_path
 from publisher.schema import Company, Posting, Text, TimeZoneName
 
 __all__ = ["DEFAULT_PATH", "Config", "apply_defaults", "load_config"]
@@ -154,16 +154,9 @@ def _config_error(exc: ValidationError, prefix: tuple[str | int, ...], text: str
     loc = (*prefix, *first["loc"])
     msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     if first["type"] == "extra_forbidden":
-        hint = _did_you_mean(str(loc[-1]), _known_keys(exc.title))
+        hint = did_you_mean(str(loc[-1]), _known_keys(exc.title))
         msg += f" (did you mean '{hint}'?)" if hint else ""
     return ConfigError(f"{format_path(loc)}: {msg}", str(source), _find_line(text, loc))
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def _known_keys(model_name: str) -> list[str]:
@@ -178,15 +171,13 @@ def _known_keys(model_name: str) -> list[str]:
 def _check_boards(config: Config, text: str, source: Path) -> None:
     """Each ``[boards.X]`` table names a board and holds only that board's settings: one
     error against the config file and line, not one per posting that uses the board."""
+    from publisher.registry import board_hint
     from publisher.registry import boards as _boards
 
     for name, table in config.boards.items():
         if name not in _boards():
-            hint = _did_you_mean(name, sorted(_boards()))
-            msg = f"boards.{name}: no such board" + (
-                f" (did you mean '{hint}'?)" if hint else
-                f" (known boards: {', '.join(sorted(_boards()))})")
-            raise ConfigError(msg, str(source), _find_line(text, ("boards", name)))
+            raise ConfigError(f"boards.{name}: no such board ({board_hint(name)})", str(source),
+                              _find_line(text, ("boards", name)))
         try:
             _boards()[name].settings_model.model_validate(table)
         except ValidationError as exc:

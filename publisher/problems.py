@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Finding", "Problem", "Severity", "format_path"]
+__all__ = ["Finding", "Problem", "Severity", "did_you_mean", "format_path"]
 
 Severity = Literal["error", "warning"]
 Path = tuple[str | int, ...]
@@ -55,3 +56,11 @@ def format_path(path: Path) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to a mistyped ``word``, if one is close enough."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None

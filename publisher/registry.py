@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from publisher.adapter import ClientSource
     from publisher.config import Config
 
-__all__ = ["GROUP", "Adapters", "boards"]
+__all__ = ["GROUP", "Adapters", "board_hint", "boards"]
 
 GROUP = "jobpub.boards"
 
@@ -50,6 +50,14 @@ def boards() -> dict[str, type[BoardAdapter[Any]]]:
             found = dict(ADAPTERS)
         _loaded = dict(sorted(found.items()))
     return _loaded
+
+
+def board_hint(name: str) -> str:
+    """What to say about an unknown board name: the closest board, else every board."""
+    from publisher.problems import did_you_mean
+
+    close = did_you_mean(name, boards())
+    return f"did you mean '{close}'?" if close else f"known boards: {', '.join(boards())}"
 
 
 class Adapters:

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from publisher.errors import UsageError
+from publisher.schema import ID_RE
 
 __all__ = ["init_project", "new_posting"]
 
-ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 IGNORED = (".jobpub/", "public/")
 _DATES = re.compile(r"^(publish_at|expires_at):.*\n(?:[ \t]+.*\n)*", re.MULTILINE)
 
@@ -62,7 +62,7 @@ def new_posting(postings: Path, posting_id: str, source: str | None = None,
                 recorded: dict[str, Any] | None = None) -> Path:
     """Write ``postings/<posting_id>.yaml``: the skeleton, the file of posting ``source``,
     or ``recorded`` (``source``'s last content in the ledger, its file being gone)."""
-    if not ID.fullmatch(posting_id):
+    if not ID_RE.fullmatch(posting_id):
         raise UsageError(f"'{posting_id}' is not a posting id: lowercase letters, digits and "
                          "hyphens, starting with a letter or digit (e.g. data-analyst-2027)")
     target = postings / f"{posting_id}.yaml"

@@ -127,8 +127,8 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 
 def _in_range(value: date) -> None:
     _check(EARLIEST <= value <= LATEST, "when_range",
-           "{value} is out of range: dates must lie between 2000-01-01 and 2199-12-31",
-           value=value.isoformat())
+           "{value} is out of range: dates must lie between {earliest} and {latest}",
+           value=value.isoformat(), earliest=EARLIEST.isoformat(), latest=LATEST.isoformat())
 
 
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -179,6 +179,9 @@ def _when(value: object) -> object:
 
 Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+#: A posting id as a whole (what Slug accepts), for file names and ``jobpub new``.
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+REGION_RE = r"^[A-Z0-9]{1,3}$"
 BoardName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
 AreaCode = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"), AfterValidator(_area)]
@@ -220,7 +223,7 @@ class Location(_Strict):
 
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 country code")
     city: Text
-    region: Annotated[str, Field(min_length=1, max_length=3, pattern=r"^[A-Z0-9]{1,3}$")] | None = (
+    region: Annotated[str, Field(min_length=1, max_length=3, pattern=REGION_RE)] | None = (
         Field(default=None, description="state/province code, e.g. CO (ISO 3166-2 suffix)")
     )
     postal_code: Text | None = Field(default=None, description="a string: quote numeric codes")
@@ -231,7 +234,7 @@ class Location(_Strict):
     def _region_by_name(cls, value: object, info: ValidationInfo) -> object:
         """``region: Ohio`` is a name: say which code it has."""
         country = info.data.get("country")
-        if isinstance(value, str) and country and not re.fullmatch(r"[A-Z0-9]{1,3}", value):
+        if isinstance(value, str) and country and not re.fullmatch(REGION_RE, value):
             code = codes.subdivision_code(country, value)
             _check(code is None, "region_name",
                    "'{value}' is a region name: use its code, {code} (ISO 3166-2 "

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import multiprocessing as mp
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,11 +18,9 @@ from pydantic_core import ErrorDetails
 from publisher.board_rules import board_checker
 from publisher.config import Config, apply_defaults
 from publisher.loader import LoadError, Locator, load_text, read_text
-from publisher.problems import Finding, Problem, format_path
+from publisher.problems import Finding, Problem, did_you_mean, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext
-from publisher.schema import Apply, Company, Experience, Location, Posting, Salary
-
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+from publisher.schema import ID_RE, Apply, Company, Experience, Location, Posting, Salary
 
 __all__ = [
     "BoardCheck", "FileResult", "Report", "discover", "load_posting", "place", "validate_paths",
@@ -94,8 +90,8 @@ def _schema_problem(error: ErrorDetails) -> Problem:
         return Problem("schema", f"missing required field '{where}'", loc)
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        close = difflib.get_close_matches(name, _fields_at(loc), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = did_you_mean(name, _fields_at(loc))
+        hint = f" (did you mean '{close}'?)" if close else ""
         return Problem("schema", f"unknown field '{where}'{hint}", loc, at_key=True)
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
@@ -149,7 +145,7 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.extend(_rules_despite(data, errors, config, ctx))
         return result
     if posting.id != path.stem:
-        hint = f"expected id: {path.stem}" if SLUG.fullmatch(path.stem) else (
+        hint = f"expected id: {path.stem}" if ID_RE.fullmatch(path.stem) else (
             f"'{path.stem}' cannot be an id: ids are lowercase letters, digits and hyphens; "
             f"rename the file to {posting.id}{path.suffix}")
         result.problems.append(Problem(
