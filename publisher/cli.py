@@ -228,12 +228,8 @@ def main() -> None:
 
 def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None) -> Any:
     from publisher.registry import Adapters
-    from publisher.registry import boards as _boards
 
-    if name not in _boards():
-        known = ", ".join(sorted(_boards()))
-        raise UsageError(f"unknown board '{name}' (known boards: {known})")
-    return Adapters(config).get(name, overrides)
+    return Adapters(config).get(name, overrides)  # an unknown board is a ConfigError (2)
 
 
 @cli.command()
@@ -298,10 +294,11 @@ def _recorded_item(state: State, posting: Any, board: str) -> Any:
     """The posting with the times the ledger recorded for it on ``board`` (live there), so
     a preview is what sync wrote; None without a ledger or a live listing."""
     from publisher.adapter import FeedItem
+    from publisher.planner import ACTIVE
 
     with _ledger_if_any(state) as ledger:
         rows = [r for r in ledger.listings(posting.id)
-                if r.board == board and r.state in ("live", "pending")] if ledger else []
+                if r.board == board and r.state in ACTIVE] if ledger else []
     if not rows:
         return None
     row = rows[0]

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +56,12 @@ def listing_hash(digest: str, posting: Posting, board: str) -> str:
 def work_key(ref: str, kind: str, revision: int, seq: int) -> str:
     """The idempotency key of one unit of work: sent with each attempt of it, never reused."""
     return f"{ref}:{kind}:r{revision}:{seq}"
+
+
+def _chunks(ids: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """``ids`` in slices small enough for one ``IN (...)``."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def owner_id() -> str:
@@ -174,9 +180,8 @@ class Ledger:
         """The last valid content of these postings."""
         wanted, found = sorted(set(ids)), {}
         with self.engine.begin() as conn:
-            for start in range(0, len(wanted), 500):
-                query = select(postings.c.id, postings.c.spec).where(
-                    postings.c.id.in_(wanted[start:start + 500]))
+            for part in _chunks(wanted):
+                query = select(postings.c.id, postings.c.spec).where(postings.c.id.in_(part))
                 found.update({pid: Posting.model_validate_json(spec)
                               for pid, spec in conn.execute(query)})
         return found
@@ -301,9 +306,9 @@ class Ledger:
             if not fresh:
                 return 0
             seq: dict[tuple[int, str], int] = {}
-            for start in range(0, len(ids), 500):
+            for part in _chunks(ids):
                 query = select(due_work.c.listing_id, due_work.c.kind, func.count()) \
-                    .where(due_work.c.listing_id.in_(ids[start:start + 500])) \
+                    .where(due_work.c.listing_id.in_(part)) \
                     .group_by(due_work.c.listing_id, due_work.c.kind)
                 seq.update({(lid, kind): n for lid, kind, n in conn.execute(query)})
             rows = []
@@ -329,9 +334,9 @@ class Ledger:
         """The listings' current versions, locked against writes until the transaction ends
         (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the one write lock)."""
         found: dict[int, int] = {}
-        for start in range(0, len(ids), 500):
+        for part in _chunks(ids):
             query = select(listings.c.id, listings.c.version) \
-                .where(listings.c.id.in_(ids[start:start + 500])).order_by(listings.c.id)
+                .where(listings.c.id.in_(part)).order_by(listings.c.id)
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update()
             found.update({lid: version for lid, version in conn.execute(query)})
@@ -342,8 +347,8 @@ class Ledger:
         wanted, found = sorted(set(ids)), {}
         columns = [listings.c[f.name] for f in fields(ListingRow)]
         with self.engine.begin() as conn:
-            for start in range(0, len(wanted), 500):
-                query = select(*columns).where(listings.c.id.in_(wanted[start:start + 500]))
+            for part in _chunks(wanted):
+                query = select(*columns).where(listings.c.id.in_(part))
                 found.update({row[0]: ListingRow(*row) for row in conn.execute(query)})
         return found
 
