@@ -309,18 +309,20 @@ class Engine:
             [a.cancel for a in actions if a.cancel is not None], now)
         return rows
 
-    def _chosen(self, posting_id: str, boards: Sequence[str]) -> tuple[Posting, list[str]]:
-        """The posting's last valid content and the boards asked for (all of its boards, or
-        the ones named, each of which must be one of them)."""
+    def _chosen(self, posting_id: str, boards: Sequence[str],
+                ) -> tuple[Posting, list[str], list[ListingRow]]:
+        """The posting's last valid content, the boards asked for (all of its boards, or the
+        ones named, each of which must be one of them) and its listings now."""
         spec = self.ledger.specs([posting_id]).get(posting_id)
         if spec is None:
             raise UnknownPosting(f"no posting '{posting_id}' in the ledger")
-        own = sorted(set(spec.boards) | {r.board for r in self.ledger.listings(posting_id)})
+        rows = self.ledger.listings(posting_id)
+        own = sorted(set(spec.boards) | {r.board for r in rows})
         wrong = [b for b in boards if b not in own]
         if wrong:
             raise UsageError(f"--board {wrong[0]}: '{posting_id}' is not on that board "
                              f"(its boards: {', '.join(own)})")
-        return spec, list(boards) or own
+        return spec, list(boards) or own, rows
 
     async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
                          progress: Progress | None = None) -> SyncResult:
@@ -330,15 +332,15 @@ class Engine:
         A posting not yet published (queued, or its publish time to come) gets its listings
         now, held closed, so its scheduled posts never happen.
         """
-        spec, chosen = self._chosen(posting_id, boards)
+        spec, chosen, rows = self._chosen(posting_id, boards)
         known = self.ledger.postings()
-        have = {r.board for r in self.ledger.listings(posting_id)}
+        have = {r.board for r in rows}
         now = self.clock()
         self.ledger.add_listings([(posting_id, b, external_ref(posting_id, b))
                                   for b in chosen if b not in have and b in spec.boards], now)
         mine = [r for r in self.ledger.listings(posting_id) if r.board in chosen]
-        self.ledger.set_hold([r.id for r in mine], Hold.MANUAL)
-        rows = [r for r in self.ledger.listings(posting_id)
+        self.ledger.set_hold([r.id for r in mine], Hold.MANUAL)  # expired ones too
+        rows = [r for r in self.ledger.listings(posting_id)  # their versions after the hold
                 if r.board in chosen and r.state != ListingState.EXPIRED]
         result = SyncResult()
         result.skipped = self.skipped_boards(r.board for r in rows)
@@ -362,9 +364,8 @@ class Engine:
     def reopen(self, posting_id: str, boards: Sequence[str] = ()) -> list[str]:
         """Lift the hold of :meth:`expire_now`; the next sync publishes it again (under new
         idempotency keys). Returns the boards reopened."""
-        _, chosen = self._chosen(posting_id, boards)
-        held = [r for r in self.ledger.listings(posting_id)
-                if r.board in chosen and r.hold == Hold.MANUAL]
+        _, chosen, rows = self._chosen(posting_id, boards)
+        held = [r for r in rows if r.board in chosen and r.hold == Hold.MANUAL]
         if not held:
             raise PublisherError(f"'{posting_id}' is not closed by jobpub expire on "
                                  f"{', '.join(chosen)}: nothing to reopen")
