@@ -351,7 +351,7 @@ class Engine:
         self.ledger.enqueue(
             [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
               "due_at": now, "ref": r.external_ref, "revision": known[posting_id].revision,
-              "version": r.version} for r in rows],
+              "version": r.version, "hold": Hold.MANUAL} for r in rows],  # as the plan has it
             [work[r.id].id for r in rows
              if r.id in work and work[r.id].state == WorkState.PENDING], now)
         claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])

@@ -261,3 +261,21 @@ async def test_a_create_found_after_an_edit_is_brought_to_the_new_revision(
     listing = world.listing()
     assert (listing.state, listing.board_id, listing.revision) == ("live", "1001", 2)
     assert world.board.calls[-2:] == [("GET", "/v1/jobs"), ("PUT", "/v1/jobs/1001")]
+
+
+async def test_a_manual_expire_that_must_wait_keeps_its_key(world: World,
+                                                           hook: respx.Route) -> None:
+    """The board answers 503 to jobpub expire's withdraw; the next sync sends the same unit
+    of work again, under the same key (the plan continues it, never replaces it)."""
+    world.write(publish_at=TODAY, boards={"webhook": {}})
+    await world.sync()
+    hook.side_effect = [httpx.Response(503)] * 5 + [httpx.Response(200, json={"id": "w-1"})]
+    engine = world.engine()
+    await engine.expire_now("data-analyst")
+    await engine.aclose()
+    assert world.listing(board="webhook").state == "live"  # not through yet
+    world.clock.advance(minutes=10)
+    await world.sync()
+    ref = "jobpub-data-analyst-webhook"
+    assert _sent(hook)[1:] == [("withdraw", f"{ref}:expire:r1:1")] * 6
+    assert world.listing(board="webhook").state == "expired"
