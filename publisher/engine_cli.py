@@ -175,7 +175,9 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     engine = open_engine(state)
     loaded = engine.load(paths, write=False)
     now = engine.clock()
-    actions = [a for a in engine.plan(loaded, now=now) if upcoming or a.due <= now]
+    rows = engine.ledger.listings()
+    actions = [a for a in engine.plan(loaded, now=now, listings=rows)
+               if upcoming or a.due <= now]
     skipped = engine.skipped_boards({a.board for a in actions})
     if as_json:
         click.echo(json.dumps({"actions": [a.as_json() for a in actions]}, indent=2))
@@ -183,7 +185,7 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     for posting_id in sorted(loaded.held):
         click.echo(f"held: {posting_id}: its file has errors (see jobpub validate); its "
                    "listings stay as they are", err=True)
-    for row in engine.ledger.listings():
+    for row in rows:
         if row.hold == Hold.MANUAL and row.posting_id in loaded.desired:
             zone = loaded.known[row.posting_id].timezone
             click.echo(f"held: {row.posting_id} on {row.board}: {_hold_text(row, zone)}")
@@ -395,9 +397,14 @@ def history(state: State, posting_id: str, as_json: bool) -> None:
         click.echo("no board actions yet")
 
 
+#: ``--board B`` (repeatable) of the commands that act on some of a posting's boards.
+_on_boards = click.option("--board", "boards", multiple=True,
+                          help="only on these boards (repeatable)")
+
+
 @cli.command()
 @click.argument("posting_id", metavar="ID")
-@click.option("--board", "boards", multiple=True, help="only on these boards (repeatable)")
+@_on_boards
 @pass_state
 @handle_errors
 def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
@@ -414,7 +421,7 @@ def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("posting_id", metavar="ID")
-@click.option("--board", "boards", multiple=True, help="only on these boards (repeatable)")
+@_on_boards
 @pass_state
 @handle_errors
 def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:

@@ -218,8 +218,8 @@ class Executor:
         if receipt is not None:
             values.update(board_id=receipt.board_id, url=receipt.url)
         if kind == ActionKind.POST:
-            values.update(hold=None)  # restored or reopened: back to following the file
-            values.update(state=ListingState.PENDING if receipt and receipt.pending
+            values.update(hold=None,  # restored or reopened: back to following the file
+                          state=ListingState.PENDING if receipt and receipt.pending
                           else ListingState.LIVE,
                           posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
                           revision=job.revision, content_hash=job.content_hash,
@@ -274,7 +274,7 @@ class Executor:
     # -- feed and page boards --------------------------------------------------------------
     def _file(self, job: Job, adapter: FileAdapter[Any]) -> Outcome:
         receipt = adapter.receipt(job.posting, job.listing.external_ref) \
-            if job.work.kind != "expire" else None
+            if job.work.kind != ActionKind.EXPIRE else None
         detail = {"post": "added to the board's files", "update": "changed in the board's files",
                   "refresh": "date renewed in the board's files",
                   "expire": "removed from the board's files"}[job.work.kind]
@@ -288,7 +288,7 @@ class Executor:
             return self._failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
                                 [], listing.attempts)
         call = _Call(self, job, adapter, bucket)
-        if kind == "expire" and listing.board_id is None and not listing.reconcile:
+        if kind == ActionKind.EXPIRE and listing.board_id is None and not listing.reconcile:
             call.events.append(self.event(job, kind, "ok", "was never on the board"))
             return self._done(job, None, call.events, listing.attempts)
 
@@ -359,14 +359,14 @@ class _Call:
         except BoardUnavailable as exc:
             if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
                 raise Reschedule(exc.retry_after, exc) from None
-            if kind == "post" and exc.status in (502, 504):
+            if kind == ActionKind.POST and exc.status in (502, 504):
                 self.reconcile = True  # a gateway error may hide a created listing
             raise
         except OutcomeUnknown:
-            self.reconcile = self.reconcile or kind == "post"  # it may exist on the board
+            self.reconcile = self.reconcile or kind == ActionKind.POST  # it may exist on the board
             raise
         except BoardRejected as exc:
-            if kind == "post" and exc.status == 409 and not self.looked_up \
+            if kind == ActionKind.POST and exc.status == 409 and not self.looked_up \
                     and self.adapter.can_lookup:
                 self.reconcile = self.conflict = True  # "already exists": ours, earlier?
                 raise OutcomeUnknown(exc.board, exc.reason, exc.status) from None
@@ -390,12 +390,12 @@ class _Call:
                                                     f"looked up {ref}: {where}"))
             if found is not None:
                 self.receipt = found
-                self.adopted = kind == "post"  # made by an earlier attempt
-            elif kind == "expire":
+                self.adopted = kind == ActionKind.POST  # made by an earlier attempt
+            elif kind == ActionKind.EXPIRE:
                 return None
-            elif kind != "post":
+            elif kind != ActionKind.POST:
                 return await adapter.publish(job.posting, ref, key=key)  # vanished: put back
-        if kind == "post" and self.adopted:
+        if kind == ActionKind.POST and self.adopted:
             # Made by an earlier attempt of this work: the same content unless the posting
             # changed since it was planned, or it was found after a 409 (whose content we
             # cannot know). Then this revision is sent.
@@ -404,9 +404,9 @@ class _Call:
             return await adapter.update(job.posting, self.receipt, key=key)
         if kind == ActionKind.POST:
             return await adapter.publish(job.posting, ref, key=key)
-        if kind == "update":
+        if kind == ActionKind.UPDATE:
             return await adapter.update(job.posting, self.receipt, key=key)
-        if kind == "refresh":
+        if kind == ActionKind.REFRESH:
             return await adapter.refresh(job.posting, self.receipt, key=key)
         await adapter.withdraw(self.receipt, key=key)
         return None
@@ -424,7 +424,7 @@ def _human(wait: timedelta) -> str:
 
 def _ok_detail(kind: str, receipt: Receipt | None) -> str:
     if receipt is None:
-        return "withdrawn from the board" if kind == "expire" else "done"
+        return "withdrawn from the board" if kind == ActionKind.EXPIRE else "done"
     where = f" at {receipt.url}" if receipt.url else ""
     pending = " (the board confirms later)" if receipt.pending else ""
     return f"board id {receipt.board_id}{where}{pending}"

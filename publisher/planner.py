@@ -42,7 +42,7 @@ class Action:
     listing_id: int | None = None
     work_id: int | None = None  # an open work row this action continues
     cancel: int | None = None  # an open work row this action supersedes
-    hold: str | None = None  # set on the listing with the work (see tables.listings)
+    hold: str | None = None  # why the listing stays closed after this expire (Hold)
 
     def as_json(self) -> dict[str, str]:
         return {"posting": self.posting, "board": self.board, "action": self.action,
@@ -68,14 +68,15 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     what = f"content changed (revision {listing.revision} -> {revision})" \
         if listing is not None and listing.revision != revision else "board settings changed"
 
-    def act(kind: str, reason: str, due: datetime) -> Action:
-        return Action(posting.id, board, kind, reason, due, listing.id if listing else None)
+    def act(kind: str, reason: str, due: datetime, hold: str | None = None) -> Action:
+        return Action(posting.id, board, kind, reason, due, listing.id if listing else None,
+                      hold=hold)
 
     if posting.status == "closed":
         return [act(ActionKind.EXPIRE, "posting closed (status: closed)", now)] \
             if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
     if listing is not None and listing.hold == Hold.MANUAL:  # only jobpub reopen clears it
-        return [replace(act(ActionKind.EXPIRE, "closed by jobpub expire", now), hold=Hold.MANUAL)] \
+        return [act(ActionKind.EXPIRE, "closed by jobpub expire", now, Hold.MANUAL)] \
             if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
     if not on_board:
         if state == ListingState.FAILED and not (changed or retry_failed):
