@@ -23,8 +23,10 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+from sqlalchemy import delete
 
 from publisher.adapter import ApiAdapter, FeedItem, FileAdapter
+from publisher.tables import due_work, events, listings
 from tests.engine.world import World
 
 REASON = "the board explains what is wrong here"
@@ -179,10 +181,6 @@ async def refused(world: World, double: Double, board: str) -> list[str]:
         if listing.state != "failed" or REASON not in (listing.last_error or ""):
             problems.append(f"{status}: the listing should fail with the board's reason in "
                             f"its last error (got {listing.state}: {listing.last_error})")
-        world.ledger.engine.dispose()
-        from sqlalchemy import delete
-
-        from publisher.tables import due_work, events, listings
         with world.ledger.engine.begin() as conn:  # start the next status afresh
             for table in (events, due_work, listings):
                 conn.execute(delete(table))

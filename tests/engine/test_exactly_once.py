@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from datetime import date, timedelta
 
 import httpx
@@ -17,32 +16,12 @@ from click.testing import CliRunner
 
 from publisher.cli import cli
 from publisher.errors import PublisherError
-from publisher.ledger import Ledger, Outcome
+from publisher.ledger import Outcome
 from tests.engine.world import World
 from tests.factories import NOW
 
 TODAY = date(2026, 11, 26)
 HOOK = "https://careers.example.com/hooks/jobpub"
-DEAD = f"{socket.gethostname()}:999999999"  # a process of this host that no longer exists
-
-
-class Killed(BaseException):
-    """The process dies: nothing after the board call reaches the ledger."""
-
-
-async def _crash(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sync that makes its board calls and dies before recording any of them."""
-    def die(self: Ledger, outcomes: object) -> list[str]:
-        raise Killed
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Ledger, "record", die)
-        engine = world.engine(owner=DEAD)
-        with pytest.raises(Killed):
-            await engine.sync([world.postings])
-        await engine.aclose()
-
-
 @pytest.fixture
 def hook(world: World, http: respx.MockRouter) -> respx.Route:
     world.config.boards["webhook"] = {"url": HOOK}
@@ -55,11 +34,11 @@ def _sent(hook: respx.Route) -> list[tuple[str, str]]:
 
 
 async def test_a_withdraw_taken_over_after_a_crash_is_sent_again(
-        world: World, hook: respx.Route, monkeypatch: pytest.MonkeyPatch) -> None:
+        world: World, hook: respx.Route) -> None:
     path = world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
     path.unlink()
-    await _crash(world, monkeypatch)  # the withdraw went out; the ledger never heard
+    await world.crash()  # the withdraw went out; the ledger never heard
     assert world.listing(board="webhook").state == "live"
     result = await world.sync()
     assert any("sent again under the same key" in n for n in result.notes)
@@ -71,11 +50,11 @@ async def test_a_withdraw_taken_over_after_a_crash_is_sent_again(
 
 
 async def test_an_update_taken_over_goes_out_as_an_update_under_its_own_key(
-        world: World, hook: respx.Route, monkeypatch: pytest.MonkeyPatch) -> None:
+        world: World, hook: respx.Route) -> None:
     world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
     world.write(publish_at=TODAY, boards={"webhook": {}}, title="Senior Data Analyst")
-    await _crash(world, monkeypatch)
+    await world.crash()
     await world.sync()
     ref = "jobpub-data-analyst-webhook"
     assert _sent(hook) == [("publish", f"{ref}:post:r1:1"), ("update", f"{ref}:update:r2:1"),

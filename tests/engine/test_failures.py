@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from datetime import date, timedelta
 
 import httpx
@@ -12,8 +11,7 @@ import pytest
 import respx
 
 from publisher.engine import Engine
-from publisher.ledger import Ledger
-from tests.engine.world import World
+from tests.engine.world import DEAD, World
 
 TODAY = date(2026, 11, 26)
 
@@ -109,26 +107,11 @@ async def test_retries_exhausted_come_back_later_not_failed(world: World) -> Non
     assert world.actions(await world.sync()) == [("data-analyst", "fakeboard", "post", "done")]
 
 
-class Killed(BaseException):
-    """The process dies: nothing after the board call reaches the ledger."""
-
-
 @pytest.mark.parametrize("owner", ["dead-process", "other-host"])
-async def test_killed_between_call_and_ledger_write_is_reconciled(
-        world: World, monkeypatch: pytest.MonkeyPatch, owner: str) -> None:
+async def test_killed_between_call_and_ledger_write_is_reconciled(world: World,
+                                                                  owner: str) -> None:
     world.write(publish_at=TODAY)
-    crashed_owner = f"{socket.gethostname()}:999999999" if owner == "dead-process" \
-        else "elsewhere:1"
-
-    def die(self: Ledger, outcomes: object) -> None:
-        raise Killed
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Ledger, "record", die)
-        engine = world.engine(owner=crashed_owner)
-        with pytest.raises(Killed):
-            await engine.sync([world.postings])
-        await engine.aclose()
+    await world.crash(DEAD if owner == "dead-process" else "elsewhere:1")
     assert len(world.board.jobs) == 1 and world.listing().state == "scheduled"
 
     if owner == "other-host":  # a live lease elsewhere is respected until it runs out

@@ -4,6 +4,7 @@ process (cron) would be."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,14 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+#: A lease owner that is a process of this host which no longer exists.
+DEAD = f"{socket.gethostname()}:999999999"
+
+
+class Killed(BaseException):
+    """The process dies: nothing after the board call reaches the ledger."""
+
+
 class World:
     def __init__(self, root: Path, ledger_url: str, clock: FakeClock, board: FakeBoard) -> None:
         self.root, self.clock, self.board = root, clock, board
@@ -96,6 +105,28 @@ class World:
 
     def actions(self, result: SyncResult) -> list[tuple[str, str, str, str]]:
         return sorted((d.posting, d.board, d.action, d.state) for d in result.outcomes)
+
+    async def crash(self, owner: str = DEAD) -> None:
+        """A sync (as ``owner``) that makes its board calls and dies before recording any
+        of them: its work is left running under its lease."""
+        original = Ledger.record
+
+        def die(self: Ledger, outcomes: object) -> list[str]:
+            raise Killed
+
+        Ledger.record = die  # type: ignore[method-assign]
+        try:
+            engine = self.engine(owner=owner)
+            try:
+                await engine.sync([self.postings])
+            except Killed:
+                pass
+            else:
+                raise AssertionError("the crashed sync recorded nothing and did not die")
+            finally:
+                await engine.aclose()
+        finally:
+            Ledger.record = original  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.ledger.engine.dispose()
