@@ -25,6 +25,7 @@ __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date",
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLUG = re.compile(r"[^a-z0-9]+")
+REMOTE = "Fully remote"  # the remote type of a job with no place of its own
 
 EMPLOYMENT_WORDS = {
     "full_time": "full-time", "part_time": "part-time", "contract": "contract",
@@ -134,7 +135,7 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "education": EDUCATION_WORDS[posting.education] if posting.education else "",
         "experience": _experience(posting),
         "requisitionid": posting.requisition_id or posting.id,
-        "remotetype": "Fully remote" if posting.workplace == "remote" else (
+        "remotetype": REMOTE if posting.workplace == "remote" else (
             "Hybrid remote" if posting.workplace == "hybrid" else ""),
     }
     base.update({key: plain_text(base[key]) for key in _PLAIN})
@@ -142,7 +143,7 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         base["description"] = html.unescape(base["description"])
     if not posting.locations:  # fully remote: no city, state or postal code of its own
         countries = sorted({a.partition("-")[0] for a in posting.remote_eligibility})
-        return [{**base, "ref": posting.id, "city": "", "state": "", "remote": "yes",
+        return [{**base, "ref": posting.id, "city": "", "state": "",
                  "country": countries[0] if len(countries) == 1 else "", "postalcode": "",
                  "street": "", "location": f"Remote ({', '.join(posting.remote_eligibility)})"}]
     return [
@@ -184,7 +185,7 @@ def _job_xml(record: dict[str, str], dialect: Dialect) -> str:
     """One job; fields sharing a parent (``location/city``, ``location/region``) are
     written inside one parent element, in the order of their first field."""
     attr = f" {dialect.id_attribute}={quoteattr(record['ref'])}" if dialect.id_attribute else ""
-    remote = record.get("remote") == "yes"
+    remote = record["remotetype"] == REMOTE  # fully remote: no place of its own
     shown = [(tag, record[key]) for tag, key in dialect.fields
              if record[key] or (remote and tag in dialect.remote_empty)]
     groups: dict[str, list[str]] = {}  # parent element (or "" + tag) -> its children
