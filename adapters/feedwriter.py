@@ -45,9 +45,8 @@ EDUCATION_WORDS = {
 }
 
 
-# A job's dates arrive in the posting's own time zone (FeedItem.local): a board shows the
-# day the employer meant (Apply by 31 May in Denver is not 1 June). A feed's build date,
-# which spans postings, stays in UTC.
+# Job dates arrive in the posting's own zone (FeedItem.local): Apply by 31 May in Denver is
+# not 1 June. A feed's build date, which spans postings, stays in UTC.
 
 
 def iso_date(when: datetime) -> str:
