@@ -4,8 +4,8 @@ The body is signed with HMAC-SHA256 under a shared secret (header ``X-Jobpub-Sig
 sha256=<hex>``), and every request carries ``Idempotency-Key``: the key of the unit of work
 (``<ref>:<action>:r<revision>:<seq>``), the same on every retry and after a crash, new for
 every change, reopen or manual expire, so a receiver can drop a repeated delivery and must
-apply every new key. A webhook cannot be queried (``can_lookup`` is false): an action whose
-outcome is unknown is delivered again under its key, never assumed done.
+apply every new key. A webhook cannot be queried (``reconcile = Reconcile.REPEAT``): an
+action whose outcome is unknown is delivered again under its key, never assumed done.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ import hmac
 import json
 from typing import Any, ClassVar
 
-from publisher.adapter import ApiAdapter, BoardRules, BoardSettings, Receipt, RefreshPolicy
+from publisher.adapter import (
+    ApiAdapter,
+    BoardRules,
+    BoardSettings,
+    Receipt,
+    Reconcile,
+    RefreshPolicy,
+    Tasks,
+)
 from publisher.schema import Posting
 
 SIGNATURE_HEADER = "X-Jobpub-Signature"
@@ -35,7 +43,9 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
     default_base_url = None  # the endpoint is the url setting
     concurrency = 4
     rate_per_second = None
-    can_lookup = False
+    reconcile = Reconcile.REPEAT
+    batch_size = 1  # one delivery per action
+    tasks: ClassVar[Tasks | None] = None  # the receiver answers at once
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:
         return {"action": "publish", "posting": posting.model_dump(mode="json")}
@@ -76,4 +86,4 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
         await self._send("withdraw", receipt.external_ref, None, key)
 
     async def lookup(self, ref: str) -> Receipt | None:
-        return None  # cannot be queried (can_lookup = False): the engine never asks
+        return None  # cannot be queried (reconcile = REPEAT): the engine never asks

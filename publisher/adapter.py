@@ -15,12 +15,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable, ConfigError
+from publisher.errors import (
+    BoardAuthError,
+    BoardError,
+    BoardRejected,
+    BoardUnavailable,
+    ConfigError,
+)
 from publisher.problems import Problem
 from publisher.schema import Posting
 
@@ -37,11 +44,15 @@ __all__ = [
     "BoardAdapter",
     "BoardRules",
     "BoardSettings",
+    "ElementResult",
     "FeedItem",
     "FileAdapter",
     "Kind",
     "Receipt",
+    "Reconcile",
     "RefreshPolicy",
+    "Submission",
+    "Tasks",
     "external_ref",
     "tag_url",
 ]
@@ -90,11 +101,24 @@ class RefreshPolicy:
 
     every: timedelta | None = None
     max_refreshes: int | None = None
+    #: The first renewal this long after posting (then ``every``): LinkedIn keeps a job 180
+    #: days and RENEW adds 30, so it renews first at 175 days, then every 28.
+    first: timedelta | None = None
+
+    def next_due(self, posted: datetime, refreshed: datetime | None) -> datetime | None:
+        """When the next renewal is due (None: this board is never renewed)."""
+        if self.every is None:
+            return None
+        return refreshed + self.every if refreshed else posted + (self.first or self.every)
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a board returned for a listing: its id and URL, and whether it is confirmed."""
+    """What a board returned for a listing: its id and URL, and whether it is confirmed.
+
+    ``task``: the board accepted the action and finishes it later (asynchronous results);
+    the engine polls it with :meth:`ApiAdapter.poll` until it is done.
+    """
 
     board: str
     external_ref: str
@@ -102,6 +126,49 @@ class Receipt:
     url: str | None = None
     pending: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    task: str | None = None
+
+
+class Reconcile(StrEnum):
+    """How the engine learns whether a create whose answer was lost reached the board."""
+
+    LOOKUP = "lookup"  # look the listing up by our reference (lookup())
+    REPEAT = "repeat"  # send it again under the same idempotency key: the board dedupes
+    UPDATE = "update"  # send an update: it fails if the board has no such listing (probe)
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """A board that finishes actions later: when to poll first, how far apart polls may
+    grow (doubling from ``first_poll``), how long the board keeps a task (then the engine
+    stops polling and reconciles), and how many tasks one poll may ask about."""
+
+    first_poll: timedelta
+    max_poll: timedelta
+    lifetime: timedelta
+    poll_size: int = 1
+
+    def next_poll(self, polls: int) -> timedelta:
+        grown: timedelta = self.first_poll * 2 ** min(max(0, polls), 20)
+        return min(self.max_poll, grown)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One element of a batch: the action on one listing, what is known of it and its key.
+    ``probe``: the action is a create whose earlier answer was lost, on a board that
+    reconciles by update (:attr:`Reconcile.UPDATE`)."""
+
+    action: str  # post update refresh expire (ActionKind)
+    posting: Posting
+    receipt: Receipt
+    key: str
+    posted_at: datetime | None = None
+    probe: bool = False
+
+
+#: What a batch call returns for one element: its receipt, or its own error.
+ElementResult = Receipt | BoardError
 
 
 @dataclass(frozen=True)
@@ -244,23 +311,43 @@ class BoardAdapter(ABC, Generic[S]):
 
 
 class ApiAdapter(BoardAdapter[S]):
-    """A board reached through an HTTP API, one listing at a time.
+    """A board reached through an HTTP API.
 
     Every action gets ``key``: the idempotency key of the unit of work it belongs to. The
     engine makes it once per change (``<ref>:<action>:r<revision>:<seq>``) and passes the
     same key to every retry and to a run that takes the work over after a crash; a board
     that dedupes deliveries (an ``Idempotency-Key`` header, a request id) should send it.
 
-    ``can_lookup``: whether :meth:`lookup` can really find a listing. The engine reconciles
-    a create whose outcome is unknown by looking it up only where it can; elsewhere it
-    repeats the action under the same key, and never takes "not found" for "done".
+    Capabilities, declared as class attributes (the engine plans from them, ``jobpub
+    boards`` shows them, the conformance kit checks each is implemented):
+
+    * ``reconcile`` (:class:`Reconcile`): how a create whose outcome is unknown is settled;
+      only ``LOOKUP`` boards are asked :meth:`lookup`, and "not found" is never "done";
+    * ``batch_size``: more than 1 -> the engine sends due work in :meth:`submit` calls of
+      up to that many elements (:meth:`elements` says how many a posting takes) and gets one
+      result per submission;
+    * ``tasks`` (:class:`Tasks`): the board answers with task ids and finishes later; the
+      engine polls them with :meth:`poll`;
+    * ``refresh_policy``: renewals (:meth:`refresh`).
     """
 
-    can_lookup: ClassVar[bool] = True
+    reconcile: ClassVar[Reconcile] = Reconcile.LOOKUP
+    batch_size: ClassVar[int] = 1
+    tasks: ClassVar[Tasks | None] = None
+
+    @property
+    def can_lookup(self) -> bool:
+        return self.reconcile == Reconcile.LOOKUP
 
     def operations(self) -> list[str]:
         ops = ["publish", "update", "refresh", "withdraw"]
-        return [*ops, "lookup"] if self.can_lookup else ops
+        if self.can_lookup:
+            ops.append("lookup")
+        if self.batch_size > 1:
+            ops.append(f"batch of {self.batch_size}")
+        if self.tasks is not None:
+            ops.append("poll tasks")
+        return ops
 
     @abstractmethod
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
@@ -283,6 +370,21 @@ class ApiAdapter(BoardAdapter[S]):
     @abstractmethod
     async def lookup(self, ref: str) -> Receipt | None:
         """Find our listing by external reference (reconcile after an unknown outcome)."""
+
+    def elements(self, posting: Posting) -> int:
+        """How many batch elements this posting takes (a board job per location: more)."""
+        return 1
+
+    async def submit(self, batch: Sequence[Submission]) -> list[ElementResult]:
+        """Send a batch (``batch_size`` > 1): one result per submission, in order. An error
+        of the whole call is raised; an element's own error is returned in its place."""
+        raise NotImplementedError(f"{self.name} declares batch_size = {self.batch_size} "
+                                  "but does not implement submit()")
+
+    async def poll(self, tasks: Sequence[str]) -> dict[str, ElementResult | None]:
+        """Ask about tasks (``tasks`` declared): task -> its receipt once done, its error
+        once failed, None while the board is still working on it (or does not say)."""
+        raise NotImplementedError(f"{self.name} declares tasks but does not implement poll()")
 
 
 class FileAdapter(BoardAdapter[S]):

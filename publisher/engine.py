@@ -413,7 +413,7 @@ class Engine:
             listing: ListingRow = listings[work.listing_id]
             pid = listing.posting_id
             if listing.board in skipped or listing.board not in self.registry or (
-                    pid in loaded.held and work.kind != "expire"):
+                    pid in loaded.held and work.kind != "expire" and not work.task_id):
                 release.append(work.id)
                 continue
             desired = loaded.desired.get(pid) or Desired(specs[pid], known[pid].revision,

@@ -290,8 +290,7 @@ def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> dateti
     if row.state != ListingState.LIVE or policy is None or policy.every is None or (
             policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
         return None
-    base = row.refreshed_at or row.posted_at
-    due = base + policy.every if base else None
+    due = policy.next_due(row.posted_at, row.refreshed_at) if row.posted_at else None
     return due if due and (row.expires_at is None or due < row.expires_at) else None
 
 

@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt
+from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt, Reconcile
 from publisher.errors import (
     BoardAuthError,
     BoardError,
@@ -44,6 +44,8 @@ __all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+#: A unit of work for a board's worker: how to run it, and its jobs (one outcome each).
+Unit = tuple[Callable[[list["Job"], "TokenBucket"], Awaitable[list[Outcome]]], list["Job"]]
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_ATTEMPTS = 5
 MAX_RETRY_SECONDS = 300
@@ -142,16 +144,21 @@ class Executor:
     async def run(self, jobs: list[Job], limits: dict[str, BoardLimit]) -> None:
         """Run every job; each outcome goes to the ledger (in batches) and to ``progress``.
 
-        ``jobs`` is consumed (emptied), so a finished job's memory is freed as the run goes.
+        Per board the jobs become units of work: a job alone, a batch (boards declaring
+        ``batch_size``) or a poll of several tasks (boards declaring ``tasks``). ``jobs`` is
+        consumed (emptied), so a finished job's memory is freed as the run goes.
         """
-        by_board: dict[str, deque[Job]] = {}
+        from publisher.batches import units
+
+        by_board: dict[str, list[Job]] = {}
         for job in jobs:
-            by_board.setdefault(job.listing.board, deque()).append(job)
+            by_board.setdefault(job.listing.board, []).append(job)
         jobs.clear()
         workers = []
-        for board, queue in by_board.items():
+        for board, mine in by_board.items():
             limit = limits.get(board, BoardLimit())
             bucket = TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep)
+            queue = deque(units(self, mine))
             for _ in range(min(limit.concurrency, len(queue))):
                 workers.append(self._worker(queue, bucket))
         writer = self._writer = asyncio.create_task(self._write())
@@ -161,23 +168,28 @@ class Executor:
             self._outcomes.put_nowait(None)
             await writer  # re-raises a failed write: the run stops there
 
-    async def _worker(self, jobs: deque[Job], bucket: TokenBucket) -> None:
-        while jobs:
-            job = jobs.popleft()
+    async def _worker(self, queue: deque[Unit], bucket: TokenBucket) -> None:
+        while queue:
+            run, jobs = queue.popleft()
             if self._writer is not None and self._writer.done():
                 return  # the ledger cannot be written: call no board we cannot record
             try:
-                outcome = await self.execute(job, bucket)
+                outcomes = await run(jobs, bucket)
             except Exception as exc:
-                outcome = self._failed(job, BoardError(
+                outcomes = [self._failed(job, BoardError(
                     job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
-                    [], job.listing.attempts + 1)
-            if isinstance(job.adapter, FileAdapter):
-                self.held.append(outcome)  # recorded once the board's files are written
-            else:
-                self._outcomes.put_nowait(outcome)
-            if self.progress is not None:
-                self.progress(job, outcome)
+                    [], job.listing.attempts + 1) for job in jobs]
+            for job, outcome in zip(jobs, outcomes, strict=True):
+                if isinstance(job.adapter, FileAdapter):
+                    self.held.append(outcome)  # recorded once the board's files are written
+                else:
+                    self._outcomes.put_nowait(outcome)
+                if self.progress is not None:
+                    self.progress(job, outcome)
+
+    async def one(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+        """A unit of one job."""
+        return [await self.execute(jobs[0], bucket)]
 
     async def _write(self) -> None:
         """Take whatever outcomes are waiting (up to a batch) and record them, until None."""
@@ -241,6 +253,34 @@ class Executor:
                 values["notify"] = REMOVED
         return Outcome(job.work.id, listing.id, values,
                        {"state": WorkState.DONE, "last_error": None}, events)
+
+    def settle(self, job: Job, receipt: Receipt | None, events: list[Event], attempts: int,
+               probe: bool = False) -> Outcome:
+        """The action's answer: done, or accepted as a task the board finishes later."""
+        if receipt is None or receipt.task is None:
+            return self._done(job, receipt, events, attempts)
+        tasks = getattr(job.adapter, "tasks", None)
+        if tasks is None:
+            return self._failed(job, BoardError(job.adapter.name, "answered with a task id "
+                                                "but declares no tasks to poll"), events,
+                                attempts)
+        now, kind = self.clock(), job.work.kind
+        first = now + tasks.first_poll
+        what = "update sent to find out whether an earlier create reached the board" \
+            if probe else f"{kind} accepted"
+        events.append(self.event(job, kind, EventOutcome.OK,
+                                 f"{what}; board task {receipt.task}, first poll in "
+                                 f"{_human(tasks.first_poll)}"))
+        values: dict[str, Any] = {"attempts": attempts, "last_error": None, "changed_at": now,
+                                  "reconcile": probe}
+        if kind == ActionKind.POST and not probe:
+            values.update(state=ListingState.PENDING)
+        if kind in (ActionKind.POST, ActionKind.UPDATE) and not probe:  # what was sent
+            values.update(revision=job.revision, content_hash=job.content_hash)
+        return Outcome(job.work.id, job.listing.id, values,
+                       {"state": WorkState.PENDING, "due_at": first, "task_id": receipt.task,
+                        "task_until": now + tasks.lifetime, "polls": 0, "probe": probe,
+                        "last_error": None}, events)
 
     def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
                 call: _Call | None = None) -> Outcome:
@@ -320,6 +360,8 @@ class Executor:
         except PublisherError as exc:
             return self._failed(job, BoardError(adapter.name, str(exc)), call.events,
                                 call.attempts, call)
+        if result is not None and result.task is not None:
+            return self.settle(job, result, call.events, call.attempts, call.probe)
         call.events.append(self.event(job, kind, "ok", _ok_detail(kind, result)))
         return self._done(job, result or call.receipt, call.events, call.attempts)
 
@@ -338,6 +380,7 @@ class _Call:
         self.looked_up = False
         self.adopted = False  # a create found on the board: never create it again
         self.conflict = False  # the board said the listing exists (409)
+        self.probe = False  # an update sent to learn whether a lost create reached the board
         self.events: list[Event] = []
 
     async def once(self) -> Receipt | None:
@@ -362,8 +405,11 @@ class _Call:
             if kind == ActionKind.POST and exc.status in (502, 504):
                 self.reconcile = True  # a gateway error may hide a created listing
             raise
-        except OutcomeUnknown:
+        except OutcomeUnknown as exc:
             self.reconcile = self.reconcile or kind == ActionKind.POST  # it may exist on the board
+            tasks = self.adapter.tasks
+            if tasks is not None and kind == ActionKind.POST:  # ask once it could have landed
+                raise Reschedule(tasks.first_poll.total_seconds(), exc) from None
             raise
         except BoardRejected as exc:
             if kind == ActionKind.POST and exc.status == 409 and not self.looked_up \
@@ -382,6 +428,8 @@ class _Call:
         ref, key = self.receipt.external_ref, job.work.idempotency_key
         if job.work.revision is not None and job.work.revision != job.revision:
             key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
+        if self.reconcile and adapter.reconcile == Reconcile.UPDATE and kind == ActionKind.POST:
+            return await self._probe(ref, key)
         if self.reconcile and adapter.can_lookup:
             found = await adapter.lookup(ref)
             self.reconcile, self.looked_up = False, True
@@ -410,6 +458,26 @@ class _Call:
             return await adapter.refresh(job.posting, self.receipt, key=key)
         await adapter.withdraw(self.receipt, key=key)
         return None
+
+    async def _probe(self, ref: str, key: str) -> Receipt | None:
+        """A board without lookup that refuses updates of listings it does not have: an
+        update settles a lost create (done if it lands; refused -> create it now)."""
+        job, adapter = self.job, self.adapter
+        self.probe = True
+        try:
+            found = await adapter.update(job.posting, self.receipt, key=key)
+        except BoardRejected as exc:
+            self.events.append(self.executor.event(
+                job, ActionKind.RECONCILE, EventOutcome.OK,
+                f"update of {ref} refused ({exc.reason}): not on the board, creating it"))
+            self.probe = self.reconcile = False
+            return await adapter.publish(job.posting, ref, key=key)
+        if found.task is None:
+            self.probe = self.reconcile = False
+            self.adopted = True
+            self.events.append(self.executor.event(job, ActionKind.RECONCILE, EventOutcome.OK,
+                                                    f"{ref} is on the board: updated"))
+        return found
 
 
 def _human(wait: timedelta) -> str:

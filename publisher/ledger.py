@@ -129,6 +129,10 @@ class WorkRow:
     last_error: str | None = None
     revision: int | None = None
     hold: str | None = None
+    task_id: str | None = None  # the board finishes this later: poll it
+    task_until: datetime | None = None
+    polls: int = 0
+    probe: bool = False
 
 
 @dataclass
@@ -376,7 +380,8 @@ class Ledger:
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
             rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
             over = [r for r in rows if r.id in taken]
-            creates = [r.listing_id for r in over if r.kind == "post"]
+            # (A task being polled is a read: taking it over is safe as it is.)
+            creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first
                 conn.execute(update(listings).where(listings.c.id.in_(creates))
                              .values(reconcile=True, version=listings.c.version + 1))

@@ -116,8 +116,8 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         actions.append(act(ActionKind.UPDATE, "retrying after a failure", now))
     elif state != ListingState.FAILED and policy.every is not None and (
             policy.max_refreshes is None or listing.refresh_count < policy.max_refreshes):
-        due = (listing.refreshed_at or posted) + policy.every
-        if due < expires:
+        due = policy.next_due(posted, listing.refreshed_at)
+        if due is not None and due < expires:
             actions.append(act(ActionKind.REFRESH,
                                f"refresh policy: every {_days(policy.every)}", due))
     actions.append(act(ActionKind.EXPIRE, why_end, expires))
@@ -167,6 +167,8 @@ def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
     row = work.get(action.listing_id) if action.listing_id is not None else None
     if row is None:
         return action
+    if row.task_id is not None:
+        return None  # the board is still finishing this listing's last action: wait for it
     if row.kind == action.action and row.hold == action.hold:
         reason = action.reason if row.attempts == 0 else \
             f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 __all__ = ["UTCDateTime", "due_work", "events", "listings", "metadata", "postings", "quota"]
@@ -115,6 +116,14 @@ due_work = Table(
     Column("hold", String(16)),  # an expire's reason to keep the listing so (listings.hold)
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # A board that finishes actions later (asynchronous results): its task id(s) for this
+    # work, when to stop polling (the board's task lifetime), polls made so far, and whether
+    # the action was a probe (an update sent to learn if a create reached the board).
+    # The next poll is due_at.
+    Column("task_id", Text),
+    Column("task_until", UTCDateTime),
+    Column("polls", Integer, nullable=False, default=0, server_default="0"),
+    Column("probe", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
 Index("uq_due_work_key", due_work.c.idempotency_key, unique=True)

@@ -59,7 +59,7 @@ def test_adapter_files_stay_short() -> None:
 
 MEMBERS = {
     "api": ("name", "kind", "settings_model", "rules", "refresh_policy", "default_base_url",
-            "concurrency", "rate_per_second", "can_lookup"),
+            "concurrency", "rate_per_second", "reconcile", "batch_size", "tasks"),
     "feed": ("name", "kind", "settings_model", "rules", "refresh_policy", "dialect"),
     "page": ("name", "kind", "settings_model", "rules", "refresh_policy", "default_base_url",
              "daily_announcements", "quota_zone"),
