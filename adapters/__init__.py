@@ -13,6 +13,7 @@ from adapters.careerjet_feed import CareerjetFeedAdapter
 from adapters.google import GoogleAdapter
 from adapters.indeed_feed import IndeedFeedAdapter
 from adapters.jooble_feed import JoobleFeedAdapter
+from adapters.linkedin import LinkedInAdapter
 from adapters.talent_feed import TalentFeedAdapter
 from adapters.webhook import WebhookAdapter
 from publisher.adapter import BoardAdapter
@@ -23,6 +24,7 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "google": GoogleAdapter,
     "indeed_feed": IndeedFeedAdapter,
     "jooble_feed": JoobleFeedAdapter,
+    "linkedin": LinkedInAdapter,
     "talent_feed": TalentFeedAdapter,
     "webhook": WebhookAdapter,
 }

@@ -54,6 +54,7 @@ __all__ = [
     "Submission",
     "Tasks",
     "external_ref",
+    "short_ref",
     "tag_url",
 ]
 
@@ -205,6 +206,16 @@ def tag_url(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def short_ref(ref: str, limit: int) -> str:
+    """``ref`` within a board's id limit: as it is when it fits, else its first characters
+    and 16 hex of its SHA-256 (stable, and never another reference's in practice)."""
+    if len(ref) <= limit:
+        return ref
+    import hashlib
+
+    return f"{ref[:limit - 17]}-{hashlib.sha256(ref.encode()).hexdigest()[:16]}"
+
+
 def external_ref(posting_id: str, board: str) -> str:
     """Our stable reference for a posting on a board: the key of every reconcile lookup."""
     return f"jobpub-{posting_id}-{board}"
@@ -302,12 +313,30 @@ class BoardAdapter(ABC, Generic[S]):
         status = response.status_code
         if status < 400 or (missing_ok and status in (404, 410)):
             return
-        reason = _reason(response)
-        if status in (408, 425, 429) or status >= 500:
-            raise BoardUnavailable(self.name, reason, status, _retry_after(response))
+        raise self.error_for(status, _reason(response), _retry_after(response))
+
+    def error_for(self, status: int | None, reason: str,
+                  retry_after: float | None = None) -> BoardError:
+        """The error for a status: an HTTP answer's, or one element's inside a 200."""
+        if status is not None and (status in (408, 425, 429) or status >= 500):
+            return BoardUnavailable(self.name, reason, status, retry_after)
         if status in (401, 403):
-            raise BoardAuthError(self.name, reason, status)
-        raise BoardRejected(self.name, reason, status)
+            return BoardAuthError(self.name, reason, status)
+        return BoardRejected(self.name, reason, status)
+
+    def json_object(self, response: httpx.Response) -> dict[str, Any]:
+        """A success body that must be a JSON object; anything else is a clear error (the
+        board may have acted on the call, so its outcome is unknown)."""
+        from publisher.errors import OutcomeUnknown
+
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise OutcomeUnknown(self.name, "the answer is not a JSON object (HTTP "
+                                 f"{response.status_code})", response.status_code)
+        return data
 
 
 class ApiAdapter(BoardAdapter[S]):
@@ -349,27 +378,44 @@ class ApiAdapter(BoardAdapter[S]):
             ops.append("poll tasks")
         return ops
 
-    @abstractmethod
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
-        """Create the listing; ``ref`` is our external reference, sent with it."""
+        """Create the listing; ``ref`` is our external reference, sent with it (default, for
+        a batch board: a batch of one)."""
+        return await self._single(Submission("post", posting, Receipt(self.name, ref), key or ""))
 
     async def update(self, posting: Posting, receipt: Receipt, *,
                      key: str | None = None) -> Receipt:
-        """Change a live listing (default: send it again under the same reference)."""
+        """Change a live listing (default: send it again under the same reference; a batch
+        board: an update in a batch of one)."""
+        if self.batch_size > 1:
+            return await self._single(Submission("update", posting, receipt, key or ""))
         return await self.publish(posting, receipt.external_ref, key=key)
 
     async def refresh(self, posting: Posting, receipt: Receipt, *,
                       key: str | None = None) -> Receipt:
-        """Renew a live listing (default: an update)."""
+        """Renew a live listing (default: an update; a batch board: a batch of one)."""
+        if self.batch_size > 1:
+            return await self._single(Submission("refresh", posting, receipt, key or ""))
         return await self.update(posting, receipt, key=key)
 
-    @abstractmethod
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
-        """Close the listing; a listing already gone is not an error."""
+        """Close the listing; a listing already gone is not an error. (A batch board whose
+        close carries the whole job closes through :meth:`submit`, with the posting.)"""
+        raise NotImplementedError(f"{self.name} does not implement withdraw()")
 
-    @abstractmethod
     async def lookup(self, ref: str) -> Receipt | None:
-        """Find our listing by external reference (reconcile after an unknown outcome)."""
+        """Find our listing by external reference (reconcile after an unknown outcome);
+        only ``reconcile = LOOKUP`` boards are asked."""
+        if self.can_lookup:
+            raise NotImplementedError(f"{self.name} declares reconcile = lookup but does not "
+                                      "implement lookup()")
+        return None
+
+    async def _single(self, sub: Submission) -> Receipt:
+        (result,) = await self.submit([sub])
+        if isinstance(result, BoardError):
+            raise result
+        return result
 
     def elements(self, posting: Posting) -> int:
         """How many batch elements this posting takes (a board job per location: more)."""

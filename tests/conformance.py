@@ -4,14 +4,19 @@ An API board's test module supplies a *double* of its board (respx routes built 
 board's documented shapes, with the fault knobs of :class:`Double`) and runs
 :func:`check_api_board`; a feed board runs :func:`check_feed_board`. Each returns the
 list of what the adapter got wrong, in words a board author can act on (empty: conforms).
-Scenarios are restricted to what the adapter declares (``can_lookup``); declaring a
-capability it does not implement fails.
+Scenarios are restricted to what the adapter declares (``reconcile``, ``batch_size``,
+``tasks``, ``refresh_policy``); declaring a capability it does not implement fails.
 
 API scenarios, each through the engine on a fresh ledger and the fake clock: create ->
 (look up) -> update -> refresh -> withdraw -> withdraw again; 429 with Retry-After; 5xx; a
 timeout after the board stored the create (no second job); 401 / 403; 400 / 422 with the
 board's reason in the listing's last error; a malformed success body (a clear error, never
-a bare KeyError).
+a bare KeyError); for batch boards a batch with one bad element; for boards with tasks a
+task in progress for several polls and a task that fails. On a board with tasks every
+step is followed by polls (the clock moved on) until the board has answered.
+
+A board's double sets the knobs its scenarios need: ``bad_ref`` (batch boards: refuse the
+element with that external reference), ``slow`` and ``fail_task`` (boards with tasks).
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 from sqlalchemy import delete
 
-from publisher.adapter import ApiAdapter, FeedItem, FileAdapter
+from publisher.adapter import ApiAdapter, FeedItem, FileAdapter, Reconcile, Submission
 from publisher.tables import due_work, events, listings
 from tests.engine.world import World
 
@@ -46,6 +52,9 @@ class Double:
 
     def __init__(self) -> None:
         self.faults: deque[str] = deque()
+        self.bad_ref: str | None = None  # batch boards: refuse this reference's element
+        self.slow = 0  # boards with tasks: polls a task stays in progress
+        self.fail_task = False  # boards with tasks: the next task fails with REASON
 
     def fail_next(self, *faults: str) -> None:
         self.faults.extend(faults)
@@ -81,8 +90,18 @@ Scenario = Callable[[World, Double, str], Awaitable[list[str]]]
 async def check_api_board(make_world: Callable[[], World], double: Callable[[], Double],
                           board: str) -> list[str]:
     """Every scenario on a new world and double; what went wrong, in words."""
-    problems: list[str] = []
+    world = make_world()
+    try:
+        adapter = world.engine().adapter(board)
+    finally:
+        world.close()
+    assert isinstance(adapter, ApiAdapter)
+    problems = [f"{board}: {p}" for p in declared_but_missing(adapter)]
+    if problems:
+        return problems  # scenarios would only repeat it
     for scenario in SCENARIOS:
+        if not applies(scenario, adapter):
+            continue
         world = make_world()
         try:
             problems += [f"{board}: {p}" for p in await scenario(world, double(), board)]
@@ -91,13 +110,52 @@ async def check_api_board(make_world: Callable[[], World], double: Callable[[], 
     return problems
 
 
-def _ref(board: str) -> str:
-    return f"jobpub-data-analyst-{board}"
+def declared_but_missing(adapter: ApiAdapter[Any]) -> list[str]:
+    """Capabilities the adapter declares without implementing them."""
+    own = type(adapter)
+    missing = []
+    if adapter.reconcile == Reconcile.LOOKUP and own.lookup is ApiAdapter.lookup:
+        missing.append("declares reconcile = LOOKUP but does not implement lookup()")
+    if adapter.batch_size > 1 and own.submit is ApiAdapter.submit:
+        missing.append(f"declares batch_size = {adapter.batch_size} but does not implement "
+                       "submit()")
+    if adapter.tasks is not None and own.poll is ApiAdapter.poll:
+        missing.append("declares tasks but does not implement poll()")
+    if adapter.batch_size == 1 and own.withdraw is ApiAdapter.withdraw:
+        missing.append("does not implement withdraw() (only a batch board closes through "
+                       "submit())")
+    return missing
 
 
-async def _post(world: World, board: str, **changes: Any) -> None:
-    world.write(publish_at=world.clock.now.date(), boards={board: {}}, **changes)
+def applies(scenario: Scenario, adapter: ApiAdapter[Any]) -> bool:
+    if scenario is one_bad_element:
+        return adapter.batch_size > 1
+    if scenario in (slow_task, failed_task):
+        return adapter.tasks is not None
+    return True
+
+
+def _ref(board: str, posting_id: str = "data-analyst") -> str:
+    return f"jobpub-{posting_id}-{board}"
+
+
+async def settle(world: World, board: str, rounds: int = 12) -> None:
+    """On a board with tasks: let time pass and sync until no task is left waiting."""
+    adapter = world.engine().adapter(board)
+    tasks = getattr(adapter, "tasks", None)
+    for _ in range(rounds if tasks is not None else 0):
+        waiting = [w for w in world.ledger.open_work().values() if w.due_at > world.clock.now]
+        if not waiting:
+            return
+        world.clock.now = max(world.clock.now, min(w.due_at for w in waiting))
+        await world.sync()
+
+
+async def _post(world: World, board: str, posting_id: str = "data-analyst",
+                **changes: Any) -> None:
+    world.write(posting_id, publish_at=world.clock.now.date(), boards={board: {}}, **changes)
     await world.sync()
+    await settle(world, board)
 
 
 async def lifecycle(world: World, double: Double, board: str) -> list[str]:
@@ -118,20 +176,63 @@ async def lifecycle(world: World, double: Double, board: str) -> list[str]:
     await _post(world, board, title="Senior Data Analyst")
     if double.content(_ref(board)) != "Senior Data Analyst":
         problems.append("update: the board does not show the new title")
+    problems += await _refreshed(world, adapter, board)
     (world.postings / "data-analyst.yaml").unlink()
     await world.sync()
+    await settle(world, board)
     if double.open_refs().get(_ref(board)):
         problems.append("withdraw: the listing is still open on the board")
-    again = world.engine().adapter(board)
-    assert isinstance(again, ApiAdapter)
     try:
-        await again.withdraw(_receipt(world, board), key="conformance:withdraw-again")
+        await _withdraw_again(world, board)
     except Exception as exc:  # reported as a finding, whatever it is
         problems.append(f"withdraw again: a listing already gone must not be an error "
                         f"(got {type(exc).__name__}: {exc})")
-    finally:
-        await again.client.aclose()
     return problems
+
+
+async def _refreshed(world: World, adapter: ApiAdapter[Any], board: str) -> list[str]:
+    """A board that renews listings: the renewal is due, made and counted."""
+    listing = world.listing(board=board)
+    policy = adapter.refresh_policy
+    due = policy.next_due(listing.posted_at, None) if listing.posted_at else None
+    if due is None:
+        return []
+    world.write(publish_at=world.clock.now.date(), boards={board: {}},
+                title="Senior Data Analyst", expires_at=(due + timedelta(days=20)).date())
+    await world.sync()  # the new end date goes out as an update first
+    await settle(world, board)
+    world.clock.now = max(world.clock.now, due)
+    await world.sync()
+    await settle(world, board)
+    after = world.listing(board=board)
+    if after.refresh_count != 1 or after.state != "live":
+        return [f"refresh: due at {due:%Y-%m-%d}, the listing is {after.state} with "
+                f"{after.refresh_count} renewals ({after.last_error})"]
+    return []
+
+
+async def _withdraw_again(world: World, board: str) -> None:
+    """Close the listing once more, as a repeat after a crash would."""
+    adapter = world.engine().adapter(board)
+    assert isinstance(adapter, ApiAdapter)
+    receipt = _receipt(world, board)
+    try:
+        if adapter.batch_size == 1:
+            await adapter.withdraw(receipt, key="conformance:withdraw-again")
+            return
+        posting = world.ledger.specs(["data-analyst"])["data-analyst"]
+        (answer,) = await adapter.submit([Submission("expire", posting, receipt,
+                                                     "conformance:withdraw-again")])
+        if isinstance(answer, Exception):
+            raise answer
+        for _ in range(5 if answer.task else 0):
+            found = (await adapter.poll([answer.task or ""])).get(answer.task or "")
+            if isinstance(found, Exception):
+                raise found
+            if found is not None:
+                return
+    finally:
+        await adapter.client.aclose()
 
 
 def _receipt(world: World, board: str) -> Any:
@@ -175,8 +276,10 @@ async def refused(world: World, double: Double, board: str) -> list[str]:
     for status in ("401", "403", "400", "422"):
         world.write(publish_at=world.clock.now.date(), boards={board: {}},
                     title=f"Analyst {status}")
-        double.fail_next(status)
+        double.faults.clear()
+        double.fail_next(status, status)  # a token refresh may repeat a call once
         await world.sync()
+        await settle(world, board)
         listing = world.listing(board=board)
         if listing.state != "failed" or REASON not in (listing.last_error or ""):
             problems.append(f"{status}: the listing should fail with the board's reason in "
@@ -199,8 +302,49 @@ async def malformed(world: World, double: Double, board: str) -> list[str]:
     return []
 
 
+async def one_bad_element(world: World, double: Double, board: str) -> list[str]:
+    double.bad_ref = _ref(board, "bad-one")
+    world.write("bad-one", publish_at=world.clock.now.date(), boards={board: {}})
+    await _post(world, board)
+    good, bad = world.listing(board=board), world.listing("bad-one", board=board)
+    problems = []
+    if good.state != "live" or double.open_refs().get(_ref(board)) != 1:
+        problems.append(f"a batch with one bad element: the good one is {good.state} "
+                        f"({good.last_error}), must be live once on the board")
+    if bad.state != "failed" or REASON not in (bad.last_error or ""):
+        problems.append(f"a batch with one bad element: the bad one is {bad.state} "
+                        f"({bad.last_error}), must fail with the board's reason for it")
+    return problems
+
+
+async def slow_task(world: World, double: Double, board: str) -> list[str]:
+    double.slow = 3
+    world.write(publish_at=world.clock.now.date(), boards={board: {}})
+    await world.sync()
+    states = [world.listing(board=board).state]
+    for _ in range(4):
+        world.clock.now = min(w.due_at for w in world.ledger.open_work().values()) \
+            if world.ledger.open_work() else world.clock.now
+        await world.sync()
+        states.append(world.listing(board=board).state)
+    if states != ["pending"] * 4 + ["live"] or double.open_refs().get(_ref(board)) != 1:
+        return [f"a task in progress for 3 polls: the listing went {' -> '.join(states)} "
+                "(must stay pending until the board says done, then be live once)"]
+    return []
+
+
+async def failed_task(world: World, double: Double, board: str) -> list[str]:
+    double.fail_task = True
+    await _post(world, board)
+    listing = world.listing(board=board)
+    if listing.state != "failed" or REASON not in (listing.last_error or ""):
+        return [f"a failed task: the listing is {listing.state} ({listing.last_error}); it "
+                "must fail with the task's error"]
+    return []
+
+
 SCENARIOS: list[Scenario] = [lifecycle, retry_after, server_error, stored_then_timeout,
-                             refused, malformed]
+                             refused, malformed, one_bad_element, slow_task, failed_task]
 
 
 def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:

@@ -226,7 +226,7 @@ def test_schema_is_shipped_and_accepts_the_examples() -> None:
     bad = load_text(posting_text().replace("title: Data Analyst", "titel: x"))
     assert list(validator.iter_errors(bad))
     # What validate rejects and a JSON Schema can say, the schema says (editors agree).
-    for old, new in [("indeed_feed: {}", "Google: {}"), ("indeed_feed: {}", "linkedin: {}"),
+    for old, new in [("indeed_feed: {}", "Google: {}"), ("indeed_feed: {}", "monster: {}"),
                      ("indeed_feed: {}", "indeed_feed: {ouput: 1}"),
                      ("  url: https://jobs.example.com/data-analyst", "  instructions: call")]:
         text = posting_text().replace(old, new)
@@ -281,9 +281,11 @@ def test_boards_and_preview_commands() -> None:
     listing = json.loads(run("--config", config, "boards", "--json").stdout)["boards"]
     assert [(b["board"], b["kind"]) for b in listing] == [
         ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
-        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("talent_feed", "feed"),
-        ("webhook", "api")]
+        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("linkedin", "api"),
+        ("talent_feed", "feed"), ("webhook", "api")]
     assert listing[-1]["operations"] == ["publish", "update", "refresh", "withdraw"]  # no lookup
+    assert listing[5]["operations"] == ["publish", "update", "refresh", "withdraw",
+                                        "batch of 100", "poll tasks"]
     assert listing[2]["operations"] == ["write"]  # google without indexing
     manager = str(ROOT / "postings/ecommerce-operations-manager.yaml")
     page = run("--config", config, "preview", manager, "--board", "google")

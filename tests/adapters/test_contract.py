@@ -15,9 +15,9 @@ from tests.adapters.helpers import EXAMPLES, adapter_for, example
 BOARDS = sorted(boards().items())
 
 
-def test_the_registry_has_the_seven_boards() -> None:
+def test_the_registry_has_the_shipped_boards() -> None:
     assert sorted(boards()) == ["adzuna_feed", "careerjet_feed", "google", "indeed_feed",
-                                "jooble_feed", "talent_feed", "webhook"]
+                                "jooble_feed", "linkedin", "talent_feed", "webhook"]
 
 
 @pytest.mark.parametrize(("key", "cls"), BOARDS)
