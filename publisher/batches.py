@@ -118,6 +118,12 @@ class _Batch:
             try:
                 answers = await self._call(adapter, subs)
             except BoardUnavailable as exc:
+                if exc.status not in (502, 504):
+                    todo = await self._again(todo, exc, attempt, reconcile, adapter)
+                    continue
+                # a gateway error may hide a batch the board took: as unknown
+                exc = OutcomeUnknown(exc.board, exc.reason, exc.status)
+                reconcile |= {j.work.id for j in todo if j.work.kind == ActionKind.POST}
                 todo = await self._again(todo, exc, attempt, reconcile, adapter)
                 continue
             except OutcomeUnknown as exc:
@@ -341,6 +347,9 @@ class _Poll:
         x, work = self.x, job.work
         event = x.event(job, ActionKind.RECONCILE if work.probe else work.kind,
                         EventOutcome.RETRY, detail)
-        return Outcome(work.id, job.listing.id, {"reconcile": reconcile},
+        listing: dict[str, Any] = {"reconcile": reconcile}
+        if work.kind == ActionKind.UPDATE:  # not known to have landed: still to be sent
+            listing["content_hash"] = None
+        return Outcome(work.id, job.listing.id, listing,
                        {"state": WorkState.PENDING, "due_at": x.clock(), "task_id": None,
                         "task_until": None, "polls": 0, "probe": False}, [event])

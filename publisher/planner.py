@@ -63,6 +63,9 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     on_board = listing is not None and (state in ACTIVE or (
         state == ListingState.FAILED
         and (listing.board_id is not None or listing.posted_at is not None)))
+    if listing is not None and state == ListingState.PENDING and listing.reconcile \
+            and listing.board_id is None:
+        on_board = False  # a create the board never confirmed: it is still to be settled
     changed = listing is not None and listing.content_hash != d.board_hash(board)
 
     what = f"content changed (revision {listing.revision} -> {revision})" \
