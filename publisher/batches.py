@@ -122,9 +122,9 @@ class _Batch:
                     todo = await self._again(todo, exc, attempt, reconcile, adapter)
                     continue
                 # a gateway error may hide a batch the board took: as unknown
-                exc = OutcomeUnknown(exc.board, exc.reason, exc.status)
+                unknown = OutcomeUnknown(exc.board, exc.reason, exc.status)
                 reconcile |= {j.work.id for j in todo if j.work.kind == ActionKind.POST}
-                todo = await self._again(todo, exc, attempt, reconcile, adapter)
+                todo = await self._again(todo, unknown, attempt, reconcile, adapter)
                 continue
             except OutcomeUnknown as exc:
                 reconcile |= {j.work.id for j in todo if j.work.kind == ActionKind.POST}
