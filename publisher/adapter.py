@@ -73,7 +73,7 @@ class BoardSettings(BaseModel):
     base_url: str | None = Field(default=None, description="API base URL (sandboxes, tests)")
     tracking: dict[str, str] = Field(
         default_factory=dict, description="query parameters added to the apply URL this board "
-        "shows (e.g. utm_source = \"indeed\"), so the employer sees which board brought whom")
+        "shows (e.g. utm_source = \"jobboard\"), so the employer sees which board brought whom")
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,15 @@ class BoardRules:
 
 @dataclass(frozen=True)
 class RefreshPolicy:
-    """How a board keeps listings fresh: a board that drops listings after a time (Jooble
-    after 45 days, Reed after 42) renews them before that, never refuses a long posting.
+    """How a board keeps listings fresh: a board that drops listings after a time (one after
+    45 days, another after 42) renews them before that, never refuses a long posting.
     How long a posting without expires_at lives is one setting for every board
     (``default_duration_days`` in the config)."""
 
     every: timedelta | None = None
     max_refreshes: int | None = None
-    #: The first renewal this long after posting (then ``every``): LinkedIn keeps a job 180
-    #: days and RENEW adds 30, so it renews first at 175 days, then every 28.
+    #: The first renewal this long after posting, then every ``every`` (a board that keeps
+    #: a job 180 days and extends it by 30 per renewal: first at 175 days, then every 28).
     first: timedelta | None = None
 
     def next_due(self, posted: datetime, refreshed: datetime | None) -> datetime | None:

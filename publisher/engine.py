@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
@@ -31,6 +31,9 @@ from publisher.redact import remember
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 from publisher.states import ActionKind, Hold, ListingState, WorkState
+
+if TYPE_CHECKING:
+    from publisher.registry import Board
 
 __all__ = ["Done", "Engine", "Loaded", "Progress", "SyncResult"]
 
@@ -99,7 +102,7 @@ def _duplicate(path: Path, other: Path) -> Finding:
 
 class Engine:
     def __init__(self, config: Config, ledger: Ledger, *,
-                 registry: Mapping[str, type[BoardAdapter[Any]]] | None = None,
+                 registry: Mapping[str, Board] | None = None,
                  clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
                  clients: Clients | None = None, owner: str | None = None,
                  max_wait: float = 120.0) -> None:

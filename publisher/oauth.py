@@ -1,5 +1,5 @@
 """OAuth 2 client credentials (RFC 6749 §4.4) for boards whose APIs take a bearer token
-(LinkedIn's tokens live 30 minutes): one helper every adapter uses.
+(such tokens often live only 30 minutes): one helper every adapter uses.
 
 * the token is reused until ``margin`` before it expires, then fetched again;
 * when many calls need a token at once, it is fetched once (the others wait for it);

@@ -12,27 +12,45 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from publisher.adapter import BoardAdapter
+from publisher.adapter import BoardAdapter, BoardRules, BoardSettings, Kind, RefreshPolicy
 from publisher.errors import ConfigError
 
 if TYPE_CHECKING:
     from publisher.adapter import ClientSource
     from publisher.config import Config
 
-__all__ = ["GROUP", "Adapters", "board_hint", "boards"]
+__all__ = ["GROUP", "Adapters", "Board", "board_hint", "boards"]
 
 GROUP = "jobpub.boards"
 
-_loaded: dict[str, type[BoardAdapter[Any]]] | None = None
+
+class Board(Protocol):
+    """A board plug-in as the core sees it (the way pre-commit types its languages): what
+    the adapter class declares, and how an adapter is made from settings. Everything else
+    the core asks of a board goes through the adapter it makes."""
+
+    name: str
+    kind: Kind
+    settings_model: type[BoardSettings]
+    rules: BoardRules
+    refresh_policy: RefreshPolicy
+    concurrency: int
+    rate_per_second: float | None
+
+    def make(self, settings: Mapping[str, Any] | None = None,
+             client: ClientSource = None) -> BoardAdapter[Any]: ...
 
 
-def boards() -> dict[str, type[BoardAdapter[Any]]]:
-    """Board name -> adapter class, sorted by name (the same dict on every call)."""
+_loaded: dict[str, Board] | None = None
+
+
+def boards() -> dict[str, Board]:
+    """Board name -> its adapter class, sorted by name (the same dict on every call)."""
     global _loaded
     if _loaded is None:
-        found: dict[str, type[BoardAdapter[Any]]] = {}
+        found: dict[str, Board] = {}
         for point in entry_points(group=GROUP):
             try:
                 cls = point.load()
@@ -70,7 +88,7 @@ class Adapters:
 
     def __init__(self, config: Config,
                  client_for: Callable[[str], ClientSource] | None = None,
-                 registry: Mapping[str, type[BoardAdapter[Any]]] | None = None) -> None:
+                 registry: Mapping[str, Board] | None = None) -> None:
         self.config, self.client_for = config, client_for
         self.registry = registry if registry is not None else boards()
         self._built: dict[tuple[str, str], BoardAdapter[Any]] = {}

@@ -215,7 +215,8 @@ class Company(_Strict):
     logo: HttpsUrl | None = Field(default=None, description="https URL of a square logo image")
     email: Email | None = Field(
         default=None, description="a contact address for boards that want one on every job "
-                                  "(Indeed), used when the posting's apply has no e-mail")
+                                  "(some feeds require one), used when the posting's apply "
+                                  "has no e-mail")
 
 
 class Location(_Strict):

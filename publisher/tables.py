@@ -148,7 +148,7 @@ events = Table(
 )
 Index("ix_events_posting", events.c.posting_id, events.c.id)
 
-#: Calls made against a board's daily quota (e.g. Google's Indexing API), per quota day.
+#: Calls made against a board's daily quota (a page board's pings), per quota day.
 quota = Table(
     "quota", metadata,
     Column("board", String(64), primary_key=True),

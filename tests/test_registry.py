@@ -22,13 +22,25 @@ def test_the_shipped_boards_come_from_entry_points() -> None:
     assert all(cls.name == name for name, cls in registry.boards().items())
 
 
-def test_only_the_registry_loads_adapters_and_no_board_protocol_is_in_the_core() -> None:
+#: Words of the shipped boards' protocols: none belongs in the core.
+PROTOCOL = ("URL_UPDATED", "URL_DELETED", "urlNotifications", "simpleJobPostings",
+            "batch_create", "Restli", "jobPostingOperationType", "IN_PROGRESS", "SUCCEEDED",
+            "X-Jobpub-Signature", "serviceErrorCode", "<source>", "<jobs>")
+
+
+def test_only_the_registry_loads_boards_and_no_board_is_named_in_the_core() -> None:
+    names = {word for name in registry.boards() for word in [name, *name.split("_")]
+             if word not in ("feed",)}
     for path in sorted((ROOT / "publisher").rglob("*.py")):
+        if "migrations" in path.parts:  # (a migration converts old ledgers' values)
+            continue
         text = path.read_text()
         if path.name != "registry.py":
             assert not re.search(r"^\s*(from adapters\b|import adapters\b)", text, re.M), path
-        if "migrations" not in path.parts:  # (a migration converts old ledgers' values)
-            assert not re.search(r"URL_UPDATED|URL_DELETED|urlNotifications", text), path
+            assert "entry_points(" not in text, path
+        found = [n for n in names if re.search(rf"\b{n}\b", text, re.I)]
+        assert found == [], f"{path} names a board: {found}"
+        assert [w for w in PROTOCOL if w in text] == [], path
 
 
 def _with(monkeypatch: pytest.MonkeyPatch, *points: EntryPoint) -> None:
@@ -77,3 +89,11 @@ def test_the_ledgers_words_are_enums_whose_values_are_the_spec_words() -> None:
                                             "reconcile"]
     assert [o.value for o in EventOutcome] == ["ok", "retry", "failed"]
     assert f"{ListingState.LIVE}" == "live" and ListingState.LIVE == "live"
+
+
+def test_every_board_has_what_the_registry_protocol_names() -> None:
+    members = [*registry.Board.__annotations__, "make"]
+    assert members[:2] == ["name", "kind"]
+    for name, cls in registry.boards().items():
+        missing = [m for m in members if not hasattr(cls, m)]
+        assert missing == [], f"{name}: {missing}"
