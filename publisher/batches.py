@@ -108,6 +108,8 @@ class _Batch:
                 todo.append(job)
         reconcile = {job.work.id for job in todo if job.listing.reconcile
                      and job.work.kind == ActionKind.POST}
+        if adapter.tasks is not None and adapter.reconcile == Reconcile.UPDATE:
+            todo = [job for job in todo if not self._wait_to_probe(job, reconcile, adapter)]
         attempt = 0
         while todo:
             attempt += 1
@@ -249,10 +251,28 @@ class _Batch:
         self.events[job.work.id].append(self.x.event(job, job.work.kind, EventOutcome.RETRY,
                                                      f"{exc.reason}; retrying", exc.status))
 
+    def _wait_to_probe(self, job: Job, reconcile: set[int], adapter: ApiAdapter[Any]) -> bool:
+        """A create of unknown fate (a crashed run's, a task given up) on a board that
+        finishes later: probe only once the create would have been processed."""
+        if job.work.id not in reconcile or job.work.probe:
+            return False
+        assert adapter.tasks is not None
+        wait = adapter.tasks.first_poll
+        event = self.x.event(job, ActionKind.RECONCILE, EventOutcome.RETRY,
+                             f"a create of unknown outcome: asking the board in {_human(wait)} "
+                             "whether it arrived (an update of it)")
+        self._end(job, Outcome(job.work.id, job.listing.id, {"reconcile": True},
+                               {"state": WorkState.PENDING, "due_at": self.x.clock() + wait,
+                                "probe": True}, [*self.events[job.work.id], event]))
+        return True
+
     def _later(self, job: Job, exc: BoardError, attempt: int, wait: timedelta,
                reconcile: bool) -> None:
-        self._end(job, self.x._rescheduled(job, exc, wait, self.events[job.work.id],
-                                           job.listing.attempts + attempt, reconcile))
+        outcome = self.x._rescheduled(job, exc, wait, self.events[job.work.id],
+                                      job.listing.attempts + attempt, reconcile)
+        if reconcile and job.work.kind == ActionKind.POST:
+            outcome.work["probe"] = True  # the next attempt asks the board first
+        self._end(job, outcome)
 
     def _fail(self, job: Job, exc: BoardError, attempt: int) -> None:
         self._end(job, self.x._failed(job, exc, self.events[job.work.id],

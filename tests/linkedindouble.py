@@ -45,7 +45,7 @@ class LinkedInDouble(Double):
         self._ids = itertools.count(1)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URL:
+        if request.url.path.endswith("/oauth/v2/accessToken"):
             self.tokens += 1
             return httpx.Response(200, json={"access_token": f"token-{self.tokens}",
                                              "expires_in": 1800})

@@ -132,9 +132,12 @@ async def test_a_restart_between_submit_and_poll_keeps_the_task(
     await world.crash()  # submitted, then killed before the task id was recorded
     assert li.calls and world.ledger.open_work()  # the work is left running
     world.clock.advance(hours=1)  # the lease has run out
-    await world.sync()  # taken over: a create of unknown fate is probed, never resent
-    await poll_due(world)
+    await world.sync()  # taken over: a create of unknown fate is probed, never resent...
+    (work,) = world.ledger.open_work().values()
+    assert work.probe and work.due_at == world.clock.now + timedelta(minutes=5)  # ...once
+    await poll_due(world)  # LinkedIn would have processed it
     assert ops(li) == ["CREATE", "UPDATE"]
+    await poll_due(world)
     assert world.listing(board="linkedin").state == ListingState.LIVE
     assert li.created() == {REF: 1}
 
@@ -172,8 +175,12 @@ async def test_a_task_never_finished_is_given_up_after_its_lifetime(
     assert li.polls < 140  # doubling to 6 h: not a poll a minute for 30 days
     assert world.listing(board="linkedin").reconcile  # the next run probes, never resends
     li.slow = 0
-    result = await world.sync()
-    assert ops(li) == ["CREATE", "UPDATE"], (result, world.ledger.open_work())
+    await world.sync()  # asks the board 5 minutes on whether the create arrived
+    await poll_due(world)
+    assert ops(li) == ["CREATE", "UPDATE"]
+    await poll_due(world)
+    assert world.listing(board="linkedin").state == ListingState.LIVE
+    assert li.created() == {REF: 1}
 
 
 async def test_an_expired_token_is_refreshed_once(world: World, li: LinkedInDouble,
