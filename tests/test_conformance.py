@@ -1,6 +1,7 @@
 """The conformance kit (tests/conformance.py) on every shipped board and the in-tree fake
-board, and on two deliberately broken adapters it must catch with words that say what is
-missing. Board lists come from the registry."""
+board, and on deliberately broken adapters it must catch with words that say what is
+missing. Board lists come from the registry: a new API board fails here until its double is
+added to DOUBLES."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from tests.conformance import Double, check_api_board, check_feed_board, json_bo
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
+from tests.linkedindouble import API as LINKEDIN_API
+from tests.linkedindouble import TOKEN_URL as LINKEDIN_TOKEN
+from tests.linkedindouble import LinkedInDouble
 
 HOOK = "https://careers.example.test/hooks/jobpub"
 
@@ -104,6 +108,10 @@ def kit(tmp_path: Path, http: respx.MockRouter,
     current: dict[str, Double] = {}
     http.route(url__startswith=BASE_URL).mock(side_effect=lambda r: current["d"].handle(r))
     http.post(HOOK).mock(side_effect=lambda r: current["d"].handle(r))
+    http.post(LINKEDIN_TOKEN).mock(side_effect=lambda r: current["d"].handle(r))
+    http.route(url__startswith=LINKEDIN_API).mock(side_effect=lambda r: current["d"].handle(r))
+    monkeypatch.setenv("LINKEDIN_CLIENT_ID", "client-77")
+    monkeypatch.setenv("LINKEDIN_CLIENT_SECRET", "linkedin-secret-value-9")
     counter = itertools.count()
     monkeypatch.setitem(boards(), "fakeboard", FakeBoardAdapter)  # the worlds' config names it
 
@@ -123,8 +131,15 @@ def kit(tmp_path: Path, http: respx.MockRouter,
     return {"world": world, "double": double, "patch": monkeypatch}
 
 
-async def test_the_webhook_conforms(kit: dict[str, Any]) -> None:
-    assert await check_api_board(kit["world"], kit["double"](WebhookDouble), "webhook") == []
+#: The double each shipped API board is checked against (a new board must add its own).
+DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble}
+API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
+
+
+@pytest.mark.parametrize("board", API_BOARDS)
+async def test_every_api_board_conforms(kit: dict[str, Any], board: str) -> None:
+    assert board in DOUBLES, f"{board}: add its board double to DOUBLES"
+    assert await check_api_board(kit["world"], kit["double"](DOUBLES[board]), board) == []
 
 
 async def test_the_fake_board_conforms(kit: dict[str, Any]) -> None:

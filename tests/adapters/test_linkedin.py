@@ -77,11 +77,11 @@ def test_one_job_per_location_each_with_its_own_id() -> None:
 
 def test_a_fully_remote_job_names_the_headquarters_or_its_country() -> None:
     posting = example("remote-customer-support-specialist")
-    (job,) = linkedin().to_payload(posting, listed_at=LISTED)["elements"]
+    (job,) = linkedin(headquarters=None).to_payload(posting, listed_at=LISTED)["elements"]
     assert job["workRemoteAllowed"] is True and job["location"] == "United States"
-    (job,) = linkedin(headquarters="Denver, Colorado").to_payload(
+    (job,) = linkedin(headquarters="Boise, Idaho").to_payload(
         posting, listed_at=LISTED)["elements"]
-    assert job["location"] == "Denver, Colorado"
+    assert job["location"] == "Boise, Idaho"
 
 
 def test_long_references_get_a_stable_short_id_of_their_own() -> None:
@@ -206,11 +206,6 @@ def kit(double: LinkedInDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         return double
 
     return world, fresh
-
-
-async def test_the_linkedin_board_conforms(kit: Kit, double: LinkedInDouble) -> None:
-    assert await check_api_board(*kit, "linkedin") == []
-    assert double.tokens >= 1
 
 
 def test_boards_preview_and_validate_as_a_recruiter_sees_them(
