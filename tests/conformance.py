@@ -2,7 +2,8 @@
 
 An API board's test module supplies a *double* of its board (respx routes built from the
 board's documented shapes, with the fault knobs of :class:`Double`) and runs
-:func:`check_api_board`; a feed board runs :func:`check_feed_board`. Each returns the
+:func:`check_api_board`; a feed board runs :func:`check_feed_board`, a page board
+:func:`check_page_board`. Each returns the
 list of what the adapter got wrong, in words a board author can act on (empty: conforms).
 Scenarios are restricted to what the adapter declares (``reconcile``, ``batch_size``,
 ``tasks``, ``refresh_policy``); declaring a capability it does not implement fails.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -36,6 +37,7 @@ from publisher.tables import due_work, events, listings
 from tests.engine.world import World
 
 REASON = "the board explains what is wrong here"
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 #: What every feed must carry, by the common field names of adapters/feedwriter.py.
 FEED_MUST = {"title": "the job title", "description": "the description",
              "url": "a link to the job",
@@ -378,3 +380,35 @@ def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
 def json_body(request: httpx.Request) -> dict[str, Any]:
     data = json.loads(request.content or b"{}")
     return data if isinstance(data, dict) else {}
+
+
+#: What Google requires of a JobPosting (its structured-data documentation), and where a job
+#: is, one way or the other.
+PAGE_MUST = ("title", "description", "datePosted", "hiringOrganization")
+
+
+def check_page_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
+    """A page board: each open posting gets a page whose JobPosting JSON-LD parses back with
+    the required fields and says where the job is, and a sitemap lists that page."""
+    import re
+
+    files = adapter.render_files([item], [], item.posted_at or item.expires_at or _EPOCH)
+    pages = {path: body.decode() for path, body in files.items() if path.endswith(".html")}
+    if len(pages) != 1:
+        return [f"{adapter.name}: {len(pages)} pages for one open posting (must be 1)"]
+    (path, page), = pages.items()
+    found = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    try:
+        data = json.loads(found[0]) if found else {}
+    except ValueError as exc:
+        return [f"{adapter.name}: the page's JSON-LD does not parse ({exc})"]
+    problems = [f"{adapter.name}: the JobPosting lacks {key}" for key in PAGE_MUST
+                if not data.get(key)]
+    if data.get("@type") != "JobPosting":
+        problems.append(f"{adapter.name}: the page has no JobPosting JSON-LD")
+    if not (data.get("jobLocation") or data.get("jobLocationType")):
+        problems.append(f"{adapter.name}: the JobPosting says nowhere where the job is")
+    sitemaps = [body.decode() for name, body in files.items() if name.endswith(".xml")]
+    if not any(path.rsplit("/", 1)[-1] in sitemap for sitemap in sitemaps):
+        problems.append(f"{adapter.name}: no sitemap lists {path}")
+    return problems

@@ -15,10 +15,17 @@ import pytest
 import respx
 
 from adapters.feedwriter import Dialect, FeedAdapter
+from adapters.google import GoogleAdapter
 from publisher.adapter import FeedItem, FileAdapter, Receipt
 from publisher.registry import boards
 from tests.adapters.helpers import adapter_for
-from tests.conformance import Double, check_api_board, check_feed_board, json_body
+from tests.conformance import (
+    Double,
+    check_api_board,
+    check_feed_board,
+    check_page_board,
+    json_body,
+)
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
@@ -166,6 +173,33 @@ def test_every_feed_board_conforms(board: str) -> None:
     assert isinstance(adapter, FileAdapter)
     item = FeedItem(make_posting(), datetime(2026, 12, 1, tzinfo=UTC), None)
     assert check_feed_board(adapter, item) == []
+
+
+PAGES = [name for name, cls in boards().items() if cls.kind == "page"]
+
+
+@pytest.mark.parametrize("board", PAGES)
+def test_every_page_board_conforms(board: str) -> None:
+    adapter = adapter_for(board)
+    assert isinstance(adapter, FileAdapter)
+    item = FeedItem(make_posting(), datetime(2026, 12, 1, tzinfo=UTC), None)
+    assert check_page_board(adapter, item) == []
+
+
+def test_the_kit_catches_a_page_without_structured_data() -> None:
+    class Bare(GoogleAdapter):
+        def render_files(self, live: Any, closed: Any, built_at: Any) -> dict[str, bytes]:
+            return {"jobs/x.html": b"<html><body>Data Analyst</body></html>"}
+
+    adapter = Bare.make(adapter_for("google").settings.model_dump())
+    assert isinstance(adapter, FileAdapter)
+    assert check_page_board(adapter, FeedItem(make_posting(), NOW, None)) == [
+        "google: the JobPosting lacks title", "google: the JobPosting lacks description",
+        "google: the JobPosting lacks datePosted",
+        "google: the JobPosting lacks hiringOrganization",
+        "google: the page has no JobPosting JSON-LD",
+        "google: the JobPosting says nowhere where the job is",
+        "google: no sitemap lists jobs/x.html"]
 
 
 def test_the_kit_catches_a_one_field_feed() -> None:

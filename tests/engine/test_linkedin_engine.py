@@ -126,7 +126,7 @@ async def test_a_create_that_never_arrived_is_made_after_the_probe_fails(
     assert li.created() == {REF: 1}
 
 
-async def test_a_restart_between_submit_and_poll_keeps_the_task(
+async def test_a_run_killed_after_submitting_is_probed_never_resent(
         world: World, li: LinkedInDouble) -> None:
     post(world)
     await world.crash()  # submitted, then killed before the task id was recorded
