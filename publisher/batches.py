@@ -15,8 +15,6 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from publisher.adapter import ApiAdapter, Receipt, Reconcile, Submission
 from publisher.errors import (
     BoardAuthError,
@@ -24,9 +22,8 @@ from publisher.errors import (
     BoardRejected,
     BoardUnavailable,
     OutcomeUnknown,
-    PublisherError,
 )
-from publisher.executor import MAX_ATTEMPTS, _classify, _human, _later
+from publisher.executor import MAX_ATTEMPTS, _human, _later, board_call
 from publisher.ledger import Outcome
 from publisher.states import ActionKind, EventOutcome, ListingState, WorkState
 
@@ -212,15 +209,8 @@ class _Batch:
 
     async def _call(self, adapter: ApiAdapter[Any],
                     subs: Sequence[Submission]) -> list[Any]:
-        try:
-            answers = list(await adapter.submit(subs))
-        except httpx.HTTPError as exc:
-            raise _classify(exc, adapter.name) from None
-        except PublisherError:
-            raise
-        except Exception as exc:
-            raise OutcomeUnknown(adapter.name, f"{type(exc).__name__} in the {adapter.name} "
-                                 "adapter; the board may have processed the batch") from None
+        answers = list(await board_call(adapter.name, adapter.submit(subs),
+                                        "the board may have processed the batch"))
         if len(answers) != len(subs):
             raise OutcomeUnknown(adapter.name, f"the board answered {len(answers)} results "
                                  f"for {len(subs)} elements")
@@ -297,15 +287,8 @@ class _Poll:
         assert isinstance(adapter, ApiAdapter) and adapter.tasks is not None
         await bucket.take()
         try:
-            try:
-                found = await adapter.poll([str(job.work.task_id) for job in jobs])
-            except httpx.HTTPError as exc:
-                raise _classify(exc, adapter.name) from None
-            except PublisherError:
-                raise
-            except Exception as exc:
-                raise BoardUnavailable(adapter.name, f"{type(exc).__name__} in the "
-                                       f"{adapter.name} adapter while polling") from None
+            found = await board_call(adapter.name, adapter.poll(
+                [str(job.work.task_id) for job in jobs]), "polling (a read) went wrong")
         except BoardError as exc:  # a poll is a read: the tasks wait for the next one
             if isinstance(exc, BoardAuthError):
                 x.broken[adapter.name] = exc.reason

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import (
@@ -42,6 +42,7 @@ from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkS
 
 __all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 #: A unit of work for a board's worker: how to run it, and its jobs (one outcome each).
@@ -112,6 +113,20 @@ def _classify(exc: Exception, board: str) -> Exception:
     if isinstance(exc, httpx.HTTPError):
         return OutcomeUnknown(board, f"{type(exc).__name__}: the board may have processed it")
     return exc
+
+
+async def board_call(board: str, call: Awaitable[T], what: str) -> T:
+    """An adapter's call with every failure in the error tree: httpx errors classified, and
+    an unexpected exception an unknown outcome (``what`` says what the board may have done)."""
+    try:
+        return await call
+    except httpx.HTTPError as exc:
+        raise _classify(exc, board) from None
+    except PublisherError:
+        raise
+    except Exception as exc:
+        raise OutcomeUnknown(board, f"{type(exc).__name__} in the {board} adapter; "
+                                    f"{what}") from None
 
 
 def _wait(state: RetryCallState) -> float:
@@ -389,16 +404,8 @@ class _Call:
         self.attempts += 1
         await self.bucket.take()
         try:
-            try:
-                return await self._act()
-            except httpx.HTTPError as exc:
-                raise _classify(exc, self.adapter.name) from None
-            except PublisherError:
-                raise
-            except Exception as exc:
-                raise OutcomeUnknown(self.adapter.name, f"{type(exc).__name__} in the "
-                                     f"{self.adapter.name} adapter; the board may have "
-                                     "processed the call") from None
+            return await board_call(self.adapter.name, self._act(),
+                                    "the board may have processed the call")
         except BoardUnavailable as exc:
             if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
                 raise Reschedule(exc.retry_after, exc) from None
