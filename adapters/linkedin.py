@@ -64,7 +64,7 @@ class LinkedInSettings(BoardSettings):
     client_secret_env: str = "LINKEDIN_CLIENT_SECRET"
     organization: str | None = None  # company page id (or urn:li:organization:ID)
     headquarters: str | None = None  # "CITY, STATE" shown for fully remote jobs
-    api_version: str | None = None  # LinkedIn-Version header (with base_url .../rest)
+    api_version: str | None = None  # e.g. "202604": the versioned /rest API with that header
 
 
 def job_id(ref: str, index: int = 0) -> str:
@@ -84,7 +84,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
                        apply_url_required=True)
     # Jobs lapse 180 days after listing; RENEW adds 30 days: renew at 175, then every 28.
     refresh_policy = RefreshPolicy(first=timedelta(days=175), every=timedelta(days=28))
-    default_base_url = "https://api.linkedin.com/v2"
+    default_base_url = "https://api.linkedin.com"  # + /v2, or /rest with an api_version
     concurrency = 1  # batches go one after another (LinkedIn asks for sequential calls)
     rate_per_second = None
     reconcile = Reconcile.UPDATE
@@ -156,10 +156,10 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         version = self.settings.api_version
         extra = {**request.pop("headers", {}), **({"LinkedIn-Version": version} if version
                                                    else {})}
+        url = f"{self.base_url}/{'rest' if version else 'v2'}/{path}"
 
         def call(auth: dict[str, str]) -> Any:
-            return self.client.request(method, f"{self.base_url}/{path}",
-                                       headers={**auth, **extra}, **request)
+            return self.client.request(method, url, headers={**auth, **extra}, **request)
 
         response = await self._credentials().send(self.client, call)
         self.raise_for_status(response)

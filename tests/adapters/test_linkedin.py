@@ -257,3 +257,17 @@ async def test_the_kit_catches_a_repeated_create_and_an_unimplemented_poll(
     monkeypatch.setitem(boards(), "linkedin", UnpolledLinkedIn)
     assert await check_api_board(*kit, "linkedin") == [
         "linkedin: declares tasks but does not implement poll()"]
+
+
+async def test_the_versioned_api_and_every_url_are_settings(http: respx.MockRouter) -> None:
+    token = http.post("https://sso.example.test/token").respond(
+        200, json={"access_token": "t-9", "expires_in": 1800})
+    route = http.post("https://sandbox.example.test/rest/simpleJobPostings").respond(
+        200, json={"elements": [{"id": "urn:t:7", "status": 202}]})
+    async with httpx.AsyncClient() as client:
+        adapter = linkedin(client, base_url="https://sandbox.example.test",
+                           token_url="https://sso.example.test/token", api_version="202604")
+        answer = await adapter.publish(example("ecommerce-operations-manager"), "ref-1")
+    assert token.call_count == 1 and answer.task == "urn:t:7"
+    sent = route.calls[0].request.headers
+    assert (sent["LinkedIn-Version"], sent["Authorization"]) == ("202604", "Bearer t-9")

@@ -77,7 +77,7 @@ def server(http: respx.MockRouter, world: World) -> Iterator[Server]:
     made = Server()
     http.route(host="127.0.0.1").pass_through()  # the loopback board only
     config = world.config_path.read_text() + (
-        f'\n[boards.linkedin]\nbase_url = "{made.url}/v2"\n'
+        f'\n[boards.linkedin]\nbase_url = "{made.url}"\n'
         f'token_url = "{made.url}/oauth/v2/accessToken"\norganization = "2414183"\n')
     world.config_path.write_text(config)
     world.write(boards={"linkedin": {}}, publish_at=date(2026, 11, 26),
