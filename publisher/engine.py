@@ -63,7 +63,7 @@ class Done(NamedTuple):
     posting: str
     board: str
     action: str
-    state: str  # done, pending (retry later) or failed
+    state: str  # done, waiting (the board confirms later), pending (retry later) or failed
     error: str | None
 
 
@@ -382,9 +382,11 @@ class Engine:
         self.ledger.release(release)
 
         def done(job: Job, outcome: Outcome) -> None:
+            state = str(outcome.work.get("state"))
+            if state == WorkState.PENDING and outcome.work.get("task_id", job.work.task_id):
+                state = "waiting"  # taken by the board, which confirms later
             result.outcomes.append(Done(job.listing.posting_id, job.listing.board, job.work.kind,
-                                        str(outcome.work.get("state")),
-                                        outcome.work.get("last_error")))
+                                        state, outcome.work.get("last_error")))
             if progress is not None:
                 progress.advance(job, outcome)
 

@@ -135,11 +135,17 @@ def _summary(result: SyncResult) -> None:
         click.echo(f"wrote {board}: {', '.join(files)}")
     counts = Counter((d.board, d.action, d.state) for d in result.outcomes)
     if counts:
-        click.echo(f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}{'RETRY LATER':>13}{'FAILED':>8}")
+        waiting = any(state == "waiting" for _, _, state in counts)
+        click.echo(f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}" + (f"{'WAITING':>9}" if waiting
+                                                               else "")
+                   + f"{'RETRY LATER':>13}{'FAILED':>8}")
         for board, kind in sorted({(b, k) for b, k, _ in counts}):
             click.echo(f"{board:<16}{kind:<9}{counts[(board, kind, 'done')]:>6}"
-                       f"{counts[(board, kind, 'pending')]:>13}"
+                       + (f"{counts[(board, kind, 'waiting')]:>9}" if waiting else "")
+                       + f"{counts[(board, kind, 'pending')]:>13}"
                        f"{counts[(board, kind, 'failed')]:>8}")
+        if waiting:
+            click.echo("WAITING: taken by the board, which confirms later; later syncs ask it")
     elif any(f.severity == "error" for f in result.findings):
         held = len({f.file for f in result.findings if f.severity == "error"})
         click.echo(f"nothing published: {held} posting file(s) with errors are held back")

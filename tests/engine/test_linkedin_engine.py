@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 import respx
 
+from publisher.engine_cli import _summary
 from publisher.states import ListingState
 from tests.engine.world import World
 from tests.linkedindouble import API, TOKEN_URL, LinkedInDouble
@@ -45,10 +46,16 @@ def ops(double: LinkedInDouble) -> list[str]:
     return [e["jobPostingOperationType"] for call in double.calls for e in call["elements"]]
 
 
-async def test_post_update_renew_close(world: World, li: LinkedInDouble) -> None:
+async def test_post_update_renew_close(world: World, li: LinkedInDouble,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
     li.slow = 2
     post(world)
-    await world.sync()
+    _summary(await world.sync())
+    assert [line for line in capsys.readouterr().out.splitlines()
+            if not line.startswith("wrote ")][:3] == [
+        "BOARD           ACTION     DONE  WAITING  RETRY LATER  FAILED",
+        "linkedin        post          0        1            0       0",
+        "WAITING: taken by the board, which confirms later; later syncs ask it"]
     listing = world.listing(board="linkedin")
     (work,) = world.ledger.open_work().values()
     assert listing.state == ListingState.PENDING and work.task_id == \
