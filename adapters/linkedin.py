@@ -72,10 +72,6 @@ def job_id(ref: str, index: int = 0) -> str:
     return short_ref(ref, ID_MAX - 4) + (f"~{index + 1}" if index else "")
 
 
-def _ms(when: datetime) -> int:
-    return int(when.astimezone(UTC).timestamp() * 1000)
-
-
 class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     name = "linkedin"
     kind = "api"
@@ -112,7 +108,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
             "title": posting.title,
             "description": restrict_html(description_html(posting).replace(
                 "<h2>", "<p><strong>").replace("</h2>", "</strong></p>"), TAGS),
-            "listedAt": _ms(listed_at),
+            "listedAt": int(listed_at.timestamp() * 1000),  # epoch ms, UTC
             "location": self.places(posting)[index],
             "companyApplyUrl": self.tagged(posting.apply.url or ""),
             "workRemoteAllowed": posting.workplace != "onsite",
@@ -126,8 +122,8 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
             body["companyName"] = posting.company.name
         now, expires = now or listed_at, posting.expiry_time()
         if operation != "RENEW":  # a renewal adds LinkedIn's 30 days itself
-            body["expireAt"] = _ms(min(expires or listed_at + self.default_duration,
-                                       now + LIFETIME_MAX))
+            end = min(expires or listed_at + self.default_duration, now + LIFETIME_MAX)
+            body["expireAt"] = int(end.timestamp() * 1000)
         optional = {"experienceLevel": LEVEL.get(posting.seniority or ""),
                     "companyJobCode": posting.requisition_id,
                     "skillsDescription": ", ".join(posting.skills)}
@@ -175,7 +171,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         answers: list[Any] = []
         for start in range(0, len(elements), self.batch_size):  # at most 100 jobs a call
             answers += await self._post(elements[start:start + self.batch_size])
-        return [self._fold(sub, [answers[i] for i in span])
+        return [self._fold(sub, [answers[i] for i in span], [elements[i] for i in span])
                 for sub, span in zip(batch, spans, strict=True)]
 
     async def _post(self, elements: list[dict[str, Any]]) -> list[Any]:
@@ -200,10 +196,12 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
                      "externalJobPostingId": job_id(ref, i)} for i in range(count, had)]
         return out
 
-    def _fold(self, sub: Submission, answers: list[Any]) -> ElementResult:
-        """One submission's jobs' answers as one result (all accepted, or the first error)."""
+    def _fold(self, sub: Submission, answers: list[Any],
+              sent: list[dict[str, Any]]) -> ElementResult:
+        """One submission's jobs' answers as one result (all accepted, or the first error);
+        the task of a dropped location's CLOSE is marked ``-`` (its job leaves board_id)."""
         tasks = []
-        for answer in answers:
+        for answer, job in zip(answers, sent, strict=True):
             answer = answer if isinstance(answer, dict) else {}
             error, task = answer.get("error"), answer.get("id")
             if error is not None or not isinstance(task, str):
@@ -211,16 +209,17 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
                 status = str(error.get("status"))
                 return self.error_for(int(status) if status.isdigit() else None, " ".join(
                     str(error.get("message") or "no task id and no error").split()))
-            tasks.append(task)
+            dropped = job["jobPostingOperationType"] == "CLOSE" and sub.action != "expire"
+            tasks.append(f"-{task}" if dropped else task)
         return Receipt(self.name, sub.receipt.external_ref, sub.receipt.board_id,
                        sub.receipt.url, pending=True, task=" ".join(tasks))
 
     async def poll(self, tasks: Sequence[str]) -> dict[str, ElementResult | None]:
-        urns = sorted({urn for task in tasks for urn in task.split()})
+        urns = sorted({urn.lstrip("-") for task in tasks for urn in task.split()})
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(urns), TASK_IDS_PER_CALL):
             found.update(await self._tasks(urns[start:start + TASK_IDS_PER_CALL]))
-        return {task: self._state(task, [found.get(urn) for urn in task.split()])
+        return {task: self._state([(urn, found.get(urn.lstrip("-"))) for urn in task.split()])
                 for task in tasks}
 
     async def _tasks(self, urns: list[str]) -> dict[str, dict[str, Any]]:
@@ -230,15 +229,15 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         items = list(results.values()) if isinstance(results, dict) else elements or []
         return {i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
-    def _state(self, task: str, states: list[dict[str, Any] | None]) -> ElementResult | None:
+    def _state(self, states: list[tuple[str, dict[str, Any] | None]]) -> ElementResult | None:
         jobs = []
-        for state in (s or {} for s in states):
+        for urn, state in ((u, s or {}) for u, s in states):
             status, message = state.get("status"), state.get("errorMessage")
             if status == "FAILED" or (status == "PROCESSED" and message):
                 return BoardRejected(self.name, " ".join(str(message or status).split()))
             if status not in ("SUCCEEDED", "PROCESSED"):
                 return None  # in progress, or not answered yet
-            jobs.append(str(state.get("jobPosting") or ""))
+            jobs += [] if urn.startswith("-") else [str(state.get("jobPosting") or "")]
         number = jobs[0].rsplit(":", 1)[-1] if jobs and jobs[0] else None
         return Receipt(self.name, "", " ".join(jobs) or None, number and
                        f"https://www.linkedin.com/jobs/view/{number}")

@@ -179,12 +179,20 @@ async def test_an_update_closes_the_jobs_of_dropped_locations(
     posting = example("warehouse-associate")  # three locations
     receipt = Receipt("linkedin", "jobpub-warehouse-associate-linkedin",
                       " ".join(f"urn:li:jobPosting:{n}" for n in range(4)))
+    tasks = http.get(f"{API}/simpleJobPostingTasks").respond(200, json={"results": {
+        f"urn:t:{n}": {"id": f"urn:t:{n}", "status": "SUCCEEDED",
+                       "jobPosting": f"urn:li:jobPosting:{n}"} for n in range(4)}})
     async with httpx.AsyncClient() as client:
         answer = await linkedin(client).update(posting, receipt, key="k")
+        assert isinstance(answer, Receipt) and answer.task is not None
+        done = (await linkedin(client).poll([answer.task]))[answer.task]
     sent = json.loads(route.calls[0].request.content)["elements"]
     assert [(e["externalJobPostingId"][-2:], e["jobPostingOperationType"]) for e in sent] == [
         ("in", "UPDATE"), ("~2", "UPDATE"), ("~3", "UPDATE"), ("~4", "CLOSE")]
-    assert isinstance(answer, Receipt) and answer.task == "urn:t:0 urn:t:1 urn:t:2 urn:t:3"
+    assert answer.task == "urn:t:0 urn:t:1 urn:t:2 -urn:t:3"  # the closed one is marked
+    assert tasks.call_count == 1
+    assert isinstance(done, Receipt)  # the closed job has left the listing's jobs
+    assert done.board_id == "urn:li:jobPosting:0 urn:li:jobPosting:1 urn:li:jobPosting:2"
 
 
 Kit = tuple[Callable[[], World], Callable[[], LinkedInDouble]]

@@ -203,3 +203,24 @@ async def test_an_expired_token_is_refreshed_once(world: World, li: LinkedInDoub
     token_calls = [c for c in http.calls if str(c.request.url) == TOKEN_URL]
     assert len(token_calls) == 3 and all(
         b"client_secret=linkedin-secret-value-9" in c.request.content for c in token_calls)
+
+
+async def test_a_location_dropped_by_an_edit_closes_its_job(world: World,
+                                                            li: LinkedInDouble) -> None:
+    two = [{"country": "US", "city": "Denver", "region": "CO"},
+           {"country": "US", "city": "Boise", "region": "ID"}]
+    post(world, locations=two)
+    await world.sync()
+    await poll_due(world)
+    assert li.open_refs() == {REF: 1, f"{REF}~2": 1}
+    assert len(world.listing(board="linkedin").board_id.split()) == 2
+    post(world, locations=two[:1])
+    await world.sync()
+    await poll_due(world)
+    assert ops(li)[-2:] == ["UPDATE", "CLOSE"] and li.open_refs() == {REF: 1}
+    listing = world.listing(board="linkedin")
+    assert listing.state == ListingState.LIVE and listing.board_id == li.jobs[REF][0]["urn"]
+    (world.postings / "data-analyst.yaml").unlink()
+    await world.sync()
+    await poll_due(world)
+    assert ops(li)[-1:] == ["CLOSE"] and li.open_refs() == {}  # one CLOSE: one job left
