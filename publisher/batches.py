@@ -136,6 +136,7 @@ class _Batch:
                     self._fail(job, exc, attempt)
                 return self._in_order(jobs)
             retry: list[Job] = []
+            errors: dict[int, BoardError] = {}  # why each retried element goes again
             for job, sub, answer in zip(todo, subs, answers, strict=True):
                 if isinstance(answer, Receipt):
                     self._end(job, x.settle(job, answer, self.events[job.work.id],
@@ -149,19 +150,25 @@ class _Batch:
                 elif isinstance(answer, BoardUnavailable):
                     self._note_retry(job, answer)
                     retry.append(job)
+                    errors[job.work.id] = answer
                 else:
                     if isinstance(answer, BoardAuthError):
                         x.broken[adapter.name] = answer.reason
                     self._fail(job, answer, attempt)
             todo = retry
-            if todo and attempt >= MAX_ATTEMPTS:
+            waits = [e.retry_after for e in errors.values()
+                     if isinstance(e, BoardUnavailable) and e.retry_after is not None]
+            wait = max(waits, default=None)
+            if todo and (attempt >= MAX_ATTEMPTS or (wait is not None and wait > x.max_wait)):
+                later = _later(max(j.work.attempts for j in todo)) if wait is None \
+                    or wait <= x.max_wait else timedelta(seconds=wait)
                 for job in todo:
-                    self._later(job, BoardUnavailable(adapter.name, "still refused after "
-                                                      f"{attempt} attempts"), attempt,
-                                _later(job.work.attempts), job.work.id in reconcile)
+                    why = errors.get(job.work.id) or BoardUnavailable(adapter.name, "not done "
+                                                                     f"after {attempt} attempts")
+                    self._later(job, why, attempt, later, job.work.id in reconcile)
                 todo = []
             elif todo:
-                await x.sleep(_backoff(attempt))
+                await x.sleep(wait if wait is not None else _backoff(attempt))
         return self._in_order(jobs)
 
     async def _look_up(self, todo: list[Job], reconcile: set[int],

@@ -6,6 +6,7 @@ added to DOUBLES."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,10 +17,12 @@ import respx
 
 from adapters.feedwriter import Dialect, FeedAdapter
 from adapters.google import GoogleAdapter
-from publisher.adapter import FeedItem, FileAdapter, Receipt
+from publisher.adapter import ElementResult, FeedItem, FileAdapter, Receipt, Submission
+from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable
 from publisher.registry import boards
 from tests.adapters.helpers import adapter_for
 from tests.conformance import (
+    REASON,
     Double,
     check_api_board,
     check_feed_board,
@@ -74,6 +77,9 @@ class FakeBoardDouble(Double):
 
     def process(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
+        if request.method == "POST" and self.bad_ref is not None and \
+                json_body(request).get("external_ref") == self.bad_ref:
+            return httpx.Response(422, json={"error": REASON})
         if request.method == "DELETE" and len(parts) > 2 and \
                 self.board.jobs.get(parts[2], {}).get("status") != "open":
             return httpx.Response(404, json={"error": "no such job"})  # already gone
@@ -151,6 +157,35 @@ async def test_every_api_board_conforms(kit: dict[str, Any], board: str) -> None
 
 async def test_the_fake_board_conforms(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", FakeBoardAdapter)
+    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
+                                 "fakeboard") == []
+
+
+class BatchedFakeBoard(FakeBoardAdapter):
+    """The fake board taking batches of 3 (each element its own call): the engine's batch
+    path on a board that can be queried (lost creates are looked up, never resent)."""
+
+    batch_size = 3
+
+    async def submit(self, batch: Sequence[Submission]) -> list[ElementResult]:
+        results: list[ElementResult] = []
+        for sub in batch:
+            try:
+                if sub.action == "expire":
+                    await self.withdraw(sub.receipt, key=sub.key)
+                    results.append(sub.receipt)
+                elif sub.action == "post":
+                    results.append(await self.publish(sub.posting, sub.receipt.external_ref,
+                                                      key=sub.key))
+                else:
+                    results.append(await self.update(sub.posting, sub.receipt, key=sub.key))
+            except (BoardUnavailable, BoardRejected, BoardAuthError) as exc:
+                results.append(exc)
+        return results
+
+
+async def test_a_batched_board_that_can_be_queried_conforms(kit: dict[str, Any]) -> None:
+    kit["patch"].setitem(boards(), "fakeboard", BatchedFakeBoard)
     assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
                                  "fakeboard") == []
 
