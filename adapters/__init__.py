@@ -16,6 +16,7 @@ from adapters.jooble_feed import JoobleFeedAdapter
 from adapters.linkedin import LinkedInAdapter
 from adapters.talent_feed import TalentFeedAdapter
 from adapters.webhook import WebhookAdapter
+from adapters.ziprecruiter import ZipRecruiterAdapter
 from publisher.adapter import BoardAdapter
 
 ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
@@ -27,4 +28,5 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "linkedin": LinkedInAdapter,
     "talent_feed": TalentFeedAdapter,
     "webhook": WebhookAdapter,
+    "ziprecruiter": ZipRecruiterAdapter,
 }

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from xml.etree import ElementTree
 
 import httpx
@@ -51,6 +51,10 @@ class Double:
     ``"429:7"``, ``"503"``, ``"401"``, ``"403"``, ``"400"``, ``"422"`` (answered without
     storing anything), ``"timeout-after"`` (stored, then the read times out) and
     ``"malformed"`` (stored, then a success whose body lacks what the board returns)."""
+
+    #: What the kit mounts for it: the URL prefixes it answers, and the credentials (env).
+    prefixes: ClassVar[tuple[str, ...]] = ()
+    env: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         self.faults: deque[str] = deque()

@@ -12,7 +12,8 @@ not have fails its task, and an element missing a required field or with a descr
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -31,6 +32,10 @@ class LinkedInDouble(Double):
     Knobs: ``slow`` (polls a task answers IN_PROGRESS before it finishes), ``fail_task``
     (the next task fails with :data:`REASON`), ``bad_ref`` (elements of this external id
     are refused inside the 200); the kit's HTTP faults apply to job calls only."""
+
+    prefixes = (API, TOKEN_URL)
+    env: ClassVar[Mapping[str, str]] = {
+        "LINKEDIN_CLIENT_ID": "client-77", "LINKEDIN_CLIENT_SECRET": "linkedin-secret-value-9"}
 
     def __init__(self) -> None:
         super().__init__()

@@ -32,9 +32,8 @@ from tests.conformance import (
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
-from tests.linkedindouble import API as LINKEDIN_API
-from tests.linkedindouble import TOKEN_URL as LINKEDIN_TOKEN
 from tests.linkedindouble import LinkedInDouble
+from tests.ziprecruiterdouble import ZipRecruiterDouble
 
 HOOK = "https://careers.example.test/hooks/jobpub"
 
@@ -42,6 +41,8 @@ HOOK = "https://careers.example.test/hooks/jobpub"
 class WebhookDouble(Double):
     """The webhook's documented shape: JSON {action, ref, posting}, deduplicated by the
     Idempotency-Key (a repeated key gets the first answer and changes nothing)."""
+
+    prefixes = (HOOK,)
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,11 +121,11 @@ def kit(tmp_path: Path, http: respx.MockRouter,
     """Worlds on fresh SQLite ledgers, and the double of the moment behind respx."""
     current: dict[str, Double] = {}
     http.route(url__startswith=BASE_URL).mock(side_effect=lambda r: current["d"].handle(r))
-    http.post(HOOK).mock(side_effect=lambda r: current["d"].handle(r))
-    http.post(LINKEDIN_TOKEN).mock(side_effect=lambda r: current["d"].handle(r))
-    http.route(url__startswith=LINKEDIN_API).mock(side_effect=lambda r: current["d"].handle(r))
-    monkeypatch.setenv("LINKEDIN_CLIENT_ID", "client-77")
-    monkeypatch.setenv("LINKEDIN_CLIENT_SECRET", "linkedin-secret-value-9")
+    for cls in DOUBLES.values():  # each shipped board's double, at its documented URLs
+        for prefix in cls.prefixes:
+            http.route(url__startswith=prefix).mock(side_effect=lambda r: current["d"].handle(r))
+        for name, value in cls.env.items():
+            monkeypatch.setenv(name, value)
     counter = itertools.count()
     monkeypatch.setitem(boards(), "fakeboard", FakeBoardAdapter)  # the worlds' config names it
 
@@ -145,7 +146,8 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 
 
 #: The double each shipped API board is checked against (a new board must add its own).
-DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble}
+DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
+                                    "ziprecruiter": ZipRecruiterDouble}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 
