@@ -14,6 +14,7 @@ from adapters.google import GoogleAdapter
 from adapters.indeed_feed import IndeedFeedAdapter
 from adapters.jooble_feed import JoobleFeedAdapter
 from adapters.linkedin import LinkedInAdapter
+from adapters.smartrecruiters import SmartRecruitersAdapter
 from adapters.talent_feed import TalentFeedAdapter
 from adapters.webhook import WebhookAdapter
 from adapters.ziprecruiter import ZipRecruiterAdapter
@@ -26,6 +27,7 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "indeed_feed": IndeedFeedAdapter,
     "jooble_feed": JoobleFeedAdapter,
     "linkedin": LinkedInAdapter,
+    "smartrecruiters": SmartRecruitersAdapter,
     "talent_feed": TalentFeedAdapter,
     "webhook": WebhookAdapter,
     "ziprecruiter": ZipRecruiterAdapter,

@@ -33,6 +33,7 @@ from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
 from tests.linkedindouble import LinkedInDouble
+from tests.smartrecruitersdouble import SmartRecruitersDouble
 from tests.ziprecruiterdouble import ZipRecruiterDouble
 
 HOOK = "https://careers.example.test/hooks/jobpub"
@@ -134,6 +135,7 @@ def kit(tmp_path: Path, http: respx.MockRouter,
         made = World(tmp_path / f"w{n}", f"sqlite:///{tmp_path}/ledger{n}.db", FakeClock(NOW),
                      FakeBoard(None))
         made.config.boards["webhook"] = {"url": HOOK}
+        made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
         return made
 
     def double(cls: type[Double]) -> Any:
@@ -147,7 +149,8 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 
 #: The double each shipped API board is checked against (a new board must add its own).
 DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
-                                    "ziprecruiter": ZipRecruiterDouble}
+                                    "ziprecruiter": ZipRecruiterDouble,
+                                    "smartrecruiters": SmartRecruitersDouble}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 
