@@ -15,6 +15,7 @@ from adapters.indeed_feed import IndeedFeedAdapter
 from adapters.jooble_feed import JoobleFeedAdapter
 from adapters.linkedin import LinkedInAdapter
 from adapters.smartrecruiters import SmartRecruitersAdapter
+from adapters.stepstone import StepStoneAdapter
 from adapters.talent_feed import TalentFeedAdapter
 from adapters.webhook import WebhookAdapter
 from adapters.ziprecruiter import ZipRecruiterAdapter
@@ -28,6 +29,7 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "jooble_feed": JoobleFeedAdapter,
     "linkedin": LinkedInAdapter,
     "smartrecruiters": SmartRecruitersAdapter,
+    "stepstone": StepStoneAdapter,
     "talent_feed": TalentFeedAdapter,
     "webhook": WebhookAdapter,
     "ziprecruiter": ZipRecruiterAdapter,

@@ -34,6 +34,8 @@ from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
 from tests.linkedindouble import LinkedInDouble
 from tests.smartrecruitersdouble import SmartRecruitersDouble
+from tests.stepstonedouble import URL as STEPSTONE_URL
+from tests.stepstonedouble import StepStoneDouble
 from tests.ziprecruiterdouble import ZipRecruiterDouble
 
 HOOK = "https://careers.example.test/hooks/jobpub"
@@ -136,6 +138,7 @@ def kit(tmp_path: Path, http: respx.MockRouter,
                      FakeBoard(None))
         made.config.boards["webhook"] = {"url": HOOK}
         made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
+        made.config.boards["stepstone"] = {"url": STEPSTONE_URL}
         return made
 
     def double(cls: type[Double]) -> Any:
@@ -150,7 +153,8 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 #: The double each shipped API board is checked against (a new board must add its own).
 DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
                                     "ziprecruiter": ZipRecruiterDouble,
-                                    "smartrecruiters": SmartRecruitersDouble}
+                                    "smartrecruiters": SmartRecruitersDouble,
+                                    "stepstone": StepStoneDouble}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 

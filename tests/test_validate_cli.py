@@ -282,8 +282,8 @@ def test_boards_and_preview_commands() -> None:
     assert [(b["board"], b["kind"]) for b in listing] == [
         ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
         ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("linkedin", "api"),
-        ("smartrecruiters", "api"), ("talent_feed", "feed"), ("webhook", "api"),
-        ("ziprecruiter", "api")]
+        ("smartrecruiters", "api"), ("stepstone", "api"), ("talent_feed", "feed"),
+        ("webhook", "api"), ("ziprecruiter", "api")]
     assert listing[-2]["operations"] == ["publish", "update", "refresh", "withdraw"]  # no lookup
     assert listing[-1]["operations"][-1] == "lookup"
     assert listing[5]["board"] == "linkedin"

@@ -17,8 +17,8 @@ BOARDS = sorted(boards().items())
 
 def test_the_registry_has_the_shipped_boards() -> None:
     assert sorted(boards()) == ["adzuna_feed", "careerjet_feed", "google", "indeed_feed",
-                                "jooble_feed", "linkedin", "smartrecruiters", "talent_feed",
-                                "webhook", "ziprecruiter"]
+                                "jooble_feed", "linkedin", "smartrecruiters", "stepstone",
+                                "talent_feed", "webhook", "ziprecruiter"]
 
 
 @pytest.mark.parametrize(("key", "cls"), BOARDS)
