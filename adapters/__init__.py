@@ -14,6 +14,7 @@ from adapters.google import GoogleAdapter
 from adapters.indeed_feed import IndeedFeedAdapter
 from adapters.jooble_feed import JoobleFeedAdapter
 from adapters.linkedin import LinkedInAdapter
+from adapters.reed import ReedAdapter
 from adapters.smartrecruiters import SmartRecruitersAdapter
 from adapters.stepstone import StepStoneAdapter
 from adapters.talent_feed import TalentFeedAdapter
@@ -28,6 +29,7 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "indeed_feed": IndeedFeedAdapter,
     "jooble_feed": JoobleFeedAdapter,
     "linkedin": LinkedInAdapter,
+    "reed": ReedAdapter,
     "smartrecruiters": SmartRecruitersAdapter,
     "stepstone": StepStoneAdapter,
     "talent_feed": TalentFeedAdapter,

@@ -10,8 +10,6 @@ action whose outcome is unknown is delivered again under its key, never assumed 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any, ClassVar
 
@@ -25,6 +23,7 @@ from publisher.adapter import (
     Tasks,
 )
 from publisher.schema import Posting
+from publisher.signing import hmac_signature
 
 SIGNATURE_HEADER = "X-Jobpub-Signature"
 
@@ -62,8 +61,9 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
         content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": key or f"{ref}:{action}"}
         if self.settings.secret_env:
-            digest = hmac.new(self.secret("secret").encode(), content, hashlib.sha256)
-            headers[SIGNATURE_HEADER] = f"sha256={digest.hexdigest()}"
+            digest = hmac_signature(self.secret("secret"), content, digest="sha256",
+                                    encoding="hex")
+            headers[SIGNATURE_HEADER] = f"sha256={digest}"
         response = await self.client.post(self.settings.url or "", content=content,
                                           headers=headers)
         self.raise_for_status(response, missing_ok=action == "withdraw")

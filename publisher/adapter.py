@@ -136,6 +136,9 @@ class Reconcile(StrEnum):
     LOOKUP = "lookup"  # look the listing up by our reference (lookup())
     REPEAT = "repeat"  # send it again under the same idempotency key: the board dedupes
     UPDATE = "update"  # send an update: it fails if the board has no such listing (probe)
+    #: Neither queried nor deduplicated by the board: a create of unknown fate is never sent
+    #: again by itself; the listing fails asking a person to check the board first.
+    MANUAL = "manual"
 
 
 @dataclass(frozen=True)

@@ -437,6 +437,11 @@ class _Call:
             key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
         if self.reconcile and adapter.reconcile == Reconcile.UPDATE and kind == ActionKind.POST:
             return await self._probe(ref, key)
+        if self.reconcile and adapter.reconcile == Reconcile.MANUAL and \
+                kind == ActionKind.POST and job.listing.state != ListingState.FAILED:
+            raise BoardRejected(adapter.name, "the create may have reached the board, which can "
+                                "neither be queried nor tell a repeat: check the board, then "
+                                "run jobpub sync --retry-failed to create it (or close it there)")
         if self.reconcile and adapter.can_lookup:
             found = await adapter.lookup(ref)
             self.reconcile, self.looked_up = False, True

@@ -33,6 +33,7 @@ from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
 from tests.linkedindouble import LinkedInDouble
+from tests.reeddouble import ReedDouble
 from tests.smartrecruitersdouble import SmartRecruitersDouble
 from tests.stepstonedouble import URL as STEPSTONE_URL
 from tests.stepstonedouble import StepStoneDouble
@@ -139,6 +140,7 @@ def kit(tmp_path: Path, http: respx.MockRouter,
         made.config.boards["webhook"] = {"url": HOOK}
         made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
         made.config.boards["stepstone"] = {"url": STEPSTONE_URL}
+        made.config.boards["reed"] = {"username": "hr@example.co.uk"}
         return made
 
     def double(cls: type[Double]) -> Any:
@@ -154,7 +156,7 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
                                     "ziprecruiter": ZipRecruiterDouble,
                                     "smartrecruiters": SmartRecruitersDouble,
-                                    "stepstone": StepStoneDouble}
+                                    "stepstone": StepStoneDouble, "reed": ReedDouble}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 

@@ -281,7 +281,7 @@ def test_boards_and_preview_commands() -> None:
     listing = json.loads(run("--config", config, "boards", "--json").stdout)["boards"]
     assert [(b["board"], b["kind"]) for b in listing] == [
         ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
-        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("linkedin", "api"),
+        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("linkedin", "api"), ("reed", "api"),
         ("smartrecruiters", "api"), ("stepstone", "api"), ("talent_feed", "feed"),
         ("webhook", "api"), ("ziprecruiter", "api")]
     assert listing[-2]["operations"] == ["publish", "update", "refresh", "withdraw"]  # no lookup

@@ -70,6 +70,7 @@ class World:
     def __init__(self, root: Path, ledger_url: str, clock: FakeClock, board: FakeBoard) -> None:
         self.root, self.clock, self.board = root, clock, board
         self.postings = root / "postings"
+        self.defaults: dict[str, Any] = {}  # what every posting written here has (a board's)
         self.postings.mkdir(parents=True)
         self.out = root / "public"
         self.config_path = root / "jobpub.toml"
@@ -81,7 +82,7 @@ class World:
     def write(self, posting_id: str = "data-analyst", **changes: Any) -> Path:
         data = posting_data(id=posting_id, publish_at=date(2026, 11, 27),
                             expires_at=date(2026, 12, 31), boards={"fakeboard": {}})
-        data.update(changes)
+        data.update({**self.defaults, **changes})
         path = self.postings / f"{posting_id}.yaml"
         path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None},
                                        sort_keys=False))
