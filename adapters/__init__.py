@@ -11,6 +11,7 @@ from typing import Any
 from adapters.adzuna_feed import AdzunaFeedAdapter
 from adapters.careerjet_feed import CareerjetFeedAdapter
 from adapters.google import GoogleAdapter
+from adapters.indeed import IndeedAdapter
 from adapters.indeed_feed import IndeedFeedAdapter
 from adapters.jooble_feed import JoobleFeedAdapter
 from adapters.linkedin import LinkedInAdapter
@@ -26,6 +27,7 @@ ADAPTERS: dict[str, type[BoardAdapter[Any]]] = {
     "adzuna_feed": AdzunaFeedAdapter,
     "careerjet_feed": CareerjetFeedAdapter,
     "google": GoogleAdapter,
+    "indeed": IndeedAdapter,
     "indeed_feed": IndeedFeedAdapter,
     "jooble_feed": JoobleFeedAdapter,
     "linkedin": LinkedInAdapter,

@@ -47,7 +47,7 @@ from publisher.adapter import (
 )
 from publisher.codes import country_name, subdivision_name
 from publisher.errors import BoardRejected, OutcomeUnknown
-from publisher.oauth import ClientCredentials
+from publisher.oauth import client_credentials
 from publisher.render import description_html, restrict_html
 from publisher.schema import Location, Posting
 
@@ -87,7 +87,6 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     batch_size = 100
     tasks: ClassVar[Tasks | None] = Tasks(timedelta(minutes=5), timedelta(hours=6),
                                           lifetime=timedelta(days=30), poll_size=100)
-    _oauth: ClientCredentials | None = None
 
     def elements(self, posting: Posting) -> int:
         return len(self.places(posting))
@@ -141,12 +140,6 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         return json.dumps(self.to_payload(posting, listed_at=listed), indent=2, ensure_ascii=False)
 
     # -- calls -------------------------------------------------------------------------
-    def _credentials(self) -> ClientCredentials:
-        self._oauth = self._oauth or ClientCredentials(
-            self.name, self.settings.token_url, self.secret("client_id"),
-            self.secret("client_secret"))
-        return self._oauth
-
     async def _send(self, method: str, path: str, **request: Any) -> dict[str, Any]:
         """A call with the shared token (and the API version header when set)."""
         version = self.settings.api_version
@@ -157,7 +150,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         def call(auth: dict[str, str]) -> Any:
             return self.client.request(method, url, headers={**auth, **extra}, **request)
 
-        response = await self._credentials().send(self.client, call)
+        response = await client_credentials(self).send(self.client, call)
         self.raise_for_status(response)
         return self.json_object(response)
 

@@ -91,6 +91,11 @@ class BoardRules:
     countries: frozenset[str] | None = None
     max_locations: int | None = None
     html: bool = True  # the board accepts an HTML description
+    #: Boards a posting must not name together with this one (the same board reached twice).
+    excludes: frozenset[str] = frozenset()
+    #: The board's job page (its ``job_url`` setting) must be the page a page board of the
+    #: posting publishes (its ``site_url``): a board that checks the page against the posting.
+    same_job_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,9 @@ class BoardAdapter(ABC, Generic[S]):
     refresh_policy: ClassVar[RefreshPolicy] = RefreshPolicy()
     default_base_url: ClassVar[str | None] = None
     concurrency: ClassVar[int] = 4
+    #: Seconds to wait for the board's answer, when the board asks for its own (None: the
+    #: default; ``[limits.<board>] timeout`` overrides either).
+    timeout: ClassVar[float | None] = None
     rate_per_second: ClassVar[float | None] = None
     #: How long a posting without expires_at lives (``default_duration_days``, set by
     #: ``publisher.registry.Adapters`` from the config).

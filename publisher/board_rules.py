@@ -67,6 +67,28 @@ def check_board(posting: Posting, adapter: BoardAdapter[Any]) -> Iterator[Proble
     )
 
 
+def _together(posting: Posting, adapter: BoardAdapter[Any], built: Any) -> Iterator[Problem]:
+    """Rules between the boards of one posting: boards that exclude each other, and a job
+    page that must be the one the posting's page board publishes."""
+    name, rules = adapter.name, adapter.rules
+    for other in sorted(rules.excludes & set(posting.boards)):
+        yield _rule(name, f"the posting names both {name} and {other}: the board would get "
+                          "the job twice; keep one", "boards", name)
+    mine = getattr(adapter.settings, "job_url", None)
+    if not rules.same_job_page or not mine:
+        return
+    for other in posting.boards:
+        try:
+            page = built.get(other, posting.boards[other])
+        except ConfigError:
+            continue
+        site = getattr(page.settings, "site_url", None) if page.kind == "page" else None
+        if site and site.format(id=posting.id) != mine.format(id=posting.id):
+            yield _rule(name, f"its job_url gives {mine.format(id=posting.id)}, but {other} "
+                              f"publishes the job page at {site.format(id=posting.id)}: they "
+                              "must be the same page", "boards", name)
+
+
 def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
     """A function checking a posting's boards: known names, valid overrides, board rules."""
     from publisher.registry import Adapters, board_hint
@@ -88,6 +110,7 @@ def board_checker(config: Config) -> Callable[[Posting], list[Problem]]:
                                         at_key=True))
                 continue
             problems.extend(check_board(posting, adapter))
+            problems.extend(_together(posting, adapter, built))
         return problems
 
     return check

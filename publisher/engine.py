@@ -136,7 +136,8 @@ class Engine:
         """A factory of the board's HTTP client (made on first use, shared by its adapters)."""
         concurrency = self.limit(board).concurrency
         own = self.config.limits.get(board)
-        timeout = own.timeout if own else None
+        timeout = (own.timeout if own else None) or getattr(self.registry[board], "timeout",
+                                                             None)
         return lambda: self.clients.get(board, concurrency, timeout)
 
     @property

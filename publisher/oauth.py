@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from publisher import clock
 from publisher.errors import BoardAuthError, BoardUnavailable
@@ -24,7 +24,7 @@ from publisher.redact import remember
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ClientCredentials"]
+__all__ = ["ClientCredentials", "client_credentials"]
 
 
 @dataclass
@@ -102,3 +102,14 @@ class ClientCredentials:
         except (TypeError, ValueError):
             lifetime = 3600.0
         return _Token(value, self._now() + timedelta(seconds=lifetime))
+
+
+def client_credentials(adapter: Any) -> ClientCredentials:
+    """The board's token helper, made once per adapter from its ``token_url`` setting and the
+    secrets its ``client_id_env`` / ``client_secret_env`` settings name."""
+    helper = getattr(adapter, "_oauth", None)
+    if not isinstance(helper, ClientCredentials):
+        helper = ClientCredentials(adapter.name, adapter.settings.token_url,
+                                   adapter.secret("client_id"), adapter.secret("client_secret"))
+        adapter._oauth = helper
+    return helper

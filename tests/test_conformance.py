@@ -32,6 +32,7 @@ from tests.conformance import (
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
+from tests.indeeddouble import IndeedDouble
 from tests.linkedindouble import LinkedInDouble
 from tests.reeddouble import ReedDouble
 from tests.smartrecruitersdouble import SmartRecruitersDouble
@@ -141,6 +142,7 @@ def kit(tmp_path: Path, http: respx.MockRouter,
         made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
         made.config.boards["stepstone"] = {"url": STEPSTONE_URL}
         made.config.boards["reed"] = {"username": "hr@example.co.uk"}
+        made.config.boards["indeed"] = {"source_name": "Example Corp careers"}
         return made
 
     def double(cls: type[Double]) -> Any:
@@ -156,7 +158,8 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
                                     "ziprecruiter": ZipRecruiterDouble,
                                     "smartrecruiters": SmartRecruitersDouble,
-                                    "stepstone": StepStoneDouble, "reed": ReedDouble}
+                                    "stepstone": StepStoneDouble, "reed": ReedDouble,
+                                    "indeed": IndeedDouble}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 

@@ -281,13 +281,14 @@ def test_boards_and_preview_commands() -> None:
     listing = json.loads(run("--config", config, "boards", "--json").stdout)["boards"]
     assert [(b["board"], b["kind"]) for b in listing] == [
         ("adzuna_feed", "feed"), ("careerjet_feed", "feed"), ("google", "page"),
-        ("indeed_feed", "feed"), ("jooble_feed", "feed"), ("linkedin", "api"), ("reed", "api"),
+        ("indeed", "api"), ("indeed_feed", "feed"), ("jooble_feed", "feed"),
+        ("linkedin", "api"), ("reed", "api"),
         ("smartrecruiters", "api"), ("stepstone", "api"), ("talent_feed", "feed"),
         ("webhook", "api"), ("ziprecruiter", "api")]
     assert listing[-2]["operations"] == ["publish", "update", "refresh", "withdraw"]  # no lookup
     assert listing[-1]["operations"][-1] == "lookup"
-    assert listing[5]["board"] == "linkedin"
-    assert listing[5]["operations"] == ["publish", "update", "refresh", "withdraw",
+    assert listing[6]["board"] == "linkedin"
+    assert listing[6]["operations"] == ["publish", "update", "refresh", "withdraw",
                                         "batch of 100", "poll tasks"]
     assert listing[2]["operations"] == ["write"]  # google without indexing
     manager = str(ROOT / "postings/ecommerce-operations-manager.yaml")

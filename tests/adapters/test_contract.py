@@ -16,7 +16,7 @@ BOARDS = sorted(boards().items())
 
 
 def test_the_registry_has_the_shipped_boards() -> None:
-    assert sorted(boards()) == ["adzuna_feed", "careerjet_feed", "google", "indeed_feed",
+    assert sorted(boards()) == ["adzuna_feed", "careerjet_feed", "google", "indeed", "indeed_feed",
                                 "jooble_feed", "linkedin", "reed", "smartrecruiters", "stepstone",
                                 "talent_feed", "webhook", "ziprecruiter"]
 
