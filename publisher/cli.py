@@ -179,7 +179,7 @@ def init(folder: Path) -> None:
 @handle_errors
 def new(state: State, posting_id: str, source: str | None) -> None:
     """Start postings/ID.yaml: a skeleton to fill in, or a copy of another posting with its
-    dates cleared."""
+    dates cleared (it closes default_duration_days from today; edit expires_at)."""
     from publisher.scaffold import new_posting
 
     config = state.config
@@ -187,7 +187,8 @@ def new(state: State, posting_id: str, source: str | None) -> None:
     recorded = None
     if source and not (postings / f"{source}.yaml").exists():
         recorded = _recorded(state, source)
-    path = new_posting(postings, posting_id, source, recorded)
+    path = new_posting(postings, posting_id, source, recorded,
+                       config.default_duration_days)
     click.echo(f"wrote {path}: edit it, then jobpub validate {path}")
 
 

@@ -11,9 +11,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from publisher.errors import ConfigError
 from publisher.problems import did_you_mean, format_path
@@ -41,6 +41,24 @@ class Limits(BaseModel):
 DEFAULT_LEDGER = "sqlite:///.jobpub/ledger.db"
 
 
+class Employer(BaseModel):
+    """Facts about the employer that decide which laws cover its postings (not a posting's
+    business: one per config). Unknown size means covered."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    employees: int | None = Field(default=None, ge=0, description="people employed in all")
+    employees_in: dict[str, int] = Field(
+        default_factory=dict, description="per jurisdiction (US-MN = 35) for laws that count "
+                                          "staff at local sites")
+    federal_contractor: bool = Field(
+        default=False, description="a US federal contractor: ads must carry the VEVRAA / "
+                                   "Section 503 sentence")
+
+
+RuleSetting = Literal["off", "warning", "error"]
+
+
 class Config(BaseModel):
     """The whole configuration; every key is optional."""
 
@@ -56,6 +74,21 @@ class Config(BaseModel):
     company: Company | None = None
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)
+    employer: Employer = Field(default_factory=Employer)
+    rules: dict[str, RuleSetting] = Field(
+        default_factory=dict, description="rule id -> off, warning or error")
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        from publisher.problems import RULES, did_you_mean
+
+        for rule in value:
+            if rule not in RULES:
+                close = did_you_mean(rule, RULES)
+                hint = f"did you mean '{close}'?" if close else "see jobpub rules"
+                raise ValueError(f"unknown rule '{rule}' ({hint})")
+        return value
     source: str | None = Field(default=None, exclude=True)
     root: str | None = Field(default=None, exclude=True)  # the project folder (see below)
 

@@ -6,10 +6,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Finding", "Problem", "Severity", "did_you_mean", "format_path"]
+__all__ = ["RULES", "Finding", "Problem", "Severity", "did_you_mean", "format_path"]
 
 Severity = Literal["error", "warning"]
 Path = tuple[str | int, ...]
+
+#: Every rule id (stable: users filter and script on them) and what it checks.
+RULES: dict[str, str] = {
+    "yaml-syntax": "the file is valid YAML, UTF-8, under 1 MiB, without aliases or tags",
+    "schema": "fields present, known, of the right type and range",
+    "id-mismatch": "id equals the file name",
+    "duplicate-id": "no two files share an id",
+    "placeholder": "no unfilled template text ([City, State], TBD, lorem ipsum ...)",
+    "dates": "expires_at after publish_at; an open posting not already expired",
+    "salary": "positive amounts, min <= max, plausible for the period",
+    "remote-eligibility": "a fully remote job says where applicants may live",
+    "timezone": "the dates' time zone is a work location's (warning)",
+    "pay-transparency": "pay, or a range with both ends, where a covering law asks for it",
+    "benefits-required": "a benefits description where a covering law asks for it",
+    "disclosure-required": "statements a covering law asks for (close date, AI screening, "
+                           "existing vacancy)",
+    "board-rule": "the rules of each of the posting's boards",
+    "eeo-statement": "an EEO statement; VEVRAA / Section 503 for federal contractors (warning)",
+    "inclusive-language": "no age-coded phrases, gendered job titles or masculine-leaning "
+                          "wording (warning)",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,14 @@ def description_markdown(posting: Posting) -> str:
     if posting.apply.email:
         apply.append(f"E-mail: <{posting.apply.email}>.")
     parts += ["## How to apply", "", " ".join(a for a in apply if a), ""]
+    said = posting.disclosures
+    if said is not None and said.ai_screening is not None:
+        parts += ["Artificial intelligence is " + ("" if said.ai_screening else "not ") +
+                  "used to screen, assess or select applicants for this position.", ""]
+    if said is not None and said.existing_vacancy is not None:
+        parts += ["This posting is for " + ("an existing vacancy." if said.existing_vacancy
+                                            else "future openings, not an existing vacancy."),
+                  ""]
     if posting.eeo_statement:
         parts += [posting.eeo_statement.strip(), ""]
     return "\n".join(parts).strip() + "\n"

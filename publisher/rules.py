@@ -11,13 +11,15 @@ added to :data:`POSTING_RULES` by the compliance module; board rules are checked
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from publisher.compliance import check_benefits, check_disclosures, check_pay
 from publisher.problems import Path, Problem, format_path
 from publisher.schema import Posting
+from publisher.wording import check_wording
 
 if TYPE_CHECKING:
     from publisher.config import Config
@@ -44,6 +46,9 @@ class RuleContext:
     timezone: str = "UTC"
     eeo_statement: str | None = None
     expired_is_error: bool = True  # validate: yes; sync: an ended posting is simply expired
+    employees: int | None = None  # the employer's size (None: unknown, so covered)
+    employees_in: Mapping[str, int] = field(default_factory=dict)
+    federal_contractor: bool = False
 
     @classmethod
     def of(cls, config: Config, now: datetime | None = None, *,
@@ -51,8 +56,10 @@ class RuleContext:
         """The context the config gives, at ``now`` (default: this moment)."""
         from publisher import clock
 
+        employer = config.employer
         return cls(now or clock.now(), config.timezone, config.eeo_statement,
-                   expired_is_error)
+                   expired_is_error, employer.employees, dict(employer.employees_in),
+                   employer.federal_contractor)
 
 
 PLACEHOLDER = re.compile(
@@ -184,11 +191,24 @@ def check_company(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
                       ("id",))
 
 
+VEVRAA = re.compile(r"(?i)veteran")
+SECTION_503 = re.compile(r"(?i)disabilit")
+
+
 def check_eeo_statement(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
-    """``eeo-statement`` (warning): an equal-opportunity statement is expected."""
-    if not posting.eeo_statement and not ctx.eeo_statement:
+    """``eeo-statement`` (warning): an equal-opportunity statement is expected; a federal
+    contractor's must say that protected veterans and people with disabilities are considered
+    (VEVRAA, 41 CFR 60-300.5; Section 503, 41 CFR 60-741.5)."""
+    statement = posting.eeo_statement or ctx.eeo_statement
+    if not statement:
         yield Problem("eeo-statement", "no EEO statement: add eeo_statement to the posting or "
                                        "to config/jobpub.toml", ("id",), "warning")
+    elif ctx.federal_contractor and not (VEVRAA.search(statement) and
+                                         SECTION_503.search(statement)):
+        yield Problem("eeo-statement", "a federal contractor's ads must say that qualified "
+                      "applicants are considered without regard to protected veteran status "
+                      "or disability (VEVRAA and Section 503): add it to the EEO statement",
+                      ("eeo_statement",) if posting.eeo_statement else ("id",), "warning")
 
 
 PostingRule = Callable[[Posting, RuleContext], Iterable[Problem]]
@@ -203,4 +223,24 @@ POSTING_RULES: list[PostingRule] = [
     check_remote_eligibility,
     check_eeo_statement,
     check_timezone,
+    check_pay,
+    check_benefits,
+    check_disclosures,
+    check_wording,
 ]
+
+
+def configured(problems: Iterable[Problem], settings: Mapping[str, str]) -> list[Problem]:
+    """``problems`` as the config's ``[rules]`` table wants them: a rule turned off is
+    dropped, another's severity replaced."""
+    out = []
+    for problem in problems:
+        setting = settings.get(problem.rule)
+        if setting == "off":
+            continue
+        if setting in ("warning", "error") and setting != problem.severity:
+            from dataclasses import replace
+
+            problem = replace(problem, severity=setting)  # type: ignore[arg-type]
+        out.append(problem)
+    return out

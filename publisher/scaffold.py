@@ -10,6 +10,7 @@ expired one), its last content from the ledger.
 from __future__ import annotations
 
 import re
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,15 @@ __all__ = ["init_project", "new_posting"]
 
 IGNORED = (".jobpub/", "public/")
 _DATES = re.compile(r"^(publish_at|expires_at):.*\n(?:[ \t]+.*\n)*", re.MULTILINE)
+
+
+def _closing(days: int) -> str:
+    """A close date ``days`` from today: laws such as Colorado's want it in the posting."""
+    from datetime import timedelta
+
+    from publisher import clock
+
+    return (clock.now() + timedelta(days=days)).date().isoformat()
 
 
 def _template(name: str) -> str:
@@ -44,7 +54,8 @@ def init_project(folder: Path) -> list[str]:
         if path.exists():
             raise UsageError(f"{path} exists already: {folder} is a jobpub project")
     _write_new(config, _template("jobpub.toml"))
-    _write_new(example, _template("example.yaml").replace("{id}", "example-posting"))
+    _write_new(example, _template("example.yaml").replace("{id}", "example-posting")
+               .replace("{expires}", _closing(60)))
     ignore = folder / ".gitignore"
     have = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
     missing = [entry for entry in IGNORED if entry not in have]
@@ -59,7 +70,7 @@ def init_project(folder: Path) -> list[str]:
 
 
 def new_posting(postings: Path, posting_id: str, source: str | None = None,
-                recorded: dict[str, Any] | None = None) -> Path:
+                recorded: dict[str, Any] | None = None, duration_days: int = 30) -> Path:
     """Write ``postings/<posting_id>.yaml``: the skeleton, the file of posting ``source``,
     or ``recorded`` (``source``'s last content in the ledger, its file being gone)."""
     if not ID_RE.fullmatch(posting_id):
@@ -71,9 +82,11 @@ def new_posting(postings: Path, posting_id: str, source: str | None = None,
     elif (postings / f"{source}.yaml").exists():
         text = (postings / f"{source}.yaml").read_text(encoding="utf-8")
         text = re.sub(r"^id:.*$", f"id: {posting_id}", text, count=1, flags=re.MULTILINE)
-        text = _DATES.sub("", text)
+        text = _DATES.sub("", text).rstrip("\n") + (
+            f"\nexpires_at: {_closing(duration_days)}  # the copy's own close date\n")
     elif recorded is not None:
         data = {k: v for k, v in recorded.items() if k not in ("publish_at", "expires_at")}
+        data["expires_at"] = date.fromisoformat(_closing(duration_days))
         text = f"# Copied from {source} (its last recorded version).\n" + yaml.safe_dump(
             {**data, "id": posting_id}, sort_keys=False, allow_unicode=True)
     else:

@@ -32,6 +32,7 @@ from publisher import codes
 __all__ = [
     "Apply",
     "Company",
+    "Disclosures",
     "Education",
     "EmploymentType",
     "Experience",
@@ -269,6 +270,18 @@ class Experience(_Strict):
     max_years: Annotated[int, Field(ge=0, le=60)] | None = None
 
 
+class Disclosures(_Strict):
+    """Statements some laws want in the posting itself (Ontario from 2026: whether AI screens,
+    assesses or selects applicants, and whether the posting is for an existing vacancy)."""
+
+    ai_screening: bool | None = Field(
+        default=None, description="true if artificial intelligence is used to screen, assess "
+                                  "or select applicants")
+    existing_vacancy: bool | None = Field(
+        default=None, description="true if the posting is for a vacancy that exists now "
+                                  "(false: recruiting for future openings)")
+
+
 class Apply(_Strict):
     """How to apply: a URL (https) or an e-mail address, and optional instructions."""
 
@@ -323,6 +336,9 @@ class Posting(_Strict):
     benefits: list[Text] = Field(default_factory=list)
     work_environment: Text | None = None
     eeo_statement: Text | None = None
+    disclosures: Disclosures | None = Field(
+        default=None, description="statements the law asks for (AI screening, existing "
+                                  "vacancy); shown in the description")
     apply: Apply
     publish_at: When | None = Field(default=None, description="a date means 00:00 in timezone")
     expires_at: When | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +20,7 @@ from publisher.board_rules import board_checker
 from publisher.config import Config, apply_defaults
 from publisher.loader import LoadError, Locator, load_text, read_text
 from publisher.problems import Finding, Problem, did_you_mean, format_path
-from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext
+from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext, configured
 from publisher.schema import ID_RE, Apply, Company, Experience, Location, Posting, Salary
 
 __all__ = [
@@ -143,6 +144,7 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         errors = exc.errors(include_url=False)
         result.problems.extend(_schema_problem(e) for e in errors)
         result.problems.extend(_rules_despite(data, errors, config, ctx))
+        result.problems = configured(result.problems, config.rules)
         return result
     if posting.id != path.stem:
         hint = f"expected id: {path.stem}" if ID_RE.fullmatch(path.stem) else (
@@ -155,6 +157,7 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.extend(rule(posting, ctx))
     if board_check is not None:
         result.problems.extend(board_check(posting))
+    result.problems = configured(result.problems, config.rules)
     result.posting = posting
     return result
 
@@ -182,8 +185,14 @@ def _rules_despite(data: dict[str, Any], errors: list[ErrorDetails], config: Con
     except ValidationError:
         return []  # the parsed fields disagree among themselves: the schema errors say so
     found = [p for rule in POSTING_RULES for p in rule(posting, ctx)]
-    return [p for p in found if not (p.path and str(p.path[0]) in filled | broken)
-            and p.rule != "schema"]
+    missing = filled | broken
+    return [p for p in found if not (p.path and str(p.path[0]) in missing)
+            and p.rule != "schema" and not (_NEEDS.get(p.rule, set()) & missing)]
+
+
+#: Fields a rule judges: when one did not parse, the rule has nothing sound to say.
+_NEEDS = {"pay-transparency": {"salary"}, "benefits-required": {"benefits"},
+          "disclosure-required": {"expires_at", "disclosures"}}
 
 
 @dataclass(frozen=True)
@@ -204,12 +213,24 @@ def place(result: FileResult) -> list[Finding]:
     if not result.problems:
         return []
     locator = Locator(result.text or "")
+    lines = (result.text or "").splitlines()
     findings = []
     for problem in dict.fromkeys(result.problems):
         pos = locator.position(problem.path, problem.needle, problem.at_key)
+        if pos.line and pos.line <= len(lines) and problem.rule in ignored(lines[pos.line - 1]):
+            continue  # "# jobpub: ignore[rule]" on that line
         findings.append(Finding(file, pos.line, pos.column, problem.severity, problem.rule,
                                 problem.message, problem.board))
     return findings
+
+
+_IGNORE = re.compile(r"#\s*jobpub:\s*ignore\[([^\]]*)\]")
+
+
+def ignored(line: str) -> set[str]:
+    """The rule ids a ``# jobpub: ignore[rule-id, ...]`` comment on ``line`` silences."""
+    found = _IGNORE.search(line)
+    return {r.strip() for r in found.group(1).split(",")} if found else set()
 
 
 def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,

@@ -3,12 +3,14 @@ where expected, `jobpub init` and `jobpub new`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+from publisher import clock
 from publisher.cli import cli
 from publisher.config import load_config
 from tests.factories import NOW
@@ -106,5 +108,7 @@ def test_new_from_a_posting_whose_file_is_gone(tmp_path: Path,
     assert copy.exit_code == 0, copy.output
     text = (tmp_path / "postings/rehire.yaml").read_text()
     assert text.startswith("# Copied from example-posting (its last recorded version).")
-    assert "id: rehire" in text and "expires_at" not in text
+    closes = (clock.now() + timedelta(days=30)).date().isoformat()
+    assert "id: rehire" in text and "publish_at" not in text
+    assert f"expires_at: {closes}" in text  # its own close date, default_duration_days on
     assert jobpub("validate", "postings/rehire.yaml").exit_code == 0

@@ -265,6 +265,7 @@ def test_board_rule_names_the_board_and_line(tmp_path: Path) -> None:
     found = problems(run("validate", "--format", "json", str(path)))
     assert [(p["rule"], p["board"], p["line"]) for p in found] == [
         ("eeo-statement", None, 1),
+        ("benefits-required", None, line_of(short, "region: CO")),  # a Colorado job
         ("board-rule", "jooble_feed", line_of(short, "summary:"))]
     text_out = run("validate", str(path)).stdout
     assert "error board-rule [jooble_feed] description is" in text_out

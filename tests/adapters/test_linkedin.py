@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,6 +232,8 @@ def test_boards_preview_and_validate_as_a_recruiter_sees_them(
     assert json.loads(shown.stdout) == expected == golden("linkedin", "preview", expected)
     short = manager.read_text().split("\nsummary:")[0] + "\nsummary: Lead our store team.\n" \
         + "responsibilities:\n  - Run it\nqualifications:\n  - Retail\n" \
+        + "benefits:\n  - Health insurance\n" \
+        + "".join(re.findall(r"(?m)^expires_at:.*\n", manager.read_text())) \
         + "apply:\n  url: https://example.com/apply\nboards:\n  linkedin: {}\n"
     path = tmp_path / "ecommerce-operations-manager.yaml"
     path.write_text(short)

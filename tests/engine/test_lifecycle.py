@@ -9,6 +9,10 @@ from typing import Any
 from publisher.planner import Action
 from tests.engine.world import World
 
+#: A posting without expires_at, in Utah: no law there asks for the close date in the ad (in
+#: Colorado one does, and validate would hold the posting back).
+UTAH = [{"city": "Salt Lake City", "region": "UT", "country": "US", "postal_code": "84101"}]
+
 
 async def test_scheduled_live_refreshed_expired_on_time(world: World) -> None:
     world.write()  # publish 2026-11-27 (Denver), expires 2026-12-31, refresh every 7 days
@@ -65,7 +69,8 @@ async def test_without_expiry_default_duration_days_ends_it_on_every_board(
     boards = {"fakeboard": {}, "google": {}, "jooble_feed": {}}
     world.config.boards["jooble_feed"] = {"job_url": "https://jobs.example.com/{id}.html",
                                           "output_dir": str(world.out)}
-    world.write(publish_at=date(2026, 11, 26), expires_at=None, boards=boards)
+    world.write(publish_at=date(2026, 11, 26), expires_at=None, boards=boards,
+                locations=UTAH)
     await world.sync()
     end = world.clock.now.replace(year=2027, month=1, day=5)  # 40 days on
     assert {world.listing(board=b).expires_at for b in boards} == {end}
@@ -216,7 +221,7 @@ async def test_sync_of_a_stray_copy_of_a_posting_publishes_nothing(world: World,
 async def test_a_restored_file_publishes_again_and_later_ends_for_good(world: World) -> None:
     """Deleted, then restored: published again; when it later ends by the default
     duration it stays ended (the restore does not keep re-posting it)."""
-    path = world.write(publish_at=date(2026, 11, 26), expires_at=None)
+    path = world.write(publish_at=date(2026, 11, 26), expires_at=None, locations=UTAH)
     await world.sync()
     text = path.read_text()
     path.unlink()
@@ -235,7 +240,7 @@ async def test_a_restored_file_publishes_again_and_later_ends_for_good(world: Wo
 
 async def test_a_file_restored_before_its_expire_ran_ends_for_good_later(
         world: World) -> None:
-    path = world.write(publish_at=date(2026, 11, 26), expires_at=None)
+    path = world.write(publish_at=date(2026, 11, 26), expires_at=None, locations=UTAH)
     await world.sync()
     text = path.read_text()
     path.unlink()
