@@ -237,6 +237,43 @@ def _adapter(config: Config, name: str, overrides: dict[str, Any] | None = None)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_state
 @handle_errors
+def rules(state: State, as_json: bool) -> None:
+    """List every rule (with its setting in [rules]) and every law the compliance rules know:
+    where it applies, from when, for whom, what it asks, and its sources."""
+    from publisher.compliance import jurisdictions
+    from publisher.problems import RULES
+
+    settings = state.config.rules
+    laws = [{"code": j.code, "name": j.name, "law": j.law,
+             "effective": j.effective.isoformat() if j.effective else None,
+             "enforced": j.enforced.isoformat() if j.enforced else None,
+             "min_employees": j.min_employees, "remote": j.remote,
+             "requires": sorted(j.requires), "advisory": j.advisory,
+             "warn_only": j.warn_only, "sources": list(j.sources)} for j in jurisdictions()]
+    if as_json:
+        click.echo(json.dumps({"rules": [{"rule": r, "checks": d, "setting": settings.get(r)}
+                                         for r, d in RULES.items()], "laws": laws}, indent=2))
+        return
+    width = max(map(len, RULES)) + 2
+    for rule, what in RULES.items():
+        setting = f"  [{settings[rule]}]" if rule in settings else ""
+        click.echo(f"{rule.ljust(width)}{what}{setting}")
+    click.echo("\nLaws (pay-transparency, benefits-required, disclosure-required):")
+    for j in jurisdictions():
+        when = j.effective.isoformat() if j.effective else "-"
+        if j.enforced:
+            when += f", enforced {j.enforced.isoformat()}"
+        who = f"{j.min_employees}+ employees" if j.min_employees else "all employers"
+        asks = "advisory: nothing in the posting" if j.advisory else \
+            ", ".join(sorted(j.requires)) + (" (warning only)" if j.warn_only else "")
+        click.echo(f"  {j.code:<10} {j.name} — {j.law}")
+        click.echo(f"  {'':<10} from {when}; {who}; {asks}; sources: {'; '.join(j.sources)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_state
+@handle_errors
 def boards(state: State, as_json: bool) -> None:
     """List every board: kind, operations, configuration and credentials."""
     from publisher.registry import boards as _boards
