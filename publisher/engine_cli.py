@@ -437,6 +437,32 @@ def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
                "publishes it again")
 
 
+@cli.group()
+def archive() -> None:
+    """Record keeping: what was posted, where and when."""
+
+
+@archive.command("export")
+@click.option("--since", "since", metavar="DATE", help="only revisions live on or after DATE")
+@pass_state
+@handle_errors
+def archive_export(state: State, since: str | None) -> None:
+    """Every recorded revision of every posting, with the boards it was live on and when,
+    as JSON lines (several laws want posted versions kept: CA, MD, DE 3 years)."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.combine(date.fromisoformat(since), datetime.min.time(), UTC)
+        except ValueError:
+            raise UsageError(f"--since: not an ISO date (YYYY-MM-DD): {since!r}") from None
+    engine = open_engine(state)
+    try:
+        for row in engine.ledger.archive(start):
+            click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+    finally:
+        _run(engine, engine.aclose())
+
+
 @cli.command()
 @click.option("--every", default=30, show_default=True, type=click.IntRange(5, 3600),
               help="seconds between ticks")

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from publisher.schema import Posting
 from publisher.states import Hold, ListingState, WorkState
 from publisher.tables import due_work, events, listings, postings, quota
+from publisher.tables import revisions as kept_revisions
 
 __all__ = [
     "Event", "Ledger", "ListingRow", "PostingRow", "WorkRow", "content_hash", "owner_id",
@@ -223,13 +224,51 @@ class Ledger:
                 revisions[posting.id] = (row.revision, digest)
         if not write:
             return revisions
+        known_revisions = {pid: row.revision for pid, row in known.items()}
+        kept = [{"posting_id": v["id"], "revision": v["revision"],
+                 "content_hash": v["content_hash"], "spec": v["spec"], "recorded_at": now}
+                for v in (*new, *changed) if v["revision"] != known_revisions.get(str(v["id"]))]
         with self.engine.begin() as conn:
             if new:  # another run may have recorded the same new posting a moment ago
                 conn.execute(self._insert(postings).on_conflict_do_nothing(), new)
             if changed:
                 conn.execute(update(postings).where(postings.c.id == bindparam("b_id")),
                              changed)
+            if kept:  # record keeping: every revision, as it was first recorded
+                conn.execute(self._insert(kept_revisions).on_conflict_do_nothing(), kept)
         return revisions
+
+    def archive(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Every recorded revision (from ``since``) with where and when it was live: per
+        board, the time it went out (or the revision came, if later) and the time it was
+        replaced by the next revision or taken down (None: still live)."""
+        query = select(kept_revisions).order_by(kept_revisions.c.posting_id,
+                                               kept_revisions.c.revision)
+        rows = self._select(query)
+        by_posting: dict[str, list[RowMapping]] = {}
+        for row in rows:
+            by_posting.setdefault(row["posting_id"], []).append(row)
+        for posting_id, kept in by_posting.items():
+            spans = _live_spans(self.history(posting_id))
+            for i, row in enumerate(kept):
+                start = row["recorded_at"]
+                end = kept[i + 1]["recorded_at"] if i + 1 < len(kept) else None
+                boards = []
+                for board, live_from, live_until in spans:
+                    lo = max(live_from, start)
+                    hi = min(x for x in (live_until, end) if x is not None) \
+                        if (live_until or end) else None
+                    if hi is None or lo < hi:
+                        boards.append({"board": board, "live_from": lo.isoformat(),
+                                       "live_until": hi.isoformat() if hi else None})
+                ends = [b["live_until"] for b in boards]
+                last = end.isoformat() if end else (
+                    max(ends) if boards and None not in ends else None)
+                if since is not None and last is not None and last < since.isoformat():
+                    continue  # over before ``since``
+                yield {"posting": posting_id, "revision": row["revision"],
+                       "recorded_at": start.isoformat(), "content_hash": row["content_hash"],
+                       "content": json.loads(row["spec"]), "live": boards}
 
     def mark_removed(self, ids: Sequence[str], now: datetime) -> None:
         if ids:
@@ -471,6 +510,22 @@ class Ledger:
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
             return list(conn.execute(query).mappings())
+
+
+def _live_spans(trail: Sequence[Event]) -> list[tuple[str, datetime, datetime | None]]:
+    """Per board, the intervals a posting was out there: from each post that went out to
+    the expire that took it down (None: still live)."""
+    spans: list[tuple[str, datetime, datetime | None]] = []
+    since: dict[str, datetime] = {}
+    for event in trail:
+        if event.outcome != "ok":
+            continue
+        if event.action == "post" and event.board not in since:
+            since[event.board] = event.time
+        elif event.action == "expire" and event.board in since:
+            spans.append((event.board, since.pop(event.board), event.time))
+    spans += [(board, start, None) for board, start in since.items()]
+    return sorted(spans, key=lambda s: (s[1], s[0]))
 
 
 def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]],

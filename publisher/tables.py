@@ -27,7 +27,8 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "due_work", "events", "listings", "metadata", "postings", "quota"]
+__all__ = ["UTCDateTime", "due_work", "events", "listings", "metadata", "postings", "quota",
+           "revisions"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -154,4 +155,15 @@ quota = Table(
     Column("board", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("used", Integer, nullable=False),
+)
+
+#: Every valid content a posting has had (record keeping: several laws want posted versions
+#: kept for years): written when the revision is, never changed.
+revisions = Table(
+    "revisions", metadata,
+    Column("posting_id", String(64), ForeignKey("postings.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
 )

@@ -265,3 +265,29 @@ def test_json_and_config_options_are_the_same_everywhere(world: World) -> None:
     assert after.exit_code == 0 and json.loads(after.output) == {"listings": []}
     boards = jobpub(world, "boards").output
     assert "SECRETpublish" not in boards and "JOBPUB" not in boards.split("publish")[0][-3:]
+
+
+def test_archive_export_lists_every_revision_with_where_and_when_it_was_live(
+        world: World) -> None:
+    current(world)
+    assert jobpub(world, "sync").exit_code == 0
+    world.clock.advance(days=2)
+    current(world, title="Senior Data Analyst")
+    assert jobpub(world, "sync").exit_code == 0
+    world.clock.advance(days=3)
+    (world.postings / "data-analyst.yaml").unlink()
+    assert jobpub(world, "sync").exit_code == 0
+    shown = jobpub(world, "archive", "export")
+    assert shown.exit_code == 0, shown.output
+    rows = [json.loads(line) for line in shown.output.splitlines()]
+    assert [(r["posting"], r["revision"], r["content"]["title"]) for r in rows] == [
+        ("data-analyst", 1, "Data Analyst"), ("data-analyst", 2, "Senior Data Analyst")]
+    first, second = rows
+    (board,) = first["live"]
+    assert board["board"] == "fakeboard" and board["live_until"] == second["recorded_at"]
+    (board,) = second["live"]
+    assert board["live_from"] == second["recorded_at"] and board["live_until"] is not None
+    later = jobpub(world, "archive", "export", "--since", "2099-01-01")
+    assert later.exit_code == 0 and later.output == ""
+    bad = jobpub(world, "archive", "export", "--since", "soon")
+    assert bad.exit_code == 2 and "--since: not an ISO date" in bad.output
