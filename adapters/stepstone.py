@@ -22,6 +22,8 @@ an INSERT whose answer was lost is sent again under the same reference, and a re
 answered, not doubled. A posting published again after it went offline gets a new reference
 (``<ref>.<n>``, ``n`` the publication's number), since StepStone never reuses one.
 
+The pay goes into ``offer`` (no pay element is documented), so it reaches the listing.
+
 Not confirmed: the interface URL (the ``url`` setting, required), the XML form field's name
 (``xml``), the element names for the title and location (``title``, ``location`` with
 ``city`` / ``zipcode`` / ``country``), and the apply URL's (``applicationurl``).
@@ -44,7 +46,7 @@ from publisher.adapter import (
     Tasks,
 )
 from publisher.errors import BoardRejected, BoardUnavailable, OutcomeUnknown
-from publisher.render import markdown_html
+from publisher.render import markdown_html, salary_text
 from publisher.schema import Posting
 
 RESEND_HOURLY = {209, 210, 220, 222, 230, 312, 313, 314, 315, 408, 500}
@@ -105,7 +107,9 @@ class StepStoneAdapter(ApiAdapter[StepStoneSettings]):
                      "tasks": _items(posting.responsibilities),
                      "profile": _items(posting.qualifications +
                                        posting.preferred_qualifications),
-                     "offer": _items(posting.benefits),
+                     "offer": _items(posting.benefits) + (  # pay: no element of its own
+                         f"<p>Pay: {salary_text(posting.salary)}</p>" if posting.salary
+                         else ""),
                      "contact": markdown_html(posting.apply.instructions or "")}
             for tag, text in texts.items():
                 SubElement(job, tag).text = text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
@@ -30,20 +31,30 @@ MAX_CODED = 5  # masculine-coded words named per posting (the first ones)
 STRONGLY = 3  # masculine-coded words beyond the feminine-coded ones before it is reported
 
 
+WORD = re.compile(r"[\w-]+")
+
+
 @cache
-def _lists() -> tuple[list[tuple[re.Pattern[str], str, str]], re.Pattern[str],
-                      re.Pattern[str]]:
+def _lists() -> tuple[re.Pattern[str], dict[str, tuple[str, str]], frozenset[str],
+                      tuple[str, ...], tuple[str, ...]]:
+    """The phrases as one pattern (a named group each: its hint and kind), and the
+    masculine- and feminine-coded stems (a word is coded when it starts with one)."""
     data = tomllib.loads(files("publisher.data").joinpath("wording.toml").read_text("utf-8"))
-    phrases = [(re.compile(rf"(?i)(?<![\w-])(?:{pattern})(?![\w-])"), hint, kind)
-               for kind, table in (("age-coded", data["age"]), ("a gendered job title",
-                                                                data["titles"]))
-               for pattern, hint in table.items()]
-
-    def stems(words: list[str]) -> re.Pattern[str]:
-        alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
-        return re.compile(rf"(?i)(?<![\w-])(?:{alternatives})[\w-]*")
-
-    return phrases, stems(data["masculine"]), stems(data["feminine"])
+    groups: list[str] = []
+    hints: dict[str, tuple[str, str]] = {}
+    for kind, table in (("age-coded", data["age"]), ("a gendered job title", data["titles"])):
+        for pattern, hint in table.items():
+            name = f"p{len(hints)}"
+            hints[name] = (hint, kind)
+            groups.append(f"(?P<{name}>{pattern})")
+    phrases = re.compile(rf"(?i)(?<![\w-])(?:{'|'.join(groups)})(?![\w-])")
+    # The word each phrase starts with ("max(imum)?" gives max and maximum): a posting with
+    # none of these words has none of the phrases.
+    starts = frozenset(word for table in (data["age"], data["titles"]) for pattern in table
+                       for alternative in pattern.split("|")
+                       if (m := re.match(r"([a-z]+)(?:\(([a-z]+)\)\?)?", alternative))
+                       for word in (m.group(1), m.group(1) + (m.group(2) or "")))
+    return phrases, hints, starts, tuple(data["masculine"]), tuple(data["feminine"])
 
 
 def _texts(posting: Posting) -> Iterator[tuple[Path, str]]:
@@ -56,20 +67,41 @@ def _texts(posting: Posting) -> Iterator[tuple[Path, str]]:
         yield ("work_environment",), posting.work_environment
 
 
+_LEAN: dict[str, int] = {}  # word -> its lean, judged once per process
+
+
+def _lean(word: str, masculine: tuple[str, ...], feminine: tuple[str, ...]) -> int:
+    """1 for a masculine-coded word, -1 for a feminine-coded one, else 0."""
+    return 1 if word.startswith(masculine) else -1 if word.startswith(feminine) else 0
+
+
 def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
-    phrases, masculine, feminine = _lists()
+    phrases, hints, starts, masculine, feminine = _lists()
     texts = list(_texts(posting))
-    for path, text in texts:
-        for pattern, hint, kind in phrases:
-            for found in pattern.finditer(text):
+    # Judged over the distinct words of the whole posting (a set of postings reuses a few
+    # thousand words: each is judged once); located only where something is found.
+    counts = Counter(WORD.findall("\n".join(t for _, t in texts).lower()))
+    if not starts.isdisjoint(counts):
+        for path, text in texts:
+            for found in phrases.finditer(text):
+                hint, kind = hints[found.lastgroup or ""]
                 yield Problem(RULE, f"'{found.group(0)}' is {kind}: {hint}", path, "warning",
                               needle=found.group(0))
-    coded = [(path, m.group(0)) for path, text in texts for m in masculine.finditer(text)]
-    balance = sum(1 for _, text in texts for _ in feminine.finditer(text))
-    if len(coded) - balance <= STRONGLY:
+    male = balance = 0
+    for word, n in counts.items():
+        lean = _LEAN.get(word)
+        if lean is None:
+            lean = _LEAN[word] = _lean(word, masculine, feminine)
+        if lean > 0:
+            male += n
+        elif lean < 0:
+            balance += n
+    if male - balance <= STRONGLY:
         return
+    coded = [(path, word) for path, text in texts for word in WORD.findall(text)
+             if _LEAN.get(word.lower(), 0) > 0]
     for path, word in coded[:MAX_CODED]:
         yield Problem(RULE, f"'{word}' is masculine-coded (Gaucher et al. 2011), and the "
-                      f"posting is strongly masculine-coded ({len(coded)} such words to "
+                      f"posting is strongly masculine-coded ({male} such words to "
                       f"{balance} feminine-coded): say what the work needs in plainer terms",
                       path, "warning", needle=word)
