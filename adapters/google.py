@@ -17,12 +17,12 @@ Checked against Google's JobPosting documentation (and schema.org/JobPosting):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from typing import Any, ClassVar
 
+from adapters.careers import Careers
 from adapters.google_indexing import access_token
 from publisher.adapter import (
     BoardRules,
@@ -35,7 +35,7 @@ from publisher.adapter import (
 from publisher.codes import subdivision_name
 from publisher.errors import AnnounceFailed, BoardError, BoardUnavailable
 from publisher.problems import Problem
-from publisher.render import description_html, location_text, restrict_html, salary_text
+from publisher.render import description_html, restrict_html
 from publisher.schema import Posting
 
 EMPLOYMENT_TYPES = {
@@ -164,57 +164,22 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     def render_preview(self, item: FeedItem) -> str:
         return self.page(item).decode()
 
+    @property
+    def careers(self) -> Careers:
+        return Careers(self.site, self.url, self.tagged)
+
     def page(self, item: FeedItem) -> bytes:
-        """The visible job page; every JSON-LD value is also shown in the body."""
-        posting, data = item.posting, self.job_posting(item)
-        jsonld = (json.dumps(data, indent=2, ensure_ascii=False)  # inert inside <script>
-                  .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-        facts = [("Company", posting.company.name if posting.company else ""),
-                 ("Employment type", data["employmentType"].replace("_", " ").title())]
-        if posting.workplace == "remote":
-            names = [r["name"] for r in data.get("applicantLocationRequirements", [])]
-            facts.append(("Location", "Fully remote (TELECOMMUTE) - applicants in "
-                          + ", ".join(names)))
-        else:
-            facts += [("Location", f"{location_text(loc)} {loc.postal_code or ''} "
-                                   f"{loc.street or ''}".strip()) for loc in posting.locations]
-        if posting.salary:
-            facts.append(("Pay", salary_text(posting.salary)))
-        facts += [("Posted", data.get("datePosted", "")[:10]),  # a date, as a reader expects
-                  ("Apply by", data.get("validThrough", "")[:10]),
-                  ("Reference", data["identifier"]["value"])]
-        if "educationRequirements" in data:
-            facts.append(("Education", data["educationRequirements"]["credentialCategory"]))
-        facts += [("Department", posting.department or ""),
-                  ("Category", data.get("occupationalCategory", "")),
-                  ("Skills", data.get("skills", "")),
-                  ("Openings", str(data.get("totalJobOpenings", "")))]
-        if "experienceRequirements" in data:
-            months = data["experienceRequirements"]["monthsOfExperience"]
-            facts.append(("Experience", f"{months // 12} years ({months} months)"))
-        rows = "\n".join(f"<li><strong>{escape(k)}:</strong> {escape(str(v))}</li>"
-                         for k, v in facts if v)
-        apply = self.tagged(posting.apply.url) if posting.apply.url else \
-            f"mailto:{posting.apply.email}"
-        return (f"<!doctype html>\n<html lang=\"{posting.language}\">\n<head>\n"
-                f"<meta charset=\"utf-8\">\n<title>{escape(posting.title)}</title>\n"
-                f"<link rel=\"canonical\" href=\"{escape(data['url'])}\">\n"
-                f"<script type=\"application/ld+json\">\n{jsonld}\n</script>\n</head>\n<body>\n"
-                f"<h1>{escape(posting.title)}</h1>\n<ul>\n{rows}\n</ul>\n"
-                f"{data['description']}\n<p><a href=\"{escape(apply)}\">Apply now</a></p>\n"
-                "</body>\n</html>\n").encode()
+        """The visible job page (adapters/careers.py): every JSON-LD fact is shown in words."""
+        return self.careers.page(item, self.job_posting(item))
 
     def closed_page(self, posting: Posting) -> bytes:
-        return (f"<!doctype html>\n<html lang=\"{posting.language}\">\n<head>\n"
-                "<meta charset=\"utf-8\">\n<meta name=\"robots\" content=\"noindex\">\n"
-                f"<title>{escape(posting.title)} (closed)</title>\n</head>\n<body>\n"
-                f"<h1>{escape(posting.title)}</h1>\n<p>This job is closed and no longer "
-                "accepts applications.</p>\n</body>\n</html>\n").encode()
+        return self.careers.closed(posting)
 
     def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
                      built_at: datetime) -> dict[str, bytes]:
         files = {f"jobs/{i.posting.id}.html": self.page(i) for i in live}
         files.update({f"jobs/{i.posting.id}.html": self.closed_page(i.posting) for i in closed})
+        files.update(self.careers.files(live, built_at))
         urls = "\n".join(
             f"  <url><loc>{escape(self.url(i.posting.id))}</loc>"
             f"<lastmod>{(i.updated_at or i.posted_at or built_at).date().isoformat()}</lastmod>"

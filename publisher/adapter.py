@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from publisher.config import Site
+
     #: An HTTP client, or a function making one when the adapter first needs it.
     ClientSource: TypeAlias = httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None
 
@@ -249,6 +251,8 @@ class BoardAdapter(ABC, Generic[S]):
     #: How long a posting without expires_at lives (``default_duration_days``, set by
     #: ``publisher.registry.Adapters`` from the config).
     default_duration: timedelta = timedelta(days=30)
+    #: The careers site's branding (``[site]``, set by ``publisher.registry.Adapters``).
+    site: Site | None = None
 
     def __init__(self, settings: S, client: ClientSource = None) -> None:
         self.settings = settings

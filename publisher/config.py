@@ -56,6 +56,22 @@ class Employer(BaseModel):
                                    "Section 503 sentence")
 
 
+class Site(BaseModel):
+    """The careers site's branding (pages and index of the page board)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(default=None, description="shown in every page's header "
+                                                       "(default: [company] name)")
+    logo_url: str | None = Field(default=None, description="a square logo image")
+    accent: str = Field(default="#0b5cad", pattern=r"^#[0-9a-fA-F]{6}$",
+                        description="links and buttons; keep 4.5:1 contrast with white")
+    base_url: str | None = Field(default=None, description="the site's public root, for "
+                                 "the Atom feed's links (default: from the page URLs)")
+    footer: dict[str, str] = Field(default_factory=dict,
+                                   description="footer links: label = URL")
+
+
 RuleSetting = Literal["off", "warning", "error"]
 
 
@@ -75,6 +91,7 @@ class Config(BaseModel):
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)
     employer: Employer = Field(default_factory=Employer)
+    site: Site = Field(default_factory=Site)
     rules: dict[str, RuleSetting] = Field(
         default_factory=dict, description="rule id -> off, warning or error")
 

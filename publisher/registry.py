@@ -105,5 +105,8 @@ class Adapters:
             adapter = self.registry[name].make(
                 {**self.config.boards.get(name, {}), **(overrides or {})}, client)
             adapter.default_duration = timedelta(days=self.config.default_duration_days)
+            adapter.site = self.config.site.model_copy(update={
+                "name": self.config.site.name or (self.config.company.name
+                                                  if self.config.company else None)})
             self._built[key] = adapter
         return adapter

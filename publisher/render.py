@@ -67,30 +67,33 @@ def _bullets(title: str, items: list[str]) -> list[str]:
     return [f"## {title}", "", *(f"- {item}" for item in items), ""]
 
 
-def description_markdown(posting: Posting) -> str:
-    """The full description every board gets, in Markdown, in a fixed section order."""
+def description_markdown(posting: Posting, details: bool = True) -> str:
+    """The full description every board gets, in Markdown, in a fixed section order
+    (``details=False``: without the facts a page already lists)."""
     parts = [posting.summary.strip(), ""]
     parts += _bullets("Responsibilities", posting.responsibilities)
     parts += _bullets("Qualifications", posting.qualifications)
     parts += _bullets("Preferred qualifications", posting.preferred_qualifications)
     parts += _bullets("Benefits", posting.benefits)
-    details = []
+    facts: list[str] = []
     if posting.workplace == "remote":
         where = ", ".join(posting.remote_eligibility)
-        details.append(f"**Workplace:** fully remote (applicants in {where})")
+        facts.append(f"**Workplace:** fully remote (applicants in {where})")
     elif posting.locations:
         places = "; ".join(location_text(loc) for loc in posting.locations)
-        details.append(f"**Location:** {places} ({posting.workplace})")
+        facts.append(f"**Location:** {places} ({posting.workplace})")
     if posting.salary is not None:
-        details.append(f"**Pay:** {salary_text(posting.salary)}")
+        facts.append(f"**Pay:** {salary_text(posting.salary)}")
+    if not details:
+        facts.clear()  # a page lists where and the pay among its facts
     if posting.reports_to:
-        details.append(f"**Reports to:** {posting.reports_to}")
+        facts.append(f"**Reports to:** {posting.reports_to}")
     if posting.work_environment:
-        details.append(f"**Work environment:** {posting.work_environment}")
+        facts.append(f"**Work environment:** {posting.work_environment}")
     if posting.travel:
-        details.append(f"**Travel:** {posting.travel}")
-    if details:
-        parts += ["## Details", "", *(f"- {d}" for d in details), ""]
+        facts.append(f"**Travel:** {posting.travel}")
+    if facts:
+        parts += ["## Details", "", *(f"- {d}" for d in facts), ""]
     apply = [posting.apply.instructions or ""]
     if posting.apply.url:
         apply.append(f"Apply at <{posting.apply.url}>.")

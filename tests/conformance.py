@@ -408,7 +408,8 @@ def check_page_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
     import re
 
     files = adapter.render_files([item], [], item.posted_at or item.expires_at or _EPOCH)
-    pages = {path: body.decode() for path, body in files.items() if path.endswith(".html")}
+    pages = {path: body.decode() for path, body in files.items()  # the job pages
+             if path.endswith(".html") and "/" in path}
     if len(pages) != 1:
         return [f"{adapter.name}: {len(pages)} pages for one open posting (must be 1)"]
     (path, page), = pages.items()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from adapters.careers import labels, say_date
 from publisher.adapter import FeedItem
 from publisher.errors import BoardAuthError
 from tests.adapters.helpers import EXAMPLES, adapter_for, example, golden
@@ -111,8 +112,11 @@ def test_salary_and_dates() -> None:
 def test_every_markup_value_is_visible_on_the_page(name: str) -> None:
     data, visible = parse_page(adapter_for("google").page(item(name)))
     posting = example(name)
-    shown = [data["title"], data["hiringOrganization"]["name"], data["datePosted"][:10],
-             data["validThrough"][:10], data["identifier"]["value"]]  # dates: the day
+    t = labels(posting.language)
+    said = [say_date(datetime.fromisoformat(data[k]), t) for k in ("datePosted",
+                                                                  "validThrough")]
+    shown = [data["title"], data["hiringOrganization"]["name"], *said,
+             data["identifier"]["value"]]  # dates: the day, as the page's language says it
     shown += [p["address"]["addressLocality"] for p in data.get("jobLocation", [])]
     shown += [p["address"].get("postalCode", "") for p in data.get("jobLocation", [])]
     shown += [r["name"] for r in data.get("applicantLocationRequirements", [])]
@@ -120,7 +124,8 @@ def test_every_markup_value_is_visible_on_the_page(name: str) -> None:
               if posting.salary and v == int(v)]
     for value in shown:
         assert value in visible, value
-    assert data["employmentType"].replace("_", " ").title() in visible
+    assert t[posting.employment_type] in visible  # FULL_TIME in words
+    assert "TELECOMMUTE" not in visible and "FULL_TIME" not in visible
 
 
 def test_pages_sitemap_and_closed_pages() -> None:
@@ -128,7 +133,8 @@ def test_pages_sitemap_and_closed_pages() -> None:
     live = [item("ecommerce-operations-manager")]
     closed = [item("warehouse-associate")]
     files = google.render_files(live, closed, BUILT)
-    assert sorted(files) == ["jobs/ecommerce-operations-manager.html",
+    assert sorted(files) == ["assets/filter.js", "assets/site.css", "index.html", "jobs.atom",
+                             "jobs/ecommerce-operations-manager.html",
                              "jobs/warehouse-associate.html", "sitemap.xml"]
     closed_page = files["jobs/warehouse-associate.html"].decode()
     assert '<meta name="robots" content="noindex">' in closed_page

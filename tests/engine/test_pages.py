@@ -22,7 +22,8 @@ FEEDS = {"indeed_feed": {}, "google": {}}
 async def test_unchanged_feeds_stay_byte_identical(world: World) -> None:
     world.write(publish_at=TODAY, boards=FEEDS)
     first = await world.sync()
-    assert first.written == {"google": ["jobs/data-analyst.html", "sitemap.xml"],
+    assert first.written == {"google": ["assets/filter.js", "assets/site.css", "index.html",
+                                        "jobs.atom", "jobs/data-analyst.html", "sitemap.xml"],
                              "indeed_feed": ["feeds/indeed.xml"]}
     feed = world.out / "feeds/indeed.xml"
     before, stamp = feed.read_bytes(), feed.stat().st_mtime_ns
@@ -134,7 +135,7 @@ async def test_preview_prints_what_sync_wrote_with_local_dates(world: World) -> 
 
     page = preview("google")
     assert page == (world.out / "jobs/data-analyst.html").read_text()
-    assert "<strong>Apply by:</strong> 2027-05-31</li>" in page  # Denver's day, not UTC's
+    assert "<dt>Applications close</dt><dd>May 31, 2027</dd>" in page  # Denver's day, not UTC's
     assert '"validThrough": "2027-05-31T23:59:59-06:00"' in page
     job = re.compile(r"<job>.*?</job>", re.S)
     written = (world.out / "feeds/indeed.xml").read_text()
