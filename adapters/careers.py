@@ -49,15 +49,17 @@ def say_date(when: datetime, t: dict[str, Any]) -> str:
                                  year=when.year)
 
 
-def where(posting: Posting, t: dict[str, Any]) -> list[str]:
-    """The places of a job as people say them (a remote job: the areas it is open to)."""
+def where(posting: Posting, t: dict[str, Any], postal: bool = True) -> list[str]:
+    """The places of a job as people say them (a remote job: the areas it is open to);
+    ``postal``: with the postal code (the job page; the index filters by town)."""
     if posting.workplace == "remote":
         areas = [subdivision_name(a) if "-" in a else country_name(a)
                  for a in posting.remote_eligibility]
         return [str(t["remote"]).format(where=", ".join(areas))]
     return [" ".join(p for p in (
         location_text(loc).removesuffix(", US") if loc.country == "US"
-        else f"{loc.city}, {country_name(loc.country)}", loc.postal_code) if p)
+        else f"{loc.city}, {country_name(loc.country)}", loc.postal_code if postal else "")
+        if p)
         for loc in posting.locations]
 
 
@@ -136,7 +138,7 @@ class Careers:
 
     def _summary(self, item: FeedItem) -> dict[str, Any]:
         posting, t = item.posting, labels(item.posting.language)
-        places = where(posting, t)
+        places = where(posting, t, postal=False)
         posted = item.posted_at or item.updated_at
         return {"id": posting.id, "title": posting.title, "url": self.url(posting.id),
                 "department": posting.department or "", "workplace": t[posting.workplace],
