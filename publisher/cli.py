@@ -341,3 +341,61 @@ def _recorded_item(state: State, posting: Any, board: str) -> Any:
         return None
     row = rows[0]
     return FeedItem(posting, row.posted_at, row.expires_at, row.refreshed_at or row.changed_at)
+
+
+def _users_path(state: State) -> Path | None:
+    found = os.environ.get("JOBPUB_USERS_FILE") or state.config.web.users_file
+    return Path(found).expanduser() if found else None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False))
+@pass_state
+@handle_errors
+def serve(state: State, host: str, port: int, tls_cert: str | None,
+          tls_key: str | None) -> None:
+    """The recruiters' web app (needs the web extra: pip install 'jobpub[web]')."""
+    try:
+        import uvicorn
+
+        from publisher.web.app import create_app
+        from publisher.web.auth import Users
+    except ImportError:
+        raise UsageError("jobpub serve needs the web extra: pip install 'jobpub[web]'") \
+            from None
+    users = Users(_users_path(state), os.environ.get("JOBPUB_WEB_TOKEN"))
+    if users.empty:
+        raise UsageError("no users: add one with jobpub users add NAME --role recruiter, or "
+                         "set JOBPUB_WEB_TOKEN")
+    if host not in ("127.0.0.1", "localhost", "::1") and not tls_cert:
+        click.echo(f"warning: serving on {host} without TLS: terminate TLS in front (a "
+                   "reverse proxy) or give --tls-cert and --tls-key", err=True)
+    app = create_app(state.config, users, secret=os.environ.get("JOBPUB_WEB_SECRET"),
+                     https_only=bool(tls_cert))
+    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+
+
+@cli.group()
+def users() -> None:
+    """The web app's users (a file outside the repository)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["recruiter", "approver"]), default="recruiter",
+              show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@pass_state
+@handle_errors
+def users_add(state: State, name: str, role: str, password: str) -> None:
+    """Add NAME (or change its role and password) in the users file."""
+    from publisher.web.auth import add_user
+
+    path = _users_path(state)
+    if path is None:
+        raise UsageError("set [web] users_file in the config or JOBPUB_USERS_FILE")
+    add_user(path, name, role, password)
+    click.echo(f"{name} ({role}) is in {path}")

@@ -72,6 +72,15 @@ class Site(BaseModel):
                                    description="footer links: label = URL")
 
 
+class Web(BaseModel):
+    """``jobpub serve``: where its users are (a file outside the repository)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    users_file: str | None = Field(default=None, description="users, roles and password "
+                                   "hashes (jobpub users add); JOBPUB_USERS_FILE wins")
+
+
 RuleSetting = Literal["off", "warning", "error"]
 
 
@@ -92,6 +101,7 @@ class Config(BaseModel):
     limits: dict[str, Limits] = Field(default_factory=dict)
     employer: Employer = Field(default_factory=Employer)
     site: Site = Field(default_factory=Site)
+    web: Web = Field(default_factory=Web)
     rules: dict[str, RuleSetting] = Field(
         default_factory=dict, description="rule id -> off, warning or error")
 

@@ -1,0 +1,296 @@
+"""The web app: dashboard, posting page, YAML editor with live validation and per-board
+preview, save / schedule / close / reopen. Built on Starlette + Jinja2 (autoescaping); the
+posting files stay the source of truth and every check and action is the CLI's own
+(``validate``'s rules, ``Engine.expire_now`` / ``reopen``)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from ruamel.yaml import YAML
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
+
+from publisher.config import Config
+from publisher.errors import PublisherError
+from publisher.web.auth import LoginLimiter, Users
+
+__all__ = ["create_app"]
+
+_env = Environment(loader=PackageLoader("publisher.web", "templates"),
+                   autoescape=select_autoescape(["html"]), trim_blocks=True)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def create_app(config: Config, users: Users, *, secret: str | None = None,
+               https_only: bool = False) -> Starlette:
+    """The ASGI app for the project of ``config``."""
+    postings = Path(config.postings_dir)
+    limiter = LoginLimiter()
+
+    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = _env.get_template(name).render(
+            user=request.session.get("user"), csrf=_csrf(request), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def engine() -> Any:
+        from publisher.config import ledger_url
+        from publisher.database import connect
+        from publisher.engine import Engine
+        from publisher.ledger import Ledger
+
+        return Engine(config, Ledger(connect(ledger_url(config))))
+
+    async def login(request: Request) -> Any:
+        if request.method == "GET":
+            return render(request, "login.html", token_only=not users.path)
+        client = request.client.host if request.client else "?"
+        form = await request.form()
+        if not _csrf_ok(request, str(form.get("csrf", ""))):
+            return PlainTextResponse("the form expired: reload the page", 403)
+        if not limiter.allowed(client):
+            return render(request, "login.html", 429, error="too many attempts: wait a "
+                          "minute", token_only=not users.path)
+        user = users.check(str(form.get("name", "")), str(form.get("password", "")))
+        if user is None:
+            limiter.failed(client)
+            return render(request, "login.html", 401, error="wrong name or password",
+                          token_only=not users.path)
+        request.session.clear()
+        request.session.update(user=user.name, role=user.role, csrf=secrets.token_urlsafe(24))
+        return RedirectResponse("/", 303)
+
+    async def logout(request: Request) -> Any:
+        form = await request.form()
+        if _csrf_ok(request, str(form.get("csrf", ""))):
+            request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    async def dashboard(request: Request) -> Any:
+        from publisher.engine_cli import _status_rows
+
+        files = sorted(p.stem for p in postings.glob("*.y*ml"))
+        rows: list[dict[str, Any]] = []
+        if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
+                not config.ledger.startswith("sqlite"):
+            found = engine()
+            try:
+                rows = _status_rows(found, None)
+            finally:
+                await found.aclose()
+        wanted = request.query_params.get("state", "")
+        listed = [r for r in rows if not wanted or r["state"] == wanted]
+        return render(request, "dashboard.html", rows=listed, files=files, state=wanted,
+                      states=sorted({r["state"] for r in rows}))
+
+    async def posting_page(request: Request) -> Any:
+        posting_id = request.path_params["id"]
+        found = engine()
+        try:
+            trail = found.ledger.history(posting_id)
+        finally:
+            await found.aclose()
+        return render(request, "posting.html", id=posting_id, trail=trail)
+
+    def _file(posting_id: str) -> Path:
+        from publisher.schema import ID_RE
+
+        if not ID_RE.fullmatch(posting_id):
+            raise PublisherError(f"'{posting_id}' is not a posting id")
+        return postings / f"{posting_id}.yaml"
+
+    async def edit(request: Request) -> Any:
+        posting_id = request.path_params["id"]
+        path = _file(posting_id)
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+        else:
+            from publisher.scaffold import _template
+
+            source = request.query_params.get("from")
+            text = (_file(source).read_text(encoding="utf-8") if source else
+                    _template("example.yaml").replace("{expires}", "2099-12-31"))
+            text = "\n".join(f"id: {posting_id}" if line.startswith("id:") else line
+                             for line in text.splitlines()) + "\n"
+        base = digest(path.read_text(encoding="utf-8")) if path.exists() else ""
+        return render(request, "edit.html", id=posting_id, text=text, base=base,
+                      problems=check(posting_id, text), boards=_boards(text))
+
+    def check(posting_id: str, text: str) -> list[dict[str, Any]]:
+        """``validate``'s findings for ``text`` as the file ``<id>.yaml`` (same rules)."""
+        from publisher.board_rules import board_checker
+        from publisher.rules import RuleContext
+        from publisher.validate import load_posting, place
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{posting_id}.yaml"
+            path.write_text(text, encoding="utf-8")
+            result = load_posting(path, config, RuleContext.of(config), board_checker(config))
+            return [{"line": f.line, "column": f.column, "severity": f.severity,
+                     "rule": f.rule, "board": f.board, "message": f.message}
+                    for f in place(result)]
+
+    async def validate(request: Request) -> Any:
+        if not _csrf_ok(request, request.headers.get("x-csrf-token", "")):
+            return JSONResponse({"error": "bad CSRF token"}, 403)
+        body = await request.json()
+        return JSONResponse({"problems": check(request.path_params["id"],
+                                               str(body.get("text", "")))})
+
+    async def save(request: Request) -> Any:
+        posting_id = request.path_params["id"]
+        form = await request.form()
+        if not _csrf_ok(request, str(form.get("csrf", ""))):
+            return PlainTextResponse("the form expired: reload the page", 403)
+        text, base = str(form.get("text", "")).replace("\r\n", "\n"), str(form.get("base", ""))
+        path = _file(posting_id)
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if digest(current) != base and (current or base):
+            return render(request, "edit.html", 409, id=posting_id, text=text, base=base,
+                          current=current, problems=check(posting_id, text),
+                          boards=_boards(text), error="someone else saved this posting "
+                          "since you opened it: both versions are below; merge, then save")
+        problems = check(posting_id, text)
+        if any(p["severity"] == "error" for p in problems):
+            return render(request, "edit.html", 422, id=posting_id, text=text, base=base,
+                          problems=problems, boards=_boards(text),
+                          error="not saved: fix the errors first (nothing was written)")
+        _write(path, text)
+        return RedirectResponse(f"/postings/{posting_id}/edit?saved=1", 303)
+
+    async def schedule(request: Request) -> Any:
+        posting_id = request.path_params["id"]
+        form = await request.form()
+        if not _csrf_ok(request, str(form.get("csrf", ""))):
+            return PlainTextResponse("the form expired: reload the page", 403)
+        path = _file(posting_id)
+        yaml = YAML()  # round trip: comments and key order survive
+        data = yaml.load(path.read_text(encoding="utf-8"))
+        when = str(form.get("publish_at", "")).strip()
+        if when:
+            from datetime import date
+
+            data["publish_at"] = date.fromisoformat(when) if len(when) == 10 else when
+        chosen = [str(b) for b in form.getlist("boards")]
+        if chosen:
+            data["boards"] = {b: (data.get("boards") or {}).get(b) or {} for b in chosen}
+        out = io.StringIO()
+        yaml.dump(data, out)
+        problems = check(posting_id, out.getvalue())
+        if any(p["severity"] == "error" for p in problems):
+            return render(request, "edit.html", 422, id=posting_id, text=out.getvalue(),
+                          base=digest(path.read_text(encoding="utf-8")), problems=problems,
+                          boards=_boards(out.getvalue()), error="not scheduled: fix the "
+                          "errors first")
+        _write(path, out.getvalue())
+        return RedirectResponse("/", 303)
+
+    async def close_or_reopen(request: Request) -> Any:
+        posting_id = request.path_params["id"]
+        form = await request.form()
+        if not _csrf_ok(request, str(form.get("csrf", ""))):
+            return PlainTextResponse("the form expired: reload the page", 403)
+        found = engine()
+        try:
+            if request.url.path.endswith("/close"):
+                await found.expire_now(posting_id)
+            else:
+                found.reopen(posting_id)
+        except PublisherError as exc:
+            return PlainTextResponse(str(exc), 409)
+        finally:
+            await found.aclose()
+        return RedirectResponse(f"/postings/{posting_id}", 303)
+
+    async def preview(request: Request) -> Any:
+        from publisher.registry import Adapters
+        from publisher.rules import RuleContext
+        from publisher.validate import load_posting
+
+        posting_id, board = request.path_params["id"], request.path_params["board"]
+        result = load_posting(_file(posting_id), config, RuleContext.of(config))
+        if result.posting is None:
+            return PlainTextResponse("the posting has errors: see the editor", 422)
+        return PlainTextResponse(Adapters(config).get(board).preview(result.posting))
+
+    async def asset(request: Request) -> Any:
+        from importlib.resources import files
+
+        name = request.url.path.lstrip("/")
+        kind = "text/css" if name.endswith(".css") else "text/javascript"
+        body = files("publisher.web").joinpath("templates", name).read_bytes()
+        return Response(body, media_type=kind)
+
+    routes = [Route("/app.css", asset), Route("/app.js", asset),
+              Route("/login", login, methods=["GET", "POST"]),
+              Route("/logout", logout, methods=["POST"]),
+              Route("/", dashboard), Route("/postings/{id}", posting_page),
+              Route("/postings/{id}/edit", edit),
+              Route("/postings/{id}/validate", validate, methods=["POST"]),
+              Route("/postings/{id}/save", save, methods=["POST"]),
+              Route("/postings/{id}/schedule", schedule, methods=["POST"]),
+              Route("/postings/{id}/close", close_or_reopen, methods=["POST"]),
+              Route("/postings/{id}/reopen", close_or_reopen, methods=["POST"]),
+              Route("/postings/{id}/preview/{board}", preview)]
+    return Starlette(routes=routes, middleware=[
+        Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
+                   session_cookie="jobpub_session", same_site="strict", https_only=https_only),
+        Middleware(RequireLogin)])
+
+
+class RequireLogin(BaseHTTPMiddleware):
+    """Every page but the login page needs a signed-in session."""
+
+    async def dispatch(self, request: Request, call_next: Any) -> Any:
+        if request.url.path not in ("/login", "/app.css", "/app.js") and \
+                not request.session.get("user"):
+            return RedirectResponse("/login", 303)
+        return await call_next(request)
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return str(token)
+
+
+def _csrf_ok(request: Request, sent: str) -> bool:
+    expected = request.session.get("csrf")
+    return bool(expected) and secrets.compare_digest(str(expected), sent)
+
+
+def _boards(text: str) -> list[str]:
+    from publisher.registry import boards
+
+    return sorted(b for b in boards() if f"\n  {b}:" in text)
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
