@@ -86,7 +86,9 @@ def test_dashboard_and_posting_page(client: TestClient, project: Path) -> None:
     board = client.get("/")
     assert board.status_code == 200 and "data-analyst" in board.text
     assert "<td>indeed_feed</td><td>scheduled</td><td>publishes 2026-12-01" in board.text
-    assert client.get("/?state=live").text.count("<tr>") == 1  # the header row only
+    live = client.get("/?state=live").text
+    assert live.split("<h2>Posting files")[0].count("<tr>") == 1  # the header row only
+    assert "scheduled for 2026-12-01" in live  # the file
     page = client.get("/postings/data-analyst")
     assert "<h2>History</h2>" in page.text and "Close now" in page.text
 

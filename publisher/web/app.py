@@ -90,7 +90,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
     async def dashboard(request: Request) -> Any:
         from publisher.engine_cli import _status_rows
 
-        files = sorted(p.stem for p in postings.glob("*.y*ml"))
+        files = [_summary(p) for p in sorted(postings.glob("*.y*ml"))]
         rows: list[dict[str, Any]] = []
         if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
                 not config.ledger.startswith("sqlite"):
@@ -113,6 +113,19 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             await found.aclose()
         return render(request, "posting.html", id=posting_id, trail=trail)
 
+    def _summary(path: Path) -> dict[str, Any]:
+        """A posting file as the dashboard lists it: when it publishes, where, or its errors."""
+        from publisher.rules import RuleContext
+        from publisher.validate import load_posting, place
+
+        result = load_posting(path, config, RuleContext.of(config))
+        errors = [f for f in place(result) if f.severity == "error"]
+        posting = result.posting
+        when = posting.publish_time(config.timezone) if posting else None
+        return {"id": path.stem, "errors": len(errors),
+                "publishes": when.date().isoformat() if when else "",
+                "boards": ", ".join(posting.boards) if posting else ""}
+
     def _file(posting_id: str) -> Path:
         from publisher.schema import ID_RE
 
@@ -128,9 +141,15 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         else:
             from publisher.scaffold import _template
 
-            source = request.query_params.get("from")
-            text = (_file(source).read_text(encoding="utf-8") if source else
-                    _template("example.yaml").replace("{expires}", "2099-12-31"))
+            source = request.query_params.get("from", "")
+            if source == "example":
+                text = _template("example.yaml").replace("{expires}", "2099-12-31")
+            elif source:  # jobpub new --from: a copy with its dates cleared
+                text = "\n".join(line for line in _file(source).read_text(
+                    encoding="utf-8").splitlines() if not line.startswith(
+                    ("publish_at:", "expires_at:")))
+            else:  # the skeleton to fill in
+                text = _template("new.yaml").replace("{id}", posting_id)
             text = "\n".join(f"id: {posting_id}" if line.startswith("id:") else line
                              for line in text.splitlines()) + "\n"
         base = digest(path.read_text(encoding="utf-8")) if path.exists() else ""
