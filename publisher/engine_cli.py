@@ -388,7 +388,8 @@ def history(state: State, posting_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"events": [
             {"time": _iso(e.time), "board": e.board, "action": e.action,
-             "outcome": e.outcome, "http_status": e.http_status, "detail": e.detail}
+             "outcome": e.outcome, "http_status": e.http_status, "detail": e.detail,
+             "actor": e.actor}
             for e in events]}, indent=2))
         return
     zone = known.timezone

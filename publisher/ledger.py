@@ -145,6 +145,7 @@ class Event:
     outcome: str  # ok retry failed
     detail: str
     http_status: int | None = None
+    actor: str | None = None  # who did it: the OS user of a CLI run, the web app's user
 
 
 @dataclass
@@ -172,8 +173,10 @@ class Outcome:
 class Ledger:
     """Reads and writes of the ledger; every method is one transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, actor: str | None = None) -> None:
         self.engine = engine
+        #: Recorded with every event this ledger writes (default: the OS user running it).
+        self.actor = actor or _os_user()
 
     # -- postings -------------------------------------------------------------------------
     def postings(self) -> dict[str, PostingRow]:
@@ -467,17 +470,18 @@ class Ledger:
                                                 key=lambda change: change[0]), bump=True)
             _update_many(conn, due_work, [(o.work_id, {**o.work, "lease_owner": None,
                                                        "lease_until": None}) for o in outcomes])
-            self._add_events(conn, [e for o in outcomes for e in o.events])
+            self._add_events(conn, [e for o in outcomes for e in o.events], self.actor)
 
     def add_events(self, items: Sequence[Event]) -> None:
         with self.engine.begin() as conn:
-            self._add_events(conn, items)
+            self._add_events(conn, items, self.actor)
 
     @staticmethod
-    def _add_events(conn: Any, items: Sequence[Event]) -> None:
+    def _add_events(conn: Any, items: Sequence[Event], actor: str | None = None) -> None:
         if items:
             conn.execute(insert(events), [
-                {f.name: getattr(e, f.name) for f in fields(e)} for e in items])
+                {**{f.name: getattr(e, f.name) for f in fields(e)},
+                 "actor": e.actor or actor} for e in items])
 
     def history(self, posting_id: str) -> list[Event]:
         rows = self._select(select(events).where(events.c.posting_id == posting_id)
@@ -510,6 +514,15 @@ class Ledger:
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
             return list(conn.execute(query).mappings())
+
+
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        return None
 
 
 def _live_spans(trail: Sequence[Event]) -> list[tuple[str, datetime, datetime | None]]:

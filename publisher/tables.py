@@ -146,6 +146,7 @@ events = Table(
     Column("outcome", String(8), nullable=False),  # ok retry failed
     Column("http_status", Integer),
     Column("detail", Text, nullable=False),
+    Column("actor", String(100)),  # who: the OS user of a CLI run, the web app's user
 )
 Index("ix_events_posting", events.c.posting_id, events.c.id)
 

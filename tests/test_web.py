@@ -149,7 +149,8 @@ def test_schedule_close_and_reopen_reach_the_ledger_as_the_cli_does(
     ledger = Ledger(connect(f"sqlite:///{project}/ledger.db"))
     (row,) = ledger.listings("data-analyst")
     assert (row.state, row.hold) == ("expired", "manual")  # as jobpub expire leaves it
-    assert ledger.history("data-analyst")[-1].action == "expire"
+    last = ledger.history("data-analyst")[-1]
+    assert (last.action, last.actor) == ("expire", "web:ana")
     assert client.post("/postings/data-analyst/reopen", data={"csrf": token}).status_code == 303
     (row,) = ledger.listings("data-analyst")
     assert row.hold == "reopen"  # as jobpub reopen leaves it

@@ -54,13 +54,14 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             user=request.session.get("user"), csrf=_csrf(request), **context)
         return HTMLResponse(html, status_code=status)
 
-    def engine() -> Any:
+    def engine(actor: str | None = None) -> Any:
+        """The engine on the project's ledger; what it records is by ``actor``."""
         from publisher.config import ledger_url
         from publisher.database import connect
         from publisher.engine import Engine
         from publisher.ledger import Ledger
 
-        return Engine(config, Ledger(connect(ledger_url(config))))
+        return Engine(config, Ledger(connect(ledger_url(config)), actor=actor))
 
     async def login(request: Request) -> Any:
         if request.method == "GET":
@@ -230,7 +231,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         form = await request.form()
         if not _csrf_ok(request, str(form.get("csrf", ""))):
             return PlainTextResponse("the form expired: reload the page", 403)
-        found = engine()
+        found = engine(f"web:{request.session['user']}")
         try:
             if request.url.path.endswith("/close"):
                 await found.expire_now(posting_id)

@@ -4,6 +4,7 @@ shapes, exit codes."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -67,7 +68,9 @@ def test_sync_status_plan_history(world: World) -> None:
     events = json.loads(jobpub(world, "history", "data-analyst", "--json").output)["events"]
     assert [(e["board"], e["action"], e["outcome"], e["http_status"]) for e in events] == [
         ("fakeboard", "post", "ok", None)]
-    assert set(events[0]) == {"time", "board", "action", "outcome", "http_status", "detail"}
+    assert set(events[0]) == {"time", "board", "action", "outcome", "http_status", "detail",
+                              "actor"}
+    assert events[0]["actor"] == getpass.getuser()  # who ran the sync
     unknown = jobpub(world, "history", "nobody")
     assert unknown.exit_code == 1 and "no posting 'nobody'" in unknown.output
 
