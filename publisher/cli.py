@@ -373,9 +373,22 @@ def serve(state: State, host: str, port: int, tls_cert: str | None,
     if host not in ("127.0.0.1", "localhost", "::1") and not tls_cert:
         click.echo(f"warning: serving on {host} without TLS: terminate TLS in front (a "
                    "reverse proxy) or give --tls-cert and --tls-key", err=True)
+    if state.config.web.git_commit and not _in_git(Path(state.config.postings_dir)):
+        click.echo(f"warning: [web] git_commit is on but {state.config.postings_dir} is not "
+                   "in a git repository: saves will not be committed", err=True)
     app = create_app(state.config, users, secret=os.environ.get("JOBPUB_WEB_SECRET"),
                      https_only=bool(tls_cert))
     uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+
+
+def _in_git(folder: Path) -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(folder), "rev-parse"], capture_output=True,
+                              check=False, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @cli.group()
@@ -387,15 +400,16 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["recruiter", "approver"]), default="recruiter",
               show_default=True)
+@click.option("--email", default="", help="the author e-mail of the user's git commits")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @pass_state
 @handle_errors
-def users_add(state: State, name: str, role: str, password: str) -> None:
+def users_add(state: State, name: str, role: str, email: str, password: str) -> None:
     """Add NAME (or change its role and password) in the users file."""
     from publisher.web.auth import add_user
 
     path = _users_path(state)
     if path is None:
         raise UsageError("set [web] users_file in the config or JOBPUB_USERS_FILE")
-    add_user(path, name, role, password)
+    add_user(path, name, role, password, email)
     click.echo(f"{name} ({role}) is in {path}")

@@ -79,6 +79,10 @@ class Web(BaseModel):
 
     users_file: str | None = Field(default=None, description="users, roles and password "
                                    "hashes (jobpub users add); JOBPUB_USERS_FILE wins")
+    require_approval: bool = Field(default=False, description="a recruiter's change waits "
+                                   "until a user with the approver role approves it")
+    git_commit: bool = Field(default=False, description="commit each saved posting file "
+                             "(in a git repository) with the recruiter as author")
 
 
 RuleSetting = Literal["off", "warning", "error"]

@@ -375,6 +375,10 @@ class Engine:
                                  f"{', '.join(chosen)}: nothing to reopen")
         self.ledger.set_hold([r.id for r in held if r.state == ListingState.EXPIRED], Hold.REOPEN)
         self.ledger.set_hold([r.id for r in held if r.state != ListingState.EXPIRED], None)
+        now = self.clock()
+        self.ledger.add_events([Event(now, posting_id, r.board, "reopen", "ok",
+                                      "reopened: the next sync publishes it again")
+                                for r in held])
         return [r.board for r in held]
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,

@@ -27,8 +27,8 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "due_work", "events", "listings", "metadata", "postings", "quota",
-           "revisions"]
+__all__ = ["UTCDateTime", "changes", "due_work", "events", "listings", "metadata", "postings",
+           "quota", "revisions"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -168,3 +168,21 @@ revisions = Table(
     Column("spec", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+#: Changes the web app's recruiters made that wait for an approver ([web] require_approval):
+#: an edit (the whole new file, and the digest of the file it was made on) or a reopen.
+changes = Table(
+    "changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("posting_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # edit reopen
+    Column("text", Text, nullable=False),
+    Column("base", String(64), nullable=False),  # SHA-256 of the file edited ("" = new)
+    Column("author", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("state", String(10), nullable=False),  # pending approved rejected withdrawn
+    Column("decided_by", String(100)),
+    Column("decided_at", UTCDateTime),
+)
+Index("ix_changes_posting", changes.c.posting_id, changes.c.id)
+Index("ix_changes_state", changes.c.state)

@@ -1,13 +1,14 @@
 """The web app: dashboard, posting page, YAML editor with live validation and per-board
-preview, save / schedule / close / reopen. Built on Starlette + Jinja2 (autoescaping); the
-posting files stay the source of truth and every check and action is the CLI's own
-(``validate``'s rules, ``Engine.expire_now`` / ``reopen``)."""
+preview, save / schedule / close / reopen, and approval of recruiters' changes. Built on
+Starlette + Jinja2 (autoescaping); the posting files stay the source of truth and every check
+and action is the CLI's own (``validate``'s rules, ``Engine.expire_now`` / ``reopen``)."""
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import io
-import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -31,7 +32,9 @@ from starlette.routing import Route
 
 from publisher.config import Config
 from publisher.errors import PublisherError
-from publisher.web.auth import LoginLimiter, Users
+from publisher.web import files
+from publisher.web.auth import LoginLimiter, User, Users
+from publisher.web.changes import Change, Changes
 
 __all__ = ["create_app"]
 
@@ -51,7 +54,8 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = _env.get_template(name).render(
-            user=request.session.get("user"), csrf=_csrf(request), **context)
+            user=request.session.get("user"), role=request.session.get("role"),
+            notice=request.session.pop("notice", None), csrf=_csrf(request), **context)
         return HTMLResponse(html, status_code=status)
 
     def engine(actor: str | None = None) -> Any:
@@ -62,6 +66,38 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         from publisher.ledger import Ledger
 
         return Engine(config, Ledger(connect(ledger_url(config)), actor=actor))
+
+    @functools.cache
+    def changes() -> Changes:
+        from publisher.config import ledger_url
+        from publisher.database import connect
+
+        return Changes(connect(ledger_url(config)))
+
+    def user(request: Request) -> User:
+        """The signed-in user: the session's role, the users file's e-mail."""
+        name = str(request.session["user"])
+        return User(name, str(request.session.get("role", "")), users.get(name).email)
+
+    def waits(request: Request) -> bool:
+        """Whether what this user changes waits for an approver."""
+        return config.web.require_approval and request.session.get("role") != "approver"
+
+    def publish(request: Request, posting_id: str, text: str, author: User,
+                message: str) -> None:
+        """Write the posting file (and commit it, with ``[web] git_commit``)."""
+        path = _file(posting_id)
+        files.write(path, text)
+        if config.web.git_commit:
+            trouble = files.commit(path, author.author, message)
+            if trouble:
+                request.session["notice"] = trouble
+
+    def propose(request: Request, posting_id: str, kind: str, text: str = "",
+                base: str = "") -> Response:
+        number = changes().propose(posting_id, kind, user(request).name, text, base)
+        request.session["notice"] = "your change waits for an approver"
+        return RedirectResponse(f"/changes/{number}", 303)
 
     async def login(request: Request) -> Any:
         if request.method == "GET":
@@ -91,7 +127,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
     async def dashboard(request: Request) -> Any:
         from publisher.engine_cli import _status_rows
 
-        files = [_summary(p) for p in sorted(postings.glob("*.y*ml"))]
+        found_files = [_summary(p) for p in sorted(postings.glob("*.y*ml"))]
         rows: list[dict[str, Any]] = []
         if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
                 not config.ledger.startswith("sqlite"):
@@ -102,8 +138,9 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
                 await found.aclose()
         wanted = request.query_params.get("state", "")
         listed = [r for r in rows if not wanted or r["state"] == wanted]
-        return render(request, "dashboard.html", rows=listed, files=files, state=wanted,
-                      states=sorted({r["state"] for r in rows}))
+        return render(request, "dashboard.html", rows=listed, files=found_files, state=wanted,
+                      states=sorted({r["state"] for r in rows}),
+                      waiting=changes().pending() if config.web.require_approval else [])
 
     async def posting_page(request: Request) -> Any:
         posting_id = request.path_params["id"]
@@ -112,7 +149,8 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             trail = found.ledger.history(posting_id)
         finally:
             await found.aclose()
-        return render(request, "posting.html", id=posting_id, trail=trail)
+        return render(request, "posting.html", id=posting_id, trail=trail,
+                      changes=changes().of(posting_id))
 
     def _summary(path: Path) -> dict[str, Any]:
         """A posting file as the dashboard lists it: when it publishes, where, or its errors."""
@@ -196,8 +234,12 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             return render(request, "edit.html", 422, id=posting_id, text=text, base=base,
                           problems=problems, boards=_boards(text),
                           error="not saved: fix the errors first (nothing was written)")
-        _write(path, text)
-        return RedirectResponse(f"/postings/{posting_id}/edit?saved=1", 303)
+        if waits(request):
+            return propose(request, posting_id, "edit", text, base)
+        publish(request, posting_id, text, user(request),
+                f"{'Update' if current else 'Create'} {posting_id} (jobpub serve)")
+        request.session.setdefault("notice", "saved")
+        return RedirectResponse(f"/postings/{posting_id}/edit", 303)
 
     async def schedule(request: Request) -> Any:
         posting_id = request.path_params["id"]
@@ -223,7 +265,11 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
                           base=digest(path.read_text(encoding="utf-8")), problems=problems,
                           boards=_boards(out.getvalue()), error="not scheduled: fix the "
                           "errors first")
-        _write(path, out.getvalue())
+        if waits(request):
+            return propose(request, posting_id, "edit", out.getvalue(),
+                           digest(path.read_text(encoding="utf-8")))
+        publish(request, posting_id, out.getvalue(), user(request),
+                f"Schedule {posting_id} (jobpub serve)")
         return RedirectResponse("/", 303)
 
     async def close_or_reopen(request: Request) -> Any:
@@ -231,9 +277,12 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         form = await request.form()
         if not _csrf_ok(request, str(form.get("csrf", ""))):
             return PlainTextResponse("the form expired: reload the page", 403)
+        closing = request.url.path.endswith("/close")
+        if not closing and waits(request):  # taking a listing down never waits
+            return propose(request, posting_id, "reopen")
         found = engine(f"web:{request.session['user']}")
         try:
-            if request.url.path.endswith("/close"):
+            if closing:
                 await found.expire_now(posting_id)
             else:
                 found.reopen(posting_id)
@@ -242,6 +291,68 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         finally:
             await found.aclose()
         return RedirectResponse(f"/postings/{posting_id}", 303)
+
+    def show(request: Request, change: Change, status: int = 200, error: str = "") -> Response:
+        path = _file(change.posting_id)
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        edit = change.kind == "edit"
+        return render(request, "change.html", status, change=change, error=error,
+                      diff=_diff(current, change.text) if edit else "",
+                      stale=edit and change.state == "pending" and digest(current) != change.base
+                      and bool(current or change.base),
+                      problems=check(change.posting_id, change.text) if edit else [])
+
+    async def change_page(request: Request) -> Any:
+        found = changes().get(int(request.path_params["n"]))
+        if found is None:
+            return PlainTextResponse("no such change", 404)
+        return show(request, found)
+
+    async def decide(request: Request) -> Any:
+        """Approve or reject (approvers), withdraw (the author); approving applies it."""
+        form = await request.form()
+        if not _csrf_ok(request, str(form.get("csrf", ""))):
+            return PlainTextResponse("the form expired: reload the page", 403)
+        found, verb = changes().get(int(request.path_params["n"])), request.path_params["verb"]
+        me = user(request)
+        if found is None:
+            return PlainTextResponse("no such change", 404)
+        allowed = me.role == "approver" if verb != "withdraw" else me.name == found.author
+        if not allowed:
+            return PlainTextResponse(f"you may not {verb} this change", 403)
+        if found.state != "pending":
+            return PlainTextResponse(f"this change was already {found.state}", 409)
+        if verb == "approve":
+            refused = await apply(request, found, me)
+            if refused:
+                return show(request, found, *refused)
+        state = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}[verb]
+        changes().decide(found.id, state, me.name)
+        return RedirectResponse(f"/postings/{found.posting_id}", 303)
+
+    async def apply(request: Request, change: Change, approver: User) -> tuple[int, str] | None:
+        """Carry out an approved change, or (status, why not)."""
+        author = users.get(change.author)
+        if change.kind == "reopen":
+            found = engine(f"web:{change.author}, approved by {approver.name}")
+            try:
+                found.reopen(change.posting_id)
+            except PublisherError as exc:
+                return 409, str(exc)
+            finally:
+                await found.aclose()
+            return None
+        path = _file(change.posting_id)
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if digest(current) != change.base and (current or change.base):
+            return 409, ("the file changed since this change was made: reject it and ask "
+                         f"{change.author} to make it again")
+        if any(p["severity"] == "error" for p in check(change.posting_id, change.text)):
+            return 422, "the change has errors under today's rules: reject it"
+        publish(request, change.posting_id, change.text, author,
+                f"{'Update' if current else 'Create'} {change.posting_id} "
+                f"(approved by {approver.name})")
+        return None
 
     async def preview(request: Request) -> Any:
         from publisher.registry import Adapters
@@ -272,7 +383,9 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
               Route("/postings/{id}/schedule", schedule, methods=["POST"]),
               Route("/postings/{id}/close", close_or_reopen, methods=["POST"]),
               Route("/postings/{id}/reopen", close_or_reopen, methods=["POST"]),
-              Route("/postings/{id}/preview/{board}", preview)]
+              Route("/postings/{id}/preview/{board}", preview),
+              Route("/changes/{n:int}", change_page),
+              Route("/changes/{n:int}/{verb:str}", decide, methods=["POST"])]
     return Starlette(routes=routes, middleware=[
         Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
                    session_cookie="jobpub_session", same_site="strict", https_only=https_only),
@@ -307,10 +420,7 @@ def _boards(text: str) -> list[str]:
     return sorted(b for b in boards() if f"\n  {b}:" in text)
 
 
-def _write(path: Path, text: str) -> None:
-    """Atomically: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def _diff(before: str, after: str) -> str:
+    """What an edit changes, as a unified diff."""
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                        after.splitlines(keepends=True), "saved", "proposed"))

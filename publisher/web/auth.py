@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 import time
 import tomllib
@@ -29,6 +30,12 @@ _hasher = PasswordHasher()
 class User:
     name: str
     role: str
+    email: str = ""
+
+    @property
+    def author(self) -> str:
+        """As git writes an author (a user without an e-mail gets a non-routable one)."""
+        return f"{self.name} <{self.email or self.name + '@users.jobpub.invalid'}>"
 
 
 class Users:
@@ -36,14 +43,15 @@ class Users:
 
     def __init__(self, path: Path | None, token: str | None = None) -> None:
         self.path, self.token = path, token
-        self._users: dict[str, tuple[str, str]] = {}
+        self._users: dict[str, tuple[str, str, str]] = {}
         if path is not None and path.exists():
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read the users file: {exc}", str(path)) from None
             for row in data.get("user", []):
-                self._users[str(row["name"])] = (str(row["role"]), str(row["hash"]))
+                self._users[str(row["name"])] = (str(row["role"]), str(row["hash"]),
+                                                 str(row.get("email", "")))
 
     @property
     def empty(self) -> bool:
@@ -53,18 +61,25 @@ class Users:
         """The user these credentials are, or None (the same work either way)."""
         if self.token and hmac.compare_digest(password.encode(), self.token.encode()):
             return User(name or "admin", "approver")
-        role, stored = self._users.get(name, ("", ""))
+        role, stored, email = self._users.get(name, ("", "", ""))
         try:
             _hasher.verify(stored or _DUMMY, password)
         except (VerificationError, InvalidHashError):
             return None
-        return User(name, role) if stored else None
+        return User(name, role, email) if stored else None
+
+    def get(self, name: str) -> User:
+        """``name`` as the users file has it now (a removed user keeps only the name)."""
+        role, _, email = self._users.get(name, ("", "", ""))
+        return User(name, role, email)
 
 
+_NAME = re.compile(r"[\w.-]{1,64}")
+_EMAIL = re.compile(r"[^\s<>\"@]+@[^\s<>\"@]+")
 _DUMMY = _hasher.hash(secrets.token_hex(8))  # verified against for unknown names
 
 
-def add_user(path: Path, name: str, role: str, password: str) -> None:
+def add_user(path: Path, name: str, role: str, password: str, email: str = "") -> None:
     """Add or replace ``name`` in the users file (written with owner-only permissions)."""
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")
@@ -72,9 +87,13 @@ def add_user(path: Path, name: str, role: str, password: str) -> None:
     if path.exists():
         rows = [r for r in tomllib.loads(path.read_text(encoding="utf-8")).get("user", [])
                 if r.get("name") != name]
-    rows.append({"name": name, "role": role, "hash": _hasher.hash(password)})
+    if not _NAME.fullmatch(name) or (email and not _EMAIL.fullmatch(email)):
+        raise ConfigError("a user name is letters, digits, '.', '_' or '-'; an e-mail is "
+                          "name@domain")
+    rows.append({"name": name, "role": role, "hash": _hasher.hash(password), "email": email})
     text = "".join(f'[[user]]\nname = "{r["name"]}"\nrole = "{r["role"]}"\n'
-                   f'hash = "{r["hash"]}"\n\n' for r in rows)
+                   + (f'email = "{r["email"]}"\n' if r.get("email") else "")
+                   + f'hash = "{r["hash"]}"\n\n' for r in rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

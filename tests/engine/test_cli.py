@@ -130,6 +130,9 @@ def test_expire_holds_until_reopen(world: World) -> None:
     assert reopened.exit_code == 0 and "reopened data-analyst on fakeboard" in reopened.output
     assert "post    data-analyst on fakeboard now: reopened by jobpub reopen" in \
         jobpub(world, "plan").output
+    trail = json.loads(jobpub(world, "history", "data-analyst", "--json").output)["events"]
+    assert [(e["action"], e["actor"]) for e in trail[-2:]] == [
+        ("expire", getpass.getuser()), ("reopen", getpass.getuser())]  # who did what
     jobpub(world, "sync")
     assert [job["title"] for job in world.board.live()] == ["Senior Data Analyst"]
     assert jobpub(world, "reopen", "data-analyst").exit_code == 1  # nothing to reopen

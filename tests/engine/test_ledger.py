@@ -19,7 +19,7 @@ def test_migrations_match_the_tables(ledger_url: str) -> None:
     connect(ledger_url).dispose()  # opening a current ledger again changes nothing
     with engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0005",)
+        assert context.get_current_heads() == ("0006",)
         assert compare_metadata(context, metadata) == []
     engine.dispose()
 
@@ -113,3 +113,24 @@ def test_work_planned_on_a_stale_read_of_a_listing_is_not_queued(ledger_url: str
     assert (now_live.state, now_live.version) == ("live", 1)
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_a_change_waiting_for_approval_is_decided_once(ledger_url: str) -> None:
+    from publisher.web.changes import Changes
+
+    engine = connect(ledger_url)
+    store = Changes(engine)
+    first = store.propose("data-analyst", "edit", "ana", "title: A\n", "ab" * 32)
+    second = store.propose("data-analyst", "reopen", "ana")
+    store.propose("ux-writer", "edit", "cy", "title: B\n")
+    assert [c.id for c in store.pending()] == [first, second, first + 2]
+    assert store.decide(first, "approved", "bob") is True
+    assert store.decide(first, "rejected", "dee") is False  # decided once
+    found = store.get(first)
+    assert found is not None and (found.state, found.decided_by, found.base) == \
+        ("approved", "bob", "ab" * 32)
+    assert found.created_at.tzinfo is not None and found.decided_at is not None
+    assert [(c.kind, c.state) for c in store.of("data-analyst")] == [
+        ("edit", "approved"), ("reopen", "pending")]
+    assert store.get(999) is None
+    engine.dispose()
