@@ -23,3 +23,12 @@ def _isolated_env(
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.delenv("JOBPUB_CONFIG", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture
+def fake_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake clock for tests that run the commands or the web app whole: now is
+    tests.factories.NOW (2026-11-26 12:00 UTC), before the example posting publishes."""
+    from tests.factories import NOW
+
+    monkeypatch.setattr("publisher.clock.now", lambda: NOW)

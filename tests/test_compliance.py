@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -159,6 +160,7 @@ def _validate(tmp_path: Path, data: dict[str, Any], config: str = "") -> dict[st
             "text": text}
 
 
+@pytest.mark.usefixtures("fake_today")
 def test_validate_points_at_the_line_and_config_can_rerate_or_silence(tmp_path: Path) -> None:
     data = posting_data(locations=[DENVER], benefits=[], publish_at=date(2026, 12, 1),
                         expires_at=date(2027, 1, 31))

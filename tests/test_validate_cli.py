@@ -14,6 +14,8 @@ from publisher.cli import cli
 from publisher.loader import load_text
 from tests.factories import ROOT, line_of, posting_text
 
+pytestmark = pytest.mark.usefixtures("fake_today")  # dates are judged against it
+
 SEED = ROOT / "tests/data/invalid/seed-with-blanks.yaml"
 
 

@@ -22,6 +22,7 @@ from publisher.web.auth import Users, add_user
 from tests.factories import posting_text
 
 PASSWORD = "correct horse battery staple"
+pytestmark = pytest.mark.usefixtures("fake_today")
 
 
 @pytest.fixture
@@ -85,7 +86,8 @@ def test_dashboard_and_posting_page(client: TestClient, project: Path) -> None:
     log_in(client)
     board = client.get("/")
     assert board.status_code == 200 and "data-analyst" in board.text
-    assert "<td>indeed_feed</td><td>scheduled</td><td>publishes 2026-12-01" in board.text
+    assert "<td>indeed_feed</td><td>scheduled</td><td>publishes 2026-12-01 00:00 MST" in board.text
+    assert client.get("/?board=google").text.split("<h2>Posting files")[0].count("<tr>") == 1
     live = client.get("/?state=live").text
     assert live.split("<h2>Posting files")[0].count("<tr>") == 1  # the header row only
     assert "scheduled for 2026-12-01" in live  # the file

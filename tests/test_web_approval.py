@@ -25,6 +25,7 @@ from publisher.web.auth import Users, add_user
 from tests.factories import posting_text
 
 PASSWORD = "correct horse battery staple"
+pytestmark = pytest.mark.usefixtures("fake_today")
 SETUP = {"GIT_AUTHOR_NAME": "setup", "GIT_AUTHOR_EMAIL": "setup@example.com",
          "GIT_COMMITTER_NAME": "setup", "GIT_COMMITTER_EMAIL": "setup@example.com"}
 

@@ -22,6 +22,7 @@ from tests.factories import ROOT, posting_text
 from tests.test_careers_browser import ARTIFACTS, AXE, CHROMIUM, _need
 
 PASSWORD = "correct horse battery staple"
+pytestmark = pytest.mark.usefixtures("fake_today")
 
 
 @pytest.fixture

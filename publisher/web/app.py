@@ -137,9 +137,12 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             finally:
                 await found.aclose()
         wanted = request.query_params.get("state", "")
-        listed = [r for r in rows if not wanted or r["state"] == wanted]
+        on = request.query_params.get("board", "")
+        listed = [{**r, "next": _next_step(r)} for r in rows
+                  if (not wanted or r["state"] == wanted) and (not on or r["board"] == on)]
         return render(request, "dashboard.html", rows=listed, files=found_files, state=wanted,
-                      states=sorted({r["state"] for r in rows}),
+                      states=sorted({r["state"] for r in rows}), board=on,
+                      boards=sorted({r["board"] for r in rows}),
                       waiting=changes().pending() if config.web.require_approval else [])
 
     async def posting_page(request: Request) -> Any:
@@ -418,6 +421,27 @@ def _boards(text: str) -> list[str]:
     from publisher.registry import boards
 
     return sorted(b for b in boards() if f"\n  {b}:" in text)
+
+
+def _next_step(row: dict[str, Any]) -> str:
+    """What happens next to a listing, and when (in the posting's time zone)."""
+    from publisher.engine_cli import _local
+
+    zone, state = row["_zone"], row["state"]
+    if row["hold"]:
+        return "closed by hand: Reopen publishes it again"
+    if state == "scheduled":
+        return f"publishes {_local(row['_publishes'], zone)}"
+    if state == "pending":
+        return "sent: the board confirms it"
+    if state == "failed":
+        return "needs a person: fix the cause, then jobpub sync --retry-failed"
+    refresh, ends = row["next_refresh_at"], row["expires_at"]
+    if state == "live" and refresh and (ends is None or refresh < ends):
+        return f"refreshed {_local(refresh, zone)}"
+    if state == "live":
+        return f"expires {_local(ends, zone)}" if ends else "stays up until closed"
+    return ""
 
 
 def _diff(before: str, after: str) -> str:

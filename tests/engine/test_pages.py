@@ -116,7 +116,8 @@ async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:
     await engine.aclose()
 
 
-async def test_preview_prints_what_sync_wrote_with_local_dates(world: World) -> None:
+async def test_preview_prints_what_sync_wrote_with_local_dates(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
     from click.testing import CliRunner
@@ -124,6 +125,7 @@ async def test_preview_prints_what_sync_wrote_with_local_dates(world: World) -> 
     import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
     from publisher.cli import cli
 
+    monkeypatch.setattr("publisher.clock.now", world.clock)  # preview judges dates by it
     path = world.write(publish_at=TODAY, expires_at=date(2027, 5, 31), boards=FEEDS)
     await world.sync()
 
