@@ -106,7 +106,8 @@ def test_the_editor_shows_validates_problems_and_refuses_errors(client: TestClie
     answer = client.post("/postings/data-analyst/save",
                          data={"csrf": csrf(editor.text), "base": base, "text": broken})
     assert answer.status_code == 422 and "placeholder" in answer.text
-    assert "line 3: error placeholder" in answer.text and path.read_text() == before
+    assert 'data-line="3">line 3</button>: error placeholder' in answer.text
+    assert path.read_text() == before
     live = client.post("/postings/data-analyst/validate", json={"text": broken},
                        headers={"X-CSRF-Token": csrf(editor.text)})
     assert [p["rule"] for p in live.json()["problems"]][:1] == ["placeholder"]
@@ -179,3 +180,40 @@ def test_users_file_and_token(tmp_path: Path, monkeypatch: Any) -> None:
     assert (tmp_path / "u.toml").stat().st_mode & 0o777 == 0o600
     assert "pw-1" not in (tmp_path / "u.toml").read_text()
     assert Users(tmp_path / "u.toml").check("bo", "pw-1").role == "approver"  # type: ignore[union-attr]
+
+
+def test_log_out_ends_the_session(client: TestClient) -> None:
+    log_in(client)
+    page = client.get("/").text
+    assert client.post("/logout", data={"csrf": "forged"}).headers["location"] == "/login"
+    assert client.get("/").status_code == 200  # a forged log-out changes nothing
+    client.post("/logout", data={"csrf": csrf(page)})
+    assert client.get("/").headers["location"] == "/login"
+
+
+def test_new_postings_start_from_the_example_or_another_posting(client: TestClient) -> None:
+    log_in(client)
+    example = client.get("/postings/ux-writer/edit?from=example").text
+    assert "id: ux-writer" in example and "expires_at: 2099-12-31" in example
+    copy = client.get("/postings/ux-writer/edit?from=data-analyst").text
+    assert "id: ux-writer" in copy and "title: Data Analyst" in copy
+    assert "publish_at:" not in copy and "expires_at:" not in copy  # jobpub new --from
+    assert client.get("/postings/Bad%20Id/edit").status_code == 404
+
+
+def test_serve_needs_users_and_warns_beyond_loopback(project: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    config = ["--config", str(project / "jobpub.toml")]
+    refused = CliRunner().invoke(cli, [*config, "serve"])
+    assert refused.exit_code == 2 and "no users: add one with jobpub users add" in \
+        refused.output and not started
+    env = {"JOBPUB_USERS_FILE": str(project / "users.toml")}
+    wide = CliRunner().invoke(cli, [*config, "serve", "--host", "0.0.0.0"], env=env)
+    assert wide.exit_code == 0 and "warning: serving on 0.0.0.0 without TLS" in wide.output
+    assert started == [{"host": "0.0.0.0", "port": 8080, "ssl_certfile": None,
+                        "ssl_keyfile": None}]
+    assert "warning" not in CliRunner().invoke(cli, [*config, "serve"], env=env).output
+    assert started[-1]["host"] == "127.0.0.1"

@@ -109,6 +109,12 @@ def test_create_fix_schedule_and_see_it_on_the_dashboard(served: str) -> None:
         page.wait_for_url("**/postings/data-analyst/edit")
         problems = page.inner_text("#problems")
         assert "error placeholder" in problems and "line " in problems
+        first = page.locator("#problems .error .goto").first
+        line = int(first.get_attribute("data-line") or 0)
+        first.click()  # selects that line in the editor
+        selected = page.evaluate("(() => { const t = document.getElementById('text'); return "
+                                 "t.value.slice(t.selectionStart, t.selectionEnd); })()")
+        assert selected == page.input_value("#text").split("\n")[line - 1] != ""
         assert _axe(page) == []
         _shot(page, "web-editor")
         page.fill("#text", posting_text())  # the fix: a complete posting

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from ruamel.yaml import YAML
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -172,7 +173,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         from publisher.schema import ID_RE
 
         if not ID_RE.fullmatch(posting_id):
-            raise PublisherError(f"'{posting_id}' is not a posting id")
+            raise HTTPException(404, f"'{posting_id}' is not a posting id")
         return postings / f"{posting_id}.yaml"
 
     async def edit(request: Request) -> Any:
