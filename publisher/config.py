@@ -97,6 +97,8 @@ class Config(BaseModel):
     eeo_statement: Text | None = None
     ledger: str = DEFAULT_LEDGER
     postings_dir: str = "postings"
+    cache_dir: str = Field(default=".jobpub/cache", description="rendered descriptions kept "
+                           "by content hash between syncs (safe to delete)")
     default_duration_days: int = Field(
         default=30, ge=1, le=365,
         description="how long a posting without expires_at stays up, on every board")
@@ -209,7 +211,8 @@ def _rooted(config: Config, root: Path) -> Config:
             and ledger != "sqlite:///:memory:":
         ledger = "sqlite:///" + str((root / ledger[len("sqlite:///"):]).resolve())
     return config.model_copy(update={"root": str(root), "boards": boards, "ledger": ledger,
-                                     "postings_dir": place(config.postings_dir)})
+                                     "postings_dir": place(config.postings_dir),
+                                     "cache_dir": place(config.cache_dir)})
 
 
 def _config_error(exc: ValidationError, prefix: tuple[str | int, ...], text: str,

@@ -24,10 +24,18 @@ from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageE
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
 from publisher.http import Clients
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, PostingRow, owner_id
-from publisher.pages import announce, write_board_files
+from publisher.pages import (
+    BoardFiles,
+    announce,
+    fingerprint,
+    output_dir,
+    unchanged,
+    write_board_files,
+)
 from publisher.planner import Action, Desired, plan
 from publisher.problems import Finding
 from publisher.redact import remember
+from publisher.render import cache_in, flush_cache
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 from publisher.states import ActionKind, Hold, ListingState, WorkState
@@ -115,6 +123,7 @@ class Engine:
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
         self.adapters = Adapters(config, self._client_for, self.registry)
+        cache_in(Path(config.cache_dir))  # descriptions rendered once, kept by content hash
         for table in config.boards.values():  # every configured secret is masked in reasons
             for key, name in table.items():
                 if key.endswith("_env") and isinstance(name, str):
@@ -448,28 +457,48 @@ class Engine:
         changes = {o.listing_id: o for o in held}
         rows = [replace(r, **changes[r.id].listing) if r.id in changes else r
                 for r in self.ledger.listings()]
-        wanted = {r.posting_id for r in rows if r.board in boards}
-        found = {pid: d.posting for pid, d in loaded.desired.items() if pid in wanted}
-        found.update(self.ledger.specs(wanted - set(found)))
+        digests = {pid: row.content_hash for pid, row in loaded.known.items()}
+        digests.update({pid: d.digest for pid, d in loaded.desired.items()})
+        settings = self.config.model_dump_json().encode()
+        stored = self.ledger.board_files()
+        found: dict[str, Posting] = {}
+
+        def postings() -> dict[str, Posting]:
+            """The postings the boards show, read only when a board must be rendered."""
+            if not found:
+                wanted = {r.posting_id for r in rows if r.board in boards}
+                found.update({pid: d.posting for pid, d in loaded.desired.items()
+                              if pid in wanted})
+                found.update(self.ledger.specs(wanted - set(found)))
+            return found
+
         failures: list[PublisherError] = []
         for board in boards:
             adapter = self.adapter(board)
             assert isinstance(adapter, FileAdapter)
             mine = [r for r in rows if r.board == board]
             outcomes = [changes[r.id] for r in mine if r.id in changes]
-            try:
-                written = write_board_files(adapter, mine, found)
-            except PublisherError as exc:
-                failures.append(exc)
-                self.ledger.record([self._not_written(o, r, exc) for r in mine
-                                    if (o := changes.get(r.id)) is not None])
-                continue
+            current = fingerprint(adapter, mine, digests, settings)
+            written: BoardFiles | None = None
+            if not unchanged(output_dir(adapter), stored.get(board), current):
+                try:
+                    written = write_board_files(adapter, mine, postings())
+                except PublisherError as exc:
+                    failures.append(exc)
+                    self.ledger.record([self._not_written(o, r, exc) for r in mine
+                                        if (o := changes.get(r.id)) is not None])
+                    continue
+                if written.changed:
+                    result.written[board] = written.changed
             result.notes += self.ledger.record(outcomes)
-            if written:
-                result.written[board] = written
-            note = await announce(adapter, mine, found, self.ledger, self.clock())
+            if written is not None:  # recorded after the outcomes it shows
+                self.ledger.set_board_files(board, current, written.names, self.clock())
+            if not any(r.notify for r in mine):
+                continue
+            note = await announce(adapter, mine, postings(), self.ledger, self.clock())
             if note:
                 result.notes.append(note)
+        flush_cache()  # the descriptions rendered for these files, kept for the next sync
         if failures:
             raise failures[0]
 

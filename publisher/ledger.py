@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from publisher.schema import Posting
 from publisher.states import Hold, ListingState, WorkState
-from publisher.tables import due_work, events, listings, postings, quota
+from publisher.tables import board_files, due_work, events, listings, postings, quota
 from publisher.tables import revisions as kept_revisions
 
 __all__ = [
@@ -500,6 +500,24 @@ class Ledger:
         statement = statement.on_conflict_do_update(
             index_elements=[quota.c.board, quota.c.day],
             set_={"used": quota.c.used + statement.excluded.used})
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    # -- what file boards last wrote --------------------------------------------------------
+    def board_files(self) -> dict[str, tuple[str, list[str]]]:
+        """Per feed or page board: the fingerprint of what it last wrote, and its files."""
+        rows = self._select(select(board_files))
+        return {r["board"]: (r["fingerprint"], r["files"].splitlines()) for r in rows}
+
+    def set_board_files(self, board: str, fingerprint: str, names: Sequence[str],
+                        now: datetime) -> None:
+        statement = self._insert(board_files).values(
+            board=board, fingerprint=fingerprint, files="\n".join(names), written_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[board_files.c.board],
+            set_={"fingerprint": statement.excluded.fingerprint,
+                  "files": statement.excluded.files,
+                  "written_at": statement.excluded.written_at})
         with self.engine.begin() as conn:
             conn.execute(statement)
 

@@ -6,22 +6,31 @@ Markdown is rendered by markdown-it-py with raw HTML disabled, then sanitized by
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import weakref
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import markdown_it
 import nh3
 from markdown_it import MarkdownIt
 
 from publisher.schema import Location, Posting, Salary
 
+if TYPE_CHECKING:
+    from publisher.html_cache import HtmlCache
+
 __all__ = [
     "ALLOWED_TAGS",
+    "cache_in",
     "content_text",
     "description_html",
     "description_markdown",
     "description_text",
+    "flush_cache",
     "location_text",
     "markdown_html",
     "salary_text",
@@ -37,10 +46,46 @@ def _md() -> MarkdownIt:
 
 
 def markdown_html(markdown: str) -> str:
-    """Markdown -> sanitized HTML."""
-    rendered = _md().render(markdown)
-    return nh3.clean(rendered, tags=ALLOWED_TAGS, attributes={"a": {"href"}},
-                     url_schemes={"https", "http", "mailto"}, link_rel="nofollow noopener")
+    """Markdown -> sanitized HTML, looked up by content hash first (in this process, then
+    in the cache folder set by :func:`cache_in`): a sync renders only what is new."""
+    key = hashlib.sha256(_SALT + markdown.encode()).hexdigest()
+    found = _CACHE.get(key)
+    if found is None:
+        disk = _disk[0] if _disk else None
+        found = disk.get(key) if disk else None
+        if found is None:
+            found = nh3.clean(_md().render(markdown), tags=ALLOWED_TAGS,
+                              attributes={"a": {"href"}}, url_schemes={"https", "http", "mailto"},
+                              link_rel="nofollow noopener")
+            if disk:
+                disk.put(key, found)
+        if len(_CACHE) >= 50_000:
+            _CACHE.clear()
+        _CACHE[key] = found
+    return found
+
+
+#: What the HTML of a Markdown text depends on besides the text: the renderer, the sanitizer
+#: and their settings. A new version of either makes new keys.
+_SALT = (f"{markdown_it.__version__}|{getattr(nh3, '__version__', '')}|"
+         f"{sorted(ALLOWED_TAGS)}|nofollow noopener|1\n").encode()
+_CACHE: dict[str, str] = {}
+_disk: list[HtmlCache] = []
+
+
+def cache_in(folder: Path | None) -> None:
+    """Keep rendered HTML in ``folder`` between runs (None: in this process only)."""
+    from publisher.html_cache import HtmlCache
+
+    for disk in _disk:
+        disk.close()
+    _disk[:] = [HtmlCache(folder)] if folder is not None else []
+
+
+def flush_cache() -> None:
+    """Write the HTML rendered since the last flush to the cache folder."""
+    for disk in _disk:
+        disk.flush()
 
 
 def amount(value: float) -> str:

@@ -27,8 +27,8 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "changes", "due_work", "events", "listings", "metadata", "postings",
-           "quota", "revisions"]
+__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "events", "listings", "metadata",
+           "postings", "quota", "revisions"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -186,3 +186,14 @@ changes = Table(
 )
 Index("ix_changes_posting", changes.c.posting_id, changes.c.id)
 Index("ix_changes_state", changes.c.state)
+
+#: What each feed or page board last wrote: a fingerprint of everything its files are made
+#: from (its listings, their postings' content, the config, the code) and the files' names.
+#: A board whose fingerprint is unchanged and whose files are all there is not rendered.
+board_files = Table(
+    "board_files", metadata,
+    Column("board", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("files", Text, nullable=False),  # one relative path per line
+    Column("written_at", UTCDateTime, nullable=False),
+)

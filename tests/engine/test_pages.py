@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
@@ -156,3 +157,73 @@ def test_jooble_dates_are_the_postings_days() -> None:
     (content,) = adapter_for("jooble_feed").render_files([item], [], item.posted_at).values()
     assert b"<expire><![CDATA[31.05.2027]]></expire>" in content
     assert b"<pubdate><![CDATA[30.11.2026]]></pubdate>" in content  # 20:00 in Denver
+
+
+async def test_a_board_is_rendered_only_when_what_it_shows_changed(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import publisher.engine
+    from publisher.pages import write_board_files
+
+    rendered: list[str] = []
+
+    def counting(adapter: Any, rows: Any, postings: Any) -> Any:
+        rendered.append(adapter.name)
+        return write_board_files(adapter, rows, postings)
+
+    monkeypatch.setattr(publisher.engine, "write_board_files", counting)
+    world.write(publish_at=TODAY, boards=FEEDS)
+    await world.sync()
+    assert sorted(rendered) == ["google", "indeed_feed"]
+
+    rendered.clear()
+    world.clock.advance(hours=1)
+    await world.sync()  # nothing changed: nothing rendered, nothing read
+    world.write("later", publish_at=date(2026, 12, 20), boards=FEEDS)
+    await world.sync()  # scheduled for later: no file shows it yet
+    assert rendered == []
+
+    (world.out / "feeds/indeed.xml").unlink()  # someone cleaned the folder
+    await world.sync()
+    assert rendered == ["indeed_feed"] and (world.out / "feeds/indeed.xml").exists()
+
+    rendered.clear()
+    world.write(publish_at=TODAY, boards=FEEDS, title="Senior Data Analyst")
+    await world.sync()
+    assert sorted(rendered) == ["google", "indeed_feed"]
+
+    rendered.clear()
+    world.config = world.config.model_copy(update={"timezone": "Europe/Berlin"})
+    await world.sync()  # the configuration is part of what the files are made of
+    assert sorted(rendered) == ["google", "indeed_feed"]
+    rendered.clear()
+    await world.sync()
+    assert rendered == []
+
+
+def test_descriptions_are_rendered_once_and_kept_by_content_hash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher import render
+
+    markdown = "## Duties\n\n- Build *dashboards*\n"
+    render.cache_in(tmp_path / "cache")
+    try:
+        first = render.markdown_html(markdown)
+        render.flush_cache()
+        render._CACHE.clear()  # a new process: only the cache folder is left
+
+        def no_rendering() -> Any:
+            raise AssertionError("rendered again")
+
+        monkeypatch.setattr(render, "_md", no_rendering)
+        assert render.markdown_html(markdown) == first == \
+            "<h2>Duties</h2>\n<ul>\n<li>Build <em>dashboards</em></li>\n</ul>\n"
+        with pytest.raises(AssertionError, match="rendered again"):
+            render.markdown_html(markdown + "- and reports\n")  # new content is rendered
+        (tmp_path / "cache/html.sqlite3").write_bytes(b"not a database")
+        render.cache_in(tmp_path / "cache")  # a broken cache is no cache, never an error
+        monkeypatch.undo()
+        render._CACHE.clear()
+        assert render.markdown_html(markdown) == first
+        render.flush_cache()
+    finally:
+        render.cache_in(None)
