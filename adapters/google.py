@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from adapters.careers import Careers
 from adapters.google_indexing import access_token
 from publisher.adapter import (
     BoardRules,
@@ -37,6 +36,9 @@ from publisher.errors import AnnounceFailed, BoardError, BoardUnavailable
 from publisher.problems import Problem
 from publisher.render import description_html, restrict_html
 from publisher.schema import Posting
+
+if TYPE_CHECKING:  # Jinja2 is loaded when a page is rendered, not when rules are checked
+    from adapters.careers import Careers
 
 EMPLOYMENT_TYPES = {
     "full_time": "FULL_TIME", "part_time": "PART_TIME", "contract": "CONTRACTOR",
@@ -166,6 +168,8 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
 
     @property
     def careers(self) -> Careers:
+        from adapters.careers import Careers
+
         return Careers(self.site, self.url, self.tagged)
 
     def page(self, item: FeedItem) -> bytes:

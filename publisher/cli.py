@@ -93,8 +93,25 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+#: The commands of ``publisher.engine_cli``: loaded only when one of them runs (or help lists
+#: them), so ``validate`` in a pre-commit hook does not import the engine.
+ENGINE_COMMANDS = ("archive", "expire", "history", "plan", "queue", "reopen", "run", "status",
+                   "sync")
+
+
 class _Group(click.Group):
-    """``--config FILE`` is taken before or after the command (``jobpub status --config F``)."""
+    """``--config FILE`` is taken before or after the command (``jobpub status --config F``);
+    the engine's commands are imported on first use."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in ENGINE_COMMANDS:
+            import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import publisher.engine_cli  # noqa: F401
+
+        return super().list_commands(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         moved, rest, i = [], [], 0
@@ -219,8 +236,6 @@ def _ledger_if_any(state: State) -> Iterator[Any]:
 
 def main() -> None:
     """Console-script entry point."""
-    import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
-
     try:
         cli(prog_name="jobpub")
     except BrokenPipeError:

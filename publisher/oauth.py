@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +42,8 @@ class ClientCredentials:
         self._client_id, self._secret = client_id, client_secret
         self._now = now or clock.now
         self._token: _Token | None = None
+        import asyncio  # (imported here: validate loads this module, never runs it)
+
         self._lock = asyncio.Lock()
         self.fetches = 0  # token requests made (for tests and diagnostics)
         remember(client_secret)

@@ -12,15 +12,13 @@ import re
 import weakref
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import markdown_it
-import nh3
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from publisher.schema import Location, Posting, Salary
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
     from publisher.html_cache import HtmlCache
 
 __all__ = [
@@ -42,19 +40,21 @@ PERIOD_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month", 
 
 @cache
 def _md() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # loaded on first render (validate rarely renders)
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
 def markdown_html(markdown: str) -> str:
     """Markdown -> sanitized HTML, looked up by content hash first (in this process, then
     in the cache folder set by :func:`cache_in`): a sync renders only what is new."""
-    key = hashlib.sha256(_SALT + markdown.encode()).hexdigest()
+    key = hashlib.sha256(_salt() + markdown.encode()).hexdigest()
     found = _CACHE.get(key)
     if found is None:
         disk = _disk[0] if _disk else None
         found = disk.get(key) if disk else None
         if found is None:
-            found = nh3.clean(_md().render(markdown), tags=ALLOWED_TAGS,
+            found = _clean(_md().render(markdown), tags=ALLOWED_TAGS,
                               attributes={"a": {"href"}}, url_schemes={"https", "http", "mailto"},
                               link_rel="nofollow noopener")
             if disk:
@@ -67,8 +67,22 @@ def markdown_html(markdown: str) -> str:
 
 #: What the HTML of a Markdown text depends on besides the text: the renderer, the sanitizer
 #: and their settings. A new version of either makes new keys.
-_SALT = (f"{markdown_it.__version__}|{getattr(nh3, '__version__', '')}|"
-         f"{sorted(ALLOWED_TAGS)}|nofollow noopener|1\n").encode()
+def _clean(html_text: str, **options: Any) -> str:
+    """nh3 (ammonia), loaded on first use."""
+    import nh3
+
+    return nh3.clean(html_text, **options)
+
+
+@cache
+def _salt() -> bytes:
+    import markdown_it
+    import nh3
+
+    return (f"{markdown_it.__version__}|{getattr(nh3, '__version__', '')}|"
+            f"{sorted(ALLOWED_TAGS)}|nofollow noopener|1\n").encode()
+
+
 _CACHE: dict[str, str] = {}
 _disk: list[HtmlCache] = []
 
@@ -186,13 +200,13 @@ def content_text(posting: Posting) -> str:
 
 def _plain(html_text: str) -> str:
     marked = _BLOCK_END.sub("\n", html_text)
-    text = html.unescape(nh3.clean(marked, tags=set()))
+    text = html.unescape(_clean(marked, tags=set()))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def restrict_html(html_text: str, tags: frozenset[str]) -> str:
     """Sanitized HTML reduced to ``tags`` (others dropped, their text kept)."""
-    return nh3.clean(html_text, tags=set(tags), attributes={})
+    return _clean(html_text, tags=set(tags), attributes={})
 
 
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
@@ -203,7 +217,7 @@ def plain_text(value: str) -> str:
     CDATA as it is, and a consumer that renders it must not find a ``<script>`` there."""
     if "<" not in value:
         return value
-    text = html.unescape(nh3.clean(value, tags=set(), clean_content_tags={"script", "style"}))
+    text = html.unescape(_clean(value, tags=set(), clean_content_tags={"script", "style"}))
     return _TAG.sub("", text).strip()
 
 

@@ -329,7 +329,8 @@ def test_parallel_validation_returns_the_same_postings(tmp_path: Path) -> None:
 
 
 def test_validate_does_not_load_the_engine() -> None:
-    """CI and pre-commit run validate on every push: no SQLAlchemy, httpx or tenacity."""
+    """CI and pre-commit run validate on every push: no SQLAlchemy, httpx or tenacity, no
+    asyncio, no Markdown or HTML renderer, no template engine, no pycountry tables."""
     import subprocess
     import sys
 
@@ -337,7 +338,8 @@ def test_validate_does_not_load_the_engine() -> None:
     # modules it loaded are listed.
     code = ("import atexit, sys\n"
             "atexit.register(lambda: print('LOADED', sorted(m for m in ('sqlalchemy', 'httpx', "
-            "'tenacity', 'alembic', 'publisher.engine') if m in sys.modules)))\n"
+            "'tenacity', 'alembic', 'publisher.engine', 'publisher.engine_cli', 'asyncio', "
+            "'markdown_it', 'nh3', 'jinja2', 'pycountry') if m in sys.modules)))\n"
             "sys.argv = ['jobpub', '--config', 'config/jobpub.toml', 'validate', 'postings']\n"
             "from publisher.cli import main\nmain()\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
