@@ -7,8 +7,8 @@ any other tag (``!!python/object``, ``!!binary``, ``!custom``) is refused, as ar
 keys, files over :data:`MAX_BYTES`, non-UTF-8 bytes and alias expansion past
 :data:`MAX_NODES` (a "billion laughs" bomb).
 
-Line and column numbers cost a second parse, so they are computed only for files that have
-problems: :class:`Locator` composes the node tree and walks a pydantic ``loc`` through it.
+Line and column numbers come from the node tree the file was composed into (kept by
+:func:`load_document`): :class:`Locator` walks a pydantic ``loc`` through it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from yaml.constructor import BaseConstructor, ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "LoadError", "Locator", "load_text",
-           "read_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "LoadError", "Locator", "load_document",
+           "load_text", "read_text"]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -180,9 +180,16 @@ def _mark_error(exc: yaml.YAMLError, text: str) -> LoadError:
 
 def load_text(text: str) -> Any:
     """Parse one YAML document; refuse alias bombs and overly deep nesting."""
+    return load_document(text)[0]
+
+
+def load_document(text: str) -> tuple[Any, Node | None]:
+    """:func:`load_text`, also returning the composed node tree (for :class:`Locator`: the
+    positions of a file's problems then cost no second parse)."""
     loader = _Loader(text)
     try:
-        data = loader.get_single_data()
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         raise _mark_error(exc, text) from None
     except RecursionError:
@@ -191,9 +198,9 @@ def load_text(text: str) -> Any:
         loader.dispose()
     problem = _check_size(data) if _may_be_large(text) else None
     if problem is not None:
-        line, column = Locator(text).first_oversized()
+        line, column = Locator(text, root).first_oversized()
         raise LoadError(problem, line, column)
-    return data
+    return data, root
 
 
 # Cheap text checks that decide whether the (slower) node-count walk is needed: expansion
@@ -205,8 +212,9 @@ _DEEP = re.compile(rf"^ {{{MAX_DEPTH},}}\S|(?:-[ \t]+){{{MAX_DEPTH // 2},}}", re
 
 def _may_be_large(text: str) -> bool:
     brackets = text.count("[") + text.count("{")
-    return (brackets >= MAX_DEPTH or _ANCHOR.search(text) is not None
-            or _DEEP.search(text) is not None)
+    return (brackets >= MAX_DEPTH or ("&" in text and _ANCHOR.search(text) is not None)
+            or ((" " * MAX_DEPTH in text or text.count("-") >= MAX_DEPTH // 2)
+                and _DEEP.search(text) is not None))
 
 
 def _children(value: Any) -> list[Any]:
@@ -255,10 +263,10 @@ class Position:
 class Locator:
     """Finds the position of a pydantic ``loc`` (or a text inside a value) in a YAML file."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, root: Node | None = None) -> None:
         self.text = text
-        self._root: Node | None = None
-        self._composed = False
+        self._root = root
+        self._composed = root is not None
 
     @property
     def root(self) -> Node | None:

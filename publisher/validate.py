@@ -11,17 +11,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from publisher.board_rules import board_checker
 from publisher.config import Config, apply_defaults
-from publisher.loader import LoadError, Locator, load_text, read_text
+from publisher.loader import LoadError, Locator, load_document, read_text
 from publisher.problems import Finding, Problem, did_you_mean, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext, configured
 from publisher.schema import ID_RE, Apply, Company, Experience, Location, Posting, Salary
+
+if TYPE_CHECKING:
+    from yaml.nodes import Node
 
 __all__ = [
     "BoardCheck", "FileResult", "Report", "discover", "load_posting", "place", "validate_paths",
@@ -44,6 +47,7 @@ class FileResult:
     posting: Posting | None = None
     problems: list[Problem] = field(default_factory=list)
     text: str | None = None
+    nodes: Node | None = None  # the composed YAML, for the positions of its problems
     load_error: LoadError | None = None
 
 
@@ -110,7 +114,7 @@ def load_posting(path: Path, config: Config, ctx: RuleContext,
     result = FileResult(path)
     try:
         result.text = read_text(path)
-        data: Any = load_text(result.text)
+        data, result.nodes = load_document(result.text)
     except LoadError as exc:
         result.load_error = exc
         return result
@@ -212,7 +216,7 @@ def place(result: FileResult) -> list[Finding]:
         return [Finding(file, err.line, err.column, "error", "yaml-syntax", err.message)]
     if not result.problems:
         return []
-    locator = Locator(result.text or "")
+    locator = Locator(result.text or "", result.nodes)
     lines = (result.text or "").splitlines()
     findings = []
     for problem in dict.fromkeys(result.problems):
