@@ -65,6 +65,7 @@ async def main(args: argparse.Namespace) -> None:
     work = WORK / "feeds"
     generate(args.postings, work / "postings")
     shutil.rmtree(work / "public", ignore_errors=True)
+    shutil.rmtree(work / ".jobpub", ignore_errors=True)  # the first sync renders everything
     Path(f"{work}/ledger.db").unlink(missing_ok=True)
     url = "https://careers.example.com/jobs/{id}.html"
     (work / "jobpub.toml").write_text(
