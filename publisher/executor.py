@@ -146,10 +146,11 @@ class Executor:
     off the event loop, so board calls keep going while the database writes."""
 
     def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
-                 batch: int = 500,
+                 batch: int = 500, window: float = 0.2,
                  progress: Callable[[Job, Outcome], None] | None = None) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
         self.max_wait, self.batch, self.progress = max_wait, batch, progress
+        self.window = window  # seconds a batch of outcomes may gather before it is written
         self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
         self.held: list[Outcome] = []  # feed and page boards: recorded after their files
         self.notes: list[str] = []  # outcomes the ledger could not take whole
@@ -207,14 +208,29 @@ class Executor:
         return [await self.execute(jobs[0], bucket)]
 
     async def _write(self) -> None:
-        """Take whatever outcomes are waiting (up to a batch) and record them, until None."""
+        """Record outcomes in batches until None: a batch is what arrives within ``window``
+        seconds of its first outcome (or ``batch`` outcomes), so the database commits a few
+        large transactions rather than many small ones. An outcome not yet written when the
+        process dies is settled as any unrecorded call is: its lease lapses, and the next
+        run reconciles it before doing anything again."""
+        loop = asyncio.get_running_loop()
         while True:
             batch: list[Outcome] = []
             item = await self._outcomes.get()
+            until = loop.time() + self.window
             while item is not None:
                 batch.append(item)
-                if len(batch) >= self.batch or self._outcomes.empty():
+                if len(batch) >= self.batch:
                     break
+                if self._outcomes.empty():
+                    left = until - loop.time()
+                    if left <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self._outcomes.get(), left)
+                    except TimeoutError:
+                        break
+                    continue
                 item = self._outcomes.get_nowait()
             if batch:
                 self.notes += await asyncio.to_thread(self.ledger.record, batch)
