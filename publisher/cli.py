@@ -95,8 +95,8 @@ pass_state = click.make_pass_decorator(State)
 
 #: The commands of ``publisher.engine_cli``: loaded only when one of them runs (or help lists
 #: them), so ``validate`` in a pre-commit hook does not import the engine.
-ENGINE_COMMANDS = ("archive", "expire", "history", "plan", "queue", "reopen", "run", "status",
-                   "sync")
+ENGINE_COMMANDS = ("archive", "expire", "history", "migrate-ledger", "plan", "queue", "reopen",
+                   "run", "status", "sync")
 
 
 class _Group(click.Group):

@@ -438,6 +438,23 @@ def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
                "publishes it again")
 
 
+@cli.command("migrate-ledger")
+@click.argument("source", metavar="FROM_URL")
+@click.argument("target", metavar="TO_URL")
+@pass_state
+@handle_errors
+def migrate_ledger(state: State, source: str, target: str) -> None:
+    """Copy the ledger at FROM_URL into the empty database at TO_URL (e.g. SQLite to
+    PostgreSQL); then point `ledger` (or JOBPUB_LEDGER) at TO_URL."""
+    from publisher.database import safe_url
+    from publisher.ledger_copy import copy_ledger
+
+    copied = copy_ledger(source, target, say=click.echo)
+    click.echo(f"copied {sum(copied.values()):,} row(s) from {safe_url(source)} to "
+               f"{safe_url(target)}: set ledger = \"{safe_url(target)}\" (with its "
+               "password, or JOBPUB_LEDGER) and start jobpub again")
+
+
 @cli.group()
 def archive() -> None:
     """Record keeping: what was posted, where and when."""
