@@ -85,6 +85,27 @@ class Web(BaseModel):
                              "(in a git repository) with the recruiter as author")
 
 
+class Notify(BaseModel):
+    """Who hears of incidents (a listing failed for good, a board refusing jobpub's
+    credentials): a Slack-compatible incoming hook and/or e-mail. Secrets are named by *_env."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    webhook_url_env: str | None = Field(default=None, description="env var holding the "
+                                        "incoming hook URL (Slack-compatible: {\"text\": ...})")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_user_env: str | None = None
+    smtp_password_env: str | None = None
+    email_from: str | None = None
+    email_to: list[str] = Field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.webhook_url_env or (self.smtp_host and self.email_to))
+
+
 RuleSetting = Literal["off", "warning", "error"]
 
 
@@ -108,6 +129,7 @@ class Config(BaseModel):
     employer: Employer = Field(default_factory=Employer)
     site: Site = Field(default_factory=Site)
     web: Web = Field(default_factory=Web)
+    notify: Notify = Field(default_factory=Notify)
     rules: dict[str, RuleSetting] = Field(
         default_factory=dict, description="rule id -> off, warning or error")
 

@@ -75,6 +75,17 @@ class Done(NamedTuple):
     error: str | None
 
 
+@dataclass(frozen=True)
+class Takeover:
+    """Work this run took over from a worker that died or hung past its lease."""
+
+    id: int
+    kind: str
+    posting: str
+    board: str
+    owner: str
+
+
 @dataclass
 class SyncResult:
     outcomes: list[Done] = field(default_factory=list)
@@ -84,6 +95,8 @@ class SyncResult:
     notes: list[str] = field(default_factory=list)
     upcoming: list[Action] = field(default_factory=list)
     failing: int = 0  # listings left failed by earlier runs (they need a person)
+    broken: dict[str, str] = field(default_factory=dict)  # board -> credentials refused
+    taken_over: list[Takeover] = field(default_factory=list)  # work stuck past its lease
 
     @property
     def failed(self) -> list[Done]:
@@ -276,11 +289,20 @@ class Engine:
         result = SyncResult(findings=loaded.findings)
         self._queue_due(loaded, result, retry_failed)
         claimed, taken_over = self.ledger.claim(self.owner, self.clock())
+        owners = self.ledger.listings_by_id([row.listing_id for row in taken_over])
+        result.taken_over = [Takeover(row.id, row.kind, owners[row.listing_id].posting_id,
+                                      owners[row.listing_id].board, row.lease_owner or "?")
+                             for row in taken_over]
         for row in taken_over:
             then = "a create is looked up on the board first where the board can be " \
                 "queried" if row.kind == "post" else "it is sent again under the same key"
             result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); {then}")
         await self._execute(claimed, loaded, result, progress)
+        if self.config.notify.any:  # people hear of incidents once each
+            from publisher.notify import announce, incidents_now
+
+            result.notes += await announce(self.ledger, self.config.notify,
+                                           incidents_now(self.ledger, result), self.clock())
         return result
 
     def _queue_due(self, loaded: Loaded, result: SyncResult,
@@ -416,6 +438,7 @@ class Engine:
         finally:
             gc.unfreeze()
         result.notes += executor.notes
+        result.broken = dict(executor.broken)
         await self.write_files(result, loaded, executor.held)
 
     def _jobs(self, claimed: Sequence[Any], loaded: Loaded,

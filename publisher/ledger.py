@@ -12,7 +12,7 @@ import json
 import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -401,7 +401,8 @@ class Ledger:
     def claim(self, owner: str, now: datetime, limit: int | None = None,
               lease: timedelta = LEASE, only: Sequence[int] | None = None,
               ) -> tuple[list[WorkRow], list[WorkRow]]:
-        """Take due work under a lease. Returns (claimed, taken over from a dead owner)."""
+        """Take due work under a lease. Returns (claimed, taken over from a dead owner); the
+        rows taken over show the owner they were taken from."""
         stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
             self._select(select(due_work.c.lease_owner).distinct()
                          .where(due_work.c.state == WorkState.RUNNING)))))
@@ -414,14 +415,15 @@ class Ledger:
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
-            taken = set(conn.execute(select(due_work.c.id).where(crashed, scope)).scalars())
+            taken = dict(conn.execute(select(due_work.c.id, due_work.c.lease_owner)
+                                      .where(crashed, scope)).all())
             claimed = conn.execute(
                 update(due_work).where(due_work.c.id.in_(pick))
                 .values(state=WorkState.RUNNING, lease_owner=owner, lease_until=now + lease,
                         attempts=due_work.c.attempts + 1)
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
             rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
-            over = [r for r in rows if r.id in taken]
+            over = [replace(r, lease_owner=taken[r.id]) for r in rows if r.id in taken]
             # (A task being polled is a read: taking it over is safe as it is.)
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first

@@ -27,8 +27,8 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "events", "listings", "metadata",
-           "postings", "quota", "revisions"]
+__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "events", "incidents", "listings",
+           "metadata", "postings", "quota", "revisions"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -197,3 +197,19 @@ board_files = Table(
     Column("files", Text, nullable=False),  # one relative path per line
     Column("written_at", UTCDateTime, nullable=False),
 )
+
+#: Incidents people are told about ([notify]), once each: open while the condition lasts
+#: (resolved_at NULL), notified_at set once a channel took the message.
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # failed:<posting>:<board>, auth:<board>
+    Column("message", Text, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("notified_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+)
+# One open incident per key: two workers noticing the same failure open it once.
+_OPEN_INCIDENT = incidents.c.resolved_at.is_(None)
+Index("uq_incidents_open", incidents.c.key, unique=True, sqlite_where=_OPEN_INCIDENT,
+      postgresql_where=_OPEN_INCIDENT)
