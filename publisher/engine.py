@@ -51,7 +51,7 @@ class Progress(Protocol):
 
     def start(self, total: int) -> None: ...
 
-    def advance(self, job: Job, outcome: Outcome) -> None: ...
+    def advance(self, job: Job, outcome: Outcome, seconds: float) -> None: ...
 
 
 @dataclass
@@ -135,6 +135,7 @@ class Engine:
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
+        self.stopping = asyncio.Event()  # set: start no more work (a worker asked to stop)
         self.adapters = Adapters(config, self._client_for, self.registry)
         cache_in(Path(config.cache_dir))  # descriptions rendered once, kept by content hash
         for table in config.boards.values():  # every configured secret is masked in reasons
@@ -288,6 +289,8 @@ class Engine:
         loaded = loaded or self.load(paths)
         result = SyncResult(findings=loaded.findings)
         self._queue_due(loaded, result, retry_failed)
+        if self.stopping.is_set():  # asked to stop while planning: claim nothing
+            return result
         claimed, taken_over = self.ledger.claim(self.owner, self.clock())
         owners = self.ledger.listings_by_id([row.listing_id for row in taken_over])
         result.taken_over = [Takeover(row.id, row.kind, owners[row.listing_id].posting_id,
@@ -417,17 +420,17 @@ class Engine:
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release)
 
-        def done(job: Job, outcome: Outcome) -> None:
+        def done(job: Job, outcome: Outcome, seconds: float) -> None:
             state = str(outcome.work.get("state"))
             if state == WorkState.PENDING and outcome.work.get("task_id", job.work.task_id):
                 state = "waiting"  # taken by the board, which confirms later
             result.outcomes.append(Done(job.listing.posting_id, job.listing.board, job.work.kind,
                                         state, outcome.work.get("last_error")))
             if progress is not None:
-                progress.advance(job, outcome)
+                progress.advance(job, outcome, seconds)
 
         executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
-                            progress=done)
+                            progress=done, stopping=self.stopping)
         # The postings, listings and jobs live through the whole run: keep them out of the
         # cyclic GC's way (a full collection would walk them all, again and again).
         if progress is not None:

@@ -80,19 +80,42 @@ def _iso(when: datetime | None) -> str | None:
 
 
 class _Lines:
-    """Piped output (cron, CI): one plain line per finished action."""
+    """Piped output (cron, CI, a service's log): one line per finished action, as text or
+    as JSON (``run --log-format json``: one object per line, for log collectors)."""
+
+    def __init__(self, as_json: bool = False, worker: str | None = None) -> None:
+        self.as_json, self.worker = as_json, worker
 
     def start(self, total: int) -> None:
         pass
 
-    def advance(self, job: Job, outcome: Outcome) -> None:
+    def advance(self, job: Job, outcome: Outcome, seconds: float) -> None:
         state = outcome.work.get("state")
+        error = outcome.work.get("last_error")
+        if self.as_json:
+            results = {str(WorkState.DONE): "done", str(WorkState.FAILED): "failed"}
+            result = results.get(str(state),
+                                 "waiting" if outcome.work.get("task_id") else "retry")
+            self.line("action", posting=job.listing.posting_id, board=job.listing.board,
+                      action=job.work.kind, outcome=result, attempt=job.work.attempts,
+                      duration_ms=round(seconds * 1000), error=error)
+            return
         word = PAST[job.work.kind] if state == WorkState.DONE else \
             ("FAILED" if state == WorkState.FAILED else "retry later")
-        error = outcome.work.get("last_error")
-        stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        click.echo(f"{stamp} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
-                   f"{word}" + (f" - {error}" if error else ""))
+        click.echo(f"{_stamp()} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
+                   f"{word}" + (f" - {error}" if error else "")
+                   + f" (attempt {job.work.attempts}, {seconds:.2f} s)")
+
+    def line(self, event: str, **fields: Any) -> None:
+        """One JSON log line (None fields left out)."""
+        record = {"time": _stamp(), "event": event,
+                  **({"worker": self.worker} if self.worker else {}),
+                  **{k: v for k, v in fields.items() if v is not None}}
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _stamp() -> str:
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Bar:
@@ -104,7 +127,7 @@ class _Bar:
     def start(self, total: int) -> None:
         self.bar.update(self.task, total=total)
 
-    def advance(self, job: Job, outcome: Outcome) -> None:
+    def advance(self, job: Job, outcome: Outcome, seconds: float) -> None:
         self.bar.advance(self.task)
 
 
@@ -347,10 +370,18 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
     rows = _status_rows(engine, posting_id)
     if posting_id and not rows and posting_id not in engine.ledger.postings():
         raise UnknownPosting(f"no posting '{posting_id}' in the ledger")
+    from publisher.fleet import fleet
+
+    workers = fleet(engine.ledger) if posting_id is None else []
+    now = clock.now()
     if as_json:
         click.echo(json.dumps({"listings": [
             {k: _iso(v) if isinstance(v, datetime) else v for k, v in r.items()
-             if not k.startswith("_")} for r in rows]}, indent=2))
+             if not k.startswith("_")} for r in rows],
+            "workers": [{"worker": w.owner, "state": w.state(now),
+                         "started_at": _iso(w.started_at), "beat_at": _iso(w.beat_at),
+                         "stopped_at": _iso(w.stopped_at), "ticks": w.ticks,
+                         "last_tick": w.last_tick} for w in workers]}, indent=2))
         return
     if not rows:
         queued = sorted(p.id for p in engine.ledger.postings().values()
@@ -358,9 +389,9 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
                         and posting_id in (None, p.id))
         click.echo(f"queued, not synced yet: {', '.join(queued)} (the next jobpub sync "
                    "publishes them)" if queued else "no listings yet: run jobpub sync")
-        return
-    click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}{'NEXT REFRESH':<22}"
-               f"{'EXPIRES':<22}URL / LAST ERROR")
+    else:
+        click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}"
+                   f"{'NEXT REFRESH':<22}{'EXPIRES':<22}URL / LAST ERROR")
     for r in rows:
         zone, tail = r["_zone"], r["last_error"] or r["url"] or ""
         if r["hold"]:
@@ -370,6 +401,14 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
         click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
                    f"{_local(r['next_refresh_at'], zone):<22}"
                    f"{_local(r['expires_at'], zone):<22}{tail}")
+    if workers:
+        zone = state.config.timezone
+        click.echo(f"\n{'WORKER':<36}{'STATE':<9}{'STARTED':<23}{'LAST BEAT':<13}"
+                   f"{'TICKS':>6}  LAST TICK")
+        for w in workers:
+            ago = f"{int((now - w.beat_at).total_seconds())} s ago"
+            click.echo(f"{w.owner:<36}{w.state(now):<9}{_local(w.started_at, zone):<23}"
+                       f"{ago:<13}{w.ticks:>6}  {w.last_tick or '-'}")
 
 
 @cli.command()
@@ -484,20 +523,48 @@ def archive_export(state: State, since: str | None) -> None:
 @cli.command()
 @click.option("--every", default=30, show_default=True, type=click.IntRange(5, 3600),
               help="seconds between ticks")
+@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="on SIGTERM, seconds to let calls in flight finish")
+@click.option("--log-format", "log_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True, help="one line per board action, as text "
+              "or JSON")
 @pass_state
 @handle_errors
-def run(state: State, every: int) -> None:
-    """Long-running scheduler: posts, refreshes and expires on time (Ctrl-C stops)."""
+def run(state: State, every: int, grace: float, log_format: str) -> None:
+    """Long-running scheduler: posts, refreshes and expires on time (SIGTERM or Ctrl-C
+    stops it gracefully). Several may share a PostgreSQL ledger."""
     from publisher.scheduler import serve
 
     _postings_or_ledger(state, ())
     engine = open_engine(state, create=True)
-    click.echo(f"jobpub run: a sync every {every} s; Ctrl-C to stop")
+    lines = _Lines(as_json=log_format == "json", worker=engine.owner)
+
+    def say(text: str) -> None:
+        if lines.as_json:
+            lines.line("note", message=text)
+        else:
+            click.echo(f"jobpub run: {text}")
 
     def report(result: SyncResult) -> None:
-        if result.outcomes or result.written or result.notes:
+        if lines.as_json:
+            for f in result.findings:
+                if f.severity == "error":
+                    lines.line("finding", file=str(f.file), line=f.line, rule=f.rule,
+                               message=f.message)
+            for note in result.notes:
+                lines.line("note", message=note)
+            for board, why in sorted(result.skipped.items()):
+                lines.line("skipped", board=board, message=why)
+            for board, files in sorted(result.written.items()):
+                lines.line("wrote", board=board, files=files)
+            if result.outcomes:
+                counts = Counter(d.state for d in result.outcomes)
+                lines.line("tick", done=counts["done"], waiting=counts["waiting"],
+                           retry=counts["pending"], failed=counts["failed"])
+        elif result.outcomes or result.written or result.notes:
             _summary(result)
 
-    _run(engine, serve(engine, every, report, progress=_Lines()))
-    click.echo("jobpub run: stopped")
+    say(f"a sync every {every} s as worker {engine.owner}; SIGTERM or Ctrl-C stops it")
+    _run(engine, serve(engine, every, report, progress=lines, grace=grace, say=say))
+    say("stopped")
 

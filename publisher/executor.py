@@ -147,8 +147,10 @@ class Executor:
 
     def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
                  batch: int = 500, window: float = 0.2,
-                 progress: Callable[[Job, Outcome], None] | None = None) -> None:
+                 progress: Callable[[Job, Outcome, float], None] | None = None,
+                 stopping: asyncio.Event | None = None) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
+        self.stopping = stopping  # once set, no unit is started (a worker asked to stop)
         self.max_wait, self.batch, self.progress = max_wait, batch, progress
         self.window = window  # seconds a batch of outcomes may gather before it is written
         self.broken: dict[str, str] = {}  # board -> auth failure seen in this run
@@ -170,11 +172,12 @@ class Executor:
         for job in jobs:
             by_board.setdefault(job.listing.board, []).append(job)
         jobs.clear()
-        workers = []
+        workers, queues = [], []
         for board, mine in by_board.items():
             limit = limits.get(board, BoardLimit())
             bucket = TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep)
             queue = deque(units(self, mine))
+            queues.append(queue)
             for _ in range(min(limit.concurrency, len(queue))):
                 workers.append(self._worker(queue, bucket))
         writer = self._writer = asyncio.create_task(self._write())
@@ -182,13 +185,31 @@ class Executor:
             await asyncio.gather(*workers)
         finally:
             self._outcomes.put_nowait(None)
-            await writer  # re-raises a failed write: the run stops there
+            try:
+                await writer  # re-raises a failed write: the run stops there
+            finally:  # stopped early: what was never started goes back, untouched
+                self._give_back([job.work.id for queue in queues for _, left in queue
+                                 for job in left])
+
+    def _give_back(self, work_ids: list[int]) -> None:
+        if not work_ids:
+            return
+        try:
+            self.ledger.release(work_ids)
+        except Exception:  # the ledger is failing: their leases lapse, and they are taken over
+            self.notes.append(f"stopping: {len(work_ids)} action(s) not started are left to "
+                              "their lease")
+        else:
+            self.notes.append(f"stopping: {len(work_ids)} action(s) not started were given "
+                              "back for the next run")
 
     async def _worker(self, queue: deque[Unit], bucket: TokenBucket) -> None:
-        while queue:
-            run, jobs = queue.popleft()
+        loop = asyncio.get_running_loop()
+        while queue and not (self.stopping is not None and self.stopping.is_set()):
             if self._writer is not None and self._writer.done():
                 return  # the ledger cannot be written: call no board we cannot record
+            run, jobs = queue.popleft()
+            started = loop.time()
             try:
                 outcomes = await run(jobs, bucket)
             except Exception as exc:
@@ -201,7 +222,7 @@ class Executor:
                 else:
                     self._outcomes.put_nowait(outcome)
                 if self.progress is not None:
-                    self.progress(job, outcome)
+                    self.progress(job, outcome, loop.time() - started)
 
     async def one(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
         """A unit of one job."""

@@ -21,6 +21,7 @@ from sqlalchemy import (
     RowMapping,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -410,8 +411,11 @@ class Ledger:
         ready = or_(and_(due_work.c.state == WorkState.PENDING, due_work.c.due_at <= now),
                     crashed)
         scope = due_work.c.listing_id.in_(only) if only is not None else true()
+        # After downtime, what is overdue runs expiries first (a closed job must not stay
+        # up while posts and refreshes go out), then the rest by due time.
         pick = select(due_work.c.id).where(ready, scope) \
-            .order_by(due_work.c.due_at, due_work.c.id).limit(limit)
+            .order_by(case((due_work.c.kind == "expire", 0), else_=1), due_work.c.due_at,
+                      due_work.c.id).limit(limit)
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
@@ -422,7 +426,8 @@ class Ledger:
                 .values(state=WorkState.RUNNING, lease_owner=owner, lease_until=now + lease,
                         attempts=due_work.c.attempts + 1)
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
-            rows = sorted((WorkRow(*row) for row in claimed), key=lambda r: (r.due_at, r.id))
+            rows = sorted((WorkRow(*row) for row in claimed),
+                          key=lambda r: (r.kind != "expire", r.due_at, r.id))
             over = [replace(r, lease_owner=taken[r.id]) for r in rows if r.id in taken]
             # (A task being polled is a read: taking it over is safe as it is.)
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
@@ -430,6 +435,15 @@ class Ledger:
                 conn.execute(update(listings).where(listings.c.id.in_(creates))
                              .values(reconcile=True, version=listings.c.version + 1))
         return rows, over
+
+    def lapse(self, owner: str, now: datetime) -> int:
+        """End ``owner``'s leases now: it stopped with calls cut short, whose outcome is
+        unknown. The next run takes that work over at once (a create is looked up first)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(
+                update(due_work).where(due_work.c.state == WorkState.RUNNING,
+                                       due_work.c.lease_owner == owner)
+                .values(lease_until=now - timedelta(seconds=1))).rowcount)
 
     def release(self, work_ids: Sequence[int]) -> None:
         """Give claimed work back untouched (its board is skipped, or its posting is held)."""

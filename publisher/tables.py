@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 __all__ = ["UTCDateTime", "board_files", "changes", "due_work", "events", "incidents", "listings",
-           "metadata", "postings", "quota", "revisions"]
+           "metadata", "postings", "quota", "revisions", "workers"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -213,3 +213,14 @@ incidents = Table(
 _OPEN_INCIDENT = incidents.c.resolved_at.is_(None)
 Index("uq_incidents_open", incidents.c.key, unique=True, sqlite_where=_OPEN_INCIDENT,
       postgresql_where=_OPEN_INCIDENT)
+
+#: The ``jobpub run`` workers sharing this ledger: each beats while it runs (``status``).
+workers = Table(
+    "workers", metadata,
+    Column("owner", String(200), primary_key=True),  # host:pid, as in due_work.lease_owner
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+    Column("ticks", Integer, nullable=False, default=0),
+    Column("last_tick", Text),  # what the last tick did, in a few words
+    Column("stopped_at", UTCDateTime),
+)
