@@ -23,7 +23,15 @@ from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
 from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
 from publisher.http import Clients
-from publisher.ledger import Event, Ledger, ListingRow, Outcome, PostingRow, owner_id
+from publisher.ledger import (
+    Event,
+    Ledger,
+    ListingRow,
+    Outcome,
+    PostingRow,
+    WorkRow,
+    owner_id,
+)
 from publisher.pages import (
     BoardFiles,
     announce,
@@ -126,13 +134,14 @@ class Engine:
                  registry: Mapping[str, Board] | None = None,
                  clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
                  clients: Clients | None = None, owner: str | None = None,
-                 max_wait: float = 120.0) -> None:
+                 max_wait: float = 120.0, claim_size: int | None = None) -> None:
         from publisher.registry import Adapters
         from publisher.registry import boards as _boards
 
         self.config, self.ledger = config, ledger
         self.registry = dict(registry if registry is not None else _boards())
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
+        self.claim_size = claim_size  # None: a sync claims all due work at once
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
         self.stopping = asyncio.Event()  # set: start no more work (a worker asked to stop)
@@ -291,22 +300,36 @@ class Engine:
         self._queue_due(loaded, result, retry_failed)
         if self.stopping.is_set():  # asked to stop while planning: claim nothing
             return result
-        claimed, taken_over = self.ledger.claim(self.owner, self.clock())
-        owners = self.ledger.listings_by_id([row.listing_id for row in taken_over])
-        result.taken_over = [Takeover(row.id, row.kind, owners[row.listing_id].posting_id,
-                                      owners[row.listing_id].board, row.lease_owner or "?")
-                             for row in taken_over]
-        for row in taken_over:
-            then = "a create is looked up on the board first where the board can be " \
-                "queried" if row.kind == "post" else "it is sent again under the same key"
-            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); {then}")
-        await self._execute(claimed, loaded, result, progress)
+        seen: set[int] = set()
+        while True:  # in claims of claim_size when set, so that a fleet's workers share
+            claimed, taken_over = self.ledger.claim(self.owner, self.clock(),
+                                                    limit=self.claim_size)
+            again = [w.id for w in claimed if w.id in seen]  # given back earlier this tick
+            self.ledger.release(again)
+            fresh = [w for w in claimed if w.id not in seen]
+            seen.update(w.id for w in fresh)
+            self._took_over(taken_over, result)
+            if fresh or not seen:
+                await self._execute(fresh, loaded, result, progress)
+            if self.claim_size is None or len(claimed) < self.claim_size or again or \
+                    self.stopping.is_set():
+                break
         if self.config.notify.any:  # people hear of incidents once each
             from publisher.notify import announce, incidents_now
 
             result.notes += await announce(self.ledger, self.config.notify,
                                            incidents_now(self.ledger, result), self.clock())
         return result
+
+    def _took_over(self, taken_over: Sequence[WorkRow], result: SyncResult) -> None:
+        owners = self.ledger.listings_by_id([row.listing_id for row in taken_over])
+        result.taken_over += [Takeover(row.id, row.kind, owners[row.listing_id].posting_id,
+                                       owners[row.listing_id].board, row.lease_owner or "?")
+                              for row in taken_over]
+        for row in taken_over:
+            then = "a create is looked up on the board first where the board can be " \
+                "queried" if row.kind == "post" else "it is sent again under the same key"
+            result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); {then}")
 
     def _queue_due(self, loaded: Loaded, result: SyncResult,
                    retry_failed: bool) -> list[ListingRow]:

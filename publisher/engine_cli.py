@@ -525,18 +525,22 @@ def archive_export(state: State, since: str | None) -> None:
               help="seconds between ticks")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
               help="on SIGTERM, seconds to let calls in flight finish")
+@click.option("--claim-size", "claim_size", default=100, show_default=True,
+              type=click.IntRange(1, 100000), help="actions claimed at a time, so that "
+              "workers sharing a ledger share the work")
 @click.option("--log-format", "log_format", type=click.Choice(["text", "json"]),
               default="text", show_default=True, help="one line per board action, as text "
               "or JSON")
 @pass_state
 @handle_errors
-def run(state: State, every: int, grace: float, log_format: str) -> None:
+def run(state: State, every: int, grace: float, claim_size: int, log_format: str) -> None:
     """Long-running scheduler: posts, refreshes and expires on time (SIGTERM or Ctrl-C
     stops it gracefully). Several may share a PostgreSQL ledger."""
     from publisher.scheduler import serve
 
     _postings_or_ledger(state, ())
     engine = open_engine(state, create=True)
+    engine.claim_size = claim_size
     lines = _Lines(as_json=log_format == "json", worker=engine.owner)
 
     def say(text: str) -> None:

@@ -132,3 +132,25 @@ def test_a_worker_that_stops_beating_is_shown_silent(world: World) -> None:
     (worker,) = fleet(world.ledger)
     assert worker.state(world.clock()) == "running"
     assert worker.state(world.clock() + SILENT + timedelta(seconds=1)) == "silent"
+
+
+async def test_a_worker_claims_a_little_at_a_time_and_still_does_everything_due(
+        world: World) -> None:
+    for posting in (*POSTINGS, "night-nurse", "line-cook"):
+        world.write(posting, publish_at=None)
+    claims = []
+    original = world.ledger.claim
+
+    def counted(*args: object, **kwargs: object) -> object:
+        found = original(*args, **kwargs)  # type: ignore[arg-type]
+        claims.append(len(found[0]))
+        return found
+
+    world.ledger.claim = counted  # type: ignore[method-assign]
+    engine = world.engine(claim_size=2)
+    try:
+        result = await engine.sync([world.postings])
+    finally:
+        await engine.aclose()
+    assert claims == [2, 2, 1]  # others could take the rest meanwhile
+    assert [d.state for d in result.outcomes] == ["done"] * 5 and len(world.board.live()) == 5
