@@ -536,6 +536,9 @@ def archive_export(state: State, since: str | None) -> None:
 def run(state: State, every: int, grace: float, claim_size: int, log_format: str) -> None:
     """Long-running scheduler: posts, refreshes and expires on time (SIGTERM or Ctrl-C
     stops it gracefully). Several may share a PostgreSQL ledger."""
+    import logging
+
+    from publisher.redact import redact
     from publisher.scheduler import serve
 
     _postings_or_ledger(state, ())
@@ -568,6 +571,11 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
         elif result.outcomes or result.written or result.notes:
             _summary(result)
 
+    class Said(logging.Handler):  # what libraries log goes out in the same format
+        def emit(self, record: logging.LogRecord) -> None:
+            say(redact(f"{record.name}: {record.getMessage()}"))
+
+    logging.getLogger().addHandler(Said(logging.WARNING))
     say(f"a sync every {every} s as worker {engine.owner}; SIGTERM or Ctrl-C stops it")
     _run(engine, serve(engine, every, report, progress=lines, grace=grace, say=say))
     say("stopped")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -39,6 +40,8 @@ async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None]
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not main thread
             loop.add_signal_handler(sig, stop.set)
+    # A tick still running when the next is due is skipped by design (coalesce): not news.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     heart = Heartbeat(engine.ledger, engine.owner, engine.clock)
     await asyncio.to_thread(heart.start)
     ticking: set[asyncio.Task[object]] = set()

@@ -34,6 +34,16 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/ledger.db"
         return
+    yield from _postgres()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """PostgreSQL alone (what fleets of workers share)."""
+    yield from _postgres()
+
+
+def _postgres() -> Iterator[str]:
     url = os.environ.get(PG_ENV)
     if not url:
         why = f"{PG_ENV} is not set (e.g. postgresql+psycopg://user@127.0.0.1/db)"
