@@ -74,14 +74,14 @@ class Report:
 class Fleet:
     def __init__(self, root: Path, ledger_url: str, board: BoardServer, *, postings: int,
                  boards: tuple[str, ...], workers: int = 3, seed: int = 16,
-                 claim_size: int = 50) -> None:
+                 claim_size: int = 100, timeout: float = 300.0) -> None:
         self.board, self.boards, self.size = board, boards, workers
         self.project = Project(root, ledger_url, board.url, datetime.now().astimezone(),
                                boards=board.config() + LIMITS, env=board.env())
         self.today = self.project.now.date()
         self.ids = [f"job-{i:05d}" for i in range(postings)]
         self.random = random.Random(seed)
-        self.claim_size = claim_size
+        self.claim_size, self.timeout = claim_size, timeout  # seconds a phase may take
         self.db = sa.create_engine(ledger_url)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
@@ -187,13 +187,12 @@ class Fleet:
             return None
         return due or now + timedelta(days=3650)
 
-    def converge(self, phase: str, done: Callable[[sa.Row[Any]], bool],
-                 timeout: float = 300.0) -> None:
+    def converge(self, phase: str, done: Callable[[sa.Row[Any]], bool]) -> None:
         """Wait until every listing is ``done``, moving time to the next due work when the
         fleet is idle; record how long it took, or what never got there."""
         started = time.monotonic()
         idle_since: float | None = None
-        while time.monotonic() - started < timeout:
+        while time.monotonic() - started < self.timeout:
             rows = self.listings()
             if len(rows) == len(self.ids) * len(self.boards) and all(map(done, rows)):
                 self.report.phases[phase] = time.monotonic() - started
