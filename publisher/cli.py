@@ -96,7 +96,7 @@ pass_state = click.make_pass_decorator(State)
 #: The commands of ``publisher.engine_cli``: loaded only when one of them runs (or help lists
 #: them), so ``validate`` in a pre-commit hook does not import the engine.
 ENGINE_COMMANDS = ("archive", "expire", "history", "migrate-ledger", "plan", "queue", "reopen",
-                   "run", "status", "sync")
+                   "run", "status", "sync", "verify")
 
 
 class _Group(click.Group):

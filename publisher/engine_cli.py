@@ -448,6 +448,41 @@ _on_boards = click.option("--board", "boards", multiple=True,
 
 
 @cli.command()
+@_on_boards
+@click.option("--repair", is_flag=True, help="post missing listings again at the next sync")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_state
+@handle_errors
+def verify(state: State, boards: tuple[str, ...], repair: bool, as_json: bool) -> None:
+    """Look live listings up on the boards that can be queried: report (or --repair) the
+    ones a board no longer shows. Exit 1 when some are missing."""
+    from publisher.verify import verify as look
+
+    engine = open_engine(state)
+    result = _run(engine, look(engine, boards, repair=repair))
+    if as_json:
+        click.echo(json.dumps({"checked": result.checked, "unchecked": result.unchecked,
+                               "missing": [{"posting": d.posting, "board": d.board,
+                                            "external_ref": d.external_ref,
+                                            "repaired": d.repaired} for d in result.drift],
+                               "notes": result.notes}, indent=2))
+    else:
+        for board, why in sorted(result.unchecked.items()):
+            click.echo(f"not checked {board}: {why}")
+        for note in result.notes:
+            click.echo(note)
+        for d in result.drift:
+            click.echo(f"MISSING {d.posting} on {d.board} ({d.external_ref}): live in the "
+                       "ledger, not on the board; " + ("put back: the next sync posts it"
+                                                       if d.repaired else
+                                                       "jobpub verify --repair puts it back"))
+        checked = ", ".join(f"{b} {n}" for b, n in sorted(result.checked.items())) or "none"
+        click.echo(f"checked live listings: {checked}; {len(result.drift)} missing")
+    if result.drift:
+        sys.exit(1)
+
+
+@cli.command()
 @click.argument("posting_id", metavar="ID")
 @_on_boards
 @pass_state

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from publisher.engine import SyncResult
     from publisher.ledger import Ledger
 
-__all__ = ["Incident", "announce", "incidents_now"]
+__all__ = ["Incident", "announce", "incidents_now", "seen_by_sync"]
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,16 @@ def incidents_now(ledger: Ledger, result: SyncResult) -> list[Incident]:
     return found
 
 
-async def announce(ledger: Ledger, notify: Notify, current: list[Incident],
-                   now: datetime) -> list[str]:
-    """Open new incidents, close ended ones, send what was not sent; returns notes."""
-    claimed = _record(ledger, current, now)
+def seen_by_sync(key: str) -> bool:
+    """The incidents a sync sees whole (``jobpub verify`` sees drift)."""
+    return key.partition(":")[0] in ("failed", "auth", "stuck")
+
+
+async def announce(ledger: Ledger, notify: Notify, current: list[Incident], now: datetime,
+                   scope: Callable[[str], bool] = seen_by_sync) -> list[str]:
+    """Open new incidents, close the ended ones in ``scope`` (``current`` is all of those
+    there are), send what was not sent; returns notes."""
+    claimed = _record(ledger, current, now, scope)
     if not claimed:
         return []
     lines = [redact(message) for _, message in claimed]
@@ -92,7 +98,8 @@ async def announce(ledger: Ledger, notify: Notify, current: list[Incident],
     return notes + [f"one notification channel failed: {f}" for f in failures]
 
 
-def _record(ledger: Ledger, current: list[Incident], now: datetime) -> list[tuple[int, str]]:
+def _record(ledger: Ledger, current: list[Incident], now: datetime,
+            scope: Callable[[str], bool]) -> list[tuple[int, str]]:
     keys = {i.key for i in current}
     with ledger.engine.begin() as conn:
         known = dict(conn.execute(select(incidents.c.key, incidents.c.id)
@@ -101,7 +108,7 @@ def _record(ledger: Ledger, current: list[Incident], now: datetime) -> list[tupl
                for i in current if i.key not in known]
         if new:
             conn.execute(ledger._insert(incidents).on_conflict_do_nothing(), new)
-        ended = [known[k] for k in known if k not in keys]
+        ended = [known[k] for k in known if k not in keys and scope(k)]
         if ended:
             conn.execute(update(incidents).where(incidents.c.id.in_(ended))
                          .values(resolved_at=now))

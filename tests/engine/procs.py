@@ -26,7 +26,7 @@ from tests.fakeboard import FakeBoardAdapter
 boards()["fakeboard"] = FakeBoardAdapter
 import publisher.engine as engine
 start = datetime.fromisoformat(os.environ["JOBPUB_TEST_NOW"])
-t0 = float(os.environ["JOBPUB_TEST_T0"])  # the wall time at start: shared by all children
+t0 = float(os.environ.get("JOBPUB_TEST_T0", time.time()))  # wall time at start: shared
 jumps = os.environ.get("JOBPUB_TEST_JUMPS")  # a file: seconds the test moved time on
 def now():
     ahead = float(open(jumps).read() or 0) if jumps and os.path.exists(jumps) else 0.0
