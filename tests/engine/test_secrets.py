@@ -1,9 +1,9 @@
 """Secret hygiene end to end (issue 16, item 6): every secret variable of every API board
 set to a distinctive value, boards that fail every call and echo the whole request back
 (headers, form fields, body) in their error, then ``sync``, ``status``, ``history``, ``plan``,
-the logs, the web app's pages and previews, a dump of every ledger table and every file in
-``public/`` are searched: no secret, in clear or in the encodings a request carries it
-(Basic auth's Base64, URL-encoded form fields), appears anywhere."""
+the logs, the notifications sent, the web app's pages and previews, a dump of every ledger
+table and every file in ``public/`` are searched: no secret, in clear or in the encodings a
+request carries it (Basic auth's Base64, URL-encoded form fields), appears anywhere."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ SECRETS = {name: f"S3cr3t-{name.lower().replace('_', '-')}-7f3a9c" for name in (
     "REED_POSTING_KEY",
     "STEPSTONE_USERNAME", "STEPSTONE_PASSWORD", "JOBPUB_WEBHOOK_SECRET", "JOBPUB_WEB_SECRET",
     "JOBPUB_WEB_TOKEN")}
+SECRETS["JOBPUB_NOTIFY_HOOK"] = "https://notify.example.com/services/S3cr3t-notify-hook-7f3a9c"
 # Client ids are not secrets to the boards (they are sent in clear and may be echoed); what
 # must never show are the secrets proper.
 NOT_SECRET = {"LINKEDIN_CLIENT_ID", "INDEED_CLIENT_ID", "REED_CLIENT_ID", "STEPSTONE_USERNAME"}
@@ -102,6 +103,8 @@ posting_key_env = "REED_POSTING_KEY"
 [boards.smartrecruiters]
 industry = "it_services"
 function = "information_technology"
+[notify]
+webhook_url_env = "JOBPUB_NOTIFY_HOOK"
 """)
     connect(f"sqlite:///{tmp_path}/ledger.db").dispose()  # jobpub creates only its default
     return tmp_path
@@ -124,6 +127,13 @@ def test_no_secret_in_any_output_log_ledger_row_page_or_file(
         project: Path, http: respx.MockRouter, caplog: Any) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.WARNING, logger="markdown_it")  # (its debug lines are huge)
+    notified: list[str] = []
+
+    def notify(request: httpx.Request) -> httpx.Response:
+        notified.append(request.content.decode())
+        return httpx.Response(200)
+
+    told = http.route(host="notify.example.com").mock(side_effect=notify)
     catch_all = http.route().mock(side_effect=echo)
     config = ["--config", str(project / "jobpub.toml")]
     runner = CliRunner()
@@ -143,6 +153,9 @@ def test_no_secret_in_any_output_log_ledger_row_page_or_file(
                  ["history", "uk-analyst", "--json"], ["sync", "--retry-failed"]):
         outputs.append(runner.invoke(cli, [*config, *args]).output)
     assert "[redacted]" in "".join(outputs)  # the echoes were there, masked
+    assert told.called and "failed and needs a person" in notified[0]  # with their reasons
+    assert "[redacted]" in notified[0]  # (which echoed secrets)
+    outputs += notified
     for board in sorted(boards()):
         outputs.append(runner.invoke(cli, [*config, "preview", str(
             project / "postings/data-analyst.yaml"), "--board", board]).output)
