@@ -71,6 +71,9 @@ class Loaded:
     held: set[str]
     removed: set[str]
     known: dict[str, PostingRow]
+    #: Files unchanged since recorded whose content was not read (``lazy``): planned only
+    #: when their listings are due (see :mod:`publisher.incremental`).
+    unread: set[str] = field(default_factory=set)
 
 
 class Done(NamedTuple):
@@ -117,6 +120,10 @@ def _utcnow() -> datetime:
     return clock.now()  # looked up at each call: tests replace publisher.clock.now
 
 
+#: A posting the ledger does not know yet (for comparisons).
+_NO_ROW = PostingRow("", 0, "", "file", "UTC", None, None, "", None, datetime.min)
+
+
 def _duplicate(path: Path, other: Path) -> Finding:
     from publisher.loader import Locator, read_text
 
@@ -142,6 +149,7 @@ class Engine:
         self.registry = dict(registry if registry is not None else _boards())
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
         self.claim_size = claim_size  # None: a sync claims all due work at once
+        self.full_every: timedelta | None = None  # run: a full plan this often (one worker)
         self.clients = clients or Clients()
         self.owner = owner or owner_id()
         self.stopping = asyncio.Event()  # set: start no more work (a worker asked to stop)
@@ -191,12 +199,16 @@ class Engine:
         text = f"{ours}|{','.join(sorted(self.registry))}|{self.config.model_dump_json()}"
         return hashlib.sha256(text.encode()).digest()
 
-    def load(self, paths: Sequence[Path] = (), *, write: bool = True) -> Loaded:
+    def load(self, paths: Sequence[Path] = (), *, write: bool = True,
+             lazy: bool = False) -> Loaded:
         """Validate the posting files; record valid ones (``write``) as new revisions.
 
         A file whose bytes (and the config) are what they were when it was last recorded
-        valid is not parsed again: its recorded content is used.
+        valid is not parsed again: its recorded content is used — or, ``lazy``, not even
+        read (``Loaded.unread``); then a file whose size, modification time and inode are
+        what they were (and not modified in the last two seconds) is not read either.
         """
+        from publisher.incremental import plan_fingerprint, set_stats, stat_of
         from publisher.validate import discover, validate_paths
 
         roots = list(paths) or [Path(self.config.postings_dir)]
@@ -215,10 +227,17 @@ class Engine:
         found = [path for path in found if path not in {f for f, _ in strays}]
         files = {path.stem: str(path) for path in found}
         stems = Counter(path.stem for path in found)
-        fingerprint, hashes = self._fingerprint(), {}
+        fingerprint, hashes, stats = self._fingerprint(), {}, {}
+        same = lazy and plan_fingerprint(self.ledger) == fingerprint.hex()
         for path in found:
+            row, stat = known.get(path.stem), stat_of(path)
+            if same and stat is not None and row is not None and row.source_stat == stat \
+                    and row.path == str(path) and row.source_hash is not None:
+                hashes[str(path)] = row.source_hash  # unchanged, by its stat: not read
+                continue
             with contextlib.suppress(OSError):  # unreadable: validation will say so
                 hashes[str(path)] = hashlib.sha256(fingerprint + path.read_bytes()).hexdigest()
+            stats[path.stem] = stat
         unchanged = {path.stem for path in found if stems[path.stem] == 1
                      and (row := known.get(path.stem)) is not None and row.source == "file"
                      and row.path == str(path) and row.removed_at is None
@@ -231,10 +250,15 @@ class Engine:
         held |= {path.stem for path, _ in strays}
         items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
         revisions = self.ledger.save_postings(items, now, write=write, known=known)
+        if write:  # the stat of each file now recorded valid (never of an invalid one)
+            set_stats(self.ledger, {pid: stat for pid, stat in stats.items()
+                                    if (pid in unchanged or pid in revisions)
+                                    and pid not in held and known.get(pid, _NO_ROW).source_stat
+                                    != stat})
         desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
         # Unchanged files: their recorded content, revision and hash are current as they are.
-        desired.update({pid: Desired(posting, known[pid].revision, known[pid].content_hash)
-                        for pid, posting in self.ledger.specs(unchanged).items()})
+        if not lazy:
+            desired.update(self._unread(unchanged, known))
         # Queued postings join the files; a posting whose file is now invalid keeps its last
         # valid content, which the planner uses only to expire it on time.
         kept = [row for row in known.values() if row.id not in desired and (
@@ -251,7 +275,14 @@ class Engine:
                                      now)
         findings = (report.findings if report else []) + [
             _duplicate(path, other) for path, other in strays]
-        return Loaded(desired, findings, held, removed, known)
+        return Loaded(desired, findings, held, removed, known,
+                      unchanged - set(desired) if lazy else set())
+
+    def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]
+                ) -> dict[str, Desired]:
+        """Unchanged postings as recorded: their content, revision and hash."""
+        return {pid: Desired(posting, known[pid].revision, known[pid].content_hash)
+                for pid, posting in self.ledger.specs(ids).items()}
 
     def _strays(self, found: Sequence[Path]) -> list[tuple[Path, Path]]:
         """Files given as PATH whose id a file in the postings folder has too: a stray copy
@@ -291,11 +322,20 @@ class Engine:
 
     # -- sync ----------------------------------------------------------------------------
     async def sync(self, paths: Sequence[Path] = (), *, retry_failed: bool = False,
-                   loaded: Loaded | None = None,
-                   progress: Progress | None = None) -> SyncResult:
+                   loaded: Loaded | None = None, progress: Progress | None = None,
+                   full: bool = False) -> SyncResult:
         """Load, plan, queue what is due, run it (and any work due from earlier runs), then
-        write the feed and page files."""
-        loaded = loaded or self.load(paths)
+        write the feed and page files.
+
+        The plan is incremental (what changed or is due; see :mod:`publisher.incremental`)
+        unless ``full`` — or ``retry_failed``, or the engine's fingerprint changed, or it is
+        this worker's turn of the periodic full plan (``full_every``)."""
+        from publisher.incremental import take_turn
+
+        if not full and self.full_every is not None:
+            full = take_turn(self.ledger, "full-plan", self.owner, self.clock(),
+                             self.full_every)
+        loaded = loaded or self.load(paths, lazy=not (full or retry_failed))
         result = SyncResult(findings=loaded.findings)
         self._queue_due(loaded, result, retry_failed)
         if self.stopping.is_set():  # asked to stop while planning: claim nothing
@@ -333,12 +373,21 @@ class Engine:
 
     def _queue_due(self, loaded: Loaded, result: SyncResult,
                    retry_failed: bool) -> list[ListingRow]:
-        """Plan; create listings for new postings x boards; queue what is due now.
+        """Plan; create listings for new postings x boards; queue what is due now; keep
+        each planned listing's next due time.
 
-        Returns the listings as they are now (claiming changes no listing it does not
-        take over from a crashed run).
+        Returns the listings planned, as they are now (claiming changes no listing it does
+        not take over from a crashed run).
         """
-        rows = self.ledger.listings()
+        from publisher.incremental import (
+            listings_of,
+            next_due,
+            planned,
+            save_next_due,
+            set_plan_fingerprint,
+        )
+
+        rows, whole = self.planning_set(loaded)
         actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
         # The version each listing had when planned (0: the plan knew no listing).
         versions = {row.id: row.version for row in rows}
@@ -346,13 +395,14 @@ class Engine:
         if new:
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
                                      self.clock())
-            rows = self.ledger.listings()
+            rows = self.ledger.listings() if whole else \
+                listings_of(self.ledger, {r.posting_id for r in rows} | {p for p, _ in new})
             ids = {(r.posting_id, r.board): r.id for r in rows}
             actions = [a if a.listing_id is not None else
                        replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
         now = self.clock()
-        result.failing = sum(1 for r in rows if r.state == ListingState.FAILED)
-        result.skipped = self.skipped_boards({a.board for a in actions} | {r.board for r in rows})
+        result.failing = self.ledger.failing()
+        result.skipped = self.skipped_boards({a.board for a in actions} | self.ledger.boards())
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming = [a for a in actions if a.due > now]
         listings = {row.id: row for row in rows}
@@ -368,7 +418,27 @@ class Engine:
             # An open row superseded by a plan is cancelled even when the plan's own action is
             # not due yet (a file restored before its removal's expire ran).
             [a.cancel for a in actions if a.cancel is not None], now)
+        mine = set(loaded.desired) | loaded.held | loaded.removed
+        save_next_due(self.ledger, next_due([r for r in rows if r.posting_id in mine],
+                                            actions, now))
+        planned(self.ledger, None if whole else loaded.desired)
+        if whole and not retry_failed:
+            set_plan_fingerprint(self.ledger, self._fingerprint().hex())
         return rows
+
+    def planning_set(self, loaded: Loaded) -> tuple[list[ListingRow], bool]:
+        """The listings to plan (and the postings, added to ``loaded.desired``): everything
+        (True) when the load read every posting or the engine changed since the last full
+        plan; else what changed or is due — the rest is neither read nor planned."""
+        from publisher.incremental import due_postings, listings_of, plan_fingerprint
+
+        if not loaded.unread or plan_fingerprint(self.ledger) != self._fingerprint().hex():
+            loaded.desired.update(self._unread(loaded.unread, loaded.known))
+            loaded.unread = set()
+            return self.ledger.listings(), True
+        touched = due_postings(self.ledger, self.clock())
+        loaded.desired.update(self._unread(touched & loaded.unread, loaded.known))
+        return listings_of(self.ledger, set(loaded.desired) | loaded.held | touched), False
 
     def _chosen(self, posting_id: str, boards: Sequence[str],
                 ) -> tuple[Posting, list[str], list[ListingRow]]:

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -231,15 +231,17 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--retry-failed", is_flag=True, help="try failed listings again")
+@click.option("--full", is_flag=True, help="plan every posting, not only what changed or "
+              "is due")
 @pass_state
 @handle_errors
-def sync(state: State, paths: tuple[Path, ...], retry_failed: bool) -> None:
+def sync(state: State, paths: tuple[Path, ...], retry_failed: bool, full: bool) -> None:
     """Reconcile postings with the boards now: run due actions and record them."""
     _postings_or_ledger(state, paths)
     engine = open_engine(state, create=True)
     with _progress("syncing") as progress:
         result: SyncResult = _run(engine, engine.sync(paths, retry_failed=retry_failed,
-                                                      progress=progress))
+                                                      progress=progress, full=full))
     _summary(result)
     invalid = any(f.severity == "error" for f in result.findings)
     if result.failed or invalid:
@@ -579,6 +581,7 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
     _postings_or_ledger(state, ())
     engine = open_engine(state, create=True)
     engine.claim_size = claim_size
+    engine.full_every = timedelta(hours=1)  # a full plan an hour, by one worker of a fleet
     lines = _Lines(as_json=log_format == "json", worker=engine.owner)
 
     def say(text: str) -> None:

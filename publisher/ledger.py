@@ -89,6 +89,7 @@ class PostingRow:
     spec_hash: str
     removed_at: datetime | None
     updated_at: datetime
+    source_stat: str | None = None  # size:mtime_ns:inode of the file when last hashed
 
 
 @dataclass
@@ -216,14 +217,16 @@ class Ledger:
             values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
                       "timezone": posting.timezone or "UTC", "source_hash": source_hash,
                       "spec": spec, "spec_hash": spec_hash, "updated_at": now, "removed_at": None}
-            if row is None:
-                new.append({**values, "revision": 1})
+            if row is None:  # planned by the next tick, whatever happens before it (a new or
+                # changed posting is pending a plan until one is made)
+                new.append({**values, "revision": 1, "plan_pending": True})
                 revisions[posting.id] = (1, digest)
             elif (row.spec_hash, row.source, row.path, row.removed_at, row.source_hash) != \
                     (spec_hash, source, path, None, source_hash):
                 revision = row.revision + (row.content_hash != digest)
                 revisions[posting.id] = (revision, digest)
-                changed.append({**values, "revision": revision, "b_id": posting.id})
+                changed.append({**values, "revision": revision, "b_id": posting.id,
+                                "plan_pending": True})
             else:
                 revisions[posting.id] = (row.revision, digest)
         if not write:
@@ -240,6 +243,9 @@ class Ledger:
                              changed)
             if kept:  # record keeping: every revision, as it was first recorded
                 conn.execute(self._insert(kept_revisions).on_conflict_do_nothing(), kept)
+            for part in _chunks([str(v["id"]) for v in changed]):  # planned again next tick
+                conn.execute(update(listings).where(listings.c.posting_id.in_(part))
+                             .values(next_due_at=None))
         return revisions
 
     def archive(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
@@ -279,6 +285,8 @@ class Ledger:
             with self.engine.begin() as conn:
                 conn.execute(update(postings).where(postings.c.id.in_(ids))
                              .values(removed_at=now))
+                conn.execute(update(listings).where(listings.c.posting_id.in_(ids))
+                             .values(next_due_at=None))
 
     # -- listings -------------------------------------------------------------------------
     def listings(self, posting_id: str | None = None) -> list[ListingRow]:
@@ -289,6 +297,12 @@ class Ledger:
             query = query.where(listings.c.posting_id == posting_id)
         with self.engine.begin() as conn:
             return [ListingRow(*row) for row in conn.execute(query)]
+
+    def failing(self) -> int:
+        """Listings left failed (they need a person)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(listings).where(
+                listings.c.state == ListingState.FAILED)).scalar_one())
 
     def boards(self) -> set[str]:
         """Every board that has a listing."""
@@ -311,7 +325,8 @@ class Ledger:
         if listing_ids:
             with self.engine.begin() as conn:
                 conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
-                             .values(hold=hold, version=listings.c.version + 1))
+                             .values(hold=hold, version=listings.c.version + 1,
+                                     next_due_at=None))
 
     def clear_notify(self, listing_ids: Sequence[int]) -> None:
         if listing_ids:
@@ -374,7 +389,8 @@ class Ledger:
             manual = [i["listing_id"] for i in fresh if i.get("hold") == Hold.MANUAL]
             if manual:  # a person's word holds at once, before the board call is made
                 conn.execute(update(listings).where(listings.c.id.in_(manual))
-                             .values(hold=Hold.MANUAL, version=listings.c.version + 1))
+                             .values(hold=Hold.MANUAL, version=listings.c.version + 1,
+                                     next_due_at=None))
             return len(added)
 
     def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -433,7 +449,8 @@ class Ledger:
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first
                 conn.execute(update(listings).where(listings.c.id.in_(creates))
-                             .values(reconcile=True, version=listings.c.version + 1))
+                             .values(reconcile=True, version=listings.c.version + 1,
+                                     next_due_at=None))
         return rows, over
 
     def lapse(self, owner: str, now: datetime) -> int:
@@ -585,8 +602,8 @@ def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, A
             groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": row_id})
     for columns, params in groups.items():
         setting: dict[str, Any] = {name: bindparam(name) for name in columns}
-        if bump:
-            setting["version"] = table.c.version + 1
+        if bump:  # a changed listing: planned again by the next tick
+            setting.update(version=table.c.version + 1, next_due_at=None)
         statement = update(table).where(table.c.id == bindparam("b_id")).values(setting)
         conn.execute(statement, params)
 

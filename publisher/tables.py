@@ -27,8 +27,8 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "events", "incidents", "listings",
-           "metadata", "postings", "quota", "revisions", "workers"]
+__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "engine_state", "events",
+           "incidents", "listings", "metadata", "postings", "quota", "revisions", "workers"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -62,9 +62,17 @@ postings = Table(
     Column("timezone", String(64), nullable=False),  # for showing its times
     Column("path", Text),  # the posting file, for "file"
     Column("source_hash", String(64)),  # of the file's bytes + config: unchanged -> no re-check
+    Column("source_stat", String(80)),  # size:mtime_ns:inode when source_hash was taken
+    Column("plan_pending", Boolean),  # recorded, never planned yet (NULL once planned)
     Column("removed_at", UTCDateTime),  # the file was deleted
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Partial: almost every posting has none, and SQLite's statistics (ANALYZE) would otherwise
+# rate the index too unselective to use.
+_PENDING = postings.c.plan_pending.is_not(None)
+Index("ix_postings_plan_pending", postings.c.plan_pending, sqlite_where=_PENDING,
+      postgresql_where=_PENDING)
 
 #: One row per posting x board: what is (or is about to be) on the board.
 listings = Table(
@@ -95,8 +103,12 @@ listings = Table(
     # jobpub expire: only jobpub reopen clears it), "gone" (its file or board was removed:
     # restoring it publishes again), "reopen" (jobpub reopen: publish again).
     Column("hold", String(16)),
+    # When the next tick must plan this listing again: its next post, refresh or expiry as
+    # planned; NULL when something changed it (every write that bumps version clears it).
+    Column("next_due_at", UTCDateTime),
     UniqueConstraint("posting_id", "board", name="uq_listing_posting_board"),
 )
+Index("ix_listings_next_due", listings.c.next_due_at)
 
 #: Durable work: an action on a listing, due at a time, claimed under a lease.
 due_work = Table(
@@ -213,6 +225,15 @@ incidents = Table(
 _OPEN_INCIDENT = incidents.c.resolved_at.is_(None)
 Index("uq_incidents_open", incidents.c.key, unique=True, sqlite_where=_OPEN_INCIDENT,
       postgresql_where=_OPEN_INCIDENT)
+
+#: Small facts about the engine's own work: the fingerprint the last full plan was made
+#: with, and whose turn the periodic full plan is (``until``: a lease).
+engine_state = Table(
+    "engine_state", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("until", UTCDateTime),
+)
 
 #: The ``jobpub run`` workers sharing this ledger: each beats while it runs (``status``).
 workers = Table(
