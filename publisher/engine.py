@@ -72,8 +72,10 @@ class Loaded:
     removed: set[str]
     known: dict[str, PostingRow]
     #: Files unchanged since recorded whose content was not read (``lazy``): planned only
-    #: when their listings are due (see :mod:`publisher.incremental`).
+    #: when their listings are due (see :mod:`publisher.incremental`); nor were queued
+    #: postings (nor are they in ``known``).
     unread: set[str] = field(default_factory=set)
+    lazy: bool = False
 
 
 class Done(NamedTuple):
@@ -217,9 +219,11 @@ class Engine:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         roots = [p for p in roots if p.exists()]
         now = self.clock()
-        known = self.ledger.postings()
-        if not roots and not any(r.source == "queue" and r.removed_at is None
-                                 for r in known.values()):
+        # Lazy: the files' postings only (queued ones are read when planned).
+        known = self.ledger.postings(light=True, source="file") if lazy else \
+            self.ledger.postings()
+        if not roots and not (self.ledger.queued() if lazy else any(
+                r.source == "queue" and r.removed_at is None for r in known.values())):
             raise UsageError(f"no postings folder {self.config.postings_dir}/ and nothing "
                              "queued: run jobpub in the project folder")
         found = discover(roots)
@@ -249,6 +253,9 @@ class Engine:
         held = {p.stem for p in report.invalid} if report else set()
         held |= {path.stem for path, _ in strays}
         items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
+        if lazy:  # a file may now hold what was queued: compared with its recorded row
+            known.update(self.ledger.postings(light=True, ids={p.id for p in checked} -
+                                              set(known)))
         revisions = self.ledger.save_postings(items, now, write=write, known=known)
         if write:  # the stat of each file now recorded valid (never of an invalid one)
             set_stats(self.ledger, {pid: stat for pid, stat in stats.items()
@@ -276,7 +283,7 @@ class Engine:
         findings = (report.findings if report else []) + [
             _duplicate(path, other) for path, other in strays]
         return Loaded(desired, findings, held, removed, known,
-                      unchanged - set(desired) if lazy else set())
+                      unchanged - set(desired) if lazy else set(), lazy)
 
     def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]
                 ) -> dict[str, Desired]:
@@ -430,15 +437,28 @@ class Engine:
         """The listings to plan (and the postings, added to ``loaded.desired``): everything
         (True) when the load read every posting or the engine changed since the last full
         plan; else what changed or is due — the rest is neither read nor planned."""
+        # (The engine's fingerprint is the config's too: a changed config plans everything.)
         from publisher.incremental import due_postings, listings_of, plan_fingerprint
 
-        if not loaded.unread or plan_fingerprint(self.ledger) != self._fingerprint().hex():
-            loaded.desired.update(self._unread(loaded.unread, loaded.known))
-            loaded.unread = set()
+        if not loaded.lazy:
+            return self.ledger.listings(), True
+        if plan_fingerprint(self.ledger) != self._fingerprint().hex():
+            queued = self.ledger.postings(light=True, source="queue")
+            self._read(loaded, loaded.unread | set(queued), queued)
             return self.ledger.listings(), True
         touched = due_postings(self.ledger, self.clock())
-        loaded.desired.update(self._unread(touched & loaded.unread, loaded.known))
+        rows = self.ledger.postings(light=True, ids=touched - set(loaded.desired) - loaded.held
+                                    - set(loaded.known))
+        self._read(loaded, touched & loaded.unread | set(rows), rows)
         return listings_of(self.ledger, set(loaded.desired) | loaded.held | touched), False
+
+    def _read(self, loaded: Loaded, ids: set[str], rows: Mapping[str, PostingRow]) -> None:
+        """Add these unread postings to the plan: unchanged files, and queued postings."""
+        loaded.known.update(rows)
+        wanted = {pid for pid in ids if pid in loaded.unread or (
+            pid in rows and rows[pid].source == "queue" and rows[pid].removed_at is None)}
+        loaded.desired.update(self._unread(wanted, loaded.known))
+        loaded.unread -= wanted
 
     def _chosen(self, posting_id: str, boards: Sequence[str],
                 ) -> tuple[Posting, list[str], list[ListingRow]]:
@@ -578,6 +598,10 @@ class Engine:
                 for r in self.ledger.listings()]
         digests = {pid: row.content_hash for pid, row in loaded.known.items()}
         digests.update({pid: d.digest for pid, d in loaded.desired.items()})
+        shown = {r.posting_id for r in rows if r.board in boards} - set(digests)
+        if shown:  # queued postings a lazy load did not read
+            digests.update({pid: row.content_hash for pid, row in
+                            self.ledger.postings(light=True, ids=shown).items()})
         settings = self.config.model_dump_json().encode()
         stored = self.ledger.board_files()
         found: dict[str, Posting] = {}

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -42,6 +43,8 @@ __all__ = [
 
 OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
 LEASE = timedelta(minutes=5)
+#: What a light read of the postings shows for a time it did not read.
+REMOVED = datetime.min.replace(tzinfo=UTC)
 
 
 def content_hash(posting: Posting) -> str:
@@ -181,10 +184,34 @@ class Ledger:
         self.actor = actor or _os_user()
 
     # -- postings -------------------------------------------------------------------------
-    def postings(self) -> dict[str, PostingRow]:
-        query = select(*[postings.c[f.name] for f in fields(PostingRow)])
+    def postings(self, *, light: bool = False, source: str | None = None,
+                 ids: Iterable[str] | None = None) -> dict[str, PostingRow]:
+        """The postings the ledger knows (from ``source`` only, or these ``ids`` only).
+        ``light``: without reading their times (what a tick compares files with):
+        ``removed_at`` is :data:`REMOVED` or None, ``updated_at`` :data:`REMOVED`."""
+        columns: list[Any] = [postings.c[f.name] for f in fields(PostingRow)]
+        if light:
+            columns[8], columns[9] = postings.c.removed_at.is_not(None), literal(None)
+        query = select(*columns)
+        if source is not None:
+            query = query.where(postings.c.source == source)
+        parts = [query] if ids is None else \
+            [query.where(postings.c.id.in_(part)) for part in _chunks(sorted(set(ids)))]
+        rows: list[Any] = []
         with self.engine.begin() as conn:
-            return {row[0]: PostingRow(*row) for row in conn.execute(query)}
+            for part in parts:
+                rows += conn.execute(part).all()  # (at once: far fewer calls per row)
+        if not light:
+            return {r[0]: PostingRow(*r) for r in rows}
+        return {r[0]: PostingRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                                 REMOVED if r[8] else None, REMOVED, r[10]) for r in rows}
+
+    def queued(self) -> bool:
+        """Whether any posting is queued (not removed)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(postings.c.id).where(
+                postings.c.source == "queue", postings.c.removed_at.is_(None))
+                .limit(1)).first() is not None
 
     def specs(self, ids: Iterable[str]) -> dict[str, Posting]:
         """The last valid content of these postings."""
