@@ -20,7 +20,7 @@ __all__ = ["BEAT", "Heartbeat", "Worker", "fleet"]
 
 BEAT = 10.0  # seconds between heartbeats
 SILENT = timedelta(seconds=6 * BEAT)  # no beat for this long: shown as silent
-KEEP = timedelta(days=7)  # stopped workers are forgotten after this
+KEEP = timedelta(days=7)  # workers stopped or silent this long are forgotten
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Heartbeat:
     def start(self) -> None:
         now = self.clock()
         with self.ledger.engine.begin() as conn:
-            conn.execute(delete(workers).where(
-                (workers.c.owner == self.owner) | (workers.c.stopped_at < now - KEEP)))
+            conn.execute(delete(workers).where(  # (a killed worker never says it stopped)
+                (workers.c.owner == self.owner) | (workers.c.beat_at < now - KEEP)))
             conn.execute(insert(workers).values(owner=self.owner, started_at=now, beat_at=now,
                                                 ticks=0))
 

@@ -153,8 +153,12 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
     for posting_id in set(removed) - held - set(desired):
         for row in by_posting.get(posting_id, {}).values():
             actions += _ending(row, "posting file deleted", now)
-    joined = [_with_work(a, work) for a in actions]
-    return sorted((a for a in joined if a is not None), key=lambda a: (a.due, a.posting, a.board))
+    joined = [j for a in actions if (j := _with_work(a, work)) is not None]
+    # A row one of the listing's actions continues is not superseded by its later ones (an
+    # update queued by another worker, not yet claimed, and the listing's expiry to come).
+    going = {a.work_id for a in joined if a.work_id is not None}
+    joined = [replace(a, cancel=None) if a.cancel in going else a for a in joined]
+    return sorted(joined, key=lambda a: (a.due, a.posting, a.board))
 
 
 def _ending(row: ListingRow, reason: str, now: datetime) -> list[Action]:

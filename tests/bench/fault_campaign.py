@@ -62,6 +62,8 @@ def main() -> None:
                           faults=args.faults, kills=args.kills, workers=args.workers,
                           seed=args.seed, timeout=3600)
     print(report.table())
+    for line in report.counts.get("webhook", {}).get("duplicated", []):
+        print(f"  webhook: {line}")
     ok = report.live_once == 1.0 and not report.duplicates and not report.lost and \
         not report.webhook_duplicates and not report.bad_exits
     sys.exit(0 if ok else 1)

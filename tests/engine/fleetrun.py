@@ -64,7 +64,10 @@ class Report:
                 ("workers SIGKILLed / SIGTERMed", f"{self.kills} / {self.stopped}"),
                 ("live exactly once after posting", f"{self.live_once:.1%}"),
                 ("duplicates on the boards", str(sum(len(v) for v in self.duplicates.values())
-                                                 + self.webhook_duplicates)),
+                                                 + self.webhook_duplicates)
+                 + "".join(f"; {b}: {v}" for b, v in sorted(self.duplicates.items()))
+                 + (f"; webhook changes applied twice: {self.webhook_duplicates}"
+                    if self.webhook_duplicates else "")),
                 ("actions lost (not converged)", str(self.lost)),
                 *((f"converged: {k}", f"{v:.1f} s") for k, v in self.phases.items())]
         width = max(len(k) for k, _ in rows)

@@ -154,3 +154,28 @@ async def test_a_worker_claims_a_little_at_a_time_and_still_does_everything_due(
         await engine.aclose()
     assert claims == [2, 2, 1]  # others could take the rest meanwhile
     assert [d.state for d in result.outcomes] == ["done"] * 5 and len(world.board.live()) == 5
+
+
+async def test_a_plan_continues_work_another_worker_queued_and_does_not_cancel_it(
+        world: World) -> None:
+    """Found by the fault campaign: a second worker planning before the first claimed its
+    queued update cancelled it (the listing's expiry to come superseded it), and the next
+    plan queued it again — six times over for some listings."""
+    from publisher.engine import SyncResult
+
+    world.write(publish_at=None)
+    await world.sync()
+    world.write(publish_at=None, title="Senior Data Analyst")
+    for _ in range(3):  # three workers plan; none has claimed yet
+        engine = world.engine()
+        engine._queue_due(engine.load([world.postings], lazy=True), SyncResult(), False)
+    (work,) = world.ledger.open_work().values()
+    assert (work.kind, work.idempotency_key) == (
+        "update", "jobpub-data-analyst-fakeboard:update:r2:1")
+    from sqlalchemy import func, select
+
+    from publisher.tables import due_work
+
+    with world.ledger.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(due_work)
+                            .where(due_work.c.state == "cancelled")).scalar_one() == 0
