@@ -73,6 +73,10 @@ postings = Table(
 _PENDING = postings.c.plan_pending.is_not(None)
 Index("ix_postings_plan_pending", postings.c.plan_pending, sqlite_where=_PENDING,
       postgresql_where=_PENDING)
+# A tick reads the files' postings only (queued ones when planned): partial, so that a
+# ledger of queued postings is not scanned.
+_FILES = postings.c.source == "file"
+Index("ix_postings_files", postings.c.id, sqlite_where=_FILES, postgresql_where=_FILES)
 
 #: One row per posting x board: what is (or is about to be) on the board.
 listings = Table(
@@ -109,6 +113,9 @@ listings = Table(
     UniqueConstraint("posting_id", "board", name="uq_listing_posting_board"),
 )
 Index("ix_listings_next_due", listings.c.next_due_at)
+# A tick counts failed listings and lists the boards in use: from these, not the table.
+Index("ix_listings_state", listings.c.state)
+Index("ix_listings_board", listings.c.board)
 
 #: Durable work: an action on a listing, due at a time, claimed under a lease.
 due_work = Table(
