@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import re
@@ -272,6 +273,16 @@ def _duplicate_ids(checked: list[Checked]) -> list[Finding]:
 PARALLEL_FROM = 400  # files; below this, starting worker processes costs more than it saves
 
 
+def _die_with_parent() -> None:
+    """A pool worker ends when the process that started it does (Linux): a ``jobpub run``
+    SIGKILLed while validating must not leave its workers behind."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
                    boards: bool = True, keep: bool = False) -> Report:
     """Validate every posting file under ``paths`` (on all cores for large sets).
@@ -285,7 +296,8 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
     else:
         size = -(-len(files) // (workers * 4))
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
+                                 initializer=_die_with_parent) as pool:
             check = partial(_check_files, config=config, ctx=ctx, boards=boards, keep=keep,
                             as_json=True)
             parts = pool.map(check, chunks)
