@@ -387,7 +387,6 @@ class Engine:
         not take over from a crashed run).
         """
         from publisher.incremental import (
-            listings_of,
             next_due,
             planned,
             save_next_due,
@@ -403,7 +402,7 @@ class Engine:
             self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
                                      self.clock())
             rows = self.ledger.listings() if whole else \
-                listings_of(self.ledger, {r.posting_id for r in rows} | {p for p, _ in new})
+                self.ledger.listings_of({r.posting_id for r in rows} | {p for p, _ in new})
             ids = {(r.posting_id, r.board): r.id for r in rows}
             actions = [a if a.listing_id is not None else
                        replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
@@ -438,7 +437,7 @@ class Engine:
         (True) when the load read every posting or the engine changed since the last full
         plan; else what changed or is due — the rest is neither read nor planned."""
         # (The engine's fingerprint is the config's too: a changed config plans everything.)
-        from publisher.incremental import due_postings, listings_of, plan_fingerprint
+        from publisher.incremental import due_postings, plan_fingerprint
 
         if not loaded.lazy:
             return self.ledger.listings(), True
@@ -450,7 +449,7 @@ class Engine:
         rows = self.ledger.postings(light=True, ids=touched - set(loaded.desired) - loaded.held
                                     - set(loaded.known))
         self._read(loaded, touched & loaded.unread | set(rows), rows)
-        return listings_of(self.ledger, set(loaded.desired) | loaded.held | touched), False
+        return self.ledger.listings_of(set(loaded.desired) | loaded.held | touched), False
 
     def _read(self, loaded: Loaded, ids: set[str], rows: Mapping[str, PostingRow]) -> None:
         """Add these unread postings to the plan: unchanged files, and queued postings."""

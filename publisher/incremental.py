@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from publisher.ledger import Ledger, ListingRow, _chunks
 from publisher.planner import Action
 from publisher.tables import engine_state, listings, postings
 
-__all__ = ["NEVER", "RACY", "due_postings", "listings_of", "next_due", "plan_fingerprint",
+__all__ = ["NEVER", "RACY", "due_postings", "next_due", "plan_fingerprint",
            "planned", "save_next_due", "set_plan_fingerprint", "set_stats", "stat_of",
            "take_turn"]
 
@@ -75,17 +74,6 @@ def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
             return
         for part in _chunks(sorted(set(posting_ids))):
             conn.execute(statement.where(postings.c.id.in_(part)))
-
-
-def listings_of(ledger: Ledger, posting_ids: Iterable[str]) -> list[ListingRow]:
-    """Every listing of these postings (and of no other)."""
-    columns = [listings.c[f.name] for f in fields(ListingRow)]
-    found = []
-    with ledger.engine.connect() as conn:
-        for part in _chunks(sorted(set(posting_ids))):
-            found += [ListingRow(*row) for row in conn.execute(
-                select(*columns).where(listings.c.posting_id.in_(part)))]
-    return sorted(found, key=lambda r: (r.posting_id, r.board))
 
 
 def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],

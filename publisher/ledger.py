@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
+#: What every write of a listing sets besides its own values: a new version (work planned
+#: on the old one is not queued) and a cleared next due time (the next tick plans it).
+_CHANGED = {"version": listings.c.version + 1, "next_due_at": None}
 LEASE = timedelta(minutes=5)
 #: What a light read of the postings shows for a time it did not read.
 REMOVED = datetime.min.replace(tzinfo=UTC)
@@ -270,9 +273,7 @@ class Ledger:
                              changed)
             if kept:  # record keeping: every revision, as it was first recorded
                 conn.execute(self._insert(kept_revisions).on_conflict_do_nothing(), kept)
-            for part in _chunks([str(v["id"]) for v in changed]):  # planned again next tick
-                conn.execute(update(listings).where(listings.c.posting_id.in_(part))
-                             .values(next_due_at=None))
+            _replan(conn, [str(v["id"]) for v in changed])
         return revisions
 
     def archive(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
@@ -312,8 +313,7 @@ class Ledger:
             with self.engine.begin() as conn:
                 conn.execute(update(postings).where(postings.c.id.in_(ids))
                              .values(removed_at=now))
-                conn.execute(update(listings).where(listings.c.posting_id.in_(ids))
-                             .values(next_due_at=None))
+                _replan(conn, ids)
 
     # -- listings -------------------------------------------------------------------------
     def listings(self, posting_id: str | None = None) -> list[ListingRow]:
@@ -352,8 +352,7 @@ class Ledger:
         if listing_ids:
             with self.engine.begin() as conn:
                 conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
-                             .values(hold=hold, version=listings.c.version + 1,
-                                     next_due_at=None))
+                             .values(hold=hold, **_CHANGED))
 
     def clear_notify(self, listing_ids: Sequence[int]) -> None:
         if listing_ids:
@@ -416,8 +415,7 @@ class Ledger:
             manual = [i["listing_id"] for i in fresh if i.get("hold") == Hold.MANUAL]
             if manual:  # a person's word holds at once, before the board call is made
                 conn.execute(update(listings).where(listings.c.id.in_(manual))
-                             .values(hold=Hold.MANUAL, version=listings.c.version + 1,
-                                     next_due_at=None))
+                             .values(hold=Hold.MANUAL, **_CHANGED))
             return len(added)
 
     def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -434,12 +432,20 @@ class Ledger:
 
     def listings_by_id(self, ids: Iterable[int]) -> dict[int, ListingRow]:
         """These listings as they are now (read after claiming their work)."""
-        wanted, found = sorted(set(ids)), {}
+        return {row.id: row for row in self._listings_where(listings.c.id, ids)}
+
+    def listings_of(self, posting_ids: Iterable[str]) -> list[ListingRow]:
+        """Every listing of these postings (and of no other), by posting and board."""
+        return sorted(self._listings_where(listings.c.posting_id, posting_ids),
+                      key=lambda r: (r.posting_id, r.board))
+
+    def _listings_where(self, column: Any, values: Iterable[Any]) -> list[ListingRow]:
         columns = [listings.c[f.name] for f in fields(ListingRow)]
+        found: list[ListingRow] = []
         with self.engine.begin() as conn:
-            for part in _chunks(wanted):
-                query = select(*columns).where(listings.c.id.in_(part))
-                found.update({row[0]: ListingRow(*row) for row in conn.execute(query)})
+            for part in _chunks(sorted(set(values))):
+                found += [ListingRow(*row) for row in
+                          conn.execute(select(*columns).where(column.in_(part)))]
         return found
 
     def claim(self, owner: str, now: datetime, limit: int | None = None,
@@ -476,8 +482,7 @@ class Ledger:
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first
                 conn.execute(update(listings).where(listings.c.id.in_(creates))
-                             .values(reconcile=True, version=listings.c.version + 1,
-                                     next_due_at=None))
+                             .values(reconcile=True, **_CHANGED))
         return rows, over
 
     def lapse(self, owner: str, now: datetime) -> int:
@@ -619,10 +624,17 @@ def _live_spans(trail: Sequence[Event]) -> list[tuple[str, datetime, datetime | 
     return sorted(spans, key=lambda s: (s[1], s[0]))
 
 
+def _replan(conn: Any, posting_ids: Sequence[str]) -> None:
+    """These postings changed: their listings are planned again by the next tick."""
+    for part in _chunks(posting_ids):
+        conn.execute(update(listings).where(listings.c.posting_id.in_(part))
+                     .values(next_due_at=None))
+
+
 def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]],
                  bump: bool = False) -> None:
-    """Update rows by id, one executemany per set of changed columns (``bump``: and add
-    one to the row's version)."""
+    """Update rows by id, one executemany per set of changed columns (``bump``, listings
+    only: and :data:`_CHANGED`)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row_id, values in changes:
         if values:
@@ -630,7 +642,7 @@ def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, A
     for columns, params in groups.items():
         setting: dict[str, Any] = {name: bindparam(name) for name in columns}
         if bump:  # a changed listing: planned again by the next tick
-            setting.update(version=table.c.version + 1, next_due_at=None)
+            setting.update(_CHANGED)
         statement = update(table).where(table.c.id == bindparam("b_id")).values(setting)
         conn.execute(statement, params)
 
