@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import os
@@ -190,8 +191,11 @@ class Engine:
         return {name: cls.refresh_policy for name, cls in self.registry.items()}
 
     # -- desired state -------------------------------------------------------------------
+    @functools.cached_property
     def _fingerprint(self) -> bytes:
-        """What a file's validity depends on besides its bytes (in sync, not the time)."""
+        """What a file's validity depends on besides its bytes (in sync, not the time), and
+        what a plan is made with: jobpub's version, the boards, the config (fixed for this
+        engine, so worked out once; a tick uses it three times)."""
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -231,7 +235,7 @@ class Engine:
         found = [path for path in found if path not in {f for f, _ in strays}]
         files = {path.stem: str(path) for path in found}
         stems = Counter(path.stem for path in found)
-        fingerprint, hashes, stats = self._fingerprint(), {}, {}
+        fingerprint, hashes, stats = self._fingerprint, {}, {}
         same = lazy and plan_fingerprint(self.ledger) == fingerprint.hex()
         for path in found:
             row, stat = known.get(path.stem), stat_of(path)
@@ -429,7 +433,7 @@ class Engine:
                                             actions, now))
         planned(self.ledger, None if whole else loaded.desired)
         if whole and not retry_failed:
-            set_plan_fingerprint(self.ledger, self._fingerprint().hex())
+            set_plan_fingerprint(self.ledger, self._fingerprint.hex())
         return rows
 
     def planning_set(self, loaded: Loaded) -> tuple[list[ListingRow], bool]:
@@ -441,7 +445,7 @@ class Engine:
 
         if not loaded.lazy:
             return self.ledger.listings(), True
-        if plan_fingerprint(self.ledger) != self._fingerprint().hex():
+        if plan_fingerprint(self.ledger) != self._fingerprint.hex():
             queued = self.ledger.postings(light=True, source="queue")
             self._read(loaded, loaded.unread | set(queued), queued)
             return self.ledger.listings(), True
