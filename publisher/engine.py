@@ -598,7 +598,7 @@ class Engine:
             return
         changes = {o.listing_id: o for o in held}
         rows = [replace(r, **changes[r.id].listing) if r.id in changes else r
-                for r in self.ledger.listings()]
+                for r in self.ledger.listings(boards=boards)]
         digests = {pid: row.content_hash for pid, row in loaded.known.items()}
         digests.update({pid: d.digest for pid, d in loaded.desired.items()})
         shown = {r.posting_id for r in rows if r.board in boards} - set(digests)

@@ -1,9 +1,9 @@
 """What makes a tick cost what changed, not what exists (engine.md: the ledger is the
 schedule). Each listing keeps ``next_due_at``, the next time its plan has something to do
-(a post, refresh or expiry), NULL when a write changed it; a posting file keeps the stat
-signature it had when hashed. A tick then plans only the postings whose file changed, whose
-listings are due or changed, and the queued, held and deleted ones — reading neither the
-other listings nor the other postings' content.
+(a post, refresh or expiry), long past (REPLAN) when a write changed it; a posting file
+keeps the stat signature it had when hashed. A tick then plans only the postings whose file
+changed, whose listings are due or changed, and the queued, held and deleted ones — reading
+neither the other listings nor the other postings' content.
 
 A full plan (every posting and listing) is made when the engine's fingerprint (jobpub's
 version, the boards, the config) differs from the one the last full plan was made with, on
@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, or_, select, true, update
 
 from publisher.ledger import Ledger, ListingRow, _chunks
 from publisher.planner import Action
-from publisher.tables import engine_state, listings, postings
+from publisher.tables import REPLAN, engine_state, listings, postings
 
 __all__ = ["NEVER", "RACY", "due_postings", "next_due", "plan_fingerprint",
            "planned", "save_next_due", "set_plan_fingerprint", "set_stats", "stat_of",
@@ -57,8 +57,9 @@ def set_stats(ledger: Ledger, stats: Mapping[str, str | None]) -> None:
 def due_postings(ledger: Ledger, now: datetime) -> set[str]:
     """Postings never planned, with a listing changed since its plan, or whose next action
     is due."""
-    query = select(listings.c.posting_id).distinct().where(
-        or_(listings.c.next_due_at.is_(None), listings.c.next_due_at <= now))
+    # One range of ix_listings_next_due (changed listings are long past: REPLAN). No
+    # DISTINCT: SQLite would answer it by walking the (posting, board) index, every listing.
+    query = select(listings.c.posting_id).where(listings.c.next_due_at <= now)
     pending = select(postings.c.id).where(postings.c.plan_pending == true())
     with ledger.engine.connect() as conn:
         return set(conn.execute(query).scalars()) | set(conn.execute(pending).scalars())
@@ -77,9 +78,9 @@ def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
 
 
 def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],
-             now: datetime) -> list[tuple[int, int, datetime | None]]:
+             now: datetime) -> list[tuple[int, int, datetime]]:
     """(listing id, version planned on, next due) for the planned listings: the earliest
-    action's due time; None (plan again next tick) when one is due now; NEVER when none."""
+    action's due time; REPLAN (plan again next tick) when one is due now; NEVER when none."""
     earliest: dict[int, datetime] = {}
     for action in actions:
         if action.listing_id is not None:
@@ -88,13 +89,13 @@ def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],
     out = []
     for row in rows:
         due = earliest.get(row.id, NEVER)
-        out.append((row.id, row.version, None if due <= now else due))
+        out.append((row.id, row.version, REPLAN if due <= now else due))
     return out
 
 
-def save_next_due(ledger: Ledger, items: Sequence[tuple[int, int, datetime | None]]) -> None:
+def save_next_due(ledger: Ledger, items: Sequence[tuple[int, int, datetime]]) -> None:
     """Keep each listing's next due time, unless the listing changed since it was planned
-    (its version moved on, and its write cleared next_due_at: it is planned again)."""
+    (its version moved on, and its write set next_due_at to REPLAN: it is planned again)."""
     params = [{"b_id": i, "b_version": v, "due": d} for i, v, d in items]
     with ledger.engine.begin() as conn:
         for part in _chunks(params, 1000):

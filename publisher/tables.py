@@ -31,6 +31,10 @@ __all__ = ["UTCDateTime", "board_files", "changes", "due_work", "engine_state", 
            "incidents", "listings", "metadata", "postings", "quota", "revisions", "workers"]
 
 
+#: ``listings.next_due_at`` of a listing changed since it was planned: due at once.
+REPLAN = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as naive UTC (the same on SQLite and PostgreSQL)."""
 
@@ -108,8 +112,10 @@ listings = Table(
     # restoring it publishes again), "reopen" (jobpub reopen: publish again).
     Column("hold", String(16)),
     # When the next tick must plan this listing again: its next post, refresh or expiry as
-    # planned; NULL when something changed it (every write that bumps version clears it).
-    Column("next_due_at", UTCDateTime),
+    # planned; REPLAN (long past) when something changed it (every write that bumps version
+    # sets it), so "due" is one index range, never an OR with IS NULL that SQLite's
+    # statistics can turn into a scan of the table.
+    Column("next_due_at", UTCDateTime, default=REPLAN),
     UniqueConstraint("posting_id", "board", name="uq_listing_posting_board"),
 )
 Index("ix_listings_next_due", listings.c.next_due_at)
@@ -146,6 +152,10 @@ due_work = Table(
     Column("probe", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
+# The claim's: open work only. Done and cancelled rows are kept for ever; through this index
+# a claim reads what is open, whatever SQLite's statistics say of the table.
+_OPEN = due_work.c.state.in_(("pending", "running"))
+Index("ix_due_work_open", due_work.c.due_at, sqlite_where=_OPEN, postgresql_where=_OPEN)
 Index("uq_due_work_key", due_work.c.idempotency_key, unique=True)
 Index("ix_due_work_listing_kind", due_work.c.listing_id, due_work.c.kind)
 # At most one unfinished piece of work per listing: two syncs racing to queue the same

@@ -72,7 +72,7 @@ def build(url: str, listings: int, due: float) -> None:
                 conn.execute(sa.insert(listing_table), rows_l)
             rows_p, rows_l = [], []
     config = _config(url)
-    fingerprint = Engine(config, Ledger(engine))._fingerprint().hex()
+    fingerprint = Engine(config, Ledger(engine))._fingerprint.hex()
     with engine.begin() as conn:
         conn.execute(sa.insert(engine_state), [{"key": "plan", "value": fingerprint}])
         if engine.dialect.name == "sqlite":

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 
 from publisher.database import connect, safe_url
 from publisher.errors import ConfigError
-from publisher.tables import metadata, postings
+from publisher.tables import REPLAN, listings, metadata, postings
 
 
 def test_migrations_match_the_tables(ledger_url: str) -> None:
@@ -19,7 +19,7 @@ def test_migrations_match_the_tables(ledger_url: str) -> None:
     connect(ledger_url).dispose()  # opening a current ledger again changes nothing
     with engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0010",)
+        assert context.get_current_heads() == ("0011",)
         assert compare_metadata(context, metadata) == []
     engine.dispose()
 
@@ -87,6 +87,8 @@ def test_upgrading_a_0001_ledger_makes_repeated_keys_unique(ledger_url: str) -> 
         assert [k for (k,) in keys] == ["ref:expire:manual-w1", "ref:expire:manual-w2"]
         version, hold = conn.execute(sa.text("SELECT version, hold FROM listings")).one()
         assert (version, hold) == (0, None)
+        # next_due_at came as NULL (0010) and is the mark of "plan again" (0011)
+        assert conn.execute(sa.select(listings.c.next_due_at)).scalar_one() == REPLAN
     upgraded.dispose()
 
 
