@@ -13,7 +13,7 @@ import gc
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -137,6 +137,22 @@ def _duplicate(path: Path, other: Path) -> Finding:
         line, column = None, None
     return Finding(str(path), line, column, "error", "duplicate-id",
                    f"id '{path.stem}' is also used by {other}; this copy is not published")
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A tick makes many objects that live to its end (postings, listings, jobs), which the
+    cyclic GC would walk again and again: during it, what was alive before is frozen (never
+    walked) and the youngest generation is collected every 50,000 allocations instead of
+    700. Measured on bench_tick's 1M ledger at 1 % due: 4.9 s -> 4.2-4.4 s."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 class Engine:
@@ -341,6 +357,11 @@ class Engine:
         The plan is incremental (what changed or is due; see :mod:`publisher.incremental`)
         unless ``full`` — or ``retry_failed``, or the engine's fingerprint changed, or it is
         this worker's turn of the periodic full plan (``full_every``)."""
+        with _fewer_collections():
+            return await self._sync(paths, retry_failed, loaded, progress, full)
+
+    async def _sync(self, paths: Sequence[Path], retry_failed: bool, loaded: Loaded | None,
+                    progress: Progress | None, full: bool) -> SyncResult:
         from publisher.incremental import take_turn
 
         if not full and self.full_every is not None:

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 
-from publisher.schema import Posting
+from publisher.schema import STORED, Posting
 from publisher.states import Hold, ListingState, WorkState
 from publisher.tables import REPLAN, board_files, due_work, events, listings, postings, quota
 from publisher.tables import revisions as kept_revisions
@@ -230,7 +230,7 @@ class Ledger:
         with self.engine.begin() as conn:
             for part in _chunks(wanted):
                 query = select(postings.c.id, postings.c.spec).where(postings.c.id.in_(part))
-                found.update({pid: Posting.model_validate_json(spec)
+                found.update({pid: Posting.model_validate_json(spec, context=STORED)
                               for pid, spec in conn.execute(query)})
         return found
 

@@ -30,6 +30,7 @@ from pydantic_core.core_schema import ValidationInfo
 from publisher import codes
 
 __all__ = [
+    "STORED",
     "Apply",
     "Company",
     "Disclosures",
@@ -183,6 +184,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 #: A posting id as a whole (what Slug accepts), for file names and ``jobpub new``.
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 REGION_RE = r"^[A-Z0-9]{1,3}$"
+_REGION = re.compile(REGION_RE)  # compiled once: re's own cache can be crowded out
 BoardName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
 AreaCode = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"), AfterValidator(_area)]
@@ -236,7 +238,7 @@ class Location(_Strict):
     def _region_by_name(cls, value: object, info: ValidationInfo) -> object:
         """``region: Ohio`` is a name: say which code it has."""
         country = info.data.get("country")
-        if isinstance(value, str) and country and not re.fullmatch(REGION_RE, value):
+        if isinstance(value, str) and country and not _REGION.fullmatch(value):
             code = codes.subdivision_code(country, value)
             _check(code is None, "region_name",
                    "'{value}' is a region name: use its code, {code} (ISO 3166-2 "
@@ -296,15 +298,21 @@ class Apply(_Strict):
         return self
 
 
+#: The validation context of a posting read back from the ledger (see Posting).
+STORED: dict[str, bool] = {"stored": True}
+
+
 class Posting(_Strict):
     """One job posting, exactly as the posting file describes it."""
 
     @model_validator(mode="before")
     @classmethod
-    def _without_controls(cls, data: Any) -> Any:
+    def _without_controls(cls, data: Any, info: ValidationInfo) -> Any:
         """C0 control characters (a NUL from a YAML escape, say) mean nothing to a reader
-        and break pages and feeds: they are dropped from every text (tab and newline stay)."""
-        return _strip_controls(data)
+        and break pages and feeds: they are dropped from every text (tab and newline stay).
+        Content read back from the ledger (context :data:`STORED`) had them dropped when it
+        was recorded."""
+        return data if info.context is STORED else _strip_controls(data)
 
     id: Slug = Field(description="stable identity; equals the file name without .yaml")
     title: Annotated[Text, Field(max_length=200)] = Field(

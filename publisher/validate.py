@@ -22,7 +22,7 @@ from publisher.config import Config, apply_defaults
 from publisher.loader import LoadError, Locator, load_document, read_text
 from publisher.problems import Finding, Problem, did_you_mean, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext, configured
-from publisher.schema import ID_RE, Apply, Company, Experience, Location, Posting, Salary
+from publisher.schema import ID_RE, STORED, Apply, Company, Experience, Location, Posting, Salary
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -307,6 +307,6 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
     failed = {f.file for f in findings if f.severity == "error"}
     return Report(len(files), findings,
                   [c.posting if isinstance(c.posting, Posting)
-                   else Posting.model_validate_json(c.posting)
+                   else Posting.model_validate_json(c.posting, context=STORED)
                    for c in checked if c.posting and str(c.path) not in failed],
                   [c.path for c in checked if str(c.path) in failed])
