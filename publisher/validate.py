@@ -270,7 +270,10 @@ def _duplicate_ids(checked: list[Checked]) -> list[Finding]:
     return findings
 
 
-PARALLEL_FROM = 400  # files; below this, starting worker processes costs more than it saves
+#: Files; below this, starting worker processes costs more than it saves. Measured on 2
+#: cores (tests/bench, README): validate breaks even near 100 files (1.3x at 200, 1.6x at
+#: 2,000), a sync's load, which brings the postings back, near 180.
+PARALLEL_FROM = 150
 
 
 def _die_with_parent() -> None:

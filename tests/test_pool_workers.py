@@ -38,7 +38,7 @@ def test_validate_workers_die_with_their_parent(tmp_path: Path) -> None:
     from publisher.validate import PARALLEL_FROM
 
     text = posting_text()
-    for i in range(PARALLEL_FROM * 8):
+    for i in range(max(PARALLEL_FROM * 8, 3200)):  # a pool that runs for a while
         (tmp_path / f"job-{i:05d}.yaml").write_text(text.replace("data-analyst", f"job-{i:05d}"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen([sys.executable, "-m", "publisher", "validate", str(tmp_path)],
