@@ -80,7 +80,9 @@ def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
 def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],
              now: datetime) -> list[tuple[int, int, datetime]]:
     """(listing id, version planned on, next due) for the planned listings: the earliest
-    action's due time; REPLAN (plan again next tick) when one is due now; NEVER when none."""
+    action's due time; REPLAN (plan again next tick) when one is due now; NEVER when none.
+    Left out: listings whose stored next due says so already (the same time, or a time
+    past when one is due now: the tick that runs it marks the listing changed anyway)."""
     earliest: dict[int, datetime] = {}
     for action in actions:
         if action.listing_id is not None:
@@ -89,7 +91,9 @@ def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],
     out = []
     for row in rows:
         due = earliest.get(row.id, NEVER)
-        out.append((row.id, row.version, REPLAN if due <= now else due))
+        new, stored = REPLAN if due <= now else due, row.next_due_at
+        if stored is None or not (stored == new or (new == REPLAN and stored <= now)):
+            out.append((row.id, row.version, new))
     return out
 
 

@@ -129,6 +129,7 @@ class ListingRow:
     changed_at: datetime | None = None
     version: int = 0
     hold: str | None = None
+    next_due_at: datetime | None = None
 
 
 @dataclass

@@ -147,6 +147,36 @@ def test_the_full_plan_is_one_workers_turn_an_hour(world: World) -> None:
     assert take_turn(world.ledger, "full-plan", "b:2", now + hour, hour)
 
 
+def test_a_next_due_time_is_written_only_when_it_says_something_new() -> None:
+    """A listing whose stored next due time already says what the plan says — the same
+    time, or a time past while an action is due now — is not written again (at a 1 %
+    due tick of a million listings, 10,000 updates saved)."""
+    from datetime import UTC, datetime
+
+    from publisher.incremental import NEVER, REPLAN, next_due
+    from publisher.ledger import ListingRow
+
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    later, earlier = now + timedelta(days=7), now - timedelta(days=1)
+
+    def row(listing_id: int, stored: datetime | None) -> ListingRow:
+        return ListingRow(listing_id, f"job-{listing_id}", "fakeboard", "live", "ref",
+                          version=3, next_due_at=stored)
+
+    def refresh(listing_id: int, due: datetime) -> Action:
+        return Action(f"job-{listing_id}", "fakeboard", "refresh", "policy", due, listing_id)
+
+    rows = [row(1, earlier), row(2, REPLAN), row(3, later), row(4, later), row(5, None),
+            row(6, later), row(7, NEVER)]
+    actions = [refresh(1, now), refresh(2, earlier), refresh(3, later),
+               refresh(4, later + timedelta(days=1)), refresh(5, later), refresh(6, now)]
+    assert next_due(rows, actions, now) == [
+        (4, 3, later + timedelta(days=1)),  # a new time
+        (5, 3, later),  # nothing stored
+        (6, 3, REPLAN),  # due now, stored as later: plan it again next tick
+    ]  # 1, 2: due now and stored past; 3: the same time; 7: nothing planned, NEVER stored
+
+
 async def test_the_ticks_queries_use_their_indexes_after_analyze(
         board: FakeBoard, clock: FakeClock, tmp_path: Path) -> None:
     """SQLite's planner, given statistics (ANALYZE), may prefer a full scan — of the table
