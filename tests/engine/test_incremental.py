@@ -227,3 +227,19 @@ async def test_the_ticks_queries_use_their_indexes_after_analyze(
                       if row[-1].startswith("SCAN ") and "ix_postings_files" not in row[-1]
                       and any(t in row[-1] for t in ("due_work", "listings", "postings"))]
     assert scans == [], "\n".join(map(str, scans))
+
+
+async def test_syncs_leave_the_garbage_collector_as_they_found_it(
+        board: FakeBoard, clock: FakeClock, tmp_path: Path) -> None:
+    """A sync quiets the cyclic GC while it runs; two syncs overlapping in one process
+    (started and ended in either order) leave its thresholds and frozen objects as they
+    were."""
+    import asyncio
+    import gc
+
+    world = World(tmp_path / "project", f"sqlite:///{tmp_path}/ledger.db", clock, board)
+    for posting in IDS[:3]:
+        world.write(posting, publish_at=None)
+    before = gc.get_threshold(), gc.get_freeze_count()
+    await asyncio.gather(world.sync(), world.sync())
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
