@@ -184,7 +184,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 #: A posting id as a whole (what Slug accepts), for file names and ``jobpub new``.
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 REGION_RE = r"^[A-Z0-9]{1,3}$"
-_REGION = re.compile(REGION_RE)  # compiled once: re's own cache can be crowded out
+_REGION = re.compile(REGION_RE)
 BoardName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
 AreaCode = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"), AfterValidator(_area)]

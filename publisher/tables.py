@@ -27,8 +27,9 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["UTCDateTime", "board_files", "changes", "due_work", "engine_state", "events",
-           "incidents", "listings", "metadata", "postings", "quota", "revisions", "workers"]
+__all__ = ["REPLAN", "UTCDateTime", "board_files", "changes", "due_work", "engine_state",
+           "events", "incidents", "listings", "metadata", "postings", "quota", "revisions",
+           "workers"]
 
 
 #: ``listings.next_due_at`` of a listing changed since it was planned: due at once.
