@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -48,6 +48,7 @@ OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
 #: on the old one is not queued) and a next due time long past (the next tick plans it).
 _CHANGED = {"version": listings.c.version + 1, "next_due_at": REPLAN}
 LEASE = timedelta(minutes=5)
+_BY_POSTING = attrgetter("posting_id", "board")  # the order listings are read in
 #: The boards in use, each found by one search of ix_listings_board: the smallest board
 #: name, then the smallest after it, until none is left.
 _BOARDS = text(
@@ -325,20 +326,14 @@ class Ledger:
                 _replan(conn, ids)
 
     # -- listings -------------------------------------------------------------------------
-    def listings(self, posting_id: str | None = None,
-                 boards: Collection[str] | None = None) -> list[ListingRow]:
-        """Every listing, or one posting's, or those on these boards; by posting and board."""
+    def listings(self, posting_id: str | None = None) -> list[ListingRow]:
         # Columns in the dataclass's field order: rows become objects positionally (fast).
-        query = select(*[listings.c[f.name] for f in fields(ListingRow)])
+        query = select(*[listings.c[f.name] for f in fields(ListingRow)]) \
+            .order_by(listings.c.posting_id, listings.c.board)
         if posting_id is not None:
             query = query.where(listings.c.posting_id == posting_id)
-        if boards is None:
-            query = query.order_by(listings.c.posting_id, listings.c.board)
-        else:  # sorted here: with an ORDER BY, SQLite would walk every listing in that order
-            query = query.where(listings.c.board.in_(sorted(boards)))
         with self.engine.begin() as conn:
-            rows = [ListingRow(*row) for row in conn.execute(query)]
-        return rows if boards is None else sorted(rows, key=attrgetter("posting_id", "board"))
+            return [ListingRow(*row) for row in conn.execute(query)]
 
     def failing(self) -> int:
         """Listings left failed (they need a person)."""
@@ -452,8 +447,12 @@ class Ledger:
 
     def listings_of(self, posting_ids: Iterable[str]) -> list[ListingRow]:
         """Every listing of these postings (and of no other), by posting and board."""
-        return sorted(self._listings_where(listings.c.posting_id, posting_ids),
-                      key=lambda r: (r.posting_id, r.board))
+        return sorted(self._listings_where(listings.c.posting_id, posting_ids), key=_BY_POSTING)
+
+    def listings_on(self, boards: Iterable[str]) -> list[ListingRow]:
+        """Every listing on these boards, by posting and board (sorted here: with an ORDER
+        BY, SQLite would walk every listing in that order)."""
+        return sorted(self._listings_where(listings.c.board, boards), key=_BY_POSTING)
 
     def _listings_where(self, column: Any, values: Iterable[Any]) -> list[ListingRow]:
         columns = [listings.c[f.name] for f in fields(ListingRow)]
