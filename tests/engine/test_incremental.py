@@ -182,8 +182,8 @@ async def test_the_ticks_queries_use_their_indexes_after_analyze(
     """SQLite's planner, given statistics (ANALYZE), may prefer a full scan — of the table
     or of an index — on a small or skewed table; a tick's queries must stay index searches,
     or its cost follows the ledger's size again. Checked with the statistics of a ledger of
-    a million listings on one board whose due times take two values (what bench_tick.py
-    builds, and close to a ledger of mostly closed listings, all due NEVER): on those
+    a million listings whose due times take two values (what bench_tick.py builds, and close
+    to a ledger of mostly closed listings, all due NEVER), spread over four boards: on such
     statistics an OR with IS NULL and a SELECT DISTINCT were both answered by scans. The one
     scan allowed is of the partial index of file postings (their stats are compared)."""
     import sqlalchemy as sa
