@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, or_, select, true, update
 
-from publisher.ledger import Ledger, ListingRow, _chunks
+from publisher.ledger import Ledger, ListingRow, _chunks, among
 from publisher.planner import Action
 from publisher.tables import REPLAN, engine_state, listings, postings
 
@@ -74,7 +74,7 @@ def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
             conn.execute(statement)
             return
         for part in _chunks(sorted(set(posting_ids))):
-            conn.execute(statement.where(postings.c.id.in_(part)))
+            conn.execute(statement.where(among(conn, postings.c.id, part)))
 
 
 def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],

@@ -18,13 +18,14 @@ from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Engine,
     RowMapping,
     and_,
+    any_,
     bindparam,
     case,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -79,6 +80,16 @@ def _chunks(ids: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """``ids`` in slices small enough for one ``IN (...)``."""
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
+
+
+def among(conn: Any, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter whatever
+    the number of values. psycopg parses a long statement's text again on every execution
+    (an IN of 500 values: one placeholder each); this text stays short and the same, so it
+    is parsed once (on bench_tick's 1M-listing ledger, ~1 s of a 6 s tick)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def owner_id() -> str:
@@ -208,10 +219,10 @@ class Ledger:
         query = select(*columns)
         if source is not None:
             query = query.where(postings.c.source == source)
-        parts = [query] if ids is None else \
-            [query.where(postings.c.id.in_(part)) for part in _chunks(sorted(set(ids)))]
         rows: list[Any] = []
         with self.engine.begin() as conn:
+            parts = [query] if ids is None else [query.where(among(conn, postings.c.id, part))
+                                                 for part in _chunks(sorted(set(ids)))]
             for part in parts:
                 rows += conn.execute(part).all()  # (at once: far fewer calls per row)
         if not light:
@@ -231,7 +242,8 @@ class Ledger:
         wanted, found = sorted(set(ids)), {}
         with self.engine.begin() as conn:
             for part in _chunks(wanted):
-                query = select(postings.c.id, postings.c.spec).where(postings.c.id.in_(part))
+                query = select(postings.c.id, postings.c.spec) \
+                    .where(among(conn, postings.c.id, part))
                 found.update({pid: Posting.model_validate_json(spec, context=STORED)
                               for pid, spec in conn.execute(query)})
         return found
@@ -321,7 +333,7 @@ class Ledger:
     def mark_removed(self, ids: Sequence[str], now: datetime) -> None:
         if ids:
             with self.engine.begin() as conn:
-                conn.execute(update(postings).where(postings.c.id.in_(ids))
+                conn.execute(update(postings).where(among(conn, postings.c.id, ids))
                              .values(removed_at=now))
                 _replan(conn, ids)
 
@@ -351,7 +363,7 @@ class Ledger:
         """New listings ``(posting_id, board, external_ref)``, scheduled."""
         if items:
             with self.engine.begin() as conn:  # a racing run may have added some already
-                conn.execute(self._insert(listings).on_conflict_do_nothing(), [
+                _insert_rows(conn, listings, [
                     {"posting_id": p, "board": b, "external_ref": ref,
                      "state": ListingState.SCHEDULED, "refresh_count": 0, "attempts": 0,
                      "reconcile": False, "changed_at": now}
@@ -362,13 +374,13 @@ class Ledger:
         the old one is not queued."""
         if listing_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
+                conn.execute(update(listings).where(among(conn, listings.c.id, listing_ids))
                              .values(hold=hold, **_CHANGED))
 
     def clear_notify(self, listing_ids: Sequence[int]) -> None:
         if listing_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(listings).where(listings.c.id.in_(listing_ids))
+                conn.execute(update(listings).where(among(conn, listings.c.id, listing_ids))
                              .values(notify=None))
 
     def open_work(self) -> dict[int, WorkRow]:
@@ -394,7 +406,7 @@ class Ledger:
         """
         with self.engine.begin() as conn:
             if cancel:
-                conn.execute(update(due_work).where(and_(due_work.c.id.in_(cancel),
+                conn.execute(update(due_work).where(and_(among(conn, due_work.c.id, cancel),
                                                          due_work.c.state == WorkState.PENDING))
                              .values(state=WorkState.CANCELLED))
             if not items:
@@ -407,7 +419,7 @@ class Ledger:
             seq: dict[tuple[int, str], int] = {}
             for part in _chunks(ids):
                 query = select(due_work.c.listing_id, due_work.c.kind, func.count()) \
-                    .where(due_work.c.listing_id.in_(part)) \
+                    .where(among(conn, due_work.c.listing_id, part)) \
                     .group_by(due_work.c.listing_id, due_work.c.kind)
                 seq.update({(lid, kind): n for lid, kind, n in conn.execute(query)})
             rows = []
@@ -421,11 +433,10 @@ class Ledger:
                              "revision": item["revision"], "hold": item.get("hold"),
                              "state": WorkState.PENDING, "attempts": 0,
                              "created_at": now})
-            added = conn.execute(self._insert(due_work).on_conflict_do_nothing()
-                                 .returning(due_work.c.id), rows).all()
+            added = _insert_rows(conn, due_work, rows, returning=True)
             manual = [i["listing_id"] for i in fresh if i.get("hold") == Hold.MANUAL]
             if manual:  # a person's word holds at once, before the board call is made
-                conn.execute(update(listings).where(listings.c.id.in_(manual))
+                conn.execute(update(listings).where(among(conn, listings.c.id, manual))
                              .values(hold=Hold.MANUAL, **_CHANGED))
             return len(added)
 
@@ -435,7 +446,7 @@ class Ledger:
         found: dict[int, int] = {}
         for part in _chunks(ids):
             query = select(listings.c.id, listings.c.version) \
-                .where(listings.c.id.in_(part)).order_by(listings.c.id)
+                .where(among(conn, listings.c.id, part)).order_by(listings.c.id)
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update()
             found.update({lid: version for lid, version in conn.execute(query)})
@@ -460,7 +471,7 @@ class Ledger:
         with self.engine.begin() as conn:
             for part in _chunks(sorted(set(values))):
                 found += [ListingRow(*row) for row in
-                          conn.execute(select(*columns).where(column.in_(part)))]
+                          conn.execute(select(*columns).where(among(conn, column, part)))]
         return found
 
     def claim(self, owner: str, now: datetime, limit: int | None = None,
@@ -497,7 +508,7 @@ class Ledger:
             # (A task being polled is a read: taking it over is safe as it is.)
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first
-                conn.execute(update(listings).where(listings.c.id.in_(creates))
+                conn.execute(update(listings).where(among(conn, listings.c.id, creates))
                              .values(reconcile=True, **_CHANGED))
         return rows, over
 
@@ -514,7 +525,7 @@ class Ledger:
         """Give claimed work back untouched (its board is skipped, or its posting is held)."""
         if work_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(due_work).where(due_work.c.id.in_(work_ids))
+                conn.execute(update(due_work).where(among(conn, due_work.c.id, work_ids))
                              .values(state=WorkState.PENDING, lease_owner=None, lease_until=None))
 
     def record(self, outcomes: Sequence[Outcome]) -> list[str]:
@@ -560,9 +571,9 @@ class Ledger:
     @staticmethod
     def _add_events(conn: Any, items: Sequence[Event], actor: str | None = None) -> None:
         if items:
-            conn.execute(insert(events), [
+            _insert_rows(conn, events, [
                 {**{f.name: getattr(e, f.name) for f in fields(e)},
-                 "actor": e.actor or actor} for e in items])
+                 "actor": e.actor or actor} for e in items], skip_conflicts=False)
 
     def history(self, posting_id: str) -> list[Event]:
         rows = self._select(select(events).where(events.c.posting_id == posting_id)
@@ -643,24 +654,63 @@ def _live_spans(trail: Sequence[Event]) -> list[tuple[str, datetime, datetime | 
 def _replan(conn: Any, posting_ids: Sequence[str]) -> None:
     """These postings changed: their listings are planned again by the next tick."""
     for part in _chunks(posting_ids):
-        conn.execute(update(listings).where(listings.c.posting_id.in_(part))
+        conn.execute(update(listings).where(among(conn, listings.c.posting_id, part))
                      .values(next_due_at=REPLAN))
+
+
+def _arrays(table: Any, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> Any:
+    """PostgreSQL: ``rows`` as ``unnest(<one array parameter per column>)``, a derived
+    table with columns ``names`` (``b_id`` stands for ``id``). One statement whatever the
+    number of rows, with a short text: an executemany sends pages of rows with a placeholder
+    per value, whose text psycopg parses again each time (10,000 rows into due_work: 0.7 s,
+    most of it that; 0.3 s this way)."""
+    arrays = [bindparam(None, [row[name] for row in rows],
+                        type_=ARRAY(table.c["id" if name == "b_id" else name].type))
+              for name in names]
+    return func.unnest(*arrays).table_valued(*names).render_derived()
+
+
+def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
+                 skip_conflicts: bool = True, returning: bool = False) -> list[Any]:
+    """Insert rows (all with the same keys); ``skip_conflicts``: a row that would break a
+    unique index is left out; ``returning``: the ids of the rows inserted."""
+    if not rows:
+        return []
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement: Any
+    if conn.dialect.name == "postgresql":
+        source = _arrays(table, rows, list(rows[0]))
+        statement = postgresql.insert(table).from_select(list(rows[0]), select(*source.c))
+    else:
+        statement = sqlite.insert(table)
+    statement = statement.on_conflict_do_nothing() if skip_conflicts else statement
+    statement = statement.returning(table.c.id) if returning else statement
+    params = () if conn.dialect.name == "postgresql" else (rows,)
+    found = conn.execute(statement, *params)
+    return list(found.all()) if returning else []
 
 
 def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]],
                  bump: bool = False) -> None:
-    """Update rows by id, one executemany per set of changed columns (``bump``, listings
-    only: and :data:`_CHANGED`)."""
+    """Update rows by id, one statement per set of changed columns (``bump``, listings
+    only: and :data:`_CHANGED`): an executemany, or on PostgreSQL one ``UPDATE ... FROM
+    unnest(...)`` (see :func:`_arrays`) when no id comes twice."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row_id, values in changes:
         if values:
             groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": row_id})
     for columns, params in groups.items():
-        setting: dict[str, Any] = {name: bindparam(name) for name in columns}
+        arrays = conn.dialect.name == "postgresql" and \
+            len({p["b_id"] for p in params}) == len(params)
+        source = _arrays(table, params, ("b_id", *columns)) if arrays else None
+        setting: dict[str, Any] = {name: source.c[name] if source is not None
+                                   else bindparam(name) for name in columns}
         if bump:  # a changed listing: planned again by the next tick
             setting.update(_CHANGED)
-        statement = update(table).where(table.c.id == bindparam("b_id")).values(setting)
-        conn.execute(statement, params)
+        key = source.c.b_id if source is not None else bindparam("b_id")
+        statement = update(table).where(table.c.id == key).values(setting)
+        conn.execute(statement, *(() if arrays else (params,)))
 
 
 def _dead_owners(rows: Iterable[RowMapping]) -> list[str]:

@@ -136,3 +136,50 @@ def test_a_change_waiting_for_approval_is_decided_once(ledger_url: str) -> None:
         ("edit", "approved"), ("reopen", "pending")]
     assert store.get(999) is None
     engine.dispose()
+
+
+def test_rows_written_many_at_once_are_written_as_one_by_one(ledger_url: str) -> None:
+    """Inserts and updates of many rows (on PostgreSQL one statement of arrays) skip
+    conflicting rows, return the ids inserted, keep aware times, bump what they change and,
+    when an id comes twice, leave the last value, as an executemany does."""
+    from publisher.ledger import Ledger, _insert_rows, _update_many
+    from publisher.tables import due_work
+    from tests.factories import NOW, make_posting
+
+    ledger = Ledger(connect(ledger_url))
+    ledger.save_postings([(make_posting(), "file", "postings/data-analyst.yaml", None)], NOW)
+    ledger.add_listings([("data-analyst", b, f"ref-{b}") for b in ("a", "b", "c")], NOW)
+    ledger.add_listings([("data-analyst", "a", "ref-a"), ("data-analyst", "d", "ref-d")], NOW)
+    rows = {r.board: r for r in ledger.listings()}
+    assert sorted(rows) == ["a", "b", "c", "d"]
+    statements: list[str] = []
+    sa.event.listen(ledger.engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]))
+
+    def work(board: str, key: str) -> dict[str, object]:
+        return {"listing_id": rows[board].id, "kind": "post", "reason": "new", "due_at": NOW,
+                "idempotency_key": key, "revision": 1, "hold": None, "state": "done",
+                "attempts": 0, "created_at": NOW}
+
+    with ledger.engine.begin() as conn:
+        first = _insert_rows(conn, due_work, [work("a", "k1"), work("b", "k2")], returning=True)
+        again = _insert_rows(conn, due_work, [work("a", "k1"), work("c", "k3")], returning=True)
+        _update_many(conn, listings, [(rows["a"].id, {"url": "https://x/1"}),
+                                      (rows["b"].id, {"url": "https://x/2"})], bump=True)
+        _update_many(conn, listings, [(rows["c"].id, {"url": "https://x/3"}),
+                                      (rows["c"].id, {"url": "https://x/4"})], bump=True)
+    assert len(first) == 2 and len(again) == 1 and again[0][0] not in {i for i, in first}
+    if ledger_url.startswith("postgresql"):  # one statement per insert and per update
+        assert len(statements) == 4  # (the update with an id twice: an executemany)
+    with ledger.engine.connect() as conn:
+        keys = conn.execute(sa.select(due_work.c.idempotency_key, due_work.c.created_at)
+                            .order_by(due_work.c.id)).all()
+    assert [k for k, _ in keys] == ["k1", "k2", "k3"] and all(t == NOW for _, t in keys)
+    after = {r.board: r for r in ledger.listings()}
+    assert [after[b].url for b in "abcd"] == ["https://x/1", "https://x/2", "https://x/4", None]
+    assert [after[b].version - rows[b].version for b in "abcd"] == [1, 1, 2, 0]  # c: twice
+    assert {after[b].next_due_at for b in "abc"} == {REPLAN}
+    with pytest.raises(sa.exc.StatementError, match="aware datetimes only"), \
+            ledger.engine.begin() as conn:
+        _insert_rows(conn, due_work, [{**work("d", "k4"), "due_at": datetime(2026, 1, 1)}])
+    ledger.engine.dispose()
