@@ -13,7 +13,7 @@ import gc
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,6 +77,9 @@ class Loaded:
     #: postings (nor are they in ``known``).
     unread: set[str] = field(default_factory=set)
     lazy: bool = False
+    #: Postings already planned and queued as their share of the files was validated (a
+    #: streamed sync, see :mod:`publisher.streaming`): the rest of the plan leaves them out.
+    streamed: set[str] = field(default_factory=set)
 
 
 class Done(NamedTuple):
@@ -236,16 +239,23 @@ class Engine:
         return hashlib.sha256(text.encode()).digest()
 
     def load(self, paths: Sequence[Path] = (), *, write: bool = True,
-             lazy: bool = False) -> Loaded:
+             lazy: bool = False, each: Callable[[Loaded], None] | None = None) -> Loaded:
         """Validate the posting files; record valid ones (``write``) as new revisions.
 
         A file whose bytes (and the config) are what they were when it was last recorded
         valid is not parsed again: its recorded content is used — or, ``lazy``, not even
         read (``Loaded.unread``); then a file whose size, modification time and inode are
         what they were (and not modified in the last two seconds) is not read either.
+
+        ``each`` (with ``write``): when the validation pool checks many files, each share
+        of them it finishes is recorded at once and given to ``each`` as a Loaded of its
+        valid postings — those no other file can claim the id of (see
+        :func:`publisher.streaming.claims`) — while the pool goes on with the rest. Their
+        ids are ``Loaded.streamed`` of what is returned.
         """
         from publisher.incremental import plan_fingerprint, set_stats, stat_of
-        from publisher.validate import discover, validate_paths
+        from publisher.streaming import claims
+        from publisher.validate import PARALLEL_FROM, Report, discover, validate_paths
 
         roots = list(paths) or [Path(self.config.postings_dir)]
         missing = [str(p) for p in roots if not p.exists()]
@@ -267,6 +277,8 @@ class Engine:
         stems = Counter(path.stem for path in found)
         fingerprint, hashes, stats = self._fingerprint, {}, {}
         same = lazy and plan_fingerprint(self.ledger) == fingerprint.hex()
+        own: set[str] = set()  # files whose id line is their name (see claims)
+        claimed: Counter[str | None] = Counter()  # ids the files' id lines give
         for path in found:
             row, stat = known.get(path.stem), stat_of(path)
             if same and stat is not None and row is not None and row.source_stat == stat \
@@ -274,7 +286,12 @@ class Engine:
                 hashes[str(path)] = row.source_hash  # unchanged, by its stat: not read
                 continue
             with contextlib.suppress(OSError):  # unreadable: validation will say so
-                hashes[str(path)] = hashlib.sha256(fingerprint + path.read_bytes()).hexdigest()
+                data = path.read_bytes()
+                hashes[str(path)] = hashlib.sha256(fingerprint + data).hexdigest()
+                if each is not None:
+                    claimed[said := claims(data)] += 1
+                    if said == path.stem:
+                        own.add(path.stem)
             stats[path.stem] = stat
         unchanged = {path.stem for path in found if stems[path.stem] == 1
                      and (row := known.get(path.stem)) is not None and row.source == "file"
@@ -282,21 +299,46 @@ class Engine:
                      and row.source_hash == hashes.get(str(path))}
         ctx = RuleContext.of(self.config, now, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
-        report = validate_paths(check, self.config, ctx, keep=True) if check else None
-        checked = report.postings if report else []
+        revisions: dict[str, tuple[int, str]] = {}
+
+        def record(checked: list[Posting]) -> None:
+            items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, "")))
+                     for p in checked]
+            if lazy:  # a file may now hold what was queued: compared with its recorded row
+                known.update(self.ledger.postings(light=True, ids={p.id for p in checked} -
+                                                  set(known)))
+            revisions.update(self.ledger.save_postings(items, now, write=write, known=known))
+
+        streamed: dict[str, Desired] = {}
+        # Streamed: files whose id is theirs alone (no other file has their name or an id
+        # line giving it; none has an id line that says nothing plainly), when the pool is
+        # used and no file given as PATH is a stray (those are judged with the rest).
+        own = {stem for stem in own if stems[stem] == 1 and claimed[stem] == 1} \
+            if each is not None and write and not strays and not claimed[None] \
+            and len(check) >= PARALLEL_FROM else set()
+
+        def share(part: Report) -> None:
+            ready = [p for p in part.postings if p.id in own]
+            if ready:
+                record(ready)
+                mine = {p.id: Desired(p, *revisions[p.id]) for p in ready}
+                streamed.update(mine)
+                assert each is not None
+                each(Loaded(mine, [], set(), set(), known, lazy=lazy))
+
+        report = validate_paths(check, self.config, ctx, keep=True,
+                                each=share if own else None) if check else None
+        checked = [p for p in report.postings if p.id not in streamed] if report else []
         held = {p.stem for p in report.invalid} if report else set()
         held |= {path.stem for path, _ in strays}
-        items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
-        if lazy:  # a file may now hold what was queued: compared with its recorded row
-            known.update(self.ledger.postings(light=True, ids={p.id for p in checked} -
-                                              set(known)))
-        revisions = self.ledger.save_postings(items, now, write=write, known=known)
+        record(checked)
         if write:  # the stat of each file now recorded valid (never of an invalid one)
             set_stats(self.ledger, {pid: stat for pid, stat in stats.items()
                                     if (pid in unchanged or pid in revisions)
                                     and pid not in held and known.get(pid, _NO_ROW).source_stat
                                     != stat})
         desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
+        desired.update(streamed)
         # Unchanged files: their recorded content, revision and hash are current as they are.
         if not lazy:
             desired.update(self._unread(unchanged, known))
@@ -317,7 +359,7 @@ class Engine:
         findings = (report.findings if report else []) + [
             _duplicate(path, other) for path, other in strays]
         return Loaded(desired, findings, held, removed, known,
-                      unchanged - set(desired) if lazy else set(), lazy)
+                      unchanged - set(desired) if lazy else set(), lazy, set(streamed))
 
     def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]
                 ) -> dict[str, Desired]:
@@ -339,11 +381,15 @@ class Engine:
 
     def plan(self, loaded: Loaded, *, retry_failed: bool = False,
              listings: Sequence[ListingRow] | None = None,
-             now: datetime | None = None) -> list[Action]:
-        """Every action, due now (``due <= now``) or later, for the loaded postings."""
+             now: datetime | None = None,
+             work: Mapping[int, WorkRow] | None = None) -> list[Action]:
+        """Every action, due now (``due <= now``) or later, for the loaded postings (but
+        those a streamed sync planned already); ``work``: the listings' open work."""
         if listings is None:
             listings = self.ledger.listings()
-        return plan(loaded.desired, listings, self.ledger.open_work(),
+        desired = {pid: d for pid, d in loaded.desired.items() if pid not in loaded.streamed} \
+            if loaded.streamed else loaded.desired
+        return plan(desired, listings, self.ledger.open_work() if work is None else work,
                     self.policies(), now or self.clock(), held=loaded.held,
                     removed=loaded.removed, retry_failed=retry_failed,
                     default_duration=self.default_duration)
@@ -377,10 +423,28 @@ class Engine:
     async def _sync(self, paths: Sequence[Path], retry_failed: bool, loaded: Loaded | None,
                     progress: Progress | None, full: bool) -> SyncResult:
         from publisher.incremental import take_turn
+        from publisher.streaming import streamed, streams
 
         if not full and self.full_every is not None:
             full = take_turn(self.ledger, "full-plan", self.owner, self.clock(),
                              self.full_every)
+        if loaded is None and self.claim_size is None and streams(self.ledger):
+            result = await streamed(self, paths, retry_failed, progress,
+                                    lazy=not (full or retry_failed))
+        else:
+            result = await self._claimed(paths, retry_failed, loaded, progress, full)
+        if self.config.notify.any:  # people hear of incidents once each
+            from publisher.notify import announce, incidents_now
+
+            result.notes += await announce(self.ledger, self.config.notify,
+                                           incidents_now(self.ledger, result), self.clock())
+        return result
+
+    async def _claimed(self, paths: Sequence[Path], retry_failed: bool,
+                       loaded: Loaded | None, progress: Progress | None,
+                       full: bool) -> SyncResult:
+        """Load, plan and queue; then run the due work, in claims of ``claim_size`` when
+        set (a fleet's workers share)."""
         loaded = loaded or self.load(paths, lazy=not (full or retry_failed))
         result = SyncResult(findings=loaded.findings)
         self._queue_due(loaded, result, retry_failed)
@@ -400,11 +464,6 @@ class Engine:
             if self.claim_size is None or len(claimed) < self.claim_size or again or \
                     self.stopping.is_set():
                 break
-        if self.config.notify.any:  # people hear of incidents once each
-            from publisher.notify import announce, incidents_now
-
-            result.notes += await announce(self.ledger, self.config.notify,
-                                           incidents_now(self.ledger, result), self.clock())
         return result
 
     def _took_over(self, taken_over: Sequence[WorkRow], result: SyncResult) -> None:
@@ -425,6 +484,14 @@ class Engine:
         Returns the listings planned, as they are now (claiming changes no listing it does
         not take over from a crashed run).
         """
+        rows, whole = self.planning_set(loaded)
+        return self._queue_planned(loaded, rows, whole, result, retry_failed)
+
+    def _queue_planned(self, loaded: Loaded, rows: list[ListingRow], whole: bool,
+                       result: SyncResult, retry_failed: bool,
+                       work: Mapping[int, WorkRow] | None = None) -> list[ListingRow]:
+        """:meth:`_queue_due` for these listings (every listing: ``whole``); ``work``: their
+        open work, when not every listing's is to be read."""
         from publisher.incremental import (
             next_due,
             planned,
@@ -432,8 +499,7 @@ class Engine:
             set_plan_fingerprint,
         )
 
-        rows, whole = self.planning_set(loaded)
-        actions = self.plan(loaded, retry_failed=retry_failed, listings=rows)
+        actions = self.plan(loaded, retry_failed=retry_failed, listings=rows, work=work)
         # The version each listing had when planned (0: the plan knew no listing).
         versions = {row.id: row.version for row in rows}
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
@@ -447,9 +513,10 @@ class Engine:
                        replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
         now = self.clock()
         result.failing = self.ledger.failing()
-        result.skipped = self.skipped_boards({a.board for a in actions} | self.ledger.boards())
+        result.skipped.update(self.skipped_boards({a.board for a in actions}
+                                                  | self.ledger.boards()))
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
-        result.upcoming = [a for a in actions if a.due > now]
+        result.upcoming += [a for a in actions if a.due > now]
         listings = {row.id: row for row in rows}
         revisions = {pid: row.revision for pid, row in loaded.known.items()}
         revisions.update({pid: d.revision for pid, d in loaded.desired.items()})
@@ -463,7 +530,7 @@ class Engine:
             # An open row superseded by a plan is cancelled even when the plan's own action is
             # not due yet (a file restored before its removal's expire ran).
             [a.cancel for a in actions if a.cancel is not None], now)
-        mine = set(loaded.desired) | loaded.held | loaded.removed
+        mine = (set(loaded.desired) | loaded.held | loaded.removed) - loaded.streamed
         save_next_due(self.ledger, next_due([r for r in rows if r.posting_id in mine],
                                             actions, now))
         planned(self.ledger, None if whole else loaded.desired)
@@ -484,11 +551,12 @@ class Engine:
             queued = self.ledger.postings(light=True, source="queue")
             self._read(loaded, loaded.unread | set(queued), queued)
             return self.ledger.listings(), True
-        touched = due_postings(self.ledger, self.clock())
+        touched = due_postings(self.ledger, self.clock()) - loaded.streamed
         rows = self.ledger.postings(light=True, ids=touched - set(loaded.desired) - loaded.held
                                     - set(loaded.known))
         self._read(loaded, touched & loaded.unread | set(rows), rows)
-        return self.ledger.listings_of(set(loaded.desired) | loaded.held | touched), False
+        return self.ledger.listings_of(set(loaded.desired) - loaded.streamed | loaded.held
+                                       | touched), False
 
     def _read(self, loaded: Loaded, ids: set[str], rows: Mapping[str, PostingRow]) -> None:
         """Add these unread postings to the plan: unchanged files, and queued postings."""
@@ -568,8 +636,25 @@ class Engine:
 
     async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
                        progress: Progress | None) -> None:
+        """Run the claimed work, then write the feed and page files."""
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release)
+        executor = self._executor(result, progress)
+        with _fewer_collections:  # the postings, listings and jobs live through the run
+            await executor.run(jobs, self.limits())
+        await self._finish(executor, result, loaded)
+
+    def limits(self) -> dict[str, BoardLimit]:
+        return {b: self.limit(b) for b in self.registry}
+
+    async def _finish(self, executor: Executor, result: SyncResult, loaded: Loaded) -> None:
+        """After the run: its notes, and the feed and page files written."""
+        result.notes += executor.notes
+        result.broken = dict(executor.broken)
+        await self.write_files(result, loaded, executor.held)
+
+    def _executor(self, result: SyncResult, progress: Progress | None) -> Executor:
+        """An executor whose outcomes go to ``result`` (and ``progress``)."""
 
         def done(job: Job, outcome: Outcome, seconds: float) -> None:
             state = str(outcome.work.get("state"))
@@ -580,15 +665,9 @@ class Engine:
             if progress is not None:
                 progress.advance(job, outcome, seconds)
 
-        executor = Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
-                            progress=done, stopping=self.stopping)
-        if progress is not None:
-            progress.start(len(jobs))
-        with _fewer_collections:  # the postings, listings and jobs live through the run
-            await executor.run(jobs, {b: self.limit(b) for b in self.registry})
-        result.notes += executor.notes
-        result.broken = dict(executor.broken)
-        await self.write_files(result, loaded, executor.held)
+        return Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
+                        progress=done, stopping=self.stopping,
+                        added=progress.start if progress is not None else None)
 
     def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
               skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:

@@ -82,6 +82,17 @@ class Job:
     default_duration: timedelta
 
 
+class _Lane:
+    """One board's units of work waiting, its workers and its rate limit."""
+
+    def __init__(self, concurrency: int, bucket: TokenBucket) -> None:
+        self.concurrency, self.bucket = concurrency, bucket
+        self.units: deque[Unit] = deque()
+        self.workers: list[asyncio.Future[None]] = []
+        self.wake = asyncio.Event()  # set when units arrive or no more will
+        self.expiries = 0  # how many units at the front are expiries
+
+
 class TokenBucket:
     """``rate`` calls a second on average, up to ``burst`` at once (time from ``clock``)."""
 
@@ -148,6 +159,7 @@ class Executor:
     def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
                  batch: int = 500, window: float = 0.2,
                  progress: Callable[[Job, Outcome, float], None] | None = None,
+                 added: Callable[[int], None] | None = None,
                  stopping: asyncio.Event | None = None) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
         self.stopping = stopping  # once set, no unit is started (a worker asked to stop)
@@ -158,38 +170,68 @@ class Executor:
         self.notes: list[str] = []  # outcomes the ledger could not take whole
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self.added = added  # told how many jobs the run has had so far, as they arrive
+        self.queued = 0
 
-    async def run(self, jobs: list[Job], limits: dict[str, BoardLimit]) -> None:
+    async def run(self, jobs: list[Job], limits: dict[str, BoardLimit],
+                  more: asyncio.Queue[list[Job] | None] | None = None) -> None:
         """Run every job; each outcome goes to the ledger (in batches) and to ``progress``.
 
         Per board the jobs become units of work: a job alone, a batch (boards declaring
         ``batch_size``) or a poll of several tasks (boards declaring ``tasks``). ``jobs`` is
-        consumed (emptied), so a finished job's memory is freed as the run goes.
+        consumed (emptied), so a finished job's memory is freed as the run goes. ``more``:
+        further jobs arrive there while the run goes (a sync still planning), until None;
+        each board keeps its concurrency limit over all of them.
         """
+        self._limits, self._open = limits, more is not None
+        self._lanes: dict[str, _Lane] = {}
+        self._add(jobs)
+        writer = self._writer = asyncio.create_task(self._write())
+        try:
+            if more is not None:
+                while (arrived := await more.get()) is not None:
+                    self._add(arrived)
+                self._open = False
+                for lane in self._lanes.values():
+                    lane.wake.set()
+            await asyncio.gather(*[w for lane in self._lanes.values() for w in lane.workers])
+        finally:
+            for lane in self._lanes.values():  # cancelled: no worker outlives the run
+                for worker in lane.workers:
+                    worker.cancel()
+            self._outcomes.put_nowait(None)
+            try:
+                await writer  # re-raises a failed write: the run stops there
+            finally:  # stopped early: what was never started goes back, untouched
+                self._give_back([job.work.id for lane in self._lanes.values()
+                                 for _, left in lane.units for job in left])
+
+    def _add(self, jobs: list[Job]) -> None:
+        """Queue jobs on their boards' lanes; start workers up to each board's limit."""
         from publisher.batches import units
 
         by_board: dict[str, list[Job]] = {}
         for job in jobs:
             by_board.setdefault(job.listing.board, []).append(job)
         jobs.clear()
-        workers, queues = [], []
         for board, mine in by_board.items():
-            limit = limits.get(board, BoardLimit())
-            bucket = TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep)
-            queue = deque(units(self, mine))
-            queues.append(queue)
-            for _ in range(min(limit.concurrency, len(queue))):
-                workers.append(self._worker(queue, bucket))
-        writer = self._writer = asyncio.create_task(self._write())
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            self._outcomes.put_nowait(None)
-            try:
-                await writer  # re-raises a failed write: the run stops there
-            finally:  # stopped early: what was never started goes back, untouched
-                self._give_back([job.work.id for queue in queues for _, left in queue
-                                 for job in left])
+            lane = self._lanes.get(board)
+            if lane is None:
+                limit = self._limits.get(board, BoardLimit())
+                lane = self._lanes[board] = _Lane(limit.concurrency, TokenBucket(
+                    limit.rate_per_second, limit.burst, self.clock, self.sleep))
+            for unit in units(self, mine):  # expiries first (they arrive after others)
+                if all(job.work.kind == ActionKind.EXPIRE for job in unit[1]):
+                    lane.units.insert(lane.expiries, unit)
+                    lane.expiries += 1
+                else:
+                    lane.units.append(unit)
+            lane.wake.set()
+            while len(lane.workers) < min(lane.concurrency, len(lane.units)):
+                lane.workers.append(asyncio.ensure_future(self._worker(lane)))
+        self.queued += sum(len(mine) for mine in by_board.values())
+        if self.added is not None:
+            self.added(self.queued)
 
     def _give_back(self, work_ids: list[int]) -> None:
         if not work_ids:
@@ -203,15 +245,22 @@ class Executor:
             self.notes.append(f"stopping: {len(work_ids)} action(s) not started were given "
                               "back for the next run")
 
-    async def _worker(self, queue: deque[Unit], bucket: TokenBucket) -> None:
+    async def _worker(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
-        while queue and not (self.stopping is not None and self.stopping.is_set()):
+        while not (self.stopping is not None and self.stopping.is_set()):
+            if not lane.units:
+                if not self._open:
+                    return
+                lane.wake.clear()  # more may come: wait for it (or for the end)
+                await lane.wake.wait()
+                continue
             if self._writer is not None and self._writer.done():
                 return  # the ledger cannot be written: call no board we cannot record
-            run, jobs = queue.popleft()
+            run, jobs = lane.units.popleft()
+            lane.expiries = max(0, lane.expiries - 1)
             started = loop.time()
             try:
-                outcomes = await run(jobs, bucket)
+                outcomes = await run(jobs, lane.bucket)
             except Exception as exc:
                 outcomes = [self._failed(job, BoardError(
                     job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),

@@ -383,11 +383,16 @@ class Ledger:
                 conn.execute(update(listings).where(among(conn, listings.c.id, listing_ids))
                              .values(notify=None))
 
-    def open_work(self) -> dict[int, WorkRow]:
-        """The unfinished work row of each listing (at most one is kept open)."""
-        rows = self._select(select(due_work).where(due_work.c.state.in_(OPEN_WORK))
-                            .order_by(due_work.c.id))
-        return {r["listing_id"]: _row(WorkRow, r) for r in rows}
+    def open_work(self, listing_ids: Sequence[int] | None = None) -> dict[int, WorkRow]:
+        """The unfinished work row of each listing (at most one is kept open), of every
+        listing or of these."""
+        query = select(due_work).where(due_work.c.state.in_(OPEN_WORK))
+        rows: list[RowMapping] = []
+        with self.engine.begin() as conn:
+            for part in [None] if listing_ids is None else _chunks(sorted(set(listing_ids))):
+                rows += conn.execute(query if part is None else query.where(
+                    among(conn, due_work.c.listing_id, part))).mappings()
+        return {r["listing_id"]: _row(WorkRow, r) for r in sorted(rows, key=lambda r: r["id"])}
 
     def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int],
                 now: datetime) -> int:
@@ -476,25 +481,30 @@ class Ledger:
 
     def claim(self, owner: str, now: datetime, limit: int | None = None,
               lease: timedelta = LEASE, only: Sequence[int] | None = None,
-              ) -> tuple[list[WorkRow], list[WorkRow]]:
+              mine_since: datetime | None = None) -> tuple[list[WorkRow], list[WorkRow]]:
         """Take due work under a lease. Returns (claimed, taken over from a dead owner); the
-        rows taken over show the owner they were taken from."""
+        rows taken over show the owner they were taken from. ``mine_since``: work ``owner``
+        claimed since then is never taken over (a sync claiming again while its earlier
+        claims run)."""
         stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
             self._select(select(due_work.c.lease_owner).distinct()
                          .where(due_work.c.state == WorkState.RUNNING)))))
         crashed = and_(due_work.c.state == WorkState.RUNNING, stale)
+        if mine_since is not None:
+            crashed = and_(crashed, or_(due_work.c.lease_owner != owner,
+                                        due_work.c.lease_until < mine_since + lease))
         ready = or_(and_(due_work.c.state == WorkState.PENDING, due_work.c.due_at <= now),
                     crashed)
-        scope = due_work.c.listing_id.in_(only) if only is not None else true()
         # After downtime, what is overdue runs expiries first (a closed job must not stay
         # up while posts and refreshes go out), then the rest by due time.
         # (Open work said first: it lets ix_due_work_open, over open work only, serve this.)
-        pick = select(due_work.c.id).where(due_work.c.state.in_(OPEN_WORK), ready, scope) \
-            .order_by(case((due_work.c.kind == "expire", 0), else_=1), due_work.c.due_at,
-                      due_work.c.id).limit(limit)
-        if self.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
+            scope = among(conn, due_work.c.listing_id, only) if only is not None else true()
+            pick = select(due_work.c.id).where(due_work.c.state.in_(OPEN_WORK), ready, scope) \
+                .order_by(case((due_work.c.kind == "expire", 0), else_=1), due_work.c.due_at,
+                          due_work.c.id).limit(limit)
+            if self.engine.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
             taken = dict(conn.execute(select(due_work.c.id, due_work.c.lease_owner)
                                       .where(crashed, scope)).all())
             claimed = conn.execute(

@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,6 +274,8 @@ def _duplicate_ids(checked: list[Checked]) -> list[Finding]:
 #: cores (tests/bench, README): validate breaks even near 100 files (1.3x at 200, 1.6x at
 #: 2,000), a sync's load, which brings the postings back, near 180.
 PARALLEL_FROM = 150
+#: Files in a share given to ``validate_paths(each=...)`` (at most).
+SHARE = 200
 
 
 def _die_with_parent() -> None:
@@ -287,29 +289,46 @@ def _die_with_parent() -> None:
 
 
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                   boards: bool = True, keep: bool = False) -> Report:
+                   boards: bool = True, keep: bool = False,
+                   each: Callable[[Report], None] | None = None) -> Report:
     """Validate every posting file under ``paths`` (on all cores for large sets).
 
     ``keep``: also return the valid postings (``Report.postings``), for the engine.
+    ``each``: called with a report of each share of the files as the workers finish it
+    (while they go on with the rest), then the whole report is returned. A share's report
+    cannot know of ids that files in other shares have too (``duplicate-id``).
     """
     files = discover(paths)
     workers = min(os.cpu_count() or 1, 8)
     if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
         checked = _check_files(files, config, ctx, boards, keep)
+        if each is not None:
+            each(_report(len(checked), checked, []))
     else:
         size = -(-len(files) // (workers * 4))
+        if each is not None:  # its first share soon: the caller starts working on it
+            size = min(size, SHARE)
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
+        checked = []
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
                                  initializer=_die_with_parent) as pool:
             check = partial(_check_files, config=config, ctx=ctx, boards=boards, keep=keep,
                             as_json=True)
-            parts = pool.map(check, chunks)
-            checked = [item for part in parts for item in part]
-    findings = [f for item in checked for f in item.findings] + _duplicate_ids(checked)
+            for shared in pool.map(check, chunks):
+                part = [replace(item, posting=Posting.model_validate_json(
+                    item.posting, context=STORED)) if isinstance(item.posting, str) else item
+                    for item in shared]  # JSON back to models, once
+                if each is not None:
+                    each(_report(len(part), part, []))
+                checked += part
+    return _report(len(files), checked, _duplicate_ids(checked))
+
+
+def _report(files: int, checked: list[Checked], more: list[Finding]) -> Report:
+    findings = [f for item in checked for f in item.findings] + more
     findings.sort(key=Finding.sort_key)
     failed = {f.file for f in findings if f.severity == "error"}
-    return Report(len(files), findings,
-                  [c.posting if isinstance(c.posting, Posting)
-                   else Posting.model_validate_json(c.posting, context=STORED)
-                   for c in checked if c.posting and str(c.path) not in failed],
+    return Report(files, findings,
+                  [c.posting for c in checked
+                   if isinstance(c.posting, Posting) and str(c.path) not in failed],
                   [c.path for c in checked if str(c.path) in failed])

@@ -40,6 +40,7 @@ class FakeBoard:
         self.faults: deque[str] = deque()
         self.calls: list[tuple[str, str]] = []
         self.latency = latency
+        self.sleep = asyncio.sleep  # how the latency is waited (a benchmark may time it)
         self.in_flight = self.max_in_flight = 0
         self._ids = itertools.count(1001)
         self._by_ref: dict[str, list[str]] = {}  # external reference -> job ids (a board index)
@@ -57,7 +58,7 @@ class FakeBoard:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.latency:
-                await asyncio.sleep(self.latency)
+                await self.sleep(self.latency)
             return self._answer(request)
         finally:
             self.in_flight -= 1

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
+import itertools
 import random
 import re
 import resource
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +43,36 @@ from publisher.registry import boards as registered  # noqa: E402
 from tests.fakeboard import FakeBoard, FakeBoardAdapter  # noqa: E402
 
 BOARDS = ("fake_a", "fake_b", "fake_c")
+
+
+class Answers:
+    """The boards' latency kept by a thread: each answer is due at its time and wakes the
+    event loop through its self-pipe, as an answer arriving on a socket does. (Waited with
+    ``asyncio.sleep``, the boards themselves answered 1.9 ms late, median, on this machine:
+    epoll waits in whole milliseconds, rounded up — 10 % over the latency, charged to
+    jobpub. ``--asyncio-sleep`` measures that way.)"""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.due = loop, []  # type: ignore[var-annotated]
+        self.ready = threading.Condition()
+        self.count = itertools.count()
+        threading.Thread(target=self._wake, daemon=True).start()
+
+    async def after(self, seconds: float) -> None:
+        future = self.loop.create_future()
+        with self.ready:
+            heapq.heappush(self.due, (time.monotonic() + seconds, next(self.count), future))
+            self.ready.notify()
+        await future
+
+    def _wake(self) -> None:
+        with self.ready:
+            while True:
+                now = time.monotonic()
+                while self.due and self.due[0][0] <= now:
+                    future = heapq.heappop(self.due)[2]
+                    self.loop.call_soon_threadsafe(future.set_result, None)
+                self.ready.wait(self.due[0][0] - now if self.due else None)
 
 
 def board_class(name: str) -> type[FakeBoardAdapter]:
@@ -79,6 +112,10 @@ async def main(args: argparse.Namespace) -> None:
         registered()[name] = board_class(name)
     config = load_config(work / "jobpub.toml")
     boards = {f"{b}.test": FakeBoard(None, f"https://{b}.test", args.latency) for b in BOARDS}
+    if not args.asyncio_sleep:
+        answers = Answers(asyncio.get_running_loop())
+        for board in boards.values():
+            board.sleep = answers.after
 
     async def serve(request: httpx.Request) -> httpx.Response:
         return await boards[request.url.host].handle(request)
@@ -117,6 +154,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--ledger", help="PostgreSQL ledger URL, emptied first "
                                          "(default: a fresh SQLite file)")
+    parser.add_argument("--asyncio-sleep", action="store_true",
+                        help="the boards wait their latency with asyncio.sleep")
     print("| run | calls | latency | concurrency | ideal | first sync | second sync "
           "| peak RSS (first / both) |")
     print("|---|---|---|---|---|---|---|---|")
