@@ -7,7 +7,7 @@ expire > update > refresh > post; later ones are listed as upcoming with their d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from publisher.adapter import RefreshPolicy
@@ -27,9 +27,14 @@ class Desired:
     posting: Posting
     revision: int
     digest: str  # content hash, for listing_hash()
+    #: board -> listing_hash (worked out once: the plan and the job both need it)
+    hashes: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def board_hash(self, board: str) -> str:
-        return listing_hash(self.digest, self.posting, board)
+        found = self.hashes.get(board)
+        if found is None:
+            found = self.hashes[board] = listing_hash(self.digest, self.posting, board)
+        return found
 
 
 @dataclass(frozen=True)
