@@ -138,7 +138,7 @@ async def test_a_cancelled_streamed_sync_loses_nothing_and_posts_nothing_twice(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(15):
         world.write(f"job-{n:02d}", publish_at=None)
-    world.board.latency = 0.05
+    world.board.latency = 1.0  # no call ends before the cancel
     engine = world.engine()
     task = asyncio.ensure_future(engine.sync([world.postings]))
     original = Ledger.save_postings
