@@ -626,10 +626,7 @@ class Ledger:
     # -- helpers --------------------------------------------------------------------------
     def _insert(self, table: Any) -> Any:
         """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+        return _dialect_insert(self.engine.dialect.name, table)
 
     def _select(self, query: Any) -> list[RowMapping]:
         with self.engine.begin() as conn:
@@ -680,24 +677,25 @@ def _arrays(table: Any, rows: Sequence[dict[str, Any]], names: Sequence[str]) ->
     return func.unnest(*arrays).table_valued(*names).render_derived()
 
 
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
                  skip_conflicts: bool = True, returning: bool = False) -> list[Any]:
     """Insert rows (all with the same keys); ``skip_conflicts``: a row that would break a
     unique index is left out; ``returning``: the ids of the rows inserted."""
     if not rows:
         return []
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    statement: Any
-    if conn.dialect.name == "postgresql":
-        source = _arrays(table, rows, list(rows[0]))
-        statement = postgresql.insert(table).from_select(list(rows[0]), select(*source.c))
-    else:
-        statement = sqlite.insert(table)
+    arrays, names = conn.dialect.name == "postgresql", list(rows[0])
+    statement = _dialect_insert(conn.dialect.name, table)
+    if arrays:
+        statement = statement.from_select(names, select(*_arrays(table, rows, names).c))
     statement = statement.on_conflict_do_nothing() if skip_conflicts else statement
     statement = statement.returning(table.c.id) if returning else statement
-    params = () if conn.dialect.name == "postgresql" else (rows,)
-    found = conn.execute(statement, *params)
+    found = conn.execute(statement, *(() if arrays else (rows,)))
     return list(found.all()) if returning else []
 
 
