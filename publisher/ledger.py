@@ -277,8 +277,7 @@ class Ledger:
                     (spec_hash, source, path, None, source_hash):
                 revision = row.revision + (row.content_hash != digest)
                 revisions[posting.id] = (revision, digest)
-                changed.append({**values, "revision": revision, "b_id": posting.id,
-                                "plan_pending": True})
+                changed.append({**values, "revision": revision, "plan_pending": True})
             else:
                 revisions[posting.id] = (row.revision, digest)
         if not write:
@@ -288,13 +287,11 @@ class Ledger:
                  "content_hash": v["content_hash"], "spec": v["spec"], "recorded_at": now}
                 for v in (*new, *changed) if v["revision"] != known_revisions.get(str(v["id"]))]
         with self.engine.begin() as conn:
-            if new:  # another run may have recorded the same new posting a moment ago
-                conn.execute(self._insert(postings).on_conflict_do_nothing(), new)
-            if changed:
-                conn.execute(update(postings).where(postings.c.id == bindparam("b_id")),
-                             changed)
-            if kept:  # record keeping: every revision, as it was first recorded
-                conn.execute(self._insert(kept_revisions).on_conflict_do_nothing(), kept)
+            # (another run may have recorded the same new posting a moment ago)
+            _insert_rows(conn, postings, new)
+            _update_many(conn, postings, [(v["id"], {k: x for k, x in v.items() if k != "id"})
+                                          for v in changed])
+            _insert_rows(conn, kept_revisions, kept)  # every revision, as first recorded
             _replan(conn, [str(v["id"]) for v in changed])
         return revisions
 
@@ -699,7 +696,7 @@ def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
     return list(found.all()) if returning else []
 
 
-def _update_many(conn: Any, table: Any, changes: Sequence[tuple[int, dict[str, Any]]],
+def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, dict[str, Any]]],
                  bump: bool = False) -> None:
     """Update rows by id, one statement per set of changed columns (``bump``, listings
     only: and :data:`_CHANGED`): an executemany, or on PostgreSQL one ``UPDATE ... FROM
