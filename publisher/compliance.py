@@ -115,14 +115,28 @@ def jurisdictions() -> tuple[Jurisdiction, ...]:
                                  "sources": tuple(row.get("sources", ()))}) for row in rows)
 
 
+#: (need, where the posting is) -> the rows asking for ``need`` that cover such a posting,
+#: with where; postings share a few places, so each place is judged once per process.
+_COVERING: dict[tuple[Any, ...], tuple[tuple[Jurisdiction, Path], ...]] = {}
+
+
+def _covering(posting: Posting, need: str) -> tuple[tuple[Jurisdiction, Path], ...]:
+    key = (need, posting.workplace, tuple(posting.remote_eligibility),
+           tuple((loc.country, loc.region, loc.city) for loc in posting.locations))
+    found = _COVERING.get(key)
+    if found is None:
+        found = _COVERING[key] = tuple(
+            (row, where) for row in jurisdictions()
+            if not row.advisory and need in row.requires
+            and (where := row.covers(posting)) is not None)
+    return found
+
+
 def _applying(posting: Posting, ctx: RuleContext,
               need: str) -> Iterator[tuple[Jurisdiction, Path, Severity]]:
-    for row in jurisdictions():
-        if row.advisory or need not in row.requires or not row.employs(ctx):
-            continue
-        where = row.covers(posting)
-        severity = row.severity(posting, ctx) if where is not None else None
-        if where is not None and severity is not None:
+    for row, where in _covering(posting, need):
+        severity = row.severity(posting, ctx) if row.employs(ctx) else None
+        if severity is not None:
             yield row, where, severity
 
 

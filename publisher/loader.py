@@ -1,20 +1,24 @@
 """Loading posting files: fast, strict YAML with positions on demand.
 
-Parsing uses libyaml (PyYAML's C parser) with a YAML 1.2 core-schema resolver: only
+Most files are read by yaml_rs (:mod:`publisher.fast_yaml`), which gives the same values;
+the rest, and every file it refuses, by libyaml (PyYAML's C parser) with a YAML 1.2
+core-schema resolver, whose values and messages are the contract: only
 ``true``/``false`` are booleans, ``NO`` and ``yes`` stay strings, ``012345`` is not octal and
 unquoted dates stay strings for the schema to parse. Only plain YAML types are constructed;
 any other tag (``!!python/object``, ``!!binary``, ``!custom``) is refused, as are duplicate
 keys, files over :data:`MAX_BYTES`, non-UTF-8 bytes and alias expansion past
 :data:`MAX_NODES` (a "billion laughs" bomb).
 
-Line and column numbers come from the node tree the file was composed into (kept by
-:func:`load_document`): :class:`Locator` walks a pydantic ``loc`` through it.
+Line and column numbers come from the node tree the file was composed into by libyaml (kept
+by :func:`load_document`, or composed when first asked): :class:`Locator` walks a pydantic
+``loc`` through it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ import yaml
 from yaml.constructor import BaseConstructor, ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
+
+from publisher.fast_yaml import DECLINED, fast_load
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "LoadError", "Locator", "load_document",
            "load_text", "read_text"]
@@ -139,11 +145,29 @@ class _Loader(_Parser, _Constructor, _Resolver):
         _Resolver.__init__(self)
 
 
+class _Composer(_Parser):
+    """Composes the node tree for positions only: no tags resolved (2.5x faster)."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Node | None, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
 def read_text(path: Path) -> str:
     """Read a posting file as UTF-8 text, refusing large or non-UTF-8 files."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+            # Sized by the file (read(MAX_BYTES + 1) would allocate a megabyte per file);
+            # what the size cannot tell (a pipe, a growing file) is read up to the limit.
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(size + 1 if 0 < size <= MAX_BYTES else MAX_BYTES + 1)
+            if len(raw) == size + 1:
+                raw += handle.read(MAX_BYTES - size)
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
@@ -185,7 +209,13 @@ def load_text(text: str) -> Any:
 
 def load_document(text: str) -> tuple[Any, Node | None]:
     """:func:`load_text`, also returning the composed node tree (for :class:`Locator`: the
-    positions of a file's problems then cost no second parse)."""
+    positions of a file's problems then cost no second parse), or ``None`` for a file that
+    went the fast way (:mod:`publisher.fast_yaml`: the locator composes it if asked)."""
+    large = _may_be_large(text)
+    if not large:
+        data = fast_load(text)
+        if data is not DECLINED:
+            return data, None
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -196,7 +226,7 @@ def load_document(text: str) -> tuple[Any, Node | None]:
         raise LoadError(f"nesting deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
-    problem = _check_size(data) if _may_be_large(text) else None
+    problem = _check_size(data) if large else None
     if problem is not None:
         line, column = Locator(text, root).first_oversized()
         raise LoadError(problem, line, column)
@@ -263,16 +293,23 @@ class Position:
 class Locator:
     """Finds the position of a pydantic ``loc`` (or a text inside a value) in a YAML file."""
 
-    def __init__(self, text: str, root: Node | None = None) -> None:
+    def __init__(self, text: str, root: Node | None = None,
+                 keys: Sequence[str] | None = None) -> None:
+        """``keys``: the top-level keys of the file as loaded, in order, for a file loaded
+        without a node tree: a position under one of them then composes only its lines."""
         self.text = text
         self._root = root
         self._composed = root is not None
+        self._keys = keys
+        self._starts: list[int] | None = None
+        self._lines: list[str] = []
+        self._sections: dict[str, tuple[int, Locator] | None] = {}
 
     @property
     def root(self) -> Node | None:
         if not self._composed:
             self._composed = True
-            loader = _Loader(self.text)
+            loader = _Composer(self.text)
             try:
                 self._root = loader.get_single_node()
             except yaml.YAMLError:
@@ -305,6 +342,11 @@ class Locator:
     def position(self, loc: tuple[str | int, ...], needle: str | None = None,
                  at_key: bool = False) -> Position:
         """Position of ``loc``; of ``needle`` inside its value when given."""
+        part = self._section(str(loc[0])) if loc and not self._composed else None
+        if part is not None:
+            lines, section = part
+            pos = section.position(loc, needle, at_key)
+            return Position(pos.line + lines, pos.column)
         if self.root is None:
             return Position(1, 1)
         key_node, node = self._walk(loc)
@@ -318,6 +360,37 @@ class Locator:
         if target is None:
             return Position(1, 1)
         return Position(target.start_mark.line + 1, target.start_mark.column + 1)
+
+    def _section(self, key: str) -> tuple[int, Locator] | None:
+        """The lines of top-level ``key`` as a locator of their own, with the number of lines
+        before them, or ``None``.
+
+        The file is loaded as a mapping with keys ``self._keys``. When as many lines start at
+        column 0 (not blank, not a comment), the mapping is a block one and those lines are
+        its keys, in order: each key's lines run to the next one's. (Each key of a block
+        mapping starts a line at column 0; another line there would have to be inside a flow
+        collection or a quoted text, and would make one line too many.) The lines must still
+        compose as a mapping of that one key."""
+        if self._keys is None:
+            return None
+        if self._starts is None:
+            self._lines = self.text.split("\n")
+            starts = [i for i, line in enumerate(self._lines) if line[:1] not in _NO_ENTRY]
+            self._starts = starts if len(starts) == len(self._keys) else []
+        if key not in self._sections:
+            self._sections[key] = None
+            if self._starts and key in self._keys:
+                index = list(self._keys).index(key)
+                start = self._starts[index]
+                end = self._starts[index + 1] if index + 1 < len(self._starts) \
+                    else len(self._lines)
+                section = Locator("\n".join(self._lines[start:end]))
+                root = section.root
+                if isinstance(root, MappingNode) and len(root.value) == 1 \
+                        and isinstance(root.value[0][0], ScalarNode) \
+                        and root.value[0][0].value == key:
+                    self._sections[key] = (start, section)
+        return self._sections[key]
 
     def _index_position(self, index: int) -> Position:
         line_start = self.text.rfind("\n", 0, index) + 1
@@ -356,6 +429,10 @@ class Locator:
         if hit is None:
             return None, None
         return hit.start_mark.line + 1, hit.start_mark.column + 1
+
+
+#: How a line that starts no top-level block entry starts: blank, indented, a comment.
+_NO_ENTRY = ("", " ", "#")
 
 
 def _node_children(node: MappingNode | SequenceNode) -> Iterator[Node]:

@@ -30,6 +30,7 @@ from pydantic_core.core_schema import ValidationInfo
 from publisher import codes
 
 __all__ = [
+    "NO_CONTROLS",
     "STORED",
     "Apply",
     "Company",
@@ -300,6 +301,9 @@ class Apply(_Strict):
 
 #: The validation context of a posting read back from the ledger (see Posting).
 STORED: dict[str, bool] = {"stored": True}
+#: The validation context of data loaded from YAML text without a backslash: it has no
+#: escapes, and the parsers refuse raw control characters, so none of its strings holds one.
+NO_CONTROLS: dict[str, bool] = {"no_controls": True}
 
 
 class Posting(_Strict):
@@ -311,8 +315,9 @@ class Posting(_Strict):
         """C0 control characters (a NUL from a YAML escape, say) mean nothing to a reader
         and break pages and feeds: they are dropped from every text (tab and newline stay).
         Content read back from the ledger (context :data:`STORED`) had them dropped when it
-        was recorded."""
-        return data if info.context is STORED else _strip_controls(data)
+        was recorded; data from text without escapes (:data:`NO_CONTROLS`) has none."""
+        return data if info.context is STORED or info.context is NO_CONTROLS \
+            else _strip_controls(data)
 
     id: Slug = Field(description="stable identity; equals the file name without .yaml")
     title: Annotated[Text, Field(max_length=200)] = Field(

@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,17 @@ from publisher.config import Config, apply_defaults
 from publisher.loader import LoadError, Locator, load_document, read_text
 from publisher.problems import Finding, Problem, did_you_mean, format_path
 from publisher.rules import POSTING_RULES, TEXT_RULES, RuleContext, configured
-from publisher.schema import ID_RE, STORED, Apply, Company, Experience, Location, Posting, Salary
+from publisher.schema import (
+    ID_RE,
+    NO_CONTROLS,
+    STORED,
+    Apply,
+    Company,
+    Experience,
+    Location,
+    Posting,
+    Salary,
+)
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -49,6 +58,7 @@ class FileResult:
     problems: list[Problem] = field(default_factory=list)
     text: str | None = None
     nodes: Node | None = None  # the composed YAML, for the positions of its problems
+    keys: list[str] | None = None  # its top-level keys, when it was loaded without nodes
     load_error: LoadError | None = None
 
 
@@ -116,6 +126,8 @@ def load_posting(path: Path, config: Config, ctx: RuleContext,
     try:
         result.text = read_text(path)
         data, result.nodes = load_document(result.text)
+        if result.nodes is None and isinstance(data, dict):
+            result.keys = list(data)
     except LoadError as exc:
         result.load_error = exc
         return result
@@ -142,9 +154,11 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
             "schema", f"the top level must be a mapping of posting fields, found {kind}"))
         return result
     for text_rule in TEXT_RULES:
-        result.problems.extend(text_rule(data))
+        result.problems.extend(text_rule(data, result.text))
     try:
-        posting = apply_defaults(Posting.model_validate(data), config)
+        plain = result.text is not None and "\\" not in result.text
+        posting = apply_defaults(Posting.model_validate(
+            data, context=NO_CONTROLS if plain else None), config)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         result.problems.extend(_schema_problem(e) for e in errors)
@@ -217,7 +231,7 @@ def place(result: FileResult) -> list[Finding]:
         return [Finding(file, err.line, err.column, "error", "yaml-syntax", err.message)]
     if not result.problems:
         return []
-    locator = Locator(result.text or "", result.nodes)
+    locator = Locator(result.text or "", result.nodes, result.keys)
     lines = (result.text or "").splitlines()
     findings = []
     for problem in dict.fromkeys(result.problems):
@@ -239,8 +253,8 @@ def ignored(line: str) -> set[str]:
 
 
 def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                 boards: bool, keep: bool = False, as_json: bool = False) -> list[Checked]:
-    board_check = board_checker(config) if boards else None
+                 board_check: BoardCheck | None, keep: bool = False,
+                 as_json: bool = False) -> list[Checked]:
     checked = []
     for path in paths:
         result = load_posting(path, config, ctx, board_check)
@@ -278,14 +292,27 @@ PARALLEL_FROM = 150
 SHARE = 200
 
 
-def _die_with_parent() -> None:
-    """A pool worker ends when the process that started it does (Linux): a ``jobpub run``
+#: What a pool worker checks files against (set in each worker when it starts).
+_JOB: tuple[Config, RuleContext, BoardCheck | None, bool] | None = None
+
+
+def _start_worker(*job: Any) -> None:
+    """A pool worker keeps what it checks against (given at fork, not pickled for every
+    share), and ends when the process that started it does (Linux): a ``jobpub run``
     SIGKILLed while validating must not leave its workers behind."""
     import ctypes
     import signal
 
+    global _JOB
+    _JOB = job
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _check_share(paths: Sequence[Path]) -> list[Checked]:
+    assert _JOB is not None
+    config, ctx, board_check, keep = _JOB
+    return _check_files(paths, config, ctx, board_check, keep, as_json=True)
 
 
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
@@ -300,24 +327,28 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
     """
     files = discover(paths)
     workers = min(os.cpu_count() or 1, 8)
+    board_check = board_checker(config) if boards else None
     if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        checked = _check_files(files, config, ctx, boards, keep)
+        checked = _check_files(files, config, ctx, board_check, keep)
         if each is not None:
             each(_report(len(checked), checked, []))
     else:
-        size = -(-len(files) // (workers * 4))
+        # Small shares, taken by whichever worker is free: the workers end together even
+        # when one core is slower. The first file is checked here first: what it loads on
+        # first use (data tables, lazy imports) is then inherited by every worker.
+        size = max(-(-len(files) // (workers * 16)), 16)
         if each is not None:  # its first share soon: the caller starts working on it
             size = min(size, SHARE)
-        chunks = [files[i:i + size] for i in range(0, len(files), size)]
-        checked = []
+        checked, first = [], _check_files(files[:1], config, ctx, board_check, keep)
+        chunks = [files[i:i + size] for i in range(1, len(files), size)]
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
-                                 initializer=_die_with_parent) as pool:
-            check = partial(_check_files, config=config, ctx=ctx, boards=boards, keep=keep,
-                            as_json=True)
-            for shared in pool.map(check, chunks):
+                                 initializer=_start_worker,
+                                 initargs=(config, ctx, board_check, keep)) as pool:
+            for shared in pool.map(_check_share, chunks):
                 part = [replace(item, posting=Posting.model_validate_json(
                     item.posting, context=STORED)) if isinstance(item.posting, str) else item
                     for item in shared]  # JSON back to models, once
+                part, first = first + part, []
                 if each is not None:
                     each(_report(len(part), part, []))
                 checked += part

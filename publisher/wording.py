@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
@@ -80,22 +79,23 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     texts = list(_texts(posting))
     # Judged over the distinct words of the whole posting (a set of postings reuses a few
     # thousand words: each is judged once); located only where something is found.
-    counts = Counter(WORD.findall("\n".join(t for _, t in texts).lower()))
-    if not starts.isdisjoint(counts):
+    words = WORD.findall("\n".join(t for _, t in texts).lower())
+    distinct = set(words)
+    if not starts.isdisjoint(distinct):
         for path, text in texts:
             for found in phrases.finditer(text):
                 hint, kind = hints[found.lastgroup or ""]
                 yield Problem(RULE, f"'{found.group(0)}' is {kind}: {hint}", path, "warning",
                               needle=found.group(0))
     male = balance = 0
-    for word, n in counts.items():
+    for word in distinct:
         lean = _LEAN.get(word)
         if lean is None:
             lean = _LEAN[word] = _lean(word, masculine, feminine)
         if lean > 0:
-            male += n
+            male += words.count(word)  # coded words are few: counted only for them
         elif lean < 0:
-            balance += n
+            balance += words.count(word)
     if male - balance <= STRONGLY:
         return
     coded = [(path, word) for path, text in texts for word in WORD.findall(text)

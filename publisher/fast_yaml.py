@@ -1,0 +1,87 @@
+"""The fast path of loading: yaml_rs (Rust, saphyr) for files both parsers read alike.
+
+PyYAML's C parser still builds every node as a Python object and its constructor runs in
+Python: ~200 µs for a posting, the largest share of ``jobpub validate``. yaml_rs builds the
+Python values in Rust in ~20 µs. It reads YAML 1.2 as jobpub's loader does (``NO`` and
+``yes`` stay text, ``012345`` is 12345, dates stay text with ``parse_datetime=False``,
+duplicate keys are refused), but it differs elsewhere: it ignores unknown tags, reads
+several documents, takes ``0b101``, ``-0x1``, ``0X1F`` and ``1_000`` as numbers and builds
+collection keys as tuples.
+
+So it is used only for text that has none of those features (:func:`_special`), and its
+result only when every mapping key is text: anything else, and any file yaml_rs refuses,
+goes the strict way (:func:`publisher.loader.load_document`), whose answer and message
+stand. A file loaded here has no node tree: positions of its problems are found by composing
+it with PyYAML when there are any (:class:`publisher.loader.Locator` does so on demand).
+
+``tests/test_fast_yaml.py`` checks on generated YAML that both ways give the same values
+(type for type) or the fast way declines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["DECLINED", "fast_load"]
+
+try:
+    import yaml_rs
+except ImportError:  # pragma: no cover - a platform without its wheel: the strict way only
+    yaml_rs = None  # type: ignore[assignment]
+
+DECLINED: Any = object()
+
+#: Characters the two parsers treat differently (tabs, CR, controls, NEL, LS/PS, BOM: line
+#: breaks and refusals differ): needed only when ``str.isprintable`` says no.
+_ODD_CHARACTER = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    "\U00010000-\U0010ffff]")
+#: Tags, anchors and aliases start a token; so do complex keys (``? key``).
+_INDICATOR = re.compile(r"(?:^|(?<=[ \[{,]))(?:[!&*]|\?(?=[ \n,\]}]|\Z))", re.MULTILINE)
+#: Numbers only YAML 1.1 or yaml_rs reads: 0b101, -0x1, +0o7, 0X1F, 1_000 (each search
+#: starts at a literal character, which the regex engine finds fast).
+_NUMBER = re.compile(r"0(?:[XOBb]|(?<=[-+]0)[xo])")
+_UNDERSCORE = re.compile(r"_(?:[0-9]|(?<=[0-9]_))")
+
+
+def _special(text: str) -> bool:
+    """Whether ``text`` may use something the two parsers read differently."""
+    if not text.replace("\n", " ").isprintable() and _ODD_CHARACTER.search(text):
+        return True
+    if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text \
+            or "\n%" in text:
+        return True  # several documents, directives
+    if ("!" in text or "&" in text or "*" in text or "?" in text) \
+            and _INDICATOR.search(text):
+        return True
+    return _NUMBER.search(text) is not None or ("_" in text and _UNDERSCORE.search(text)
+                                                is not None)
+
+
+def fast_load(text: str) -> Any:
+    """The file's values, or :data:`DECLINED` when it must go the strict way."""
+    if yaml_rs is None or _special(text):
+        return DECLINED
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False)
+    except (KeyboardInterrupt, SystemExit):  # pragma: no cover
+        raise
+    except BaseException:
+        return DECLINED
+    return data if _keys_are_text(data) else DECLINED
+
+
+def _keys_are_text(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            try:
+                "".join(item)  # in C: a TypeError at the first key that is not text
+            except TypeError:
+                return False
+            stack += item.values()
+        elif type(item) is list:
+            stack += item
+    return True
