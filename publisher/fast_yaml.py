@@ -5,8 +5,10 @@ Python: ~200 µs for a posting, the largest share of ``jobpub validate``. yaml_r
 Python values in Rust in ~20 µs. It reads YAML 1.2 as jobpub's loader does (``NO`` and
 ``yes`` stay text, ``012345`` is 12345, dates stay text with ``parse_datetime=False``,
 duplicate keys are refused), but it differs elsewhere: it ignores unknown tags, reads
-several documents, takes ``0b101``, ``-0x1``, ``0X1F`` and ``1_000`` as numbers and builds
-collection keys as tuples.
+several documents, takes ``0b101``, ``-0x1``, ``0X1F`` and ``1_000`` as numbers, builds
+collection keys as tuples, ends a block scalar at the end of a file without a line break or
+without content with one, and takes ``|`` as text inside flow collections (found by
+``tests/test_fast_yaml.py``). Flow collections over several lines go the strict way too.
 
 So it is used only for text that has none of those features (:func:`_special`), and its
 result only when every mapping key is text: anything else, and any file yaml_rs refuses,
@@ -37,12 +39,57 @@ DECLINED: Any = object()
 _ODD_CHARACTER = re.compile(
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
     "\U00010000-\U0010ffff]")
-#: Tags, anchors and aliases start a token; so do complex keys (``? key``).
-_INDICATOR = re.compile(r"(?:^|(?<=[ \[{,]))(?:[!&*]|\?(?=[ \n,\]}]|\Z))", re.MULTILINE)
+#: Tags and anchors start a token; so do complex keys (``? key``). (An alias, ``*name``,
+#: needs an anchor: yaml_rs refuses one without, and ``**bold**`` stays text.)
+_INDICATOR = re.compile(r"(?:^|(?<=[ \[{,]))(?:[!&]|\?(?=[ \n,\]}]|\Z))", re.MULTILINE)
 #: Numbers only YAML 1.1 or yaml_rs reads: 0b101, -0x1, +0o7, 0X1F, 1_000 (each search
 #: starts at a literal character, which the regex engine finds fast).
 _NUMBER = re.compile(r"0(?:[XOBb]|(?<=[-+]0)[xo])")
 _UNDERSCORE = re.compile(r"_(?:[0-9]|(?<=[0-9]_))")
+#: A block scalar header on the last line with text: yaml_rs reads ``a: |`` there as "\n"
+#: (and ``|`` text that ends without a line break with one).
+_HEADER_AT_END = re.compile(r"[|>][-+0-9]{0,2} *(?:#.*)?\Z")
+
+
+#: What may follow a block scalar's ``|`` or ``>`` on its line.
+_HEADER_REST = re.compile(r"[-+1-9]{0,2}(?: +#.*| *)")
+
+
+def _line_of(text: str, at: int) -> str:
+    end = text.find("\n", at)
+    return text[text.rfind("\n", 0, at) + 1:end if end >= 0 else len(text)]
+
+
+def _flow_over_lines(text: str) -> bool:
+    """Whether a flow collection may go on past its line: a line that opens one must close
+    as many, and hold no quote or comment (which could hide a bracket)."""
+    for opener in "[{":
+        at = text.find(opener)
+        while at >= 0:
+            line = _line_of(text, at)
+            if line.count("[") != line.count("]") or line.count("{") != line.count("}") \
+                    or "'" in line or '"' in line or "#" in line:
+                return True
+            at = text.find(opener, at + 1)
+    return False
+
+
+def _odd_block_scalar(text: str) -> bool:
+    """Whether a ``|`` or ``>`` starts a token anywhere but as a block scalar's header after
+    ``key:`` or ``-`` on a line without brackets (yaml_rs takes ``[|]`` and ``{a: |}`` as
+    text, and ``|`` at the start of a line)."""
+    for mark in "|>":
+        at = text.find(mark)
+        while at >= 0:
+            if at == 0 or text[at - 1] in " \n[{,":
+                line = _line_of(text, at)
+                end = text.find("\n", at)
+                if text[at - 2:at] not in (": ", "- ") or any(c in line for c in "[]{}") \
+                        or not _HEADER_REST.fullmatch(text, at + 1,
+                                                      end if end >= 0 else len(text)):
+                    return True
+            at = text.find(mark, at + 1)
+    return False
 
 
 def _special(text: str) -> bool:
@@ -52,8 +99,13 @@ def _special(text: str) -> bool:
     if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text \
             or "\n%" in text:
         return True  # several documents, directives
-    if ("!" in text or "&" in text or "*" in text or "?" in text) \
+    if ("!" in text or "&" in text or "?" in text) \
             and _INDICATOR.search(text):
+        return True
+    if ("|" in text or ">" in text) and (not text.endswith("\n") or _HEADER_AT_END.search(
+            text.rstrip().rpartition("\n")[2]) or _odd_block_scalar(text)):
+        return True  # block scalars at the end of the text or where they cannot be
+    if ("[" in text or "{" in text) and _flow_over_lines(text):
         return True
     return _NUMBER.search(text) is not None or ("_" in text and _UNDERSCORE.search(text)
                                                 is not None)

@@ -207,12 +207,13 @@ def load_text(text: str) -> Any:
     return load_document(text)[0]
 
 
-def load_document(text: str) -> tuple[Any, Node | None]:
+def load_document(text: str, fast: bool = True) -> tuple[Any, Node | None]:
     """:func:`load_text`, also returning the composed node tree (for :class:`Locator`: the
     positions of a file's problems then cost no second parse), or ``None`` for a file that
-    went the fast way (:mod:`publisher.fast_yaml`: the locator composes it if asked)."""
+    went the fast way (:mod:`publisher.fast_yaml`: the locator composes it if asked).
+    ``fast=False``: PyYAML only."""
     large = _may_be_large(text)
-    if not large:
+    if fast and not large:
         data = fast_load(text)
         if data is not DECLINED:
             return data, None

@@ -7,7 +7,7 @@ import multiprocessing as mp
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,16 +81,27 @@ class Report:
 
 
 def discover(paths: Sequence[Path]) -> list[Path]:
-    """Posting files under ``paths``: folders are searched recursively, files taken as given."""
+    """Posting files under ``paths``: folders are searched recursively (not into hidden
+    folders or symbolic links to folders; hidden files left out), files taken as given."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(
-                p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            found.extend(map(Path, _postings_in(str(path))))
         else:
             found.append(path)
     return list(dict.fromkeys(found))
+
+
+def _postings_in(folder: str) -> Iterator[str]:
+    """The posting files in ``folder`` and below, in path order (each folder's entries by
+    name, a folder's files before the entries that sort after its name)."""
+    with os.scandir(folder) as scan:
+        entries = sorted((e for e in scan if not e.name.startswith(".")), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _postings_in(entry.path)
+        elif entry.name.endswith(SUFFIXES) and entry.is_file():
+            yield entry.path
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:

@@ -31,6 +31,7 @@ STRONGLY = 3  # masculine-coded words beyond the feminine-coded ones before it i
 
 
 WORD = re.compile(r"[\w-]+")
+_ASCII_WORD = re.compile(r"[\w-]+", re.ASCII)  # the same on ASCII text, and faster
 
 
 @cache
@@ -79,7 +80,8 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     texts = list(_texts(posting))
     # Judged over the distinct words of the whole posting (a set of postings reuses a few
     # thousand words: each is judged once); located only where something is found.
-    words = WORD.findall("\n".join(t for _, t in texts).lower())
+    text = "\n".join(t for _, t in texts).lower()
+    words = (_ASCII_WORD if text.isascii() else WORD).findall(text)
     distinct = set(words)
     if not starts.isdisjoint(distinct):
         for path, text in texts:
