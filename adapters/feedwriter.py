@@ -55,8 +55,7 @@ def iso_date(when: datetime) -> str:
 
 def rfc822(when: datetime) -> str:
     """RFC 822: "GMT" for UTC (a build date), else the numeric offset ("-0600")."""
-    from email.utils import format_datetime  # here: validate loads this module for its rules
-
+    from email.utils import format_datetime  # here: validate imports this module for its rules
     return format_datetime(when, usegmt=when.tzinfo is UTC)
 
 
@@ -183,8 +182,7 @@ def _element(path: str, value: str, indent: str) -> str:
 def _job_xml(record: dict[str, str], dialect: Dialect) -> str:
     """One job; fields sharing a parent (``location/city``, ``location/region``) are
     written inside one parent element, in the order of their first field."""
-    from xml.sax.saxutils import quoteattr  # here: validate loads this module for its rules
-
+    from xml.sax.saxutils import quoteattr  # here, as format_datetime above
     attr = f" {dialect.id_attribute}={quoteattr(record['ref'])}" if dialect.id_attribute else ""
     remote = record["remotetype"] == REMOTE  # fully remote: no place of its own
     shown = [(tag, record[key]) for tag, key in dialect.fields

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import re
@@ -352,17 +353,21 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
             size = min(size, SHARE)
         checked, first = [], _check_files(files[:1], config, ctx, board_check, keep)
         chunks = [files[i:i + size] for i in range(1, len(files), size)]
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
-                                 initializer=_start_worker,
-                                 initargs=(config, ctx, board_check, keep)) as pool:
-            for shared in pool.map(_check_share, chunks):
-                part = [replace(item, posting=Posting.model_validate_json(
-                    item.posting, context=STORED)) if isinstance(item.posting, str) else item
-                    for item in shared]  # JSON back to models, once
-                part, first = first + part, []
-                if each is not None:
-                    each(_report(len(part), part, []))
-                checked += part
+        gc.freeze()  # the workers' collections leave what they inherit alone (no copying)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
+                                     initializer=_start_worker,
+                                     initargs=(config, ctx, board_check, keep)) as pool:
+                for shared in pool.map(_check_share, chunks):
+                    part = [replace(item, posting=Posting.model_validate_json(
+                        item.posting, context=STORED)) if isinstance(item.posting, str)
+                        else item for item in shared]  # JSON back to models, once
+                    part, first = first + part, []
+                    if each is not None:
+                        each(_report(len(part), part, []))
+                    checked += part
+        finally:
+            gc.unfreeze()
     return _report(len(files), checked, _duplicate_ids(checked))
 
 
