@@ -23,6 +23,7 @@ it with PyYAML when there are any (:class:`publisher.loader.Locator` does so on 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 __all__ = ["DECLINED", "fast_load"]
@@ -34,11 +35,15 @@ except ImportError:  # pragma: no cover - a platform without its wheel: the stri
 
 DECLINED: Any = object()
 
-#: Characters the two parsers treat differently (tabs, CR, controls, NEL, LS/PS, BOM: line
-#: breaks and refusals differ): needed only when ``str.isprintable`` says no.
-_ODD_CHARACTER = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-    "\U00010000-\U0010ffff]")
+@cache
+def _odd_character() -> re.Pattern[str]:
+    """Characters the two parsers treat differently (tabs, CR, controls, NEL, LS/PS, BOM:
+    line breaks and refusals differ); needed only when ``str.isprintable`` says no, and
+    compiled then (its ranges take ~5 ms)."""
+    return re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                      "\U00010000-\U0010ffff]")
+
+
 #: Tags and anchors start a token; so do complex keys (``? key``). (An alias, ``*name``,
 #: needs an anchor: yaml_rs refuses one without, and ``**bold**`` stays text.)
 _INDICATOR = re.compile(r"(?:^|(?<=[ \[{,]))(?:[!&]|\?(?=[ \n,\]}]|\Z))", re.MULTILINE)
@@ -94,7 +99,7 @@ def _odd_block_scalar(text: str) -> bool:
 
 def _special(text: str) -> bool:
     """Whether ``text`` may use something the two parsers read differently."""
-    if not text.replace("\n", " ").isprintable() and _ODD_CHARACTER.search(text):
+    if not text.replace("\n", " ").isprintable() and _odd_character().search(text):
         return True
     if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text \
             or "\n%" in text:

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -310,13 +311,7 @@ class Locator:
     def root(self) -> Node | None:
         if not self._composed:
             self._composed = True
-            loader = _Composer(self.text)
-            try:
-                self._root = loader.get_single_node()
-            except yaml.YAMLError:
-                self._root = None
-            finally:
-                loader.dispose()
+            self._root = _compose(self.text)
         return self._root
 
     def _walk(self, loc: tuple[str | int, ...]) -> tuple[Node | None, Node | None]:
@@ -385,8 +380,9 @@ class Locator:
                 start = self._starts[index]
                 end = self._starts[index + 1] if index + 1 < len(self._starts) \
                     else len(self._lines)
-                section = Locator("\n".join(self._lines[start:end]))
-                root = section.root
+                text = "\n".join(self._lines[start:end])
+                root = _compose_part(text)
+                section = Locator(text, root)
                 if isinstance(root, MappingNode) and len(root.value) == 1 \
                         and isinstance(root.value[0][0], ScalarNode) \
                         and root.value[0][0].value == key:
@@ -430,6 +426,21 @@ class Locator:
         if hit is None:
             return None, None
         return hit.start_mark.line + 1, hit.start_mark.column + 1
+
+
+def _compose(text: str) -> Node | None:
+    """The node tree of ``text`` for positions (None when it does not compose)."""
+    loader = _Composer(text)
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+#: One key's lines recur across postings (a location, a company, a title): composed once.
+_compose_part = lru_cache(maxsize=512)(_compose)
 
 
 #: How a line that starts no top-level block entry starts: blank, indented, a comment.

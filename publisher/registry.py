@@ -95,7 +95,8 @@ class Adapters:
 
     def get(self, name: str, overrides: Mapping[str, Any] | None = None) -> BoardAdapter[Any]:
         """Board ``name``'s adapter; ConfigError for an unknown board or bad settings."""
-        key = (name, json.dumps(dict(overrides or {}), sort_keys=True, default=str))
+        key = (name, json.dumps(dict(overrides), sort_keys=True, default=str)
+               if overrides else "{}")
         adapter = self._built.get(key)
         if adapter is None:
             if name not in self.registry:

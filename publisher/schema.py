@@ -103,17 +103,27 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _has_host(value: str, scheme: str) -> bool:
+    """Whether a URL that starts with ``scheme://`` and has no white space (the fields'
+    patterns saw to both) names a host: the first character after ``//`` starts one unless
+    it is a ``/``, ``?`` or ``#``. (urlsplit's answer, without its cost; it still decides,
+    and refuses, a URL with brackets, which may be an IPv6 address.)"""
+    if "[" in value or "]" in value:
+        parts = urlsplit(value)
+        return parts.scheme == scheme and bool(parts.netloc)
+    return value[len(scheme) + 3:len(scheme) + 4] not in ("", "/", "?", "#")
+
+
 def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    _check(parts.scheme == "https" and bool(parts.netloc) and " " not in value, "https_url",
-           "'{value}' is not an https:// URL", value=value)
+    _check(value.startswith("https://") and _has_host(value, "https") and " " not in value,
+           "https_url", "'{value}' is not an https:// URL", value=value)
     return value
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    _check(parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value,
-           "http_url", "'{value}' is not an http(s):// URL", value=value)
+    scheme = "https" if value.startswith("https://") else "http"
+    _check(value.startswith(("http://", "https://")) and _has_host(value, scheme)
+           and " " not in value, "http_url", "'{value}' is not an http(s):// URL", value=value)
     return value
 
 

@@ -56,7 +56,7 @@ def zones_of(country: str, region: str | None = None) -> tuple[str, ...]:
 def matches(zone: str, country: str, region: str | None, when: datetime) -> bool:
     """Whether ``zone`` keeps the same time as one of the place's zones at ``when``."""
     candidates = zones_of(country, region)
-    if not candidates:
-        return True  # nothing known: no warning
+    if not candidates or zone in candidates:
+        return True  # nothing known: no warning; or one of the place's own zones
     offset = when.astimezone(ZoneInfo(zone)).utcoffset()
     return any(when.astimezone(ZoneInfo(z)).utcoffset() == offset for z in candidates)

@@ -67,12 +67,21 @@ def _texts(posting: Posting) -> Iterator[tuple[Path, str]]:
         yield ("work_environment",), posting.work_environment
 
 
-_LEAN: dict[str, int] = {}  # word -> its lean, judged once per process
+#: Words judged so far in this process, and those found coded (a set of postings reuses a few
+#: thousand words: each is judged once; set operations then sort a posting's words in C).
+_SEEN: set[str] = set()
+_MASCULINE: set[str] = set()
+_FEMININE: set[str] = set()
 
 
-def _lean(word: str, masculine: tuple[str, ...], feminine: tuple[str, ...]) -> int:
-    """1 for a masculine-coded word, -1 for a feminine-coded one, else 0."""
-    return 1 if word.startswith(masculine) else -1 if word.startswith(feminine) else 0
+def _judge(words: set[str], masculine: tuple[str, ...], feminine: tuple[str, ...]) -> None:
+    """Sort words not seen before into the coded sets (a masculine stem wins)."""
+    for word in words - _SEEN:
+        if word.startswith(masculine):
+            _MASCULINE.add(word)
+        elif word.startswith(feminine):
+            _FEMININE.add(word)
+    _SEEN.update(words)
 
 
 def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
@@ -80,8 +89,8 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     texts = list(_texts(posting))
     # Judged over the distinct words of the whole posting (a set of postings reuses a few
     # thousand words: each is judged once); located only where something is found.
-    text = "\n".join(t for _, t in texts).lower()
-    words = (_ASCII_WORD if text.isascii() else WORD).findall(text)
+    whole = "\n".join(t for _, t in texts).lower()
+    words = (_ASCII_WORD if whole.isascii() else WORD).findall(whole)
     distinct = set(words)
     if not starts.isdisjoint(distinct):
         for path, text in texts:
@@ -89,19 +98,13 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
                 hint, kind = hints[found.lastgroup or ""]
                 yield Problem(RULE, f"'{found.group(0)}' is {kind}: {hint}", path, "warning",
                               needle=found.group(0))
-    male = balance = 0
-    for word in distinct:
-        lean = _LEAN.get(word)
-        if lean is None:
-            lean = _LEAN[word] = _lean(word, masculine, feminine)
-        if lean > 0:
-            male += words.count(word)  # coded words are few: counted only for them
-        elif lean < 0:
-            balance += words.count(word)
+    _judge(distinct, masculine, feminine)
+    male = sum(map(words.count, distinct & _MASCULINE))  # coded words are few
+    balance = sum(map(words.count, distinct & _FEMININE))
     if male - balance <= STRONGLY:
         return
     coded = [(path, word) for path, text in texts for word in WORD.findall(text)
-             if _LEAN.get(word.lower(), 0) > 0]
+             if word.lower() in _MASCULINE]
     for path, word in coded[:MAX_CODED]:
         yield Problem(RULE, f"'{word}' is masculine-coded (Gaucher et al. 2011), and the "
                       f"posting is strongly masculine-coded ({male} such words to "
