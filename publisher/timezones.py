@@ -7,8 +7,8 @@ Used to warn when a posting's dates would be read in a zone none of its places i
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import cache
+from datetime import datetime, timedelta
+from functools import cache, lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
@@ -58,5 +58,11 @@ def matches(zone: str, country: str, region: str | None, when: datetime) -> bool
     candidates = zones_of(country, region)
     if not candidates or zone in candidates:
         return True  # nothing known: no warning; or one of the place's own zones
-    offset = when.astimezone(ZoneInfo(zone)).utcoffset()
-    return any(when.astimezone(ZoneInfo(z)).utcoffset() == offset for z in candidates)
+    offset = _offset(zone, when)
+    return any(_offset(z, when) == offset for z in candidates)
+
+
+@lru_cache(maxsize=4096)
+def _offset(zone: str, when: datetime) -> timedelta | None:
+    """``zone``'s UTC offset at ``when`` (postings share a few publish times)."""
+    return when.astimezone(ZoneInfo(zone)).utcoffset()

@@ -342,6 +342,18 @@ def _received(sent: _Sent) -> Checked:
     return Checked(Path(path), posting_id, [Finding(*f) for f in findings], posting)
 
 
+def _shares(files: list[Path], workers: int, most: int) -> list[list[Path]]:
+    """Shares taken by whichever worker is free, smaller as fewer files are left (an
+    eighth of the rest per worker, 8 at least, ``most`` at most): the workers end together
+    even when one core is slower."""
+    shares, start = [], 0
+    while start < len(files):
+        size = min(max(-(-(len(files) - start) // (workers * 8)), 8), most)
+        shares.append(files[start:start + size])
+        start += size
+    return shares
+
+
 def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
                    boards: bool = True, keep: bool = False,
                    each: Callable[[Report], None] | None = None) -> Report:
@@ -360,14 +372,10 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         if each is not None:
             each(_report(len(checked), checked, []))
     else:
-        # Small shares, taken by whichever worker is free: the workers end together even
-        # when one core is slower. The first file is checked here first: what it loads on
-        # first use (data tables, lazy imports) is then inherited by every worker.
-        size = max(-(-len(files) // (workers * 16)), 16)
-        if each is not None:  # its first share soon: the caller starts working on it
-            size = min(size, SHARE)
+        # The first file is checked here first: what it loads on first use (data tables,
+        # lazy imports) is then inherited by every worker.
         checked, first = [], _check_files(files[:1], config, ctx, board_check, keep)
-        chunks = [files[i:i + size] for i in range(1, len(files), size)]
+        chunks = _shares(files[1:], workers, SHARE if each is not None else len(files))
         gc.freeze()  # the workers' collections leave what they inherit alone (no copying)
         try:
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
