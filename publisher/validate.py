@@ -96,8 +96,12 @@ def discover(paths: Sequence[Path]) -> list[Path]:
 def _postings_in(folder: str) -> Iterator[str]:
     """The posting files in ``folder`` and below, in path order (each folder's entries by
     name, a folder's files before the entries that sort after its name)."""
-    with os.scandir(folder) as scan:
-        entries = sorted((e for e in scan if not e.name.startswith(".")), key=lambda e: e.name)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted((e for e in scan if not e.name.startswith(".")),
+                             key=lambda e: e.name)
+    except PermissionError:  # as rglob: a folder that cannot be read holds no postings
+        return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             yield from _postings_in(entry.path)
