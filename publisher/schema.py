@@ -139,9 +139,11 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 
 
 def _in_range(value: date) -> None:
-    _check(EARLIEST <= value <= LATEST, "when_range",
-           "{value} is out of range: dates must lie between {earliest} and {latest}",
-           value=value.isoformat(), earliest=EARLIEST.isoformat(), latest=LATEST.isoformat())
+    if not EARLIEST <= value <= LATEST:  # the message's dates written only when it is said
+        _check(False, "when_range",
+               "{value} is out of range: dates must lie between {earliest} and {latest}",
+               value=value.isoformat(), earliest=EARLIEST.isoformat(),
+               latest=LATEST.isoformat())
 
 
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
