@@ -44,9 +44,12 @@ def _odd_character() -> re.Pattern[str]:
                       "\U00010000-\U0010ffff]")
 
 
-#: Tags and anchors start a token; so do complex keys (``? key``). (An alias, ``*name``,
-#: needs an anchor: yaml_rs refuses one without, and ``**bold**`` stays text.)
-_INDICATOR = re.compile(r"(?:^|(?<=[ \[{,]))(?:[!&]|\?(?=[ \n,\]}]|\Z))", re.MULTILINE)
+#: Tags and anchors start a token (after a space, a line break or a flow sign, or at the
+#: start); so do complex keys (``? key``). (An alias, ``*name``, needs an anchor: yaml_rs
+#: refuses one without, and ``**bold**`` stays text.) Each pattern starts with its literal,
+#: which the regex engine finds fast.
+_INDICATORS = (re.compile(r"!(?<![^ \n\[{,]!)"), re.compile(r"&(?<![^ \n\[{,]&)"),
+               re.compile(r"\?(?<![^ \n\[{,]\?)(?=[ \n,\]}]|\Z)"))
 #: Numbers only YAML 1.1 or yaml_rs reads: 0b101, -0x1, +0o7, 0X1F, 1_000 (each search
 #: starts at a literal character, which the regex engine finds fast).
 _NUMBER = re.compile(r"0(?:[XOBb]|(?<=[-+]0)[xo])")
@@ -104,8 +107,8 @@ def _special(text: str) -> bool:
     if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text \
             or "\n%" in text:
         return True  # several documents, directives
-    if ("!" in text or "&" in text or "?" in text) \
-            and _INDICATOR.search(text):
+    if any(mark in text and pattern.search(text) for mark, pattern in zip(
+            "!&?", _INDICATORS, strict=True)):
         return True
     if ("|" in text or ">" in text) and (not text.endswith("\n") or _HEADER_AT_END.search(
             text.rstrip().rpartition("\n")[2]) or _odd_block_scalar(text)):

@@ -238,15 +238,19 @@ def load_document(text: str, fast: bool = True) -> tuple[Any, Node | None]:
 # Cheap text checks that decide whether the (slower) node-count walk is needed: expansion
 # needs an anchor, and nesting past MAX_DEPTH needs many brackets, deep indentation or a
 # long run of block-sequence dashes.
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s&]", re.MULTILINE)
-_DEEP = re.compile(rf"^ {{{MAX_DEPTH},}}\S|(?:-[ \t]+){{{MAX_DEPTH // 2},}}", re.MULTILINE)
+# Each pattern starts with a literal, which the regex engine finds fast; one starting with
+# an alternation or a repeated group is tried at every character (~80-100 µs a posting,
+# paid by every file with an "&" or 32 dashes — list items, dates and ids soon make them).
+_ANCHOR = re.compile(r"&(?<![^\s\[{,:-]&)[^\s&]")  # & after a space, a flow sign or ^
+_DEEP_INDENT = re.compile(rf"^ {{{MAX_DEPTH},}}\S", re.MULTILINE)
+_DEEP_DASHES = re.compile(rf"-[ \t]+(?:-[ \t]+){{{MAX_DEPTH // 2 - 1},}}")
 
 
 def _may_be_large(text: str) -> bool:
     brackets = text.count("[") + text.count("{")
     return (brackets >= MAX_DEPTH or ("&" in text and _ANCHOR.search(text) is not None)
-            or ((" " * MAX_DEPTH in text or text.count("-") >= MAX_DEPTH // 2)
-                and _DEEP.search(text) is not None))
+            or (" " * MAX_DEPTH in text and _DEEP_INDENT.search(text) is not None)
+            or (text.count("-") >= MAX_DEPTH // 2 and _DEEP_DASHES.search(text) is not None))
 
 
 def _children(value: Any) -> list[Any]:
