@@ -90,15 +90,12 @@ def iter_strings(value: Any) -> Iterator[tuple[Path, str]]:
             stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
 
 
-#: What every placeholder contains: files without any of it (most) skip the full pattern.
-_MAY_HOLD_PLACEHOLDER = re.compile(r"[\[<]|\{\{|____|TB[DAC]|XXX|(?i:lorem)")
-
-
-def _may_hold_placeholder(source: str) -> bool:
-    """Whether the file's text has what every placeholder contains (a superset of its
-    strings' text when nothing is escaped: folding joins lines with a space or keeps them)."""
-    return "\\" in source or "[" in source or "<" in source or "{{" in source \
-        or "____" in source or "TB" in source or "XXX" in source or "lorem" in source.lower()
+def _may_hold_placeholder(text: str) -> bool:
+    """Whether ``text`` has what every placeholder contains (files without any, most, skip
+    the full pattern). Also asked of the file's text, a superset of its strings' text when
+    nothing is escaped (folding joins lines with a space or keeps them)."""
+    return "\\" in text or "[" in text or "<" in text or "{{" in text \
+        or "____" in text or "TB" in text or "XXX" in text or "lorem" in text.lower()
 
 
 def check_placeholders(data: Any, source: str | None = None) -> Iterator[Problem]:
@@ -107,7 +104,7 @@ def check_placeholders(data: Any, source: str | None = None) -> Iterator[Problem
     if source is not None and not _may_hold_placeholder(source):
         return
     strings = list(iter_strings(data))
-    if not _MAY_HOLD_PLACEHOLDER.search("\n".join(text for _, text in strings)):
+    if not _may_hold_placeholder("\n".join(text for _, text in strings)):
         return
     for path, text in strings:
         for match in PLACEHOLDER.finditer(text):
