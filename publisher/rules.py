@@ -107,6 +107,8 @@ def check_placeholders(data: Any, source: str | None = None) -> Iterator[Problem
     if not _may_hold_placeholder("\n".join(text for _, text in strings)):
         return
     for path, text in strings:
+        if not _may_hold_placeholder(text):
+            continue  # the full pattern is tried at every character: only where it may match
         for match in PLACEHOLDER.finditer(text):
             found = match.group(0)
             yield Problem("placeholder",
