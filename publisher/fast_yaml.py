@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - a platform without its wheel: the stri
 
 DECLINED: Any = object()
 
+
 @cache
 def _odd_character() -> re.Pattern[str]:
     """Characters the two parsers treat differently (tabs, CR, controls, NEL, LS/PS, BOM:
@@ -57,8 +58,6 @@ _UNDERSCORE = re.compile(r"_(?:[0-9]|(?<=[0-9]_))")
 #: A block scalar header on the last line with text: yaml_rs reads ``a: |`` there as "\n"
 #: (and ``|`` text that ends without a line break with one).
 _HEADER_AT_END = re.compile(r"[|>][-+0-9]{0,2} *(?:#.*)?\Z")
-
-
 #: What may follow a block scalar's ``|`` or ``>`` on its line.
 _HEADER_REST = re.compile(r"[-+1-9]{0,2}(?: +#.*| *)")
 
@@ -127,7 +126,7 @@ def fast_load(text: str) -> Any:
         data = yaml_rs.loads(text, parse_datetime=False)
     except (KeyboardInterrupt, SystemExit):  # pragma: no cover
         raise
-    except BaseException:
+    except BaseException:  # a Rust panic is a BaseException (pyo3): declined too
         return DECLINED
     return data if _keys_are_text(data) else DECLINED
 
