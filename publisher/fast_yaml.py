@@ -62,9 +62,10 @@ _HEADER_AT_END = re.compile(r"[|>][-+0-9]{0,2} *(?:#.*)?\Z")
 _HEADER_REST = re.compile(r"[-+1-9]{0,2}(?: +#.*| *)")
 
 
-def _line_of(text: str, at: int) -> str:
+def _line_span(text: str, at: int) -> tuple[int, int]:
+    """Where the line holding ``text[at]`` starts and ends (before its line break)."""
     end = text.find("\n", at)
-    return text[text.rfind("\n", 0, at) + 1:end if end >= 0 else len(text)]
+    return text.rfind("\n", 0, at) + 1, end if end >= 0 else len(text)
 
 
 def _flow_over_lines(text: str) -> bool:
@@ -73,11 +74,12 @@ def _flow_over_lines(text: str) -> bool:
     for opener in "[{":
         at = text.find(opener)
         while at >= 0:
-            line = _line_of(text, at)
+            start, end = _line_span(text, at)
+            line = text[start:end]
             if line.count("[") != line.count("]") or line.count("{") != line.count("}") \
                     or "'" in line or '"' in line or "#" in line:
                 return True
-            at = text.find(opener, at + 1)
+            at = text.find(opener, end)  # the rest of this line is judged
     return False
 
 
@@ -89,11 +91,10 @@ def _odd_block_scalar(text: str) -> bool:
         at = text.find(mark)
         while at >= 0:
             if at == 0 or text[at - 1] in " \n[{,":
-                line = _line_of(text, at)
-                end = text.find("\n", at)
-                if text[at - 2:at] not in (": ", "- ") or any(c in line for c in "[]{}") \
-                        or not _HEADER_REST.fullmatch(text, at + 1,
-                                                      end if end >= 0 else len(text)):
+                start, end = _line_span(text, at)
+                if text[at - 2:at] not in (": ", "- ") \
+                        or any(c in text[start:end] for c in "[]{}") \
+                        or not _HEADER_REST.fullmatch(text, at + 1, end):
                     return True
             at = text.find(mark, at + 1)
     return False

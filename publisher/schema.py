@@ -103,27 +103,25 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _has_host(value: str, scheme: str) -> bool:
-    """Whether a URL that starts with ``scheme://`` and has no white space (the fields'
-    patterns saw to both) names a host: the first character after ``//`` starts one unless
-    it is a ``/``, ``?`` or ``#``. (urlsplit's answer, without its cost; it still decides,
-    and refuses, a URL with brackets, which may be an IPv6 address.)"""
+def _has_host(value: str) -> bool:
+    """Whether a URL that starts with ``http://`` or ``https://`` and has no white space (the
+    fields' patterns and validators see to both) names a host: the first character after
+    ``//`` starts one unless it is a ``/``, ``?`` or ``#``. (urlsplit's answer, without its
+    cost; it still decides, and refuses, a URL with brackets, which may be an IPv6 address.)"""
     if "[" in value or "]" in value:
-        parts = urlsplit(value)
-        return parts.scheme == scheme and bool(parts.netloc)
-    return value[len(scheme) + 3:len(scheme) + 4] not in ("", "/", "?", "#")
+        return bool(urlsplit(value).netloc)
+    return value.partition("://")[2][:1] not in ("", "/", "?", "#")
 
 
 def _https_url(value: str) -> str:
-    _check(value.startswith("https://") and _has_host(value, "https") and " " not in value,
+    _check(value.startswith("https://") and _has_host(value) and " " not in value,
            "https_url", "'{value}' is not an https:// URL", value=value)
     return value
 
 
 def _http_url(value: str) -> str:
-    scheme = "https" if value.startswith("https://") else "http"
-    _check(value.startswith(("http://", "https://")) and _has_host(value, scheme)
-           and " " not in value, "http_url", "'{value}' is not an http(s):// URL", value=value)
+    _check(value.startswith(("http://", "https://")) and _has_host(value) and " " not in value,
+           "http_url", "'{value}' is not an http(s):// URL", value=value)
     return value
 
 
