@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -38,10 +38,15 @@ if TYPE_CHECKING:
     from yaml.nodes import Node
 
 __all__ = [
-    "BoardCheck", "FileResult", "Report", "discover", "load_posting", "place", "validate_paths",
+    "BoardCheck", "FileResult", "Report", "discover", "load_posting", "load_postings", "place",
+    "validate_paths",
 ]
 
 SUFFIXES = (".yaml", ".yml")
+#: Files checked together, a step at a time (``load_postings``): 240 -> 172 us a file at 50,
+#: 182 at 10, no better at 200 (measured in one process, README).
+BATCH = 50
+_T = TypeVar("_T")
 BoardCheck = Callable[[Posting], Iterable[Problem]]
 
 _NESTED: dict[str, type[BaseModel]] = {
@@ -138,37 +143,85 @@ def _schema_problem(error: ErrorDetails) -> Problem:
 def load_posting(path: Path, config: Config, ctx: RuleContext,
                  board_check: BoardCheck | None = None) -> FileResult:
     """Load and check one file; never raises for bad input."""
-    result = FileResult(path)
+    return load_postings([path], config, ctx, board_check)[0]
+
+
+def load_postings(paths: Sequence[Path], config: Config, ctx: RuleContext,
+                  board_check: BoardCheck | None = None) -> list[FileResult]:
+    """Load and check files, one step at a time over all of them (reading, parsing, the
+    schema, then each rule): a step's code and data stay in the CPU's caches from one file
+    to the next, which makes a file ~30 % cheaper to check than going through every step for
+    each file in turn (README, "Validate"). A file is checked as if alone: what one file
+    raises reports that file, and the others go on. Never raises for bad input."""
+    results = [FileResult(path) for path in paths]
+    for result in results:
+        _guard_load(result, _read, result)
+    parsed = [(result, _guard_load(result, _parse, result))
+              for result in results if result.load_error is None]
+    checking = [(result, posting) for result, data in parsed if result.load_error is None
+                and (posting := _guarded(result, _posting_of, result, data, config, ctx))
+                is not None]
+    for rule in POSTING_RULES:
+        checking = [(result, posting) for result, posting in checking
+                    if _guarded(result, _add, result, rule, posting, ctx)]
+    if board_check is not None:
+        checking = [(result, posting) for result, posting in checking
+                    if _guarded(result, _add, result, board_check, posting)]
+    for result, posting in checking:
+        result.problems = configured(result.problems, config.rules)
+        result.posting = posting
+    return results
+
+
+def _read(result: FileResult) -> None:
+    result.text = read_text(result.path)
+
+
+def _parse(result: FileResult) -> Any:
+    data, result.nodes = load_document(result.text or "")
+    if result.nodes is None and isinstance(data, dict):
+        result.keys = list(data)
+    return data
+
+
+def _guard_load(result: FileResult, step: Callable[..., _T], *args: Any) -> _T | None:
+    """``step(*args)``; what it raises becomes the file's load error."""
     try:
-        result.text = read_text(path)
-        data, result.nodes = load_document(result.text)
-        if result.nodes is None and isinstance(data, dict):
-            result.keys = list(data)
+        return step(*args)
     except LoadError as exc:
         result.load_error = exc
-        return result
     except Exception as exc:
         result.load_error = LoadError(f"cannot read the file ({type(exc).__name__}: {exc})", 1, 1)
-        return result
+    return None
+
+
+def _guarded(result: FileResult, step: Callable[..., _T], *args: Any) -> _T | None:
+    """``step(*args)``; what it raises is reported as the file's problem (None returned)."""
     try:
-        return _check_data(result, data, path, config, ctx, board_check)
+        return step(*args)
     except Exception as exc:
         result.problems.append(Problem(
             "schema", f"could not be checked ({type(exc).__name__}: {exc}); please report it"))
-        result.posting = None
-        return result
+        return None
 
 
-def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: RuleContext,
-                board_check: BoardCheck | None) -> FileResult:
+def _add(result: FileResult, check: Callable[..., Iterable[Problem]], *args: Any) -> bool:
+    result.problems.extend(check(*args))
+    return True
+
+
+def _posting_of(result: FileResult, data: Any, config: Config,
+                ctx: RuleContext) -> Posting | None:
+    """The posting in ``data`` (its problems so far in ``result``), or None when it has
+    none: then ``result`` holds all there is to say."""
     if data is None:
         result.problems.append(Problem("schema", "file is empty: expected posting fields"))
-        return result
+        return None
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
         result.problems.append(Problem(
             "schema", f"the top level must be a mapping of posting fields, found {kind}"))
-        return result
+        return None
     for text_rule in TEXT_RULES:
         result.problems.extend(text_rule(data, result.text))
     try:
@@ -180,7 +233,8 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.extend(_schema_problem(e) for e in errors)
         result.problems.extend(_rules_despite(data, errors, config, ctx))
         result.problems = configured(result.problems, config.rules)
-        return result
+        return None
+    path = result.path
     if posting.id != path.stem:
         hint = f"expected id: {path.stem}" if ID_RE.fullmatch(path.stem) else (
             f"'{path.stem}' cannot be an id: ids are lowercase letters, digits and hyphens; "
@@ -188,13 +242,7 @@ def _check_data(result: FileResult, data: Any, path: Path, config: Config, ctx: 
         result.problems.append(Problem(
             "id-mismatch", f"id '{posting.id}' does not match the file name '{path.name}' "
                            f"({hint})", ("id",)))
-    for rule in POSTING_RULES:
-        result.problems.extend(rule(posting, ctx))
-    if board_check is not None:
-        result.problems.extend(board_check(posting))
-    result.problems = configured(result.problems, config.rules)
-    result.posting = posting
-    return result
+    return posting
 
 
 #: Stand-ins for required fields that did not parse, so the other fields' rules still run.
@@ -272,8 +320,10 @@ def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
                  board_check: BoardCheck | None, keep: bool = False,
                  as_json: bool = False) -> list[Checked]:
     checked = []
-    for path in paths:
-        result = load_posting(path, config, ctx, board_check)
+    results = (result for start in range(0, len(paths), BATCH)
+               for result in load_postings(paths[start:start + BATCH], config, ctx, board_check))
+    for result in results:
+        path = result.path
         posting_id = result.posting.id if result.posting is not None else None
         # JSON is ~10x cheaper to move between processes than a pickled model; only the
         # fields that were set, so the rebuilt model is as small as the original.

@@ -171,13 +171,13 @@ async def test_unchanged_files_are_not_parsed_again(world: World, monkeypatch: A
     import publisher.validate
 
     parsed: list[str] = []
-    real = publisher.validate.load_posting
+    real = publisher.validate.read_text
 
     def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
         parsed.append(path.stem)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(publisher.validate, "load_posting", counting)
+    monkeypatch.setattr(publisher.validate, "read_text", counting)
     world.write(publish_at=date(2026, 11, 26))
     world.write("broken", title="")
     await world.sync()
