@@ -351,9 +351,10 @@ def _duplicate_ids(checked: list[Checked]) -> list[Finding]:
 
 
 #: Files; below this, starting worker processes costs more than it saves. Measured on 2
-#: cores (tests/bench, README): validate breaks even near 100 files (1.3x at 200, 1.6x at
-#: 2,000), a sync's load, which brings the postings back, near 180.
-PARALLEL_FROM = 150
+#: cores with files checked in batches (README, "Where the worker pool pays"): validate
+#: breaks even near 350 files (1.2x at 600, 1.5x at 800), a sync's load, which brings the
+#: postings back, near 500 (0.85x at 400, 1.4x at 600).
+PARALLEL_FROM = 500
 #: Files in a share given to ``validate_paths(each=...)`` (at most).
 SHARE = 200
 
