@@ -61,9 +61,14 @@ def test_a_third_party_board_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> No
 ])
 def test_a_broken_plug_in_names_itself(monkeypatch: pytest.MonkeyPatch, value: str,
                                        why: str) -> None:
-    _with(monkeypatch, EntryPoint("fakeboard", value, registry.GROUP))
-    with pytest.raises(ConfigError, match=f"board plug-in fakeboard \\({value}\\) {why}"):
-        registry.boards()
+    _with(monkeypatch, EntryPoint("fakeboard", value, registry.GROUP),
+          EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP))
+    found = registry.boards()  # names only: a board's module loads when it is asked for
+    assert list(found) == ["fakeboard", "webhook"] and "fakeboard" in found
+    assert found["webhook"].name == "webhook"
+    for use in (lambda: found["fakeboard"], lambda: dict(found)):
+        with pytest.raises(ConfigError, match=f"board plug-in fakeboard \\({value}\\) {why}"):
+            use()
 
 
 def test_adapters_are_built_in_one_place_with_one_cache() -> None:

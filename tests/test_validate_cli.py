@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -352,6 +353,29 @@ def test_validate_does_not_load_the_engine() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 files checked: 0 error(s)" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_validate_loads_only_the_boards_its_postings_name(tmp_path: Path) -> None:
+    """A board's module is imported when a posting or the config names the board: a
+    pre-commit hook on a posting for one board does not import the other twelve."""
+    import subprocess
+    import sys
+
+    write(tmp_path, "data-analyst.yaml", posting_text())  # for indeed_feed alone
+    code = ("import os, sys\n"
+            "end = os._exit\n"
+            "def listed(code):\n"
+            "    print('LOADED', sorted(m for m in sys.modules if m.startswith('adapters.')), "
+            "flush=True)\n"
+            "    end(code)\n"
+            "os._exit = listed\n"
+            f"sys.argv = ['jobpub', 'validate', {str(tmp_path)!r}]\n"
+            "from publisher.cli import main\nmain()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "1 file checked: 0 error(s)" in out.stdout, out.stdout + out.stderr
+    assert out.stdout.strip().splitlines()[-1] == \
+        "LOADED ['adapters.feedwriter', 'adapters.indeed_feed']"
 
 
 def test_validate_ends_at_once_with_its_whole_report_and_exit_code(tmp_path: Path) -> None:
