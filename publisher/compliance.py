@@ -116,8 +116,10 @@ def jurisdictions() -> tuple[Jurisdiction, ...]:
 
 
 #: (need, where the posting is) -> the rows asking for ``need`` that cover such a posting,
-#: with where; postings share a few places, so each place is judged once per process.
+#: with where; postings share a few places, so each place is judged once per process (a
+#: long ``jobpub run`` seeing ever new places starts over at ``_COVERING_MOST`` entries).
 _COVERING: dict[tuple[Any, ...], tuple[tuple[Jurisdiction, Path], ...]] = {}
+_COVERING_MOST = 4096
 
 
 def _covering(posting: Posting, need: str) -> tuple[tuple[Jurisdiction, Path], ...]:
@@ -125,6 +127,8 @@ def _covering(posting: Posting, need: str) -> tuple[tuple[Jurisdiction, Path], .
            tuple((loc.country, loc.region, loc.city) for loc in posting.locations))
     found = _COVERING.get(key)
     if found is None:
+        if len(_COVERING) >= _COVERING_MOST:
+            _COVERING.clear()
         found = _COVERING[key] = tuple(
             (row, where) for row in jurisdictions()
             if not row.advisory and need in row.requires

@@ -233,3 +233,18 @@ def test_disclosures_are_said_in_the_description() -> None:
     assert "Artificial intelligence is used to screen, assess or select applicants" in text
     assert "This posting is for future openings, not an existing vacancy." in text
     assert "Artificial intelligence" not in description_markdown(posting())
+
+
+def test_the_places_judged_are_kept_up_to_a_bound_and_judged_alike_after(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import publisher.compliance as compliance
+
+    places = [posting(locations=[where]) for where in (DENVER, TORONTO, NYC, BERLIN, DENVER)]
+    fresh = [problems(item) for item in places]
+    monkeypatch.setattr(compliance, "_COVERING", {})
+    monkeypatch.setattr(compliance, "_COVERING_MOST", 2)
+    sizes = []
+    for item, expected in zip(places, fresh, strict=True):
+        assert problems(item) == expected
+        sizes.append(len(compliance._COVERING))
+    assert max(sizes) == 2 and sizes[-1] <= 2
