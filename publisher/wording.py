@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from publisher.problems import Path, Problem
@@ -31,7 +32,17 @@ STRONGLY = 3  # masculine-coded words beyond the feminine-coded ones before it i
 
 
 WORD = re.compile(r"[\w-]+")
-_ASCII_WORD = re.compile(r"[\w-]+", re.ASCII)  # the same on ASCII text, and faster
+#: Byte -> itself lowercased when it may be part of a word (ASCII letters, digits, ``_``,
+#: ``-``: what WORD matches in ASCII text), else a space.
+_ASCII_WORDS = bytes(ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) in "_-")
+                     else 0x20 for c in range(256))
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` (what WORD finds), lowercased, in order."""
+    if text.isascii():  # one pass of a byte table, then split: ~3x faster than the pattern
+        return text.encode().translate(_ASCII_WORDS).decode().split()
+    return WORD.findall(text.lower())
 
 
 @cache
@@ -89,8 +100,7 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     texts = list(_texts(posting))
     # Judged over the distinct words of the whole posting (a set of postings reuses a few
     # thousand words: each is judged once); located only where something is found.
-    whole = "\n".join(t for _, t in texts).lower()
-    words = (_ASCII_WORD if whole.isascii() else WORD).findall(whole)
+    words = _words("\n".join(t for _, t in texts))
     distinct = set(words)
     if not starts.isdisjoint(distinct):
         for path, text in texts:
@@ -103,9 +113,9 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     balance = sum(map(words.count, distinct & _FEMININE))
     if male - balance <= STRONGLY:
         return
-    coded = [(path, word) for path, text in texts for word in WORD.findall(text)
-             if word.lower() in _MASCULINE]
-    for path, word in coded[:MAX_CODED]:
+    coded = ((path, word) for path, text in texts for word in WORD.findall(text)
+             if word.lower() in _MASCULINE)
+    for path, word in islice(coded, MAX_CODED):  # (the texts after the last are not read)
         yield Problem(RULE, f"'{word}' is masculine-coded (Gaucher et al. 2011), and the "
                       f"posting is strongly masculine-coded ({male} such words to "
                       f"{balance} feminine-coded): say what the work needs in plainer terms",

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from publisher.cli import cli
 from publisher.compliance import jurisdictions
@@ -248,3 +250,15 @@ def test_the_places_judged_are_kept_up_to_a_bound_and_judged_alike_after(
         assert problems(item) == expected
         sizes.append(len(compliance._COVERING))
     assert max(sizes) == 2 and sizes[-1] <= 2
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.text(st.sampled_from("aZ_-09 \n.,!'\"\u00e9\u2013K\u212a\u0130\u00df")
+               | st.characters(), max_size=60))
+def test_the_fast_way_to_a_texts_words_finds_the_patterns_words(text: str) -> None:
+    """Wording judges words found by a byte table on ASCII text, by WORD on any other."""
+    from publisher.wording import WORD, _words
+
+    assert _words(text) == WORD.findall(text.lower())
+    assert _words(text.encode("ascii", "ignore").decode()) == \
+        WORD.findall(text.encode("ascii", "ignore").decode().lower())
