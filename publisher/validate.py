@@ -186,11 +186,12 @@ def _parse(result: FileResult) -> Any:
 
 
 def _guard_load(result: FileResult, step: Callable[..., _T], *args: Any) -> _T | None:
-    """``step(*args)``; what it raises becomes the file's load error."""
+    """``step(*args)``; what it raises becomes the file's load error (a copy: the one
+    raised holds the frames it passed through, and this one among them)."""
     try:
         return step(*args)
     except LoadError as exc:
-        result.load_error = exc
+        result.load_error = LoadError(exc.message, exc.line, exc.column)
     except Exception as exc:
         result.load_error = LoadError(f"cannot read the file ({type(exc).__name__}: {exc})", 1, 1)
     return None
@@ -373,6 +374,10 @@ def _start_worker(*job: Any) -> None:
 
     global _JOB
     _JOB = job
+    # Checking files makes no reference cycles (none on 10,000 files, valid or not): the
+    # cycle collector's passes over what a worker allocates are pure cost (~10 % of a
+    # file's time), and a worker's memory goes when its validation ends.
+    gc.disable()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 

@@ -3,6 +3,7 @@ checked alone; what one file raises reports that file and spares the others."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +39,7 @@ FILES: dict[str, str | bytes | None] = {
     "l.yaml": posting_text("l").replace("boards:\n", "boards:\n  google: {}\n")
                                .replace("  url: https://jobs.example.com/data-analyst\n",
                                         "  url: http://[::1\n"),
+    "m.yaml": posting_text("m").replace("title: Data Analyst", "title: &t Data Analyst"),
 }
 
 
@@ -87,7 +89,10 @@ def test_files_checked_together_get_what_each_gets_alone(files: list[Path]) -> N
         "g.yaml": (True, False, ["board-rule"]), "h.yaml": (False, True, []),
         "i.yaml": (False, True, []), "j.yaml": (True, False, ["board-rule", "placeholder"]),
         "k.yaml": (False, False, ["salary", "schema"]), "l.yaml": (False, False, ["schema"]),
+        "m.yaml": (True, False, ["board-rule"]),  # (an anchor: loaded the strict way)
     }
+    strict = ("c.yaml", "d.yaml", "e.yaml", "h.yaml", "i.yaml", "l.yaml", "m.yaml")
+    assert [o.keys is None for o in alone] == [n in strict for n in FILES]
 
 
 @pytest.mark.parametrize("batch", [1, 3, 50])
@@ -147,3 +152,20 @@ def test_a_text_rule_that_raises_reports_its_file(files: list[Path],
     assert results["j.yaml"].problems == [
         Problem("schema", "could not be checked (KeyError: 'x'); please report it")]
     assert results["a.yaml"].posting is not None and results["g.yaml"].posting is not None
+
+
+def test_checking_files_leaves_no_reference_cycles(files: list[Path]) -> None:
+    """Pool workers check with the cycle collector off (it found nothing to collect and
+    cost ~10 % of a file's time): checking, placing and failing leave no cycles behind."""
+    load_postings(files, CONFIG, CTX, CHECK)  # what loads on first use, loaded
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            results = load_postings(files, CONFIG, CTX, CHECK)
+            findings = [place(result) for result in results]
+            assert findings and results
+            del results, findings
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
