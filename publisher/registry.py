@@ -46,7 +46,7 @@ class Board(Protocol):
 class _Boards(MutableMapping[str, Board]):
     """Board name -> adapter class, sorted by name. A board's module is imported when the
     board is first asked for: a ``validate`` of postings for two boards loads those two
-    (the 13 shipped boards' modules take ~25 ms to import, a pre-commit hook pays it per
+    (the 13 shipped boards' modules take 12-17 ms to import, a pre-commit hook pays it per
     commit). A broken plug-in is an error when its board is asked for (or listed). A board
     may be set in code too (a test's fake board)."""
 
