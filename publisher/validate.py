@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing as mp
 import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -430,7 +428,7 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
     files = discover(paths)
     workers = min(os.cpu_count() or 1, 8)
     board_check = board_checker(config) if boards else None
-    if len(files) < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+    if len(files) < PARALLEL_FROM or workers < 2 or not _can_fork():
         checked = _check_files(files, config, ctx, board_check, keep)
         if each is not None:
             each(_report(len(checked), checked, []))
@@ -443,6 +441,9 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         # raised a first sync's peak memory by ~15 MB (bench_sync, 10,000 postings).
         chunks = _shares(files[1:], workers) if each is None else \
             [files[start:start + SHARE] for start in range(1, len(files), SHARE)]
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
         gc.freeze()  # the workers' collections leave what they inherit alone (no copying)
         try:
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
@@ -459,6 +460,14 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         finally:
             gc.unfreeze()
     return _report(len(files), checked, _duplicate_ids(checked))
+
+
+def _can_fork() -> bool:
+    # (multiprocessing and concurrent.futures, with logging, are imported for a pool only:
+    # ~5 ms of a small validate's start)
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
 
 
 def _report(files: int, checked: list[Checked], more: list[Finding]) -> Report:
