@@ -56,9 +56,9 @@ class _Boards(MutableMapping[str, Board]):
 
     def __getitem__(self, name: str) -> Board:
         cls = self._classes.get(name)
-        if cls is None:
+        if cls is None:  # (two threads may load it at once: the module is imported once)
             cls = self._classes[name] = _load(self._points[name])
-            del self._points[name]
+            self._points.pop(name, None)
         return cls
 
     def __setitem__(self, name: str, cls: Board) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,27 @@ def test_every_board_has_what_the_registry_protocol_names() -> None:
     for name, cls in registry.boards().items():
         missing = [m for m in members if not hasattr(cls, m)]
         assert missing == [], f"{name}: {missing}"
+
+
+def test_threads_asking_for_a_board_first_at_once_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web app's request threads may ask for a board not loaded yet at the same time."""
+    import threading
+    import time
+
+    _with(monkeypatch, EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP))
+    load = registry._load
+
+    def slow(point: EntryPoint) -> registry.Board:
+        time.sleep(0.05)  # every thread is between asking and storing at once
+        return load(point)
+
+    monkeypatch.setattr(registry, "_load", slow)
+    found = registry.boards()
+    got: list[Any] = []
+    threads = [threading.Thread(target=lambda: got.append(found["webhook"])) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 4 and {cls.__name__ for cls in got} == {"WebhookAdapter"}
+    assert list(found) == ["webhook"]
