@@ -444,7 +444,9 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        gc.freeze()  # the workers' collections leave what they inherit alone (no copying)
+        # The workers check without collections (_start_worker); until then, and here while
+        # they work, collections leave what is already there alone (no copying).
+        gc.freeze()
         try:
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
                                      initializer=_start_worker,
