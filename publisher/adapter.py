@@ -27,6 +27,7 @@ from publisher.errors import (
     BoardRejected,
     BoardUnavailable,
     ConfigError,
+    NotOnBoard,
 )
 from publisher.problems import Problem
 from publisher.schema import Posting
@@ -324,10 +325,14 @@ class BoardAdapter(ABC, Generic[S]):
         return json.dumps(self.to_payload(posting), indent=2, ensure_ascii=False)
 
     def raise_for_status(self, response: httpx.Response, *, missing_ok: bool = False) -> None:
-        """Map an HTTP status to the error tree (429/5xx retry, 401/403 auth, 4xx reject)."""
+        """Map an HTTP status to the error tree (429/5xx retry, 401/403 auth, 4xx reject).
+        ``missing_ok`` (a withdrawal): 404/410 say the job is not open there, which the
+        engine counts as withdrawn (:class:`NotOnBoard`)."""
         status = response.status_code
-        if status < 400 or (missing_ok and status in (404, 410)):
+        if status < 400:
             return
+        if missing_ok and status in (404, 410):
+            raise NotOnBoard(self.name, _reason(response), status)
         raise self.error_for(status, _reason(response), _retry_after(response))
 
     def error_for(self, status: int | None, reason: str,

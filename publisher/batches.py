@@ -21,6 +21,7 @@ from publisher.errors import (
     BoardError,
     BoardRejected,
     BoardUnavailable,
+    NotOnBoard,
     OutcomeUnknown,
 )
 from publisher.executor import MAX_ATTEMPTS, _human, _later, board_call
@@ -138,7 +139,10 @@ class _Batch:
             retry: list[Job] = []
             errors: dict[int, BoardError] = {}  # why each retried element goes again
             for job, sub, answer in zip(todo, subs, answers, strict=True):
-                if isinstance(answer, Receipt):
+                if isinstance(answer, NotOnBoard) and job.work.kind == ActionKind.EXPIRE:
+                    self._end(job, x.gone(job, answer, self.events[job.work.id],
+                                          job.listing.attempts + attempt))
+                elif isinstance(answer, Receipt):
                     self._end(job, x.settle(job, answer, self.events[job.work.id],
                                             job.listing.attempts + attempt, sub.probe))
                 elif sub.probe and isinstance(answer, BoardRejected):  # not there: create it
@@ -217,7 +221,8 @@ class _Batch:
     async def _call(self, adapter: ApiAdapter[Any],
                     subs: Sequence[Submission]) -> list[Any]:
         answers = list(await board_call(adapter.name, adapter.submit(subs),
-                                        "the board may have processed the batch"))
+                                        "the board may have processed the batch",
+                                        self.x.deadline(adapter.name)))
         if len(answers) != len(subs):
             raise OutcomeUnknown(adapter.name, f"the board answered {len(answers)} results "
                                  f"for {len(subs)} elements")
@@ -295,7 +300,8 @@ class _Poll:
         await bucket.take()
         try:
             found = await board_call(adapter.name, adapter.poll(
-                [str(job.work.task_id) for job in jobs]), "polling (a read) went wrong")
+                [str(job.work.task_id) for job in jobs]), "polling (a read) went wrong",
+                x.deadline(adapter.name))
         except BoardError as exc:  # a poll is a read: the tasks wait for the next one
             if isinstance(exc, BoardAuthError):
                 x.broken[adapter.name] = exc.reason
@@ -320,6 +326,8 @@ class _Poll:
                 done.listing.pop("revision", None)
                 done.listing.pop("content_hash", None)
             return done
+        if isinstance(answer, NotOnBoard) and work.kind == ActionKind.EXPIRE:
+            return x.gone(job, answer, [], job.listing.attempts)
         if isinstance(answer, BoardError) and work.probe:  # the update found nothing
             return self._resend(job, f"probe update failed ({answer.reason}): not on the "
                                 "board, creating it", reconcile=False)

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from publisher.errors import ConfigError
 from publisher.problems import did_you_mean, format_path
@@ -34,11 +34,33 @@ class Limits(BaseModel):
     rate_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
     timeout: float | None = Field(default=None, gt=0, le=300,
-                                  description="seconds to wait for the board's answer")
+                                  description="seconds to wait for each read of the board's "
+                                  "answer")
+    deadline: float | None = Field(
+        default=None, gt=0, le=3600, description="seconds one board call may take in all "
+        "(connect, send, every read); default 60, and below the lease less its renewal")
 
 
 #: The ledger when the config names none: created by sync under the project root.
 DEFAULT_LEDGER = "sqlite:///.jobpub/ledger.db"
+
+
+class EngineSettings(BaseModel):
+    """How long claimed work is held, and how large a board's answer may be."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lease_seconds: float = Field(
+        default=300, gt=0, le=86_400, description="how long a worker holds claimed work "
+        "before another may take it over; renewed every third of it while the work runs")
+    max_answer_bytes: int = Field(
+        default=10_000_000, ge=1024, description="a board answer larger than this is cut "
+        "off (its outcome counts as unknown)")
+
+    @property
+    def renew_seconds(self) -> float:
+        """How often a running worker renews its leases."""
+        return self.lease_seconds / 3
 
 
 class Employer(BaseModel):
@@ -126,6 +148,7 @@ class Config(BaseModel):
     company: Company | None = None
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     employer: Employer = Field(default_factory=Employer)
     site: Site = Field(default_factory=Site)
     web: Web = Field(default_factory=Web)
@@ -144,6 +167,26 @@ class Config(BaseModel):
                 hint = f"did you mean '{close}'?" if close else "see jobpub rules"
                 raise ValueError(f"unknown rule '{rule}' ({hint})")
         return value
+    @model_validator(mode="after")
+    def _deadlines_within_the_lease(self) -> Config:
+        room = self.engine.lease_seconds - self.engine.renew_seconds
+        for board, limits in self.limits.items():
+            if limits.deadline is not None and limits.deadline >= room:
+                raise ValueError(
+                    f"limits.{board}.deadline = {limits.deadline:g} s: a board call must end "
+                    f"within the lease less its renewal period ({room:g} s with "
+                    f"engine.lease_seconds = {self.engine.lease_seconds:g}); lower it or "
+                    "raise the lease")
+        return self
+
+    def deadline(self, board: str) -> float:
+        """Seconds one call to ``board`` may take in all (always below the lease less its
+        renewal period, so a live worker's call ends before anyone may take its work)."""
+        own = self.limits.get(board)
+        if own is not None and own.deadline is not None:
+            return own.deadline
+        return min(60.0, self.engine.lease_seconds / 2)
+
     source: str | None = Field(default=None, exclude=True)
     root: str | None = Field(default=None, exclude=True)  # the project folder (see below)
 

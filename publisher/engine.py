@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
-from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
+from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep, _human
+from publisher.fencing import Leases
 from publisher.http import Clients
 from publisher.ledger import (
     Event,
@@ -47,7 +48,7 @@ from publisher.redact import remember
 from publisher.render import cache_in, flush_cache
 from publisher.rules import RuleContext
 from publisher.schema import Posting
-from publisher.states import ActionKind, Hold, ListingState, WorkState
+from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
 
 if TYPE_CHECKING:
     from publisher.registry import Board
@@ -186,8 +187,9 @@ class Engine:
         self.clock, self.sleep, self.max_wait = clock, sleep, max_wait
         self.claim_size = claim_size  # None: a sync claims all due work at once
         self.full_every: timedelta | None = None  # run: a full plan this often (one worker)
-        self.clients = clients or Clients()
+        self.clients = clients or Clients(max_bytes=config.engine.max_answer_bytes)
         self.owner = owner or owner_id()
+        self.lease = timedelta(seconds=config.engine.lease_seconds)
         self.stopping = asyncio.Event()  # set: start no more work (a worker asked to stop)
         self.adapters = Adapters(config, self._client_for, self.registry)
         cache_in(Path(config.cache_dir))  # descriptions rendered once, kept by content hash
@@ -422,17 +424,24 @@ class Engine:
 
     async def _sync(self, paths: Sequence[Path], retry_failed: bool, loaded: Loaded | None,
                     progress: Progress | None, full: bool) -> SyncResult:
-        from publisher.incremental import take_turn
+        from publisher.incremental import clock_went_back, take_turn
         from publisher.streaming import streamed, streams
 
         if not full and self.full_every is not None:
             full = take_turn(self.ledger, "full-plan", self.owner, self.clock(),
                              self.full_every)
+        behind = clock_went_back(self.ledger, self.clock())
+        if behind is not None:
+            full = True  # what a clock that ran ahead expired early is found and put back
+            note = (f"the clock is {_human(behind)} behind an earlier run's: planning every "
+                    "posting (listings expired early go up again)")
         if loaded is None and self.claim_size is None and streams(self.ledger):
             result = await streamed(self, paths, retry_failed, progress,
                                     lazy=not (full or retry_failed))
         else:
             result = await self._claimed(paths, retry_failed, loaded, progress, full)
+        if behind is not None:
+            result.notes.append(note)
         if self.config.notify.any:  # people hear of incidents once each
             from publisher.notify import announce, incidents_now
 
@@ -453,9 +462,9 @@ class Engine:
         seen: set[int] = set()
         while True:  # in claims of claim_size when set, so that a fleet's workers share
             claimed, taken_over = self.ledger.claim(self.owner, self.clock(),
-                                                    limit=self.claim_size)
+                                                    limit=self.claim_size, lease=self.lease)
             again = [w.id for w in claimed if w.id in seen]  # given back earlier this tick
-            self.ledger.release(again)
+            self.ledger.release(again, self.owner)
             fresh = [w for w in claimed if w.id not in seen]
             seen.update(w.id for w in fresh)
             self._took_over(taken_over, result)
@@ -530,6 +539,8 @@ class Engine:
             # An open row superseded by a plan is cancelled even when the plan's own action is
             # not due yet (a file restored before its removal's expire ran).
             [a.cancel for a in actions if a.cancel is not None], now)
+        self.ledger.add_events([Event(now, a.posting, a.board, a.action, EventOutcome.RETRY,
+                                      a.reason) for a in due if a.said and a.work_id is None])
         mine = (set(loaded.desired) | loaded.held | loaded.removed) - loaded.streamed
         save_next_due(self.ledger, next_due([r for r in rows if r.posting_id in mine],
                                             actions, now))
@@ -611,7 +622,8 @@ class Engine:
               "version": r.version, "hold": Hold.MANUAL} for r in rows],  # as the plan has it
             [work[r.id].id for r in rows
              if r.id in work and work[r.id].state == WorkState.PENDING], now)
-        claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows])
+        claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows],
+                                       lease=self.lease)
         busy = {r.id for r in rows} - {w.listing_id for w in claimed}
         result.notes += [f"{r.board}: another run is working on this listing; it is held "
                          "closed and expired by the next sync" for r in rows if r.id in busy]
@@ -638,7 +650,7 @@ class Engine:
                        progress: Progress | None) -> None:
         """Run the claimed work, then write the feed and page files."""
         jobs, release = self._jobs(claimed, loaded, result.skipped)
-        self.ledger.release(release)
+        self.ledger.release(release, self.owner)
         executor = self._executor(result, progress)
         with _fewer_collections:  # the postings, listings and jobs live through the run
             await executor.run(jobs, self.limits())
@@ -665,8 +677,11 @@ class Engine:
             if progress is not None:
                 progress.advance(job, outcome, seconds)
 
+        leases = Leases(self.ledger, self.owner, self.clock, self.lease,
+                        self.config.engine.renew_seconds)
         return Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
-                        progress=done, stopping=self.stopping,
+                        progress=done, stopping=self.stopping, leases=leases,
+                        deadline=self.config.deadline,
                         added=progress.start if progress is not None else None)
 
     def _jobs(self, claimed: Sequence[Any], loaded: Loaded,

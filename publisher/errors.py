@@ -12,7 +12,11 @@
         ├── BoardRejected      permanent: the board refused the content; do not retry
         ├── BoardAuthError     permanent: credentials or permissions; alert a person
         ├── AnnounceFailed     an indexing ping stopped partway (``sent`` calls went through)
-        └── OutcomeUnknown     the request may have been processed: reconcile before resending
+        ├── OutcomeUnknown     the request may have been processed: reconcile before resending
+        └── NotOnBoard         (a BoardRejected) the board has no open job by that id
+
+    LeaseLost                  (not a PublisherError) this worker no longer holds the work
+                               it was about to call a board for: nothing is sent
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ __all__ = [
     "BoardRejected",
     "BoardUnavailable",
     "ConfigError",
+    "LeaseLost",
+    "NotOnBoard",
     "OutcomeUnknown",
     "PostingInvalid",
     "PublisherError",
@@ -100,3 +106,15 @@ class AnnounceFailed(BoardError):
 
 class OutcomeUnknown(BoardError):
     """The request may have reached the board: look the listing up before sending again."""
+
+
+class NotOnBoard(BoardRejected):
+    """The board has no open job by that id (never there, or closed there already): a
+    withdrawal of it is done."""
+
+
+class LeaseLost(Exception):
+    """This worker's lease on the work passed to another worker (it was paused, or too
+    slow, past it): the call is not made, and nothing it learned is recorded as the
+    outcome. Deliberately not a :class:`PublisherError`: no handler of board errors may
+    turn it into a retry or a failure."""

@@ -10,6 +10,7 @@ listing up by our external reference (see engine.md section 2 for the table of w
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,9 +33,13 @@ from publisher.errors import (
     BoardError,
     BoardRejected,
     BoardUnavailable,
+    LeaseLost,
+    NotOnBoard,
     OutcomeUnknown,
     PublisherError,
 )
+from publisher.fencing import Leases
+from publisher.http import SEND_GUARD
 from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
 from publisher.pages import REMOVED, UPDATED
 from publisher.schema import Posting
@@ -42,6 +47,7 @@ from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkS
 
 __all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -126,14 +132,21 @@ def _classify(exc: Exception, board: str) -> Exception:
     return exc
 
 
-async def board_call(board: str, call: Awaitable[T], what: str) -> T:
+async def board_call(board: str, call: Awaitable[T], what: str,
+                     deadline: float | None = None) -> T:
     """An adapter's call with every failure in the error tree: httpx errors classified, and
-    an unexpected exception an unknown outcome (``what`` says what the board may have done)."""
+    an unexpected exception an unknown outcome (``what`` says what the board may have done).
+    ``deadline``: seconds the whole call may take (connect, send, every read of a dripping
+    answer); past it, the outcome is unknown."""
     try:
-        return await call
+        async with asyncio.timeout(deadline):
+            return await call
+    except TimeoutError:
+        raise OutcomeUnknown(board, f"no whole answer within the call's {deadline:g} s "
+                                    "deadline; the board may have processed it") from None
     except httpx.HTTPError as exc:
         raise _classify(exc, board) from None
-    except PublisherError:
+    except (PublisherError, LeaseLost):
         raise
     except Exception as exc:
         raise OutcomeUnknown(board, f"{type(exc).__name__} in the {board} adapter; "
@@ -160,8 +173,11 @@ class Executor:
                  batch: int = 500, window: float = 0.2,
                  progress: Callable[[Job, Outcome, float], None] | None = None,
                  added: Callable[[int], None] | None = None,
-                 stopping: asyncio.Event | None = None) -> None:
+                 stopping: asyncio.Event | None = None, leases: Leases | None = None,
+                 deadline: Callable[[str], float] | None = None) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
+        self.leases = leases  # the claims' leases: renewed while running, checked per call
+        self.deadline = deadline or (lambda board: 60.0)  # seconds one board call may take
         self.stopping = stopping  # once set, no unit is started (a worker asked to stop)
         self.max_wait, self.batch, self.progress = max_wait, batch, progress
         self.window = window  # seconds a batch of outcomes may gather before it is written
@@ -187,6 +203,7 @@ class Executor:
         self._lanes: dict[str, _Lane] = {}
         self._add(jobs)
         writer = self._writer = asyncio.create_task(self._write())
+        beat = asyncio.create_task(self.leases.beat()) if self.leases is not None else None
         try:
             if more is not None:
                 while (arrived := await more.get()) is not None:
@@ -196,6 +213,8 @@ class Executor:
                     lane.wake.set()
             await asyncio.gather(*[w for lane in self._lanes.values() for w in lane.workers])
         finally:
+            if beat is not None:
+                beat.cancel()
             for lane in self._lanes.values():  # cancelled: no worker outlives the run
                 for worker in lane.workers:
                     worker.cancel()
@@ -213,6 +232,8 @@ class Executor:
         by_board: dict[str, list[Job]] = {}
         for job in jobs:
             by_board.setdefault(job.listing.board, []).append(job)
+            if self.leases is not None:
+                self.leases.add(job.work)
         jobs.clear()
         for board, mine in by_board.items():
             lane = self._lanes.get(board)
@@ -237,7 +258,7 @@ class Executor:
         if not work_ids:
             return
         try:
-            self.ledger.release(work_ids)
+            self.ledger.release(work_ids, self.leases.owner if self.leases else None)
         except Exception:  # the ledger is failing: their leases lapse, and they are taken over
             self.notes.append(f"stopping: {len(work_ids)} action(s) not started are left to "
                               "their lease")
@@ -259,19 +280,70 @@ class Executor:
             run, jobs = lane.units.popleft()
             lane.expiries = max(0, lane.expiries - 1)
             started = loop.time()
-            try:
-                outcomes = await run(jobs, lane.bucket)
-            except Exception as exc:
-                outcomes = [self._failed(job, BoardError(
-                    job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
-                    [], job.listing.attempts + 1) for job in jobs]
+            outcomes = await self._unit(run, jobs, lane.bucket)
             for job, outcome in zip(jobs, outcomes, strict=True):
+                outcome.fence = job.work.fence
                 if isinstance(job.adapter, FileAdapter):
                     self.held.append(outcome)  # recorded once the board's files are written
                 else:
                     self._outcomes.put_nowait(outcome)
                 if self.progress is not None:
                     self.progress(job, outcome, loop.time() - started)
+
+    async def _unit(self, run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
+                    jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+        """One unit of work, sent only while this run still holds every job's lease (checked
+        now, and again before each request leaves); a job whose work was taken over by
+        another worker is not sent, and its outcome is recorded as a stale attempt."""
+        if self.leases is None:
+            return await self._guarded(run, jobs, bucket)
+        deadline = self.deadline(jobs[0].adapter.name)
+        lost = await self.leases.check([job.work.id for job in jobs], deadline)
+        mine = [job for job in jobs if job.work.id not in lost]
+        done = {id(job): self._not_sent(job) for job in jobs if job.work.id in lost}
+        if mine:
+            token = SEND_GUARD.set(self.leases.guard([job.work.id for job in mine], deadline))
+            try:
+                done.update(zip(map(id, mine), await self._guarded(run, mine, bucket),
+                                strict=True))
+            except LeaseLost:
+                done.update((id(job), self._not_sent(job)) for job in mine)
+            finally:
+                SEND_GUARD.reset(token)
+        return [done[id(job)] for job in jobs]
+
+    async def _guarded(self, run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
+                       jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+        """The unit's outcomes; an exception no handler expected fails its jobs (after
+        logging it), a create among them marked to be looked up before any resend."""
+        try:
+            return await run(jobs, bucket)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            logger.exception("%s: unexpected %s while running %s", jobs[0].adapter.name,
+                             type(exc).__name__, ", ".join(f"#{j.work.id}" for j in jobs))
+            outcomes = []
+            for job in jobs:
+                outcome = self._failed(job, BoardError(
+                    job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
+                    [], job.listing.attempts + 1)
+                if job.work.kind == ActionKind.POST:
+                    outcome.listing["reconcile"] = True  # it may be on the board: look first
+                outcomes.append(outcome)
+            return outcomes
+
+    def _not_sent(self, job: Job) -> Outcome:
+        """A job whose lease passed to another worker before its call: nothing was sent by
+        this attempt. Recorded only as a stale attempt (the fence no longer matches); were
+        it still this run's, the work would simply be due again (a create looked up first,
+        since an earlier attempt of this run may have reached the board)."""
+        event = self.event(job, job.work.kind, EventOutcome.STALE,
+                           "nothing sent: the lease had passed to another worker")
+        listing: dict[str, Any] = {"reconcile": True} if job.work.kind == ActionKind.POST \
+            else {}
+        return Outcome(job.work.id, job.listing.id, listing,
+                       {"state": WorkState.PENDING, "due_at": self.clock()}, [event])
 
     async def one(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
         """A unit of one job."""
@@ -304,6 +376,8 @@ class Executor:
                 item = self._outcomes.get_nowait()
             if batch:
                 self.notes += await asyncio.to_thread(self.ledger.record, batch)
+                if self.leases is not None:
+                    self.leases.done(o.work_id for o in batch)
             if item is None:
                 return
 
@@ -382,6 +456,13 @@ class Executor:
                        {"state": WorkState.PENDING, "due_at": first, "task_id": receipt.task,
                         "task_until": now + tasks.lifetime, "polls": 0, "probe": probe,
                         "last_error": None}, events)
+
+    def gone(self, job: Job, error: NotOnBoard, events: list[Event], attempts: int) -> Outcome:
+        """A withdrawal of a job the board no longer has open: withdrawn, and said so."""
+        events.append(self.event(job, ActionKind.EXPIRE, EventOutcome.OK,
+                                 f"already closed on the board ({error.reason}): counted as "
+                                 "withdrawn", error.status))
+        return self._done(job, None, events, attempts)
 
     def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
                 call: _Call | None = None) -> Outcome:
@@ -467,6 +548,10 @@ class Executor:
         except (BoardUnavailable, OutcomeUnknown) as exc:
             return self._rescheduled(job, exc, _later(job.work.attempts), call.events,
                                      call.attempts, call.reconcile or call.adopted)
+        except NotOnBoard as exc:
+            if kind != ActionKind.EXPIRE:
+                return self._failed(job, exc, call.events, call.attempts, call)
+            return self.gone(job, exc, call.events, call.attempts)
         except BoardError as exc:
             if isinstance(exc, BoardAuthError):
                 self.broken[adapter.name] = exc.reason
@@ -504,7 +589,8 @@ class _Call:
         await self.bucket.take()
         try:
             return await board_call(self.adapter.name, self._act(),
-                                    "the board may have processed the call")
+                                    "the board may have processed the call",
+                                    self.executor.deadline(self.adapter.name))
         except BoardUnavailable as exc:
             if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
                 raise Reschedule(exc.retry_after, exc) from None

@@ -5,14 +5,61 @@ Keeping httpx behind this module keeps a later move to another client (httpx2) a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 
 import httpx
 
-__all__ = ["TIMEOUT", "Clients", "make_client", "user_agent"]
+__all__ = ["MAX_ANSWER_BYTES", "SEND_GUARD", "TIMEOUT", "Clients", "make_client", "user_agent"]
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0, pool=30.0)
+MAX_ANSWER_BYTES = 10_000_000
+#: Awaited just before each request leaves (set by the engine around a board call): it
+#: raises when the worker no longer holds the work the request is for, so a worker paused
+#: past its lease sends nothing once it wakes up.
+SEND_GUARD: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("send_guard",
+                                                                         default=None)
+
+
+class _Capped(httpx.AsyncByteStream):
+    """A response body cut off past ``limit`` bytes (a board answering without end)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, limit: int) -> None:
+        self.stream, self.limit = stream, limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.stream:
+            seen += len(chunk)
+            if seen > self.limit:
+                raise httpx.RemoteProtocolError(f"the answer is larger than {self.limit:,} "
+                                                "bytes: cut off")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+class _Guarded(httpx.AsyncBaseTransport):
+    """The network, with :data:`SEND_GUARD` asked before each request and answers capped."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, max_bytes: int) -> None:
+        self.inner, self.max_bytes = inner, max_bytes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        guard = SEND_GUARD.get()
+        if guard is not None:
+            await guard()
+        response = await self.inner.handle_async_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        response.stream = _Capped(stream, self.max_bytes)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def user_agent() -> str:
@@ -24,16 +71,19 @@ def user_agent() -> str:
 
 def make_client(max_connections: int = 20,
                 transport: httpx.AsyncBaseTransport | None = None,
-                timeout: float | None = None) -> httpx.AsyncClient:
+                timeout: float | None = None,
+                max_bytes: int = MAX_ANSWER_BYTES) -> httpx.AsyncClient:
     """A client for one board: its pool is larger than the board's concurrency limit, and
     the transport retries only connect-phase errors (nothing was sent, safe for POST).
-    ``transport`` replaces the network (in-process fake boards)."""
+    ``transport`` replaces the network (in-process fake boards); either way each request
+    passes :data:`SEND_GUARD` first and its answer is cut off past ``max_bytes``."""
     # Limits belong to the transport: AsyncClient ignores its own once given a transport.
     limits = httpx.Limits(max_connections=max_connections,
                           max_keepalive_connections=max_connections, keepalive_expiry=30)
     return httpx.AsyncClient(
         timeout=TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=5.0, pool=30.0),
-        transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+        transport=_Guarded(transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+                           max_bytes),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
     )
@@ -42,15 +92,17 @@ def make_client(max_connections: int = 20,
 class Clients:
     """One client per board, made on first use and closed together."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None,
+                 max_bytes: int = MAX_ANSWER_BYTES) -> None:
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._transport = transport
+        self.max_bytes = max_bytes
 
     def get(self, board: str, concurrency: int = 4,
             timeout: float | None = None) -> httpx.AsyncClient:
         if board not in self._clients:
             self._clients[board] = make_client(max(10, concurrency * 2), self._transport,
-                                               timeout)
+                                               timeout, self.max_bytes)
         return self._clients[board]
 
     async def aclose(self) -> None:

@@ -23,7 +23,7 @@ from publisher.ledger import Ledger, ListingRow, _chunks, among
 from publisher.planner import Action
 from publisher.tables import REPLAN, engine_state, listings, postings
 
-__all__ = ["NEVER", "RACY", "due_postings", "next_due", "plan_fingerprint",
+__all__ = ["NEVER", "RACY", "clock_went_back", "due_postings", "next_due", "plan_fingerprint",
            "planned", "save_next_due", "set_plan_fingerprint", "set_stats", "stat_of",
            "take_turn"]
 
@@ -121,6 +121,29 @@ def set_plan_fingerprint(ledger: Ledger, value: str) -> None:
         if not done:
             conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
                          [{"key": "plan", "value": value}])
+
+
+#: How far behind the latest time a run has seen the clock may be (a fleet's clocks differ
+#: a little) before the engine takes it as a clock set back.
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+def clock_went_back(ledger: Ledger, now: datetime) -> timedelta | None:
+    """How far ``now`` is behind the latest time any run has seen (None: not behind by more
+    than :data:`CLOCK_SLACK`). The latest time is kept to the minute; a clock found behind
+    sets it back, so only the first run after the correction answers."""
+    with ledger.engine.begin() as conn:
+        seen = conn.execute(select(engine_state.c.until)
+                            .where(engine_state.c.key == "clock")).scalar_one_or_none()
+        if seen is None:
+            conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
+                         [{"key": "clock", "value": "", "until": now}])
+            return None
+        if seen - CLOCK_SLACK <= now < seen + timedelta(minutes=1):
+            return None
+        conn.execute(update(engine_state).where(engine_state.c.key == "clock")
+                     .values(until=now))
+    return seen - now if now < seen - CLOCK_SLACK else None
 
 
 def take_turn(ledger: Ledger, name: str, owner: str, now: datetime,

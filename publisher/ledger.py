@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from publisher.schema import STORED, Posting
-from publisher.states import Hold, ListingState, WorkState
+from publisher.states import EventOutcome, Hold, ListingState, WorkState
 from publisher.tables import REPLAN, board_files, due_work, events, listings, postings, quota
 from publisher.tables import revisions as kept_revisions
 
@@ -163,6 +163,7 @@ class WorkRow:
     task_until: datetime | None = None
     polls: int = 0
     probe: bool = False
+    fence: int = 0  # the claim's generation: its outcome is written only while it holds
 
 
 @dataclass
@@ -186,6 +187,9 @@ class Outcome:
     listing: dict[str, Any]
     work: dict[str, Any]
     events: list[Event] = field(default_factory=list)
+    #: The claim this outcome is of (WorkRow.fence): written only while it still holds the
+    #: work; None: unconditionally (work no run had claimed).
+    fence: int | None = None
 
     ESSENTIAL = ("state", "board_id", "url", "revision", "content_hash", "reconcile",
                  "attempts", "posted_at", "expired_at", "changed_at", "refresh_count")
@@ -196,7 +200,16 @@ class Outcome:
         note = f"recorded partly ({why})"
         return Outcome(self.work_id, self.listing_id, {**listing, "last_error": note},
                        {"state": self.work.get("state", WorkState.FAILED), "last_error": note},
-                       self.events)
+                       self.events, self.fence)
+
+    def stale_event(self) -> Event | None:
+        """What a worker that lost its lease saw, as the history's *stale attempt*."""
+        if not self.events:
+            return None
+        last = self.events[-1]
+        return replace(last, outcome=EventOutcome.STALE, detail=(
+            "not recorded: this worker had lost its lease on the work (paused or slow past "
+            f"it) and another worker holds it; what it saw: {last.detail}"))
 
 
 class Ledger:
@@ -507,7 +520,7 @@ class Ledger:
             claimed = conn.execute(
                 update(due_work).where(due_work.c.id.in_(pick))
                 .values(state=WorkState.RUNNING, lease_owner=owner, lease_until=now + lease,
-                        attempts=due_work.c.attempts + 1)
+                        attempts=due_work.c.attempts + 1, fence=due_work.c.fence + 1)
                 .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
             rows = sorted((WorkRow(*row) for row in claimed),
                           key=lambda r: (r.kind != "expire", r.due_at, r.id))
@@ -528,48 +541,105 @@ class Ledger:
                                        due_work.c.lease_owner == owner)
                 .values(lease_until=now - timedelta(seconds=1))).rowcount)
 
-    def release(self, work_ids: Sequence[int]) -> None:
-        """Give claimed work back untouched (its board is skipped, or its posting is held)."""
+    def release(self, work_ids: Sequence[int], owner: str | None = None) -> None:
+        """Give claimed work back untouched (its board is skipped, or its posting is held);
+        with ``owner``, only what that owner still holds (never work another run took over)."""
         if work_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(due_work).where(among(conn, due_work.c.id, work_ids))
+                held = and_(due_work.c.state == WorkState.RUNNING,
+                            due_work.c.lease_owner == owner) if owner is not None else true()
+                conn.execute(update(due_work).where(among(conn, due_work.c.id, work_ids), held)
                              .values(state=WorkState.PENDING, lease_owner=None, lease_until=None))
+
+    def renew(self, owner: str, held: Mapping[int, int], until: datetime) -> set[int]:
+        """Extend the leases of work ``owner`` still holds (work id -> the fence it was
+        claimed with) to ``until``. Returns the ids renewed: any other was taken over."""
+        if not held:
+            return set()
+        renewed: list[tuple[int, int]] = []
+        with self.engine.begin() as conn:
+            for part in _chunks(sorted(held)):
+                renewed += [(i, f) for i, f in conn.execute(
+                    update(due_work).where(among(conn, due_work.c.id, part),
+                                           due_work.c.state == WorkState.RUNNING,
+                                           due_work.c.lease_owner == owner)
+                    .values(lease_until=until)
+                    .returning(due_work.c.id, due_work.c.fence))]
+        return {work_id for work_id, fence in renewed if held[work_id] == fence}
 
     def record(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Write the results of executed work, in one transaction when it can.
 
-        If the batch cannot be written, each outcome is written alone, and one that still
-        fails is written in its essentials (state, board id, what was sent), so one bad
-        value never discards the record of calls already made. Returns a note per outcome
-        that could not be written whole.
+        An outcome carrying a fence is written only while its claim still holds the work
+        (the row is running under that fence); otherwise the worker had lost its lease and
+        another took the work over: only a *stale attempt* event is written (see
+        :meth:`_stale`), and a note returned. If the batch cannot be written, each outcome
+        is written alone, and one that still fails is written in its essentials (state,
+        board id, what was sent), so one bad value never discards the record of calls
+        already made. Returns a note per outcome that was stale or not written whole.
         """
         if not outcomes:
             return []
         try:
-            self._record(outcomes)
-            return []
+            return self._record(outcomes)
         except Exception:
             pass
         notes = []
         for outcome in outcomes:
             try:
-                self._record([outcome])
+                notes += self._record([outcome])
             except Exception as exc:
                 notes.append(f"listing #{outcome.listing_id}: recorded partly "
                              f"({type(exc).__name__}: {exc})")
-                self._record([outcome.essentials(f"{type(exc).__name__}: {exc}")])
+                notes += self._record([outcome.essentials(f"{type(exc).__name__}: {exc}")])
         return notes
 
-    def _record(self, outcomes: Sequence[Outcome]) -> None:
+    def _record(self, outcomes: Sequence[Outcome]) -> list[str]:
         with self.engine.begin() as conn:
-            ids = sorted({o.listing_id for o in outcomes})
+            stale = self._stale_of(conn, outcomes)  # (locks the work rows first, as claims do)
+            current = [o for o in outcomes if id(o) not in stale]
+            ids = sorted({o.listing_id for o in current})
             if self.engine.dialect.name == "postgresql":  # lock in id order: no deadlock
                 self._versions(conn, ids)
-            _update_many(conn, listings, sorted(((o.listing_id, o.listing) for o in outcomes),
+            _update_many(conn, listings, sorted(((o.listing_id, o.listing) for o in current),
                                                 key=lambda change: change[0]), bump=True)
             _update_many(conn, due_work, [(o.work_id, {**o.work, "lease_owner": None,
-                                                       "lease_until": None}) for o in outcomes])
-            self._add_events(conn, [e for o in outcomes for e in o.events], self.actor)
+                                                       "lease_until": None}) for o in current])
+            trail = [e for o in current for e in o.events]
+            trail += [e for o in outcomes if id(o) in stale and (e := o.stale_event())]
+            self._add_events(conn, trail, self.actor)
+            for outcome in (o for o in outcomes if id(o) in stale):
+                self._stale(conn, outcome)
+        return [f"listing #{o.listing_id}: a stale attempt (this worker lost its lease on work "
+                f"#{o.work_id} to another): not recorded" for o in outcomes if id(o) in stale]
+
+    def _stale_of(self, conn: Any, outcomes: Sequence[Outcome]) -> set[int]:
+        """The outcomes (by ``id()``) whose claim no longer holds their work."""
+        fenced = [o for o in outcomes if o.fence is not None]
+        if not fenced:
+            return set()
+        held: dict[int, tuple[int, str]] = {}
+        for part in _chunks(sorted({o.work_id for o in fenced})):
+            query = select(due_work.c.id, due_work.c.fence, due_work.c.state) \
+                .where(among(conn, due_work.c.id, part)).order_by(due_work.c.id)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            held.update({i: (f, s) for i, f, s in conn.execute(query)})
+        return {id(o) for o in fenced if held.get(o.work_id) != (o.fence, WorkState.RUNNING)}
+
+    @staticmethod
+    def _stale(conn: Any, outcome: Outcome) -> None:
+        """What a stale attempt leaves for the worker holding the listing: content it sent
+        that differs from what the ledger says the board shows may have overwritten newer
+        content (its call could land after the other's), so the listing is marked changed
+        and the next plan sends the newest content again."""
+        sent = outcome.listing.get("content_hash")
+        if sent is None:
+            return
+        conn.execute(update(listings).where(
+            listings.c.id == outcome.listing_id, listings.c.state == ListingState.LIVE,
+            listings.c.content_hash.is_not(None), listings.c.content_hash != sent)
+            .values(content_hash=None, **_CHANGED))
 
     def add_events(self, items: Sequence[Event]) -> None:
         with self.engine.begin() as conn:

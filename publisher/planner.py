@@ -48,6 +48,7 @@ class Action:
     work_id: int | None = None  # an open work row this action continues
     cancel: int | None = None  # an open work row this action supersedes
     hold: str | None = None  # why the listing stays closed after this expire (Hold)
+    said: bool = False  # the reason goes into the listing's history when queued
 
     def as_json(self) -> dict[str, str]:
         return {"posting": self.posting, "board": self.board, "action": self.action,
@@ -90,6 +91,9 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         if state == ListingState.FAILED and not (changed or retry_failed):
             return []
         back = listing is not None and listing.hold in (Hold.GONE, Hold.REOPEN)
+        early = _expired_early(listing, end, now)
+        if early is not None:
+            return [replace(act(ActionKind.POST, early, now), said=True)]
         if state == ListingState.EXPIRED and not changed and not back:
             return []
         if end is not None and end <= now:
@@ -130,6 +134,20 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
                                f"refresh policy: every {_days(policy.every)}", due))
     actions.append(act(ActionKind.EXPIRE, why_end, expires))
     return actions
+
+
+def _expired_early(listing: ListingRow | None, end: datetime | None,
+                   now: datetime) -> str | None:
+    """Why a listing jobpub expired by itself (not held: no ``expire``, no removed file)
+    goes up again: its posting's own ``expires_at`` is still ahead by the clock now, so the
+    clock that expired it was ahead (a board that cannot reopen gets it as a new job)."""
+    if listing is None or listing.state != ListingState.EXPIRED or listing.hold is not None \
+            or end is None or end <= now or listing.expired_at is None \
+            or listing.expired_at >= end:
+        return None
+    return (f"expired {listing.expired_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, before its "
+            f"expires_at ({end.astimezone(UTC):%Y-%m-%d %H:%M} UTC), which is still ahead: "
+            "the clock was ahead then; published again")
 
 
 def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],

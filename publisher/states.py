@@ -33,6 +33,7 @@ class EventOutcome(StrEnum):
     OK = "ok"
     RETRY = "retry"
     FAILED = "failed"
+    STALE = "stale"  # a worker that had lost its lease: what it saw, not its outcome
 
 
 class WorkState(StrEnum):

@@ -81,17 +81,18 @@ async def streamed(engine: Engine, paths: Sequence[Path], retry_failed: bool,
     def run(loaded: Loaded, only: list[int] | None) -> None:
         """Claim (the work of these listings only) and hand the jobs to the executor."""
         claimed, taken_over = engine.ledger.claim(engine.owner, engine.clock(), only=only,
-                                                  mine_since=started)  # (earlier shares')
+                                                  mine_since=started,  # (earlier shares')
+                                                  lease=engine.lease)
         engine._took_over(taken_over, result)
         jobs, release = engine._jobs(claimed, loaded, result.skipped)
-        engine.ledger.release(release)
+        engine.ledger.release(release, engine.owner)
         loop.call_soon_threadsafe(deliver, jobs)
 
     def deliver(jobs: list[Job]) -> None:  # on the event loop
         if feeding:
             more.put_nowait(jobs)
         else:  # the run is over (cancelled): the work goes back untouched
-            engine.ledger.release([job.work.id for job in jobs])
+            engine.ledger.release([job.work.id for job in jobs], engine.owner)
 
     def load() -> Loaded:  # in a thread: the event loop goes on with the board calls
         try:

@@ -151,6 +151,9 @@ due_work = Table(
     Column("task_until", UTCDateTime),
     Column("polls", Integer, nullable=False, default=0, server_default="0"),
     Column("probe", Boolean, nullable=False, default=False, server_default=false()),
+    # The fencing token: each claim takes the next one; an outcome is written only by the
+    # claim that still holds it (a worker paused past its lease records a stale attempt).
+    Column("fence", Integer, nullable=False, default=0, server_default="0"),
 )
 Index("ix_due_work_state_due", due_work.c.state, due_work.c.due_at)
 # The claim's: open work only. Done and cancelled rows are kept for ever; through this index
