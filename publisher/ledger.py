@@ -572,11 +572,13 @@ class Ledger:
 
         An outcome carrying a fence is written only while its claim still holds the work
         (the row is running under that fence); otherwise the worker had lost its lease and
-        another took the work over: only a *stale attempt* event is written (see
-        :meth:`_stale`), and a note returned. If the batch cannot be written, each outcome
-        is written alone, and one that still fails is written in its essentials (state,
-        board id, what was sent), so one bad value never discards the record of calls
-        already made. Returns a note per outcome that was stale or not written whole.
+        another took the work over: only a *stale attempt* event is written, and a note
+        returned. (Nothing else is owed: a call leaves only while its lease covers its whole
+        deadline, so the board received it before the other worker could send anything.)
+        If the batch cannot be written, each outcome is written alone, and one that still
+        fails is written in its essentials (state, board id, what was sent), so one bad value
+        never discards the record of calls already made. Returns a note per outcome that
+        was stale or not written whole.
         """
         if not outcomes:
             return []
@@ -608,8 +610,6 @@ class Ledger:
             trail = [e for o in current for e in o.events]
             trail += [e for o in outcomes if id(o) in stale and (e := o.stale_event())]
             self._add_events(conn, trail, self.actor)
-            for outcome in (o for o in outcomes if id(o) in stale):
-                self._stale(conn, outcome)
         return [f"listing #{o.listing_id}: a stale attempt (this worker lost its lease on work "
                 f"#{o.work_id} to another): not recorded" for o in outcomes if id(o) in stale]
 
@@ -626,20 +626,6 @@ class Ledger:
                 query = query.with_for_update()
             held.update({i: (f, s) for i, f, s in conn.execute(query)})
         return {id(o) for o in fenced if held.get(o.work_id) != (o.fence, WorkState.RUNNING)}
-
-    @staticmethod
-    def _stale(conn: Any, outcome: Outcome) -> None:
-        """What a stale attempt leaves for the worker holding the listing: content it sent
-        that differs from what the ledger says the board shows may have overwritten newer
-        content (its call could land after the other's), so the listing is marked changed
-        and the next plan sends the newest content again."""
-        sent = outcome.listing.get("content_hash")
-        if sent is None:
-            return
-        conn.execute(update(listings).where(
-            listings.c.id == outcome.listing_id, listings.c.state == ListingState.LIVE,
-            listings.c.content_hash.is_not(None), listings.c.content_hash != sent)
-            .values(content_hash=None, **_CHANGED))
 
     def add_events(self, items: Sequence[Event]) -> None:
         with self.engine.begin() as conn:
