@@ -142,12 +142,11 @@ def _expired_early(listing: ListingRow | None, end: datetime | None,
     goes up again: its posting's own ``expires_at`` is still ahead by the clock now, so the
     clock that expired it was ahead (a board that cannot reopen gets it as a new job)."""
     if listing is None or listing.state != ListingState.EXPIRED or listing.hold is not None \
-            or end is None or end <= now or listing.expired_at is None \
-            or listing.expired_at >= end:
+            or end is None or end <= now or listing.expired_at is None:
         return None
-    return (f"expired {listing.expired_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, before its "
-            f"expires_at ({end.astimezone(UTC):%Y-%m-%d %H:%M} UTC), which is still ahead: "
-            "the clock was ahead then; published again")
+    return (f"expired {listing.expired_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC by a clock that "
+            f"was ahead: its expires_at ({end.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is still "
+            "to come; published again")
 
 
 def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],

@@ -5,8 +5,9 @@ answer per element inside a 200) and ``GET /simpleJobPostingTasks?ids=..`` (answ
 
 It is as unforgiving as the product must assume LinkedIn is: a second CREATE of an external
 id makes a second job (so a double-post shows), an UPDATE / RENEW / CLOSE of an id it does
-not have fails its task, and an element missing a required field or with a description under
-100 characters is refused with the file's 422 error shape.
+not have fails its task (so does a CLOSE of a job closed already), and an element missing a
+required field or with a description under 100 characters is refused with the file's 422
+error shape.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ class LinkedInDouble(Double):
             current["open"] = True
         elif op == "RENEW":
             current["renewals"] += 1
+        elif not current["open"]:  # closed already (on LinkedIn, or by an earlier CLOSE)
+            return {"status": "FAILED", "errorMessage": f"Job {ext} is not among open jobs"}
         else:
             current["open"] = False
         return {"status": "SUCCEEDED", "jobPosting": current["urn"]}
