@@ -18,11 +18,17 @@ it with PyYAML when there are any (:class:`publisher.loader.Locator` does so on 
 
 ``tests/test_fast_yaml.py`` checks on generated YAML that both ways give the same values
 (type for type) or the fast way declines.
+
+Only the main thread uses it: yaml_rs 0.1.6 crashed the process (a segmentation fault inside
+its extension) when called from the thread a sync loads postings in, after earlier syncs in
+the same process (``tests/engine/test_lifecycle.py``, reproducibly); another thread reads
+the strict way. ``validate`` and its pool's workers read in their main threads.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from typing import Any
 
@@ -34,6 +40,7 @@ except ImportError:  # pragma: no cover - a platform without its wheel: the stri
     yaml_rs = None  # type: ignore[assignment]
 
 DECLINED: Any = object()
+_MAIN = threading.main_thread()
 
 
 @cache
@@ -121,7 +128,7 @@ def _special(text: str) -> bool:
 
 def fast_load(text: str) -> Any:
     """The file's values, or :data:`DECLINED` when it must go the strict way."""
-    if yaml_rs is None or _special(text):
+    if yaml_rs is None or threading.current_thread() is not _MAIN or _special(text):
         return DECLINED
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
