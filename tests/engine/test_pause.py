@@ -185,3 +185,44 @@ def _states(url: str) -> dict[tuple[str, str], str]:
                 listings.c.posting_id, listings.c.board, listings.c.state))}
     finally:
         engine.dispose()
+
+
+SLOW = """\
+[engine]
+lease_seconds = 18
+
+[boards.webhook]
+url = "{url}/hook"
+
+[limits.webhook]
+concurrency = 1
+deadline = 11
+"""
+
+
+def test_a_sync_slower_than_its_lease_keeps_its_work(ledger_url: str, tmp_path: Path,
+                                                     http: respx.MockRouter) -> None:
+    """A board answering after 9 s, one call at a time: the first sync's four calls take
+    ~36 s, twice its 18-second lease. A second sync started after the lease would have ended
+    finds nothing to take over (the first renews its leases while it runs): every change
+    reaches the board once."""
+    http.route(host="127.0.0.1").pass_through()
+    board = BoardServer(latency=9.0)
+    try:
+        project = Project(tmp_path / "project", ledger_url, board.url, NOW,
+                          boards=SLOW.format(url=board.url))
+        for n in range(4):
+            project.write(f"slow-{n}", boards=("webhook",), title=f"Planner {n}")
+        first = project.start("sync")
+        time.sleep(22)  # past the first sync's lease, while its third call is in flight
+        assert first.poll() is None
+        code, out = project.run("sync", timeout=60)
+        assert code == 0 and "took over" not in out, out
+        out_first = first.communicate(timeout=60)[0].decode()
+        assert first.returncode == 0, out_first
+    finally:
+        board.close()
+    assert [r.key for r in board.requests if r.path == "/hook"] == [
+        f"jobpub-slow-{n}-webhook:post:r1:1" for n in range(4)]
+    assert board.duplicates == []
+    assert _states(ledger_url) == {(f"slow-{n}", "webhook"): "live" for n in range(4)}
