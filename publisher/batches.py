@@ -24,7 +24,7 @@ from publisher.errors import (
     NotOnBoard,
     OutcomeUnknown,
 )
-from publisher.executor import MAX_ATTEMPTS, _human, _later, board_call
+from publisher.executor import CHECK_THE_BOARD, MAX_ATTEMPTS, _human, _later, board_call
 from publisher.ledger import Outcome
 from publisher.states import ActionKind, EventOutcome, ListingState, WorkState
 
@@ -113,6 +113,13 @@ class _Batch:
             attempt += 1
             if adapter.reconcile == Reconcile.LOOKUP:
                 todo = await self._look_up(todo, reconcile, adapter)
+            elif adapter.reconcile == Reconcile.MANUAL:  # never resent: a person checks
+                for job in [j for j in todo if j.work.id in reconcile
+                            and j.listing.state != ListingState.FAILED]:
+                    self._fail(job, BoardRejected(adapter.name, CHECK_THE_BOARD), attempt - 1)
+                todo = [j for j in todo if j.work.id not in self.outcomes]
+                if not todo:
+                    break
             await bucket.take()
             subs = [self._submission(job, adapter, job.work.id in reconcile) for job in todo]
             try:

@@ -55,6 +55,11 @@ Sleep = Callable[[float], Awaitable[None]]
 Unit = tuple[Callable[[list["Job"], "TokenBucket"], Awaitable[list[Outcome]]], list["Job"]]
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_ATTEMPTS = 5
+#: Why a create of unknown fate is not sent again on a board that can neither be queried
+#: nor tell a repeat (Reconcile.MANUAL): a person decides.
+CHECK_THE_BOARD = ("the create may have reached the board, which can neither be queried nor "
+                   "tell a repeat: check the board, then run jobpub sync --retry-failed to "
+                   "create it (or close it there)")
 MAX_RETRY_SECONDS = 300
 BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
 
@@ -624,9 +629,7 @@ class _Call:
             return await self._probe(ref, key)
         if self.reconcile and adapter.reconcile == Reconcile.MANUAL and \
                 kind == ActionKind.POST and job.listing.state != ListingState.FAILED:
-            raise BoardRejected(adapter.name, "the create may have reached the board, which can "
-                                "neither be queried nor tell a repeat: check the board, then "
-                                "run jobpub sync --retry-failed to create it (or close it there)")
+            raise BoardRejected(adapter.name, CHECK_THE_BOARD)
         if self.reconcile and adapter.can_lookup:
             found = await adapter.lookup(ref)
             self.reconcile, self.looked_up = False, True

@@ -14,7 +14,8 @@ timeout after the board stored the create (no second job); 401 / 403; 400 / 422 
 board's reason in the listing's last error; a malformed success body (a clear error, never
 a bare KeyError); for batch boards a batch with one bad element; for boards with tasks a
 task in progress for several polls and a task that fails. On a board with tasks every
-step is followed by polls (the clock moved on) until the board has answered.
+step is followed by polls (the clock moved on) until the board has answered. A job closed
+on the board behind jobpub's back is then expired without a failure.
 
 A board's double sets the knobs its scenarios need: ``bad_ref`` (batch boards: refuse the
 element with that external reference), ``slow`` and ``fail_task`` (boards with tasks).
@@ -33,6 +34,7 @@ import httpx
 from sqlalchemy import delete
 
 from publisher.adapter import ApiAdapter, FeedItem, FileAdapter, Reconcile, Submission
+from publisher.errors import NotOnBoard
 from publisher.tables import due_work, events, listings
 from tests.engine.world import World
 
@@ -76,6 +78,11 @@ class Double:
 
     def content(self, ref: str) -> str:
         """The title the board shows for the listing with ``ref``."""
+        raise NotImplementedError
+
+    def close_out_of_band(self, ref: str) -> None:
+        """Close the listing with ``ref`` on the board, as a person on the board's site
+        (or the board itself) would, without jobpub knowing."""
         raise NotImplementedError
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
@@ -193,6 +200,8 @@ async def lifecycle(world: World, double: Double, board: str) -> list[str]:
         problems.append("withdraw: the listing is still open on the board")
     try:
         await _withdraw_again(world, board)
+    except NotOnBoard:
+        pass  # the board says it has no open job by that id: the engine counts it withdrawn
     except Exception as exc:  # reported as a finding, whatever it is
         problems.append(f"withdraw again: a listing already gone must not be an error "
                         f"(got {type(exc).__name__}: {exc})")
@@ -249,6 +258,25 @@ def _receipt(world: World, board: str) -> Any:
 
     listing = world.listing(board=board)
     return Receipt(board, listing.external_ref, listing.board_id, listing.url)
+
+
+async def closed_on_the_board(world: World, double: Double, board: str) -> list[str]:
+    """The job is closed on the board behind jobpub's back; then its posting ends: the
+    withdrawal must count as done (the listing expired, nothing failed), whatever the board
+    answers for a job that is not open."""
+    await _post(world, board)
+    if world.listing(board=board).state != "live":
+        return []  # the lifecycle scenario reports it
+    double.close_out_of_band(_ref(board))
+    (world.postings / "data-analyst.yaml").unlink()
+    await world.sync()
+    await settle(world, board)
+    listing = world.listing(board=board)
+    if listing.state != "expired" or world.ledger.failing():
+        return [f"a job already closed on the board: its withdrawal left the listing "
+                f"{listing.state} ({listing.last_error}); raise NotOnBoard for an answer "
+                "that says the job is not open (raise_for_status(missing_ok=True) does)"]
+    return []
 
 
 async def retry_after(world: World, double: Double, board: str) -> list[str]:
@@ -360,8 +388,9 @@ async def failed_task(world: World, double: Double, board: str) -> list[str]:
     return []
 
 
-SCENARIOS: list[Scenario] = [lifecycle, retry_after, server_error, stored_then_timeout,
-                             refused, malformed, one_bad_element, slow_task, failed_task]
+SCENARIOS: list[Scenario] = [lifecycle, closed_on_the_board, retry_after, server_error,
+                             stored_then_timeout, refused, malformed, one_bad_element,
+                             slow_task, failed_task]
 
 
 def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:

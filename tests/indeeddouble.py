@@ -74,6 +74,9 @@ class IndeedDouble(Double):
         return httpx.Response(200, json={"data": None, "errors": [
             {"message": message, "extensions": {"code": code}}]})
 
+    def close_out_of_band(self, ref: str) -> None:
+        self.jobs[ref]["open"] = False
+
     def open_refs(self) -> dict[str, int]:
         return {ref: held["creates"] for ref, held in self.jobs.items() if held["open"]}
 

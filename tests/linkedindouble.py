@@ -119,6 +119,10 @@ class LinkedInDouble(Double):
             current["open"] = False
         return {"status": "SUCCEEDED", "jobPosting": current["urn"]}
 
+    def close_out_of_band(self, ref: str) -> None:
+        for job in self.jobs.get(ref, []):
+            job["open"] = False
+
     def open_refs(self) -> dict[str, int]:
         return {ext: n for ext, held in self.jobs.items()
                 if (n := sum(1 for j in held if j["open"]))}

@@ -60,6 +60,10 @@ class ReedDouble(Double):
             job["open"] = False
         return httpx.Response(200, json={})
 
+    def close_out_of_band(self, ref: str) -> None:
+        for job in self.jobs.values():  # (Reed knows no reference of ours: the one posting)
+            job["open"] = False
+
     def open_refs(self) -> dict[str, int]:
         """Reed knows no reference of ours: every open job counts for the one posting."""
         count = sum(1 for job in self.jobs.values() if job["open"])

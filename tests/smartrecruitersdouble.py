@@ -67,6 +67,11 @@ class SmartRecruitersDouble(Double):
             job["postingStatus"] = "UNPUBLISHED"
         return httpx.Response(200, json={"id": job["id"], "postingStatus": job["postingStatus"]})
 
+    def close_out_of_band(self, ref: str) -> None:
+        for job in self.jobs.values():
+            if job["refNumber"] == ref and job["postingStatus"] == "PUBLISHED":
+                job["postingStatus"] = "UNPUBLISHED"
+
     def open_refs(self) -> dict[str, int]:
         """Jobs per reference that are out or about to be (a second job made by a repeated
         create counts even before it is published)."""

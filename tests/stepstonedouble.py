@@ -63,6 +63,11 @@ class StepStoneDouble(Double):
             held.update(online=True, title=job.findtext("title"))
         return answer(100, "OK", ref, held["id"], action)
 
+    def close_out_of_band(self, ref: str) -> None:
+        for key, held in self.listings.items():
+            if key.split(".")[0] == ref:
+                held["online"] = False
+
     def open_refs(self) -> dict[str, int]:
         found: dict[str, int] = {}
         for ref, held in self.listings.items():

@@ -17,7 +17,7 @@ import respx
 
 from adapters.feedwriter import Dialect, FeedAdapter
 from adapters.google import GoogleAdapter
-from publisher.adapter import ElementResult, FeedItem, FileAdapter, Receipt, Submission
+from publisher.adapter import ElementResult, FeedItem, FileAdapter, Receipt, Reconcile, Submission
 from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable
 from publisher.registry import boards
 from tests.adapters.helpers import adapter_for
@@ -73,6 +73,9 @@ class WebhookDouble(Double):
     def content(self, ref: str) -> str:
         return str((self.open.get(ref) or {}).get("title"))
 
+    def close_out_of_band(self, ref: str) -> None:
+        self.open.pop(ref, None)  # the receiver took it down itself; a withdraw is a no-op
+
 
 class FakeBoardDouble(Double):
     """The in-tree fake board's shapes (tests/fakeboard.py), with the kit's faults."""
@@ -99,6 +102,11 @@ class FakeBoardDouble(Double):
 
     def content(self, ref: str) -> str:
         return next((j["title"] for j in self.board.live() if j["external_ref"] == ref), "")
+
+    def close_out_of_band(self, ref: str) -> None:
+        for job in self.board.live():
+            if job["external_ref"] == ref:
+                job["status"] = "closed"
 
 
 class BrokenApiAdapter(FakeBoardAdapter):
@@ -201,6 +209,35 @@ class BatchedFakeBoard(FakeBoardAdapter):
 async def test_a_batched_board_that_can_be_queried_conforms(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", BatchedFakeBoard)
     assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
+                                 "fakeboard") == []
+
+
+class BatchedManualBoard(BatchedFakeBoard):
+    """Batches of 3 on a board that can neither be queried nor tell a repeat (as Reed, were
+    it to take batches): a create of unknown fate must never be sent again by itself."""
+
+    reconcile = Reconcile.MANUAL
+
+
+class RepeatingFakeBoardDouble(FakeBoardDouble):
+    """The fake board without its duplicate check: a second create of a reference makes a
+    second job, as a board that cannot tell a repeat does."""
+
+    def process(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.rstrip("/").endswith("/jobs"):
+            self.board._by_ref.pop(json_body(request).get("external_ref", ""), None)
+        return super().process(request)
+
+    def open_refs(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for job in self.board.live():
+            found[job["external_ref"]] = found.get(job["external_ref"], 0) + 1
+        return found
+
+
+async def test_a_batched_board_that_cannot_be_queried_conforms(kit: dict[str, Any]) -> None:
+    kit["patch"].setitem(boards(), "fakeboard", BatchedManualBoard)
+    assert await check_api_board(kit["world"], kit["double"](RepeatingFakeBoardDouble),
                                  "fakeboard") == []
 
 

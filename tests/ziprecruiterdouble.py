@@ -55,6 +55,9 @@ class ZipRecruiterDouble(Double):
         return {"job_id": job_id, "status": job["status"],
                 "url": f"https://www.ziprecruiter.com/jobs/{job_id}"}
 
+    def close_out_of_band(self, ref: str) -> None:
+        self.jobs[ref]["status"] = "closed"
+
     def open_refs(self) -> dict[str, int]:
         return {ref: self.creates.count(ref) for ref, job in self.jobs.items()
                 if job["status"] == "open"}
