@@ -10,6 +10,11 @@ due — so no lease is ever overtaken by a jump. The harness moves to the next d
 
 Kills: a SIGKILL goes to a random worker at a random moment while a phase runs; the
 worker is started again at once, so the fleet keeps its size.
+
+Pauses: a SIGSTOP goes to a random worker at a random moment while a phase runs, and a
+SIGCONT once more than a lease has passed (the fleet then runs with a short lease), so the
+others take its work over and it wakes up with what it was doing — the paused-worker case
+the kills cannot show. At the end every board must show the newest content of every job.
 """
 
 from __future__ import annotations
@@ -42,11 +47,14 @@ class Report:
     postings: int
     boards: tuple[str, ...]
     kills: int = 0
+    pauses: int = 0  # workers SIGSTOPped past their lease, then SIGCONTed
     stopped: int = 0  # workers stopped with SIGTERM (each must exit 0)
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds to converge
     unconverged: dict[str, list[str]] = field(default_factory=dict)  # phase -> listings
     duplicates: dict[str, dict[str, int]] = field(default_factory=dict)  # board -> ref -> n
     webhook_duplicates: int = 0
+    stale_content: dict[str, list[str]] = field(default_factory=dict)  # board -> refs whose
+    # content at the end is not the newest (a stale call overwrote it)
     live_once: float = 0.0  # share of listings live exactly once after posting
     bad_exits: list[str] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +70,7 @@ class Report:
                                               sorted(self.counts.get("faults", {}).items()))),
                 ("requests", str(self.counts.get("requests"))),
                 ("workers SIGKILLed / SIGTERMed", f"{self.kills} / {self.stopped}"),
+                ("workers paused past their lease", str(self.pauses)),
                 ("live exactly once after posting", f"{self.live_once:.1%}"),
                 ("duplicates on the boards", str(sum(len(v) for v in self.duplicates.values())
                                                  + self.webhook_duplicates)
@@ -69,6 +78,8 @@ class Report:
                  + (f"; webhook changes applied twice: {self.webhook_duplicates}"
                     if self.webhook_duplicates else "")),
                 ("actions lost (not converged)", str(self.lost)),
+                ("older content left on a board", str(sum(map(len,
+                                                            self.stale_content.values())))),
                 *((f"converged: {k}", f"{v:.1f} s") for k, v in self.phases.items())]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -77,10 +88,14 @@ class Report:
 class Fleet:
     def __init__(self, root: Path, ledger_url: str, board: BoardServer, *, postings: int,
                  boards: tuple[str, ...], workers: int = 3, seed: int = 16,
-                 claim_size: int = 100, timeout: float = 300.0) -> None:
+                 claim_size: int = 100, timeout: float = 300.0,
+                 lease: float | None = None) -> None:
+        """``lease``: the workers' lease in seconds (a short one lets pauses overtake it)."""
         self.board, self.boards, self.size = board, boards, workers
+        engine = f"[engine]\nlease_seconds = {lease:g}\n\n" if lease else ""
+        self.lease = lease or 300.0
         self.project = Project(root, ledger_url, board.url, datetime.now().astimezone(),
-                               boards=board.config() + LIMITS, env=board.env())
+                               boards=engine + board.config() + LIMITS, env=board.env())
         self.today = self.project.now.date()
         self.ids = [f"job-{i:05d}" for i in range(postings)]
         self.random = random.Random(seed)
@@ -130,8 +145,18 @@ class Fleet:
             else:
                 self.procs.pop(i)
 
+    def pause_one(self) -> None:
+        """SIGSTOP a random worker for longer than a lease, then let it go on."""
+        with self._lock:
+            proc = self.procs[self.random.randrange(len(self.procs))]
+            proc.send_signal(signal.SIGSTOP)
+        time.sleep(self.lease + 2)
+        proc.send_signal(signal.SIGCONT)  # (a no-op if it was killed meanwhile)
+        self.report.pauses += 1
+
     def stop(self) -> None:
         for proc in self.procs:
+            proc.send_signal(signal.SIGCONT)  # a paused one must hear the SIGTERM
             proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
             try:
@@ -141,23 +166,28 @@ class Fleet:
         self.db.dispose()
 
     @contextmanager
-    def killing(self, kills: int, every: tuple[float, float] = (1.0, 4.0)) -> Iterator[None]:
-        """SIGKILL ``kills`` random workers at random moments while the block runs."""
+    def killing(self, kills: int, every: tuple[float, float] = (1.0, 4.0),
+                pauses: int = 0) -> Iterator[None]:
+        """SIGKILL ``kills`` random workers, and pause ``pauses`` past their lease, at
+        random moments while the block runs."""
         done = threading.Event()
 
-        def killer() -> None:
-            for _ in range(kills):
+        def chaos(count: int, act: Callable[[], None]) -> None:
+            for _ in range(count):
                 if done.wait(self.random.uniform(*every)):
                     return
-                self.kill_one()
+                act()
 
-        thread = threading.Thread(target=killer, daemon=True)
-        thread.start()
+        threads = [threading.Thread(target=chaos, args=(kills, self.kill_one), daemon=True),
+                   threading.Thread(target=chaos, args=(pauses, self.pause_one), daemon=True)]
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
             done.set()
-            thread.join()
+            for thread in threads:
+                thread.join()
 
     # -- postings ------------------------------------------------------------------------
     def write(self, title: str = "Data Analyst") -> None:
@@ -221,28 +251,29 @@ class Fleet:
         self.project.jump(days=days)
 
     # -- the whole life ------------------------------------------------------------------
-    def lifecycle(self, kills: int = 0, stops: int = 0) -> Report:
-        """Post, update, renew, expire, with ``kills`` SIGKILLs spread over the phases and
-        ``stops`` SIGTERMs (in the posting phase)."""
+    def lifecycle(self, kills: int = 0, stops: int = 0, pauses: int = 0) -> Report:
+        """Post, update, renew, expire, with ``kills`` SIGKILLs and ``pauses`` pauses past
+        a lease spread over the phases and ``stops`` SIGTERMs (in the posting phase)."""
         per_phase = [kills // 4 + (1 if i < kills % 4 else 0) for i in range(4)]
+        paused = [pauses // 4 + (1 if i < pauses % 4 else 0) for i in range(4)]
         self.write()
         self.start()
-        with self.killing(per_phase[0]):
+        with self.killing(per_phase[0], pauses=paused[0]):
             for _ in range(stops):
                 time.sleep(self.random.uniform(1, 3))
                 self.stop_one()
             self.converge("post", lambda r: r.state == "live")
         self.report.live_once = self._live_once()
         self.write(title="Senior Data Analyst")
-        with self.killing(per_phase[1]):
+        with self.killing(per_phase[1], pauses=paused[1]):
             self.converge("update", lambda r: r.state == "live" and r.revision == 2)
         if "linkedin" in self.boards:
             self.jump_when_idle(176)
-            with self.killing(per_phase[2]):
+            with self.killing(per_phase[2], pauses=paused[2]):
                 self.converge("refresh", lambda r: r.board != "linkedin" or
                               r.refresh_count >= 1)
         self.jump_when_idle(30 if "linkedin" in self.boards else 206)
-        with self.killing(per_phase[3]):
+        with self.killing(per_phase[3], pauses=paused[3]):
             self.converge("expire", lambda r: r.state == "expired")
         self.stop()
         self.tally()
@@ -264,6 +295,14 @@ class Fleet:
             if many:
                 self.report.duplicates[board] = many
         self.report.webhook_duplicates = counts["webhook"]["duplicates"]
+        doubles = {"ziprecruiter": self.board.ziprecruiter.content,
+                   "linkedin": self.board.linkedin.content,
+                   "webhook": lambda ref: str((self.board.receivers[ref].posting or {})
+                                              .get("title"))}
+        for row in self.listings():  # what each board shows last: the newest content
+            if row.board in doubles and doubles[row.board](row.external_ref) != \
+                    "Senior Data Analyst":
+                self.report.stale_content.setdefault(row.board, []).append(row.external_ref)
         for board in self.boards:  # expired in the ledger, closed on the board
             still = [ref for ref, n in counts[board]["open"].items() if n]
             if still:
