@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from publisher import clock
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt, tag_url
 from publisher.render import description_html, location_text, plain_text, salary_text
 from publisher.schema import Posting, Salary
@@ -228,7 +227,7 @@ class FeedAdapter(FileAdapter[FeedSettings]):
     def render_preview(self, item: FeedItem) -> str:
         records = feed_records(item, self.feed_settings, self.dialect)
         return render_feed(records, self.feed_settings, self.dialect,
-                           item.posted_at or clock.now()).decode()
+                           item.posted_at or self.clock()).decode()
 
     def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
                      built_at: datetime) -> dict[str, bytes]:

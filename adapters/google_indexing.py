@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher import clock
 from publisher.errors import BoardAuthError
 from publisher.redact import remember
 
@@ -32,7 +31,7 @@ async def access_token(adapter: Any, token_url: str) -> str:
         raise BoardAuthError(adapter.name, f"unusable service-account key file: "
                                            f"{type(exc).__name__}") from None
     remember(str(info.get("private_key", "")))
-    now = int(clock.now().timestamp())
+    now = int(adapter.clock().timestamp())
     claims = {"iss": issuer, "scope": INDEXING_SCOPE, "aud": token_url, "iat": now,
               "exp": now + 3600}
     assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]

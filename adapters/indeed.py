@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from publisher import clock
 from publisher.adapter import (
     ApiAdapter,
     BoardRules,
@@ -114,11 +113,11 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
                               "minimumMinor": minor(pay.min, pay.currency)}
             if pay.max:
                 body["salary"]["maximumMinor"] = minor(pay.max, pay.currency)
-        published = posting.publish_time() or clock.now()
+        published = posting.publish_time() or self.clock()
         pattern = self.settings.job_url
         metadata: dict[str, Any] = {
             "jobPostingId": ref,
-            "datePublished": min(published, clock.now()).strftime("%Y-%m-%dT%H:%MZ"),
+            "datePublished": min(published, self.clock()).strftime("%Y-%m-%dT%H:%MZ"),
             "url": pattern.format(id=posting.id) if pattern else self.tagged(
                 posting.apply.url or ""),
             "jobSource": {"companyName": posting.company.name if posting.company else "",

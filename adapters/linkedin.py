@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from publisher import clock
 from publisher.adapter import (
     ApiAdapter,
     BoardRules,
@@ -57,9 +56,8 @@ LEVEL = {"internship": "INTERNSHIP", "entry": "ENTRY_LEVEL", "associate": "ASSOC
          "mid_senior": "MID_SENIOR_LEVEL", "director": "DIRECTOR", "executive": "EXECUTIVE"}
 OPERATION = {"post": "CREATE", "update": "UPDATE", "refresh": "RENEW", "expire": "CLOSE"}
 ID_MAX, LIFETIME_MAX, TASK_IDS_PER_CALL = 75, timedelta(days=180), 40  # ids: < 4 KB query
-#: A task that failed because the job is not open on LinkedIn (never created, or closed
-#: there already). Not confirmed: the close-jobs page (read 2026-12-07) lists no message
-#: text, so any message saying the job is not found, not open or closed counts.
+#: A task failed as the job is not open there (not confirmed: the close-jobs page, read
+#: 2026-12-07, gives no message text; any saying not found, not open or closed counts).
 NOT_OPEN = re.compile(r"not (?:be )?found|not (?:among )?(?:the )?open|does not exist|"
                       r"already closed|is closed|no such job", re.IGNORECASE)
 
@@ -142,7 +140,8 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
                              for i in range(self.elements(posting))]}
 
     def preview(self, posting: Posting) -> str:
-        listed = min(posting.publish_time() or clock.now(), clock.now())
+        now = self.clock()
+        listed = min(posting.publish_time() or now, now)
         return json.dumps(self.to_payload(posting, listed_at=listed), indent=2, ensure_ascii=False)
 
     # -- calls -------------------------------------------------------------------------
@@ -165,7 +164,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         elements, spans = [], []
         for sub in batch:
             start = len(elements)
-            elements += self._elements(sub, clock.now())
+            elements += self._elements(sub, self.clock())
             spans.append(range(start, len(elements)))
         answers: list[Any] = []
         for start in range(0, len(elements), self.batch_size):  # at most 100 jobs a call

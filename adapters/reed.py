@@ -35,7 +35,6 @@ import re
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from publisher import clock
 from publisher.adapter import (
     ApiAdapter,
     BoardRules,
@@ -117,7 +116,7 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
 
     def signed(self, method: str, url: str) -> dict[str, str]:
         """The headers that authenticate one request (the signature over its parts)."""
-        stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         message = f"{method}{USER_AGENT}{url}{self.settings.signature_host}{stamp}"
         return {"X-ApiClientId": self.secret("client_id"), "X-Timestamp": stamp,
                 "X-ApiSignature": hmac_signature(self.secret("api_key"), message,

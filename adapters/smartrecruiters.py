@@ -32,7 +32,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from publisher import clock
 from publisher.adapter import (
     ApiAdapter,
     BoardRules,
@@ -125,7 +124,7 @@ class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
 
     async def _find(self, ref: str) -> dict[str, Any] | None:
         """Our job by its refNumber among the jobs changed lately (any posting status)."""
-        since = (clock.now() - RECENT).isoformat()
+        since = (self.clock() - RECENT).isoformat()
         for page in range(PAGES):
             response = await self.client.get(
                 f"{self.base_url}/jobs", headers=self._headers(),

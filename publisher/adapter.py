@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from publisher import clock as _clock
 from publisher.errors import (
     BoardAuthError,
     BoardError,
@@ -234,6 +235,11 @@ def external_ref(posting_id: str, board: str) -> str:
 
 S = TypeVar("S", bound=BoardSettings)
 
+def _now() -> datetime:
+    """The time when no engine hands the adapter its clock: publisher.clock.now, looked up
+    at each call (a test may replace it after the adapter was made)."""
+    return _clock.now()
+
 
 class BoardAdapter(ABC, Generic[S]):
     """Base of every board adapter."""
@@ -255,14 +261,19 @@ class BoardAdapter(ABC, Generic[S]):
     #: The careers site's branding (``[site]``, set by ``publisher.registry.Adapters``).
     site: Site | None = None
 
-    def __init__(self, settings: S, client: ClientSource = None) -> None:
+    def __init__(self, settings: S, client: ClientSource = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self._client = client
+        #: The time, as the engine running the adapter reads it (its fake clock in tests,
+        #: publisher.clock.now by default): an adapter never reads the time otherwise.
+        self.clock: Callable[[], datetime] = clock or _now
 
     @classmethod
-    def make(cls, settings: Mapping[str, Any] | None = None,
-             client: ClientSource = None) -> BoardAdapter[Any]:
-        """Build the adapter from raw settings (config table merged with overrides)."""
+    def make(cls, settings: Mapping[str, Any] | None = None, client: ClientSource = None,
+             clock: Callable[[], datetime] | None = None) -> BoardAdapter[Any]:
+        """Build the adapter from raw settings (config table merged with overrides), with
+        the engine's client source and clock."""
         from pydantic import ValidationError
 
         try:
@@ -272,7 +283,7 @@ class BoardAdapter(ABC, Generic[S]):
             where = ".".join(str(p) for p in err["loc"])
             msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
             raise ConfigError(f"boards.{cls.name}.{where}: {msg}") from None
-        return cls(parsed, client)  # type: ignore[arg-type]
+        return cls(parsed, client, clock)  # type: ignore[arg-type]
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -191,7 +191,7 @@ class Engine:
         self.owner = owner or owner_id()
         self.lease = timedelta(seconds=config.engine.lease_seconds)
         self.stopping = asyncio.Event()  # set: start no more work (a worker asked to stop)
-        self.adapters = Adapters(config, self._client_for, self.registry)
+        self.adapters = Adapters(config, self._client_for, self.registry, clock)
         cache_in(Path(config.cache_dir))  # descriptions rendered once, kept by content hash
         for table in config.boards.values():  # every configured secret is masked in reasons
             for key, name in table.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,8 +39,8 @@ class Board(Protocol):
     concurrency: int
     rate_per_second: float | None
 
-    def make(self, settings: Mapping[str, Any] | None = None,
-             client: ClientSource = None) -> BoardAdapter[Any]: ...
+    def make(self, settings: Mapping[str, Any] | None = None, client: ClientSource = None,
+             clock: Callable[[], datetime] | None = None) -> BoardAdapter[Any]: ...
 
 
 class _Boards(MutableMapping[str, Board]):
@@ -126,8 +126,9 @@ class Adapters:
 
     def __init__(self, config: Config,
                  client_for: Callable[[str], ClientSource] | None = None,
-                 registry: Mapping[str, Board] | None = None) -> None:
-        self.config, self.client_for = config, client_for
+                 registry: Mapping[str, Board] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.config, self.client_for, self.clock = config, client_for, clock
         self.registry = registry if registry is not None else boards()
         self._built: dict[tuple[str, str], BoardAdapter[Any]] = {}
 
@@ -142,7 +143,7 @@ class Adapters:
                                   f"{', '.join(sorted(self.registry))})")
             client = self.client_for(name) if self.client_for else None
             adapter = self.registry[name].make(
-                {**self.config.boards.get(name, {}), **(overrides or {})}, client)
+                {**self.config.boards.get(name, {}), **(overrides or {})}, client, self.clock)
             adapter.default_duration = timedelta(days=self.config.default_duration_days)
             adapter.site = self.config.site.model_copy(update={
                 "name": self.config.site.name or (self.config.company.name

@@ -13,7 +13,7 @@ from respx.models import AllMockedAssertionError
 
 from adapters.webhook import WebhookAdapter
 from publisher.adapter import Receipt
-from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable
+from publisher.errors import BoardAuthError, BoardRejected, BoardUnavailable, NotOnBoard
 from tests.factories import make_posting
 
 URL = "https://careers.example.com/hooks/jobpub"
@@ -53,7 +53,8 @@ async def test_update_and_withdraw_actions(http: respx.MockRouter, secret: str) 
     async with httpx.AsyncClient() as client:
         hook = _adapter(client)
         await hook.update(make_posting(), receipt)
-        await hook.withdraw(receipt)  # already gone on the site: not an error
+        with pytest.raises(NotOnBoard):  # already gone on the site: the engine's "withdrawn"
+            await hook.withdraw(receipt)
     actions = [json.loads(c.request.content)["action"] for c in route.calls]
     assert actions == ["update", "withdraw"]
     assert "posting" not in json.loads(route.calls.last.request.content)

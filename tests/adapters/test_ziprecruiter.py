@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from adapters.ziprecruiter import ZipRecruiterAdapter
 from publisher.adapter import Receipt
 from publisher.cli import cli
+from publisher.errors import NotOnBoard
 from tests.adapters.helpers import adapter_for, example, golden
 from tests.factories import ROOT, posting_text
 from tests.ziprecruiterdouble import API, KEY
@@ -63,7 +64,8 @@ async def test_a_closed_job_is_not_found_and_closing_twice_is_fine(
     async with httpx.AsyncClient() as client:
         adapter = ziprecruiter(client)
         assert await adapter.lookup("ref-1") is None
-        await adapter.withdraw(Receipt("ziprecruiter", "ref-1", "ref-1"))
+        with pytest.raises(NotOnBoard, match="job not found"):  # the engine: withdrawn
+            await adapter.withdraw(Receipt("ziprecruiter", "ref-1", "ref-1"))
     assert read.called and gone.called
 
 

@@ -182,3 +182,16 @@ async def test_a_linkedin_job_closed_on_linkedin_is_expired_not_failed(
     assert world.ledger.history("data-analyst")[-1].detail == (
         "already closed on the board (Job jobpub-data-analyst-linkedin is not among open "
         "jobs): counted as withdrawn")
+
+
+def test_adapters_read_the_engines_clock(world: World) -> None:
+    from tests.factories import ROOT
+
+    engine = world.engine()
+    adapter = engine.adapter("fakeboard")
+    assert adapter.clock() == world.clock.now
+    world.clock.advance(hours=1)
+    assert adapter.clock() == world.clock.now  # the engine's, not the wall clock
+    readers = [p.name for p in (ROOT / "adapters").glob("*.py")
+               if "clock.now(" in p.read_text() or "datetime.now(" in p.read_text()]
+    assert readers == []  # publisher.clock.now stays the one place that reads the time
