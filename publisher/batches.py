@@ -24,8 +24,8 @@ from publisher.errors import (
     NotOnBoard,
     OutcomeUnknown,
 )
-from publisher.executor import CHECK_THE_BOARD, MAX_ATTEMPTS, _human, _later, board_call
-from publisher.ledger import Outcome
+from publisher.executor import CHECK_THE_BOARD, MAX_ATTEMPTS, board_call, human, retry_delay
+from publisher.ledger import ListingChange, Outcome
 from publisher.states import ActionKind, EventOutcome, ListingState, WorkState
 
 if TYPE_CHECKING:
@@ -94,12 +94,12 @@ class _Batch:
         for job in jobs:
             self.events[job.work.id] = []
             if adapter.name in x.broken:
-                self._end(job, x._failed(job, BoardAuthError(adapter.name,
+                self._end(job, x.failed(job, BoardAuthError(adapter.name,
                                                              x.broken[adapter.name]), [],
                                          job.listing.attempts))
             elif job.work.kind == ActionKind.EXPIRE and job.listing.board_id is None \
                     and not job.listing.reconcile and job.listing.state != ListingState.PENDING:
-                self._end(job, x._done(job, None, [x.event(job, job.work.kind, "ok",
+                self._end(job, x.done(job, None, [x.event(job, job.work.kind, "ok",
                                                            "was never on the board")],
                                        job.listing.attempts))
             else:
@@ -171,7 +171,7 @@ class _Batch:
                      if isinstance(e, BoardUnavailable) and e.retry_after is not None]
             wait = max(waits, default=None)
             if todo and (attempt >= MAX_ATTEMPTS or (wait is not None and wait > x.max_wait)):
-                later = _later(max(j.work.attempts for j in todo)) if wait is None \
+                later = retry_delay(max(j.work.attempts for j in todo)) if wait is None \
                     or wait <= x.max_wait else timedelta(seconds=wait)
                 for job in todo:
                     why = errors.get(job.work.id) or BoardUnavailable(adapter.name, "not done "
@@ -195,7 +195,7 @@ class _Batch:
             try:
                 found = await adapter.lookup(ref)
             except BoardError as exc:
-                self._later(job, exc, 0, _later(job.work.attempts), True)
+                self._later(job, exc, 0, retry_delay(job.work.attempts), True)
                 continue
             reconcile.discard(job.work.id)
             where = f"found on the board as {found.board_id}" if found else "not on the board"
@@ -203,7 +203,7 @@ class _Batch:
                                                          EventOutcome.OK,
                                                          f"looked up {ref}: {where}"))
             if found is not None and job.work.revision == job.revision:
-                self._end(job, self.x._done(job, found, self.events[job.work.id],
+                self._end(job, self.x.done(job, found, self.events[job.work.id],
                                             job.listing.attempts))
                 continue
             if found is not None:
@@ -246,7 +246,7 @@ class _Batch:
         elif isinstance(exc, OutcomeUnknown) and tasks is not None:
             later = tasks.first_poll  # ask once what was sent could have landed
         elif attempt >= MAX_ATTEMPTS:
-            later = _later(max(j.work.attempts for j in todo))
+            later = retry_delay(max(j.work.attempts for j in todo))
         if later is not None:
             for job in todo:
                 self._later(job, exc, attempt, later, job.work.id in reconcile)
@@ -268,7 +268,7 @@ class _Batch:
         assert adapter.tasks is not None
         wait = adapter.tasks.first_poll
         event = self.x.event(job, ActionKind.RECONCILE, EventOutcome.RETRY,
-                             f"a create of unknown outcome: asking the board in {_human(wait)} "
+                             f"a create of unknown outcome: asking the board in {human(wait)} "
                              "whether it arrived (an update of it)")
         self._end(job, Outcome(job.work.id, job.listing.id, {"reconcile": True},
                                {"state": WorkState.PENDING, "due_at": self.x.clock() + wait,
@@ -277,14 +277,14 @@ class _Batch:
 
     def _later(self, job: Job, exc: BoardError, attempt: int, wait: timedelta,
                reconcile: bool) -> None:
-        outcome = self.x._rescheduled(job, exc, wait, self.events[job.work.id],
+        outcome = self.x.rescheduled(job, exc, wait, self.events[job.work.id],
                                       job.listing.attempts + attempt, reconcile)
         if reconcile and job.work.kind == ActionKind.POST:
             outcome.work["probe"] = True  # the next attempt asks the board first
         self._end(job, outcome)
 
     def _fail(self, job: Job, exc: BoardError, attempt: int) -> None:
-        self._end(job, self.x._failed(job, exc, self.events[job.work.id],
+        self._end(job, self.x.failed(job, exc, self.events[job.work.id],
                                       job.listing.attempts + attempt))
 
     def _end(self, job: Job, outcome: Outcome) -> None:
@@ -326,7 +326,7 @@ class _Poll:
             if work.probe:
                 events.append(x.event(job, ActionKind.RECONCILE, EventOutcome.OK,
                                       "the earlier create is on the board: adopted"))
-            done = x._done(job, answer, events, job.listing.attempts)
+            done = x.done(job, answer, events, job.listing.attempts)
             if work.kind in (ActionKind.POST, ActionKind.UPDATE) and not work.probe:
                 # What was sent was recorded when it was sent; the posting may have changed
                 # since, and the next plan must still see that change.
@@ -345,10 +345,10 @@ class _Poll:
         if isinstance(answer, BoardError):
             if isinstance(answer, BoardAuthError):
                 x.broken[job.adapter.name] = answer.reason
-            return x._failed(job, answer, [], job.listing.attempts)
+            return x.failed(job, answer, [], job.listing.attempts)
         if work.task_until is not None and now >= work.task_until:
             return self._resend(job, f"board task {work.task_id} unfinished after the board's "
-                                f"task lifetime ({_human(tasks.lifetime)}); reconciling",
+                                f"task lifetime ({human(tasks.lifetime)}); reconciling",
                                 reconcile=work.kind == ActionKind.POST)
         return self._waiting(job, f"board task {work.task_id} still in progress", None, None,
                              counted=True)
@@ -360,7 +360,7 @@ class _Poll:
         polls = work.polls + 1 if counted else work.polls
         wait = tasks.next_poll(polls)
         outcome = EventOutcome.OK if error is None else EventOutcome.RETRY
-        event = x.event(job, work.kind, outcome, f"{detail}; next poll in {_human(wait)}",
+        event = x.event(job, work.kind, outcome, f"{detail}; next poll in {human(wait)}",
                         status)
         return Outcome(work.id, job.listing.id, {"last_error": error},
                        {"state": WorkState.PENDING, "due_at": x.clock() + wait,
@@ -372,7 +372,7 @@ class _Poll:
         x, work = self.x, job.work
         event = x.event(job, ActionKind.RECONCILE if work.probe else work.kind,
                         EventOutcome.RETRY, detail)
-        listing: dict[str, Any] = {"reconcile": reconcile}
+        listing: ListingChange = {"reconcile": reconcile}
         if work.kind == ActionKind.UPDATE:  # not known to have landed: still to be sent
             listing["content_hash"] = None
         return Outcome(work.id, job.listing.id, listing,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
-from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep, _human
+from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep, human
 from publisher.fencing import Leases
 from publisher.http import Clients
 from publisher.ledger import (
@@ -433,7 +433,7 @@ class Engine:
         behind = clock_went_back(self.ledger, self.clock())
         if behind is not None:
             full = True  # what a clock that ran ahead expired early is found and put back
-            note = (f"the clock is {_human(behind)} behind an earlier run's: planning every "
+            note = (f"the clock is {human(behind)} behind an earlier run's: planning every "
                     "posting (listings expired early go up again)")
         if loaded is None and self.claim_size is None and streams(self.ledger):
             result = await streamed(self, paths, retry_failed, progress,

@@ -40,7 +40,7 @@ from publisher.errors import (
 )
 from publisher.fencing import Leases
 from publisher.http import SEND_GUARD
-from publisher.ledger import Event, Ledger, ListingRow, Outcome, WorkRow
+from publisher.ledger import Event, Ledger, ListingChange, ListingRow, Outcome, WorkRow
 from publisher.pages import REMOVED, UPDATED
 from publisher.schema import Posting
 from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
@@ -165,7 +165,7 @@ def _wait(state: RetryCallState) -> float:
     return float(BACKOFF(state))
 
 
-def _later(attempts: int) -> timedelta:
+def retry_delay(attempts: int) -> timedelta:
     """When to come back after retries ran out in this run: 5 min, doubling, at most 6 h."""
     return timedelta(minutes=min(360, 5 * 2 ** max(0, attempts - 1)))
 
@@ -330,7 +330,7 @@ class Executor:
                              type(exc).__name__, ", ".join(f"#{j.work.id}" for j in jobs))
             outcomes = []
             for job in jobs:
-                outcome = self._failed(job, BoardError(
+                outcome = self.failed(job, BoardError(
                     job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
                     [], job.listing.attempts + 1)
                 if job.work.kind == ActionKind.POST:
@@ -345,7 +345,7 @@ class Executor:
         since an earlier attempt of this run may have reached the board)."""
         event = self.event(job, job.work.kind, EventOutcome.STALE,
                            "nothing sent: the lease had passed to another worker")
-        listing: dict[str, Any] = {"reconcile": True} if job.work.kind == ActionKind.POST \
+        listing: ListingChange = {"reconcile": True} if job.work.kind == ActionKind.POST \
             else {}
         return Outcome(job.work.id, job.listing.id, listing,
                        {"state": WorkState.PENDING, "due_at": self.clock()}, [event])
@@ -402,29 +402,31 @@ class Executor:
     def _expiry(self, job: Job, posted: datetime) -> datetime:
         return (job.posting.expiry_time() or posted + job.default_duration).astimezone(UTC)
 
-    def _done(self, job: Job, receipt: Receipt | None, events: list[Event],
+    def done(self, job: Job, receipt: Receipt | None, events: list[Event],
               attempts: int) -> Outcome:
         now, kind, listing = self.clock(), job.work.kind, job.listing
-        values: dict[str, Any] = {"changed_at": now, "last_error": None, "reconcile": False,
-                                  "attempts": attempts}
+        values: ListingChange = {"changed_at": now, "last_error": None, "reconcile": False,
+                                 "attempts": attempts}
         if receipt is not None:
-            values.update(board_id=receipt.board_id, url=receipt.url)
+            values.update({"board_id": receipt.board_id, "url": receipt.url})
         if kind == ActionKind.POST:
-            values.update(hold=None,  # restored or reopened: back to following the file
-                          state=ListingState.PENDING if receipt and receipt.pending
-                          else ListingState.LIVE,
-                          posted_at=now, refreshed_at=None, refresh_count=0, expired_at=None,
-                          revision=job.revision, content_hash=job.content_hash,
-                          expires_at=self._expiry(job, now))
+            values.update({
+                "hold": None,  # restored or reopened: back to following the file
+                "state": ListingState.PENDING if receipt and receipt.pending
+                else ListingState.LIVE,
+                "posted_at": now, "refreshed_at": None, "refresh_count": 0, "expired_at": None,
+                "revision": job.revision, "content_hash": job.content_hash,
+                "expires_at": self._expiry(job, now)})
         elif kind == ActionKind.UPDATE:
-            values.update(state=ListingState.LIVE, revision=job.revision,
-                          content_hash=job.content_hash,
-                          expires_at=self._expiry(job, listing.posted_at or now))
+            values.update({"state": ListingState.LIVE, "revision": job.revision,
+                           "content_hash": job.content_hash,
+                           "expires_at": self._expiry(job, listing.posted_at or now)})
         elif kind == ActionKind.REFRESH:
-            values.update(refreshed_at=now, refresh_count=listing.refresh_count + 1)
+            values.update({"refreshed_at": now, "refresh_count": listing.refresh_count + 1})
         else:  # held as the expire says: by hand, or its file or board removed (or not)
-            values.update(state=ListingState.EXPIRED, expired_at=now,
-                          hold=Hold.MANUAL if listing.hold == Hold.MANUAL else job.work.hold)
+            values.update({"state": ListingState.EXPIRED, "expired_at": now,
+                           "hold": Hold.MANUAL if listing.hold == Hold.MANUAL
+                           else job.work.hold})
         if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
             was_public = listing.state in (ListingState.LIVE, ListingState.PENDING)
             if kind != ActionKind.EXPIRE:
@@ -438,10 +440,10 @@ class Executor:
                probe: bool = False) -> Outcome:
         """The action's answer: done, or accepted as a task the board finishes later."""
         if receipt is None or receipt.task is None:
-            return self._done(job, receipt, events, attempts)
+            return self.done(job, receipt, events, attempts)
         tasks = getattr(job.adapter, "tasks", None)
         if tasks is None:
-            return self._failed(job, BoardError(job.adapter.name, "answered with a task id "
+            return self.failed(job, BoardError(job.adapter.name, "answered with a task id "
                                                 "but declares no tasks to poll"), events,
                                 attempts)
         now, kind = self.clock(), job.work.kind
@@ -450,13 +452,13 @@ class Executor:
             if probe else f"{kind} accepted"
         events.append(self.event(job, kind, EventOutcome.OK,
                                  f"{what}; board task {receipt.task}, first poll in "
-                                 f"{_human(tasks.first_poll)}"))
-        values: dict[str, Any] = {"attempts": attempts, "last_error": None, "changed_at": now,
-                                  "reconcile": probe}
+                                 f"{human(tasks.first_poll)}"))
+        values: ListingChange = {"attempts": attempts, "last_error": None, "changed_at": now,
+                                 "reconcile": probe}
         if kind == ActionKind.POST and not probe:
-            values.update(state=ListingState.PENDING)
+            values.update({"state": ListingState.PENDING})
         if kind in (ActionKind.POST, ActionKind.UPDATE) and not probe:  # what was sent
-            values.update(revision=job.revision, content_hash=job.content_hash)
+            values.update({"revision": job.revision, "content_hash": job.content_hash})
         return Outcome(job.work.id, job.listing.id, values,
                        {"state": WorkState.PENDING, "due_at": first, "task_id": receipt.task,
                         "task_until": now + tasks.lifetime, "polls": 0, "probe": probe,
@@ -467,31 +469,31 @@ class Executor:
         events.append(self.event(job, ActionKind.EXPIRE, EventOutcome.OK,
                                  f"already closed on the board ({error.reason}): counted as "
                                  "withdrawn", error.status))
-        return self._done(job, None, events, attempts)
+        return self.done(job, None, events, attempts)
 
-    def _failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
+    def failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
                 call: _Call | None = None) -> Outcome:
         """A permanent failure; what is known of the listing on the board is kept (a create
         found there, or one whose outcome is unknown, is never made again)."""
         reason = str(error)
         events.append(self.event(job, job.work.kind, EventOutcome.FAILED, error.reason,
                                  error.status))
-        values: dict[str, Any] = {
+        values: ListingChange = {
             "state": ListingState.FAILED, "last_error": reason, "attempts": attempts,
             "revision": job.revision, "content_hash": job.content_hash,
             "changed_at": self.clock()}
         if call is not None and call.adopted:
-            values.update(board_id=call.receipt.board_id, url=call.receipt.url)
+            values.update({"board_id": call.receipt.board_id, "url": call.receipt.url})
         elif call is not None and call.reconcile:
-            values.update(reconcile=True)
+            values.update({"reconcile": True})
         return Outcome(job.work.id, job.listing.id, values,
                        {"state": WorkState.FAILED, "last_error": reason}, events)
 
-    def _rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
+    def rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
                      attempts: int, reconcile: bool) -> Outcome:
         due = self.clock() + wait
         events.append(self.event(job, job.work.kind, "retry",
-                                  f"{error.reason}; next attempt in {_human(wait)}",
+                                  f"{error.reason}; next attempt in {human(wait)}",
                                   error.status))
         return Outcome(job.work.id, job.listing.id,
                        {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
@@ -506,18 +508,18 @@ class Executor:
                   "refresh": "date renewed in the board's files",
                   "expire": "removed from the board's files"}[job.work.kind]
         event = self.event(job, job.work.kind, "ok", detail)
-        return self._done(job, receipt, [event], job.listing.attempts + 1)
+        return self.done(job, receipt, [event], job.listing.attempts + 1)
 
     # -- API boards ----------------------------------------------------------------------
     async def _api(self, job: Job, adapter: ApiAdapter[Any], bucket: TokenBucket) -> Outcome:
         listing, kind = job.listing, job.work.kind
         if adapter.name in self.broken:
-            return self._failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
+            return self.failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
                                 [], listing.attempts)
         call = _Call(self, job, adapter, bucket)
         if kind == ActionKind.EXPIRE and listing.board_id is None and not listing.reconcile:
             call.events.append(self.event(job, kind, "ok", "was never on the board"))
-            return self._done(job, None, call.events, listing.attempts)
+            return self.done(job, None, call.events, listing.attempts)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -548,26 +550,26 @@ class Executor:
             except (BoardUnavailable, OutcomeUnknown) as exc:
                 result = await retried(exc)
         except Reschedule as exc:
-            return self._rescheduled(job, exc.cause, timedelta(seconds=exc.seconds),
+            return self.rescheduled(job, exc.cause, timedelta(seconds=exc.seconds),
                                      call.events, call.attempts, call.reconcile or call.adopted)
         except (BoardUnavailable, OutcomeUnknown) as exc:
-            return self._rescheduled(job, exc, _later(job.work.attempts), call.events,
+            return self.rescheduled(job, exc, retry_delay(job.work.attempts), call.events,
                                      call.attempts, call.reconcile or call.adopted)
         except NotOnBoard as exc:
             if kind != ActionKind.EXPIRE:
-                return self._failed(job, exc, call.events, call.attempts, call)
+                return self.failed(job, exc, call.events, call.attempts, call)
             return self.gone(job, exc, call.events, call.attempts)
         except BoardError as exc:
             if isinstance(exc, BoardAuthError):
                 self.broken[adapter.name] = exc.reason
-            return self._failed(job, exc, call.events, call.attempts, call)
+            return self.failed(job, exc, call.events, call.attempts, call)
         except PublisherError as exc:
-            return self._failed(job, BoardError(adapter.name, str(exc)), call.events,
+            return self.failed(job, BoardError(adapter.name, str(exc)), call.events,
                                 call.attempts, call)
         if result is not None and result.task is not None:
             return self.settle(job, result, call.events, call.attempts, call.probe)
         call.events.append(self.event(job, kind, "ok", _ok_detail(kind, result)))
-        return self._done(job, result or call.receipt, call.events, call.attempts)
+        return self.done(job, result or call.receipt, call.events, call.attempts)
 
 
 class _Call:
@@ -680,7 +682,7 @@ class _Call:
         return found
 
 
-def _human(wait: timedelta) -> str:
+def human(wait: timedelta) -> str:
     """A wait as a person reads it (zone-free: history shows it in any time zone)."""
     seconds = int(wait.total_seconds())
     if seconds < 120:

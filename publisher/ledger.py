@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     ARRAY,
@@ -40,8 +40,8 @@ from publisher.tables import REPLAN, board_files, due_work, events, listings, po
 from publisher.tables import revisions as kept_revisions
 
 __all__ = [
-    "Event", "Ledger", "ListingRow", "PostingRow", "WorkRow", "content_hash", "owner_id",
-    "work_key",
+    "Event", "Ledger", "ListingChange", "ListingRow", "Outcome", "PostingRow", "WorkChange",
+    "WorkRow", "content_hash", "owner_id", "work_key",
 ]
 
 OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
@@ -178,14 +178,47 @@ class Event:
     actor: str | None = None  # who did it: the OS user of a CLI run, the web app's user
 
 
+class ListingChange(TypedDict, total=False):
+    """The columns of ``listings`` an outcome may set (a key not here fails mypy)."""
+
+    state: str
+    board_id: str | None
+    url: str | None
+    revision: int | None
+    content_hash: str | None
+    posted_at: datetime | None
+    refreshed_at: datetime | None
+    refresh_count: int
+    expires_at: datetime | None
+    expired_at: datetime | None
+    attempts: int
+    last_error: str | None
+    reconcile: bool
+    notify: str | None
+    changed_at: datetime
+    hold: str | None
+
+
+class WorkChange(TypedDict, total=False):
+    """The columns of ``due_work`` an outcome may set (a key not here fails mypy)."""
+
+    state: str
+    due_at: datetime
+    last_error: str | None
+    task_id: str | None
+    task_until: datetime | None
+    polls: int
+    probe: bool
+
+
 @dataclass
 class Outcome:
     """What one executed action changes: the listing, its work row and the audit trail."""
 
     work_id: int
     listing_id: int
-    listing: dict[str, Any]
-    work: dict[str, Any]
+    listing: ListingChange
+    work: WorkChange
     events: list[Event] = field(default_factory=list)
     #: The claim this outcome is of (WorkRow.fence): written only while it still holds the
     #: work; None: unconditionally (work no run had claimed).
@@ -196,9 +229,11 @@ class Outcome:
 
     def essentials(self, why: str) -> Outcome:
         """What must be kept when the whole outcome cannot be written: what the board has."""
-        listing = {k: v for k, v in self.listing.items() if k in self.ESSENTIAL}
+        listing = ListingChange(**{k: v for k, v in self.listing.items()  # type: ignore[typeddict-item]
+                                   if k in self.ESSENTIAL})
         note = f"recorded partly ({why})"
-        return Outcome(self.work_id, self.listing_id, {**listing, "last_error": note},
+        listing["last_error"] = note
+        return Outcome(self.work_id, self.listing_id, listing,
                        {"state": self.work.get("state", WorkState.FAILED), "last_error": note},
                        self.events, self.fence)
 
@@ -752,7 +787,7 @@ def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
     return list(found.all()) if returning else []
 
 
-def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, dict[str, Any]]],
+def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, Mapping[str, Any]]],
                  bump: bool = False) -> None:
     """Update rows by id, one statement per set of changed columns (``bump``, listings
     only: and :data:`_CHANGED`): an executemany, or on PostgreSQL one ``UPDATE ... FROM

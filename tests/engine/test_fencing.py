@@ -195,3 +195,11 @@ def test_adapters_read_the_engines_clock(world: World) -> None:
     readers = [p.name for p in (ROOT / "adapters").glob("*.py")
                if "clock.now(" in p.read_text() or "datetime.now(" in p.read_text()]
     assert readers == []  # publisher.clock.now stays the one place that reads the time
+
+
+def test_typed_changes_name_only_the_tables_columns() -> None:
+    from publisher.ledger import ListingChange, WorkChange
+    from publisher.tables import due_work, listings
+
+    assert set(ListingChange.__annotations__) <= set(listings.c.keys())
+    assert set(WorkChange.__annotations__) <= set(due_work.c.keys())
