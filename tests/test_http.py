@@ -12,7 +12,7 @@ async def test_client_settings_and_user_agent(http: respx.MockRouter) -> None:
     route = http.get("https://board.test/ping").respond(204)
     async with make_client(30) as client:
         assert client.timeout == TIMEOUT == httpx.Timeout(10.0, connect=5.0, pool=30.0)
-        pool = client._transport._pool  # type: ignore[attr-defined]
+        pool = client._transport.inner._pool  # type: ignore[attr-defined]
         assert (pool._max_connections, pool._retries) == (30, 2)
         await client.get("https://board.test/ping")
     assert route.calls.last.request.headers["User-Agent"] == user_agent()

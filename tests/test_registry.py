@@ -93,7 +93,7 @@ def test_the_ledgers_words_are_enums_whose_values_are_the_spec_words() -> None:
                                               "expired"]
     assert [a.value for a in ActionKind] == ["post", "update", "refresh", "expire",
                                             "reconcile"]
-    assert [o.value for o in EventOutcome] == ["ok", "retry", "failed"]
+    assert [o.value for o in EventOutcome] == ["ok", "retry", "failed", "stale"]
     assert f"{ListingState.LIVE}" == "live" and ListingState.LIVE == "live"
 
 
