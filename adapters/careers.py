@@ -18,12 +18,13 @@ from importlib.resources import files
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from publisher.adapter import FeedItem
 from publisher.codes import country_name, subdivision_name
 from publisher.config import Site
 from publisher.render import description_markdown, location_text, markdown_html, salary_text
-from publisher.schema import Posting
+from publisher.schema import Posting, xml_safe
 
 ASSETS = ("site.css", "filter.js")
 
@@ -31,7 +32,16 @@ ASSETS = ("site.css", "filter.js")
 @cache
 def _env() -> Environment:
     return Environment(loader=PackageLoader("adapters", "site"), trim_blocks=True,
-                       autoescape=select_autoescape(["html", "atom"]), keep_trailing_newline=True)
+                       autoescape=select_autoescape(["html", "atom"]), keep_trailing_newline=True,
+                       finalize=_xml_safe)
+
+
+def _xml_safe(value: Any) -> Any:
+    """Every value a page or feed shows, without characters XML forbids (a writer that
+    meets one drops it rather than writing an invalid file)."""
+    if isinstance(value, Markup):
+        return Markup(xml_safe(str(value)))
+    return xml_safe(value) if isinstance(value, str) else value
 
 
 @cache

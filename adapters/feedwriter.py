@@ -16,11 +16,10 @@ from typing import Any, ClassVar
 
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt, tag_url
 from publisher.render import description_html, location_text, plain_text, salary_text
-from publisher.schema import Posting, Salary
+from publisher.schema import Posting, Salary, xml_safe
 
 __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLUG = re.compile(r"[^a-z0-9]+")
 REMOTE = "Fully remote"  # the remote type of a job with no place of its own
 
@@ -166,7 +165,7 @@ def _experience(posting: Posting) -> str:
 
 
 def _cdata(value: str) -> str:
-    value = _INVALID_XML.sub("", value)
+    value = xml_safe(value)
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 

@@ -4,13 +4,18 @@ A board's error body is its own words, and some boards echo the request back: he
 query strings, form fields. Every reason is passed through :func:`redact` before it is
 stored in the ledger or shown: credentials by their shape (``Authorization`` values, bearer
 and basic tokens, ``access_token=``, ``api_key: ...``, JWTs) and any value equal to a secret
-jobpub has read (every ``*_env`` variable of a configured board, every token a board issued).
+jobpub has read (every ``*_env`` variable of a configured board, every token a board issued),
+in any of the forms a board may echo it in (see :func:`remember`).
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "redact", "remember"]
 
@@ -35,10 +40,21 @@ _PATTERNS = [
 
 
 def remember(value: str | None) -> None:
-    """Treat ``value`` as a secret from now on (in this process)."""
-    if value and len(value) >= _MIN_SECRET:
-        with _lock:
-            _known.add(value)
+    """Treat ``value`` as a secret from now on (in this process): as it is, and in each form
+    a board may echo it in — JSON-escaped, URL-encoded, HTML-escaped, Base64 — so neither
+    the whole secret nor a tail of it survives :func:`redact` whatever characters it holds.
+    A short value is a secret only when it is not a plain word (it holds punctuation)."""
+    if not value or len(value) < (_MIN_SECRET if value.isalnum() else 4):
+        return
+    raw = value.encode()
+    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             quote(value, safe=""), quote_plus(value, safe=""), html.escape(value),
+             html.escape(value, quote=False), base64.b64encode(raw).decode(),
+             base64.urlsafe_b64encode(raw).decode(),
+             base64.b64encode(raw).decode().rstrip("="),
+             base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    with _lock:
+        _known.update(forms)
 
 
 def redact(text: str) -> str:

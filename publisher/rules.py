@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.compliance import check_benefits, check_disclosures, check_pay
 from publisher.problems import Path, Problem, format_path
-from publisher.schema import Posting
+from publisher.schema import XML_FORBIDDEN, Posting
 from publisher.wording import check_wording
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = [
     "POSTING_RULES",
     "TEXT_RULES",
     "RuleContext",
+    "check_characters",
     "check_dates",
     "check_eeo_statement",
     "check_placeholders",
@@ -230,7 +231,22 @@ def check_eeo_statement(posting: Posting, ctx: RuleContext) -> Iterator[Problem]
 PostingRule = Callable[[Posting, RuleContext], Iterable[Problem]]
 TextRule = Callable[[Any, str | None], Iterable[Problem]]
 
-TEXT_RULES: list[TextRule] = [check_placeholders]
+def check_characters(data: Any, source: str | None = None) -> Iterator[Problem]:
+    """``schema``: a character XML forbids (U+FFFE, U+FFFF, a surrogate, a C0 control other
+    than tab, LF, CR) in any text: it would make every feed and page invalid. The YAML
+    parsers refuse such characters written raw, so only an escape (a backslash in the file)
+    can bring one in."""
+    if source is not None and "\\" not in source:
+        return
+    for path, text in iter_strings(data):
+        found = XML_FORBIDDEN.search(text)
+        if found is not None:
+            yield Problem("schema", f"{format_path(path)} holds U+{ord(found.group()):04X}, "
+                          "a character XML forbids (it would make feeds and pages invalid): "
+                          "remove it", path)
+
+
+TEXT_RULES: list[TextRule] = [check_placeholders, check_characters]
 POSTING_RULES: list[PostingRule] = [
     check_company,
     check_locations,

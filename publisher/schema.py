@@ -32,6 +32,7 @@ from publisher import codes
 __all__ = [
     "NO_CONTROLS",
     "STORED",
+    "XML_FORBIDDEN",
     "Apply",
     "Company",
     "Disclosures",
@@ -47,6 +48,7 @@ __all__ = [
     "Workplace",
     "end_of",
     "start_of",
+    "xml_safe",
 ]
 
 EmploymentType = Literal[
@@ -144,7 +146,16 @@ def _in_range(value: date) -> None:
                latest=LATEST.isoformat())
 
 
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Characters XML 1.0 forbids (C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF),
+#: and DEL: none may reach a page or feed. ``validate`` refuses them at their line
+#: (publisher.rules.check_characters); the model drops any that come another way.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_CONTROLS = XML_FORBIDDEN
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML forbids (what a writer meets anyway)."""
+    return XML_FORBIDDEN.sub("", text) if XML_FORBIDDEN.search(text) else text
 
 
 def _strip_controls(value: Any) -> Any:

@@ -497,3 +497,34 @@ def test_error_hints_say_what_to_write(tmp_path: Path) -> None:
     assert "'Ohio' is a region name: use its code, OH (ISO 3166-2 US-OH)" in found["ohio.yaml"]
     assert found["typo.yaml"] == "unknown board 'indeed_fed' (did you mean 'indeed_feed'?)"
     assert caps.exists() and ohio.exists() and typo.exists()
+
+
+@pytest.mark.parametrize("escape", ["\\uFFFE", "\\uFFFF", "\\x07", "\\0"])
+def test_a_character_xml_forbids_is_refused_at_its_line(tmp_path: Path, escape: str) -> None:
+    text = posting_text().replace("title: Data Analyst", f'title: "Data Analyst {escape}"')
+    assert escape in text
+    path = write(tmp_path, "data-analyst.yaml", text)
+    result = run("validate", "--format", "json", str(path))
+    assert result.exit_code == 1, result.output
+    (found,) = [p for p in problems(result) if "XML forbids" in str(p["message"])]
+    assert found["rule"] == "schema" and found["line"] == line_of(text, "title:")
+    code = {"\\0": "0000", "\\x07": "0007"}.get(escape, escape[2:].upper())
+    assert str(found["message"]).startswith(f"title holds U+{code}, a character XML forbids")
+
+
+def test_a_surrogate_escape_is_refused_by_the_parser_at_its_line(tmp_path: Path) -> None:
+    text = posting_text().replace("title: Data Analyst", 'title: "Data Analyst \\uD800"')
+    result = run("validate", "--format", "json", str(write(tmp_path, "data-analyst.yaml", text)))
+    assert result.exit_code == 1
+    assert [(p["rule"], p["line"]) for p in problems(result)] == [
+        ("yaml-syntax", line_of(text, "title:"))]
+
+
+def test_a_writer_drops_a_character_xml_forbids() -> None:
+    from xml.dom.minidom import parseString
+
+    from adapters.careers import _env
+
+    page = _env().from_string("<feed><title>{{ name }}</title></feed>").render(
+        name="Acme \ufffe\uffff\x07 Jobs")
+    assert parseString(page).documentElement.firstChild.firstChild.data == "Acme  Jobs"
