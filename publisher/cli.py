@@ -438,11 +438,54 @@ def users() -> None:
 @pass_state
 @handle_errors
 def users_add(state: State, name: str, role: str, email: str, password: str) -> None:
-    """Add NAME (or change its role and password) in the users file."""
+    """Add NAME (or change its role and password: its earlier sessions end)."""
     from publisher.web.auth import add_user
 
+    path = _users_file(state)
+    add_user(path, name, role, password, email)
+    click.echo(f"{name} ({role}) is in {path}")
+
+
+def _users_file(state: State) -> Path:
     path = _users_path(state)
     if path is None:
         raise UsageError("set [web] users_file in the config or JOBPUB_USERS_FILE")
-    add_user(path, name, role, password, email)
-    click.echo(f"{name} ({role}) is in {path}")
+    return path
+
+
+@users.command("remove")
+@click.argument("name")
+@pass_state
+@handle_errors
+def users_remove(state: State, name: str) -> None:
+    """Take NAME out of the users file; its sessions end at once."""
+    from publisher.web.auth import remove_user
+
+    path = _users_file(state)
+    remove_user(path, name)
+    click.echo(f"{name} is no longer in {path}; its sessions have ended")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@pass_state
+@handle_errors
+def users_passwd(state: State, name: str, password: str) -> None:
+    """A new password for NAME; its earlier sessions end."""
+    from publisher.web.auth import set_password
+
+    path = _users_file(state)
+    set_password(path, name, password)
+    click.echo(f"{name} has a new password; its earlier sessions have ended")
+
+
+@users.command("list")
+@pass_state
+@handle_errors
+def users_list(state: State) -> None:
+    """Who can use the web app, and with which role."""
+    from publisher.web.auth import Users
+
+    for name, role in Users(_users_file(state)).names():
+        click.echo(f"{name}  {role}")

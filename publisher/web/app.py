@@ -5,6 +5,7 @@ and action is the CLI's own (``validate``'s rules, ``Engine.expire_now`` / ``reo
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import hashlib
@@ -16,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from ruamel.yaml import YAML
+from sqlalchemy import insert, select, update
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,8 +35,9 @@ from starlette.routing import Route
 
 from publisher.config import Config
 from publisher.errors import PublisherError
+from publisher.tables import engine_state
 from publisher.web import files
-from publisher.web.auth import LoginLimiter, User, Users
+from publisher.web.auth import LoginLimiter, User, Users, end_sessions
 from publisher.web.changes import Change, Changes
 
 __all__ = ["create_app"]
@@ -110,20 +113,50 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         if not limiter.allowed(client):
             return render(request, "login.html", 429, error="too many attempts: wait a "
                           "minute", token_only=not users.path)
-        user = users.check(str(form.get("name", "")), str(form.get("password", "")))
+        user = users.check(str(form.get("name", "")), str(form.get("password", "")),
+                           token_session())
         if user is None:
             limiter.failed(client)
             return render(request, "login.html", 401, error="wrong name or password",
                           token_only=not users.path)
         request.session.clear()
-        request.session.update(user=user.name, role=user.role, csrf=secrets.token_urlsafe(24))
+        request.session.update(user=user.name, role=user.role, session=user.session,
+                               csrf=secrets.token_urlsafe(24))
         return RedirectResponse("/", 303)
 
     async def logout(request: Request) -> Any:
+        """Log out: every session of this user ends (on every device, across restarts)."""
         form = await request.form()
         if _csrf_ok(request, str(form.get("csrf", ""))):
+            marker = str(request.session.get("session", ""))
+            if marker.startswith("t"):
+                end_token_sessions()
+            elif users.path is not None and users.get(str(request.session["user"])).role:
+                end_sessions(users.path, str(request.session["user"]))
             request.session.clear()
         return RedirectResponse("/login", 303)
+
+    def token_session() -> int:
+        """The token's session generation (kept in the ledger: no users file holds it)."""
+        if not users.token:
+            return 0
+        with changes().db.connect() as conn:
+            value = conn.execute(select(engine_state.c.value).where(
+                engine_state.c.key == TOKEN_SESSION)).scalar_one_or_none()
+        return int(value or 0)
+
+    def end_token_sessions() -> None:
+        with changes().db.begin() as conn:
+            now = token_session() + 1
+            if not conn.execute(update(engine_state).where(engine_state.c.key == TOKEN_SESSION)
+                                .values(value=str(now))).rowcount:
+                conn.execute(insert(engine_state).values(key=TOKEN_SESSION, value=str(now)))
+
+    def signed_in(request: Request) -> bool:
+        """A session of a user who still is one, with the generation it was made under."""
+        name = request.session.get("user")
+        return bool(name) and users.valid(str(name), str(request.session.get("session", "")),
+                                          token_session())
 
     async def dashboard(request: Request) -> Any:
         from publisher.engine_cli import _status_rows
@@ -393,15 +426,27 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
     return Starlette(routes=routes, middleware=[
         Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
                    session_cookie="jobpub_session", same_site="strict", https_only=https_only),
-        Middleware(RequireLogin)])
+        Middleware(RequireLogin, signed_in=signed_in)])
+
+
+#: The ledger's engine_state key of the token's session generation.
+TOKEN_SESSION = "web-token-session"
 
 
 class RequireLogin(BaseHTTPMiddleware):
-    """Every page but the login page needs a signed-in session."""
+    """Every page but the login page needs a session that still stands: its user is still
+    in the users file with the session generation it logged in under (logout, removal, a
+    new password or role end it), or the token's current generation."""
+
+    def __init__(self, app: Any, signed_in: Any) -> None:
+        super().__init__(app)
+        self.signed_in = signed_in
 
     async def dispatch(self, request: Request, call_next: Any) -> Any:
-        if request.url.path not in ("/login", "/app.css", "/app.js") and \
-                not request.session.get("user"):
+        if request.url.path in ("/login", "/app.css", "/app.js"):
+            return await call_next(request)
+        if not await asyncio.to_thread(self.signed_in, request):
+            request.session.clear()
             return RedirectResponse("/login", 303)
         return await call_next(request)
 

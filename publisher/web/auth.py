@@ -9,18 +9,21 @@ import hmac
 import os
 import re
 import secrets
+import tempfile
 import time
 import tomllib
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from publisher.errors import ConfigError
 
-__all__ = ["ROLES", "LoginLimiter", "User", "Users", "add_user"]
+__all__ = ["ROLES", "LoginLimiter", "User", "Users", "add_user", "end_sessions",
+           "remove_user", "set_password"]
 
 ROLES = ("recruiter", "approver")
 _hasher = PasswordHasher()
@@ -31,6 +34,9 @@ class User:
     name: str
     role: str
     email: str = ""
+    #: Which sessions of this user are valid: ``u<n>`` for a user of the users file (its
+    #: session generation), ``t<n>`` for the token (the ledger keeps its generation).
+    session: str = ""
 
     @property
     def author(self) -> str:
@@ -39,39 +45,69 @@ class User:
 
 
 class Users:
-    """The users file (TOML, ``[[user]]`` name / role / hash) and the optional token."""
+    """The users file (TOML, ``[[user]]`` name / role / hash / e-mail / session) and the
+    optional token. The file is read again whenever it changed on disk, so a user removed,
+    demoted or given a new password by ``jobpub users`` loses every earlier session at once,
+    in a running ``jobpub serve`` too."""
 
     def __init__(self, path: Path | None, token: str | None = None) -> None:
         self.path, self.token = path, token
-        self._users: dict[str, tuple[str, str, str]] = {}
-        if path is not None and path.exists():
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"cannot read the users file: {exc}", str(path)) from None
-            for row in data.get("user", []):
-                self._users[str(row["name"])] = (str(row["role"]), str(row["hash"]),
-                                                 str(row.get("email", "")))
+        self._users: dict[str, tuple[str, str, str, int]] = {}
+        self._stamp: tuple[int, int, int] | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the users file again if it changed since it was read."""
+        if self.path is None:
+            return
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._users, self._stamp = {}, None
+            return
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp == self._stamp:
+            return
+        self._users = {str(r["name"]): (str(r["role"]), str(r["hash"]), str(r.get("email", "")),
+                                        int(r.get("session", 0)))
+                       for r in _rows(self.path)}
+        self._stamp = stamp
 
     @property
     def empty(self) -> bool:
         return not self._users and not self.token
 
-    def check(self, name: str, password: str) -> User | None:
-        """The user these credentials are, or None (the same work either way)."""
+    def check(self, name: str, password: str, token_session: int = 0) -> User | None:
+        """The user these credentials are, or None (the same work either way);
+        ``token_session``: the token's session generation."""
         if self.token and hmac.compare_digest(password.encode(), self.token.encode()):
-            return User(name or "admin", "approver")
-        role, stored, email = self._users.get(name, ("", "", ""))
+            return User(name or "admin", "approver", session=f"t{token_session}")
+        self.refresh()
+        role, stored, email, session = self._users.get(name, ("", "", "", 0))
         try:
             _hasher.verify(stored or _DUMMY, password)
         except (VerificationError, InvalidHashError):
             return None
-        return User(name, role, email) if stored else None
+        return User(name, role, email, f"u{session}") if stored else None
+
+    def valid(self, name: str, session: str, token_session: int = 0) -> bool:
+        """Whether a session of ``name`` marked ``session`` still stands: the user is still
+        in the file with the same generation (or it is the token's current one)."""
+        if session.startswith("t"):
+            return bool(self.token) and session == f"t{token_session}"
+        self.refresh()
+        found = self._users.get(name)
+        return found is not None and session == f"u{found[3]}"
 
     def get(self, name: str) -> User:
         """``name`` as the users file has it now (a removed user keeps only the name)."""
-        role, _, email = self._users.get(name, ("", "", ""))
+        self.refresh()
+        role, _, email, _ = self._users.get(name, ("", "", "", 0))
         return User(name, role, email)
+
+    def names(self) -> list[tuple[str, str]]:
+        self.refresh()
+        return sorted((name, row[0]) for name, row in self._users.items())
 
 
 _NAME = re.compile(r"[\w.-]{1,64}")
@@ -79,25 +115,81 @@ _EMAIL = re.compile(r"[^\s<>\"@]+@[^\s<>\"@]+")
 _DUMMY = _hasher.hash(secrets.token_hex(8))  # verified against for unknown names
 
 
+def _rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read the users file: {exc}", str(path)) from None
+    rows = data.get("user", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "name" in r
+                                             and "role" in r and "hash" in r for r in rows):
+        raise ConfigError("every [[user]] needs a name, a role and a hash", str(path))
+    return rows
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The users file, written by a TOML writer (any value round-trips), atomically (a
+    temporary file renamed over it), owner-only (0600, whatever mode the old file had)."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(tomli_w.dumps({"user": rows}).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _change(path: Path, name: str, change: Any) -> None:
+    rows = _rows(path)
+    found = [r for r in rows if r.get("name") == name]
+    if not found:
+        raise ConfigError(f"no user '{name}' in {path}")
+    change(found[0])
+    found[0]["session"] = int(found[0].get("session", 0)) + 1  # earlier sessions end
+    _write(path, rows)
+
+
 def add_user(path: Path, name: str, role: str, password: str, email: str = "") -> None:
-    """Add or replace ``name`` in the users file (written with owner-only permissions)."""
+    """Add or replace ``name`` in the users file (a replaced user's sessions end)."""
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")
-    rows: list[dict[str, str]] = []
-    if path.exists():
-        rows = [r for r in tomllib.loads(path.read_text(encoding="utf-8")).get("user", [])
-                if r.get("name") != name]
     if not _NAME.fullmatch(name) or (email and not _EMAIL.fullmatch(email)):
         raise ConfigError("a user name is letters, digits, '.', '_' or '-'; an e-mail is "
                           "name@domain")
-    rows.append({"name": name, "role": role, "hash": _hasher.hash(password), "email": email})
-    text = "".join(f'[[user]]\nname = "{r["name"]}"\nrole = "{r["role"]}"\n'
-                   + (f'email = "{r["email"]}"\n' if r.get("email") else "")
-                   + f'hash = "{r["hash"]}"\n\n' for r in rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    rows = _rows(path)
+    old = next((r for r in rows if r.get("name") == name), None)
+    row: dict[str, Any] = {"name": name, "role": role, "hash": _hasher.hash(password),
+                           "session": int(old.get("session", 0)) + 1 if old else 0}
+    if email:
+        row["email"] = email
+    _write(path, [r for r in rows if r.get("name") != name] + [row])
+
+
+def remove_user(path: Path, name: str) -> None:
+    """Take ``name`` out of the users file: its sessions end at once."""
+    rows = _rows(path)
+    if not any(r.get("name") == name for r in rows):
+        raise ConfigError(f"no user '{name}' in {path}")
+    _write(path, [r for r in rows if r.get("name") != name])
+
+
+def set_password(path: Path, name: str, password: str) -> None:
+    """A new password for ``name``: its earlier sessions end."""
+    _change(path, name, lambda row: row.update(hash=_hasher.hash(password)))
+
+
+def end_sessions(path: Path, name: str) -> None:
+    """End every session of ``name`` (logging out ends them on every device)."""
+    _change(path, name, lambda row: None)
 
 
 class LoginLimiter:
