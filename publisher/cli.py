@@ -411,7 +411,10 @@ def serve(state: State, host: str, port: int, tls_cert: str | None,
                    "in a git repository: saves will not be committed", err=True)
     app = create_app(state.config, users, secret=os.environ.get("JOBPUB_WEB_SECRET"),
                      https_only=bool(tls_cert))
-    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+    # The app reads X-Forwarded-For itself, from [web] trusted_proxies only: uvicorn must
+    # not rewrite the client address from it (by default it trusts 127.0.0.1's header).
+    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+                proxy_headers=False, forwarded_allow_ips="")
 
 
 def _in_git(folder: Path) -> bool:

@@ -105,6 +105,23 @@ class Web(BaseModel):
                                    "until a user with the approver role approves it")
     git_commit: bool = Field(default=False, description="commit each saved posting file "
                              "(in a git repository) with the recruiter as author")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses or networks (CIDR) of reverse proxies "
+        "whose X-Forwarded-For names the client; from anyone else the header is ignored")
+    public_url: str | None = Field(default=None, description="where users reach the app "
+                                   "(https://...: the session cookie is then Secure)")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not an address or network") from None
+        return value
 
 
 class Notify(BaseModel):

@@ -18,7 +18,7 @@ from publisher.config import load_config
 from publisher.database import connect
 from publisher.ledger import Ledger
 from publisher.web.app import create_app
-from publisher.web.auth import Users, add_user
+from publisher.web.auth import LoginLimiter, Users, add_user
 from tests.factories import posting_text
 
 PASSWORD = "correct horse battery staple"
@@ -43,7 +43,8 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(project: Path) -> TestClient:
     config = load_config(project / "jobpub.toml")
-    return TestClient(create_app(config, Users(project / "users.toml"), secret="test-secret"),
+    return TestClient(create_app(config, Users(project / "users.toml"), secret="test-secret",
+                                 limiter=LoginLimiter(max_delay=0.0)),  # (no waits in tests)
                       follow_redirects=False)
 
 
@@ -214,6 +215,7 @@ def test_serve_needs_users_and_warns_beyond_loopback(project: Path, monkeypatch:
     wide = CliRunner().invoke(cli, [*config, "serve", "--host", "0.0.0.0"], env=env)
     assert wide.exit_code == 0 and "warning: serving on 0.0.0.0 without TLS" in wide.output
     assert started == [{"host": "0.0.0.0", "port": 8080, "ssl_certfile": None,
-                        "ssl_keyfile": None}]
+                        "ssl_keyfile": None, "proxy_headers": False,
+                        "forwarded_allow_ips": ""}]  # the app reads X-Forwarded-For itself
     assert "warning" not in CliRunner().invoke(cli, [*config, "serve"], env=env).output
     assert started[-1]["host"] == "127.0.0.1"

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from publisher.cli import cli
 from publisher.config import load_config
 from publisher.web.app import create_app
-from publisher.web.auth import Users, add_user, remove_user, set_password
+from publisher.web.auth import LoginLimiter, Users, add_user, remove_user, set_password
 from tests import test_web
 from tests.test_web import PASSWORD, csrf, log_in
 
@@ -88,3 +88,54 @@ def test_the_users_file_round_trips_any_value_and_is_owner_only(tmp_path: Path) 
     changed = runner.invoke(cli, ["users", "passwd", "cy", "--password", "x" * 20], env=env)
     assert changed.exit_code == 0 and Users(path).check("cy", "x" * 20) is not None
     assert [p.name for p in tmp_path.iterdir()] == ["users.toml"]  # no temporary file left
+
+
+def _config_with(project: Path, web: str) -> None:
+    config = project / "jobpub.toml"
+    config.write_text(config.read_text() + f"\n[web]\n{web}\n")
+
+
+def test_a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(site: Path) -> None:
+    _config_with(site, 'trusted_proxies = ["10.0.0.5"]')
+    config = load_config(site / "jobpub.toml")
+    app = create_app(config, Users(site / "users.toml"), secret="test-secret",
+                     limiter=LoginLimiter(max_delay=0.0))
+    attacker = TestClient(app, follow_redirects=False, client=("203.0.113.9", 5000))
+    token = csrf(attacker.get("/login").text)
+    codes = [attacker.post("/login", headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                           data={"csrf": token, "name": "ana", "password": f"guess {n}"}
+                           ).status_code for n in range(20)]
+    assert codes == [401] * 5 + [429] * 15  # the header of an untrusted peer is ignored
+    user = TestClient(app, follow_redirects=False, client=("192.0.2.44", 5001))
+    answer = user.post("/login", data={"csrf": csrf(user.get("/login").text), "name": "ana",
+                                       "password": PASSWORD})
+    assert answer.status_code == 303  # ana is not locked out; only the guesser's address
+    # Behind the trusted proxy each client is counted on its own address.
+    proxy = TestClient(app, follow_redirects=False, client=("10.0.0.5", 443))
+    token = csrf(proxy.get("/login").text)
+    for _ in range(6):
+        proxy.post("/login", headers={"X-Forwarded-For": "evil, 203.0.113.77"},
+                   data={"csrf": token, "name": "ana", "password": "wrong"})
+    blocked = proxy.post("/login", headers={"X-Forwarded-For": "203.0.113.77"},
+                         data={"csrf": token, "name": "ana", "password": PASSWORD})
+    other = proxy.post("/login", headers={"X-Forwarded-For": "203.0.113.78"},
+                       data={"csrf": token, "name": "ana", "password": PASSWORD})
+    assert (blocked.status_code, other.status_code) == (429, 303)
+
+
+def test_failures_slow_a_name_down_and_a_success_resets_it() -> None:
+    limiter = LoginLimiter()
+    delays = []
+    for _ in range(6):
+        delays.append(limiter.delay("ana"))
+        limiter.failed("203.0.113.9", "ana")
+    assert delays == [0.0, 0.5, 1.0, 2.0, 4.0, 8.0] and limiter.delay("ana") == 8.0
+    assert limiter.delay("bo") == 0.0
+    limiter.succeeded("ana")
+    assert limiter.delay("ana") == 0.0
+
+
+def test_the_cookie_is_secure_when_the_public_url_is_https(site: Path) -> None:
+    _config_with(site, 'public_url = "https://jobs.example.com/app"')
+    client = _app(site)
+    assert "secure" in client.get("/login").headers["set-cookie"].lower()

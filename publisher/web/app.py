@@ -37,7 +37,7 @@ from publisher.config import Config
 from publisher.errors import PublisherError
 from publisher.tables import engine_state
 from publisher.web import files
-from publisher.web.auth import LoginLimiter, User, Users, end_sessions
+from publisher.web.auth import LoginLimiter, User, Users, client_address, end_sessions
 from publisher.web.changes import Change, Changes
 
 __all__ = ["create_app"]
@@ -51,10 +51,12 @@ def digest(text: str) -> str:
 
 
 def create_app(config: Config, users: Users, *, secret: str | None = None,
-               https_only: bool = False) -> Starlette:
-    """The ASGI app for the project of ``config``."""
+               https_only: bool = False, limiter: LoginLimiter | None = None) -> Starlette:
+    """The ASGI app for the project of ``config`` (``https_only``: the session cookie is
+    Secure; so it is whenever ``[web] public_url`` is https)."""
     postings = Path(config.postings_dir)
-    limiter = LoginLimiter()
+    limiter = limiter or LoginLimiter()
+    https_only = https_only or (config.web.public_url or "").startswith("https://")
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = _env.get_template(name).render(
@@ -106,19 +108,23 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
     async def login(request: Request) -> Any:
         if request.method == "GET":
             return render(request, "login.html", token_only=not users.path)
-        client = request.client.host if request.client else "?"
+        client = client_address(request.client.host if request.client else None,
+                                request.headers.get("x-forwarded-for"),
+                                config.web.trusted_proxies)
         form = await request.form()
         if not _csrf_ok(request, str(form.get("csrf", ""))):
             return PlainTextResponse("the form expired: reload the page", 403)
         if not limiter.allowed(client):
             return render(request, "login.html", 429, error="too many attempts: wait a "
                           "minute", token_only=not users.path)
-        user = users.check(str(form.get("name", "")), str(form.get("password", "")),
-                           token_session())
+        name = str(form.get("name", ""))
+        await asyncio.sleep(limiter.delay(name))  # slower after each failure for this name
+        user = users.check(name, str(form.get("password", "")), token_session())
         if user is None:
-            limiter.failed(client)
+            limiter.failed(client, name)
             return render(request, "login.html", 401, error="wrong name or password",
                           token_only=not users.path)
+        limiter.succeeded(name)
         request.session.clear()
         request.session.update(user=user.name, role=user.role, session=user.session,
                                csrf=secrets.token_urlsafe(24))

@@ -22,8 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from publisher.errors import ConfigError
 
-__all__ = ["ROLES", "LoginLimiter", "User", "Users", "add_user", "end_sessions",
-           "remove_user", "set_password"]
+__all__ = ["ROLES", "LoginLimiter", "User", "Users", "add_user", "client_address",
+           "end_sessions", "remove_user", "set_password"]
 
 ROLES = ("recruiter", "approver")
 _hasher = PasswordHasher()
@@ -193,11 +193,16 @@ def end_sessions(path: Path, name: str) -> None:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per client in ``window`` seconds."""
+    """Failed logins, counted two ways. Per client address: at most ``attempts`` in
+    ``window`` seconds, then that address waits (other addresses, and so other users behind
+    the same trusted proxy, do not). Per user name: each failure makes the next attempt for
+    that name wait longer (0.5 s, doubling, at most ``max_delay``), which slows a guesser
+    without locking the user out, whoever sends the guesses."""
 
-    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
-        self.attempts, self.window = attempts, window
+    def __init__(self, attempts: int = 5, window: float = 60.0, max_delay: float = 8.0) -> None:
+        self.attempts, self.window, self.max_delay = attempts, window, max_delay
         self._failed: dict[str, deque[float]] = defaultdict(deque)
+        self._misses: dict[str, int] = defaultdict(int)
 
     def allowed(self, client: str) -> bool:
         recent = self._failed[client]
@@ -205,5 +210,37 @@ class LoginLimiter:
             recent.popleft()
         return len(recent) < self.attempts
 
-    def failed(self, client: str) -> None:
+    def delay(self, name: str) -> float:
+        """Seconds the next attempt for ``name`` waits before it is checked."""
+        misses = self._misses.get(name, 0)
+        return 0.0 if not misses else min(self.max_delay, 0.5 * 2 ** (misses - 1))
+
+    def failed(self, client: str, name: str = "") -> None:
         self._failed[client].append(time.monotonic())
+        self._misses[name] += 1
+
+    def succeeded(self, name: str) -> None:
+        self._misses.pop(name, None)
+
+
+def client_address(peer: str | None, forwarded: str | None, trusted: list[str]) -> str:
+    """Who is asking: the socket's peer, or — when the peer is a trusted proxy — the last
+    address in X-Forwarded-For that is not a trusted proxy (what a client writes into the
+    header itself stands to the left of what the proxies add, and is never taken)."""
+    import ipaddress
+
+    networks = [ipaddress.ip_network(item, strict=False) for item in trusted]
+
+    def is_trusted(address: str) -> bool:
+        try:
+            found = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(found in network for network in networks)
+
+    if not peer or not forwarded or not is_trusted(peer):
+        return peer or "?"
+    for address in reversed([a.strip() for a in forwarded.split(",") if a.strip()]):
+        if not is_trusted(address):
+            return address
+    return peer
