@@ -2,12 +2,12 @@
 
 A dialect names the root and job elements, the header elements, the date format and, for
 each job element, which common field fills it (``"location/city"`` nests). Every value is
-written as CDATA with literal characters (no HTML entities), as Indeed asks.
+written as CDATA; Indeed's description with literal characters (no HTML entities but those
+that keep text from becoming markup: publisher.render.literal_html).
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt, tag_url
-from publisher.render import description_html, location_text, plain_text, salary_text
+from publisher.render import description_html, literal_html, location_text, plain_text, salary_text
 from publisher.schema import Posting, Salary, xml_safe
 
 __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
@@ -135,8 +135,8 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
             "Hybrid remote" if posting.workplace == "hybrid" else ""),
     }
     base.update({key: plain_text(base[key]) for key in _PLAIN})
-    if dialect.literal_html:
-        base["description"] = html.unescape(base["description"])
+    if dialect.literal_html:  # never html.unescape: escaped text must not become markup
+        base["description"] = literal_html(base["description"])
     if not posting.locations:  # fully remote: no city, state or postal code of its own
         countries = sorted({a.partition("-")[0] for a in posting.remote_eligibility})
         return [{**base, "ref": posting.id, "city": "", "state": "",

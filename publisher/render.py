@@ -221,6 +221,24 @@ def plain_text(value: str) -> str:
     return _TAG.sub("", text).strip()
 
 
+_MARKUP = re.compile(r"(<[^<>]*>)")
+_CHARACTER_REF = re.compile(r"&[^\s&<>]{0,32}")
+
+
+def literal_html(html_text: str) -> str:
+    """Sanitized HTML with its text in literal characters, for feeds that ask for no HTML
+    entities (Indeed): ``&eacute;`` becomes é, ``&amp;`` a bare & — but a character that
+    would turn text into markup keeps its entity (``<`` and ``>``, and a ``&`` that would
+    start a character reference), so text is never made live by writing it literally."""
+    parts = _MARKUP.split(html_text)
+    for i in range(0, len(parts), 2):  # text between tags (tags are what nh3 let through)
+        text = html.unescape(parts[i])
+        text = _CHARACTER_REF.sub(lambda m: "&amp;" + m.group()[1:]
+                                  if html.unescape(m.group()) != m.group() else m.group(), text)
+        parts[i] = text.replace("<", "&lt;").replace(">", "&gt;")
+    return "".join(parts)
+
+
 def description_text(posting: Posting) -> str:
     """The full description as plain text (for boards that forbid HTML, and length rules)."""
     return _plain(description_html(posting))

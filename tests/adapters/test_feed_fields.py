@@ -33,8 +33,9 @@ def test_indeed_text_is_literal_and_every_field_has_a_place() -> None:
     content, job = _job("indeed_feed", summary="R&D <team> builds dashboards & reports for "
                         "every team in the company.", department="Finance",
                         experience={"min_years": 2, "max_years": 5})
-    assert b"&amp;" not in content and b"&lt;" not in content
-    assert "R&D <team> builds" in (job.findtext("description") or "")  # type: ignore[attr-defined]
+    assert b"&amp;" not in content  # literal characters ...
+    # ... but text that would read as markup keeps its entities: <team> is text, not a tag
+    assert "R&D &lt;team&gt; builds" in (job.findtext("description") or "")  # type: ignore[attr-defined]
     assert job.findtext("category") == "Finance"  # type: ignore[attr-defined]
     assert job.findtext("experience") == "2-5 years"  # type: ignore[attr-defined]
 
