@@ -10,8 +10,9 @@ from pathlib import Path
 __all__ = ["write_atomic", "write_files"]
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    """Replace ``path`` so that a reader sees the old file or the new one, never half."""
+def write_atomic(path: Path, content: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` so that a reader sees the old file or the new one, never half; the
+    file ends with ``mode`` whatever mode the old one had."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -19,7 +20,7 @@ def write_atomic(path: Path, content: bytes) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -6,10 +6,8 @@ rate-limited per client address."""
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import secrets
-import tempfile
 import time
 import tomllib
 from collections import defaultdict, deque
@@ -130,22 +128,13 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    """The users file, written by a TOML writer (any value round-trips), atomically (a
-    temporary file renamed over it), owner-only (0600, whatever mode the old file had)."""
+    """The users file, written by a TOML writer (any value round-trips), atomically, and
+    owner-only (0600, whatever mode the old file had)."""
     import tomli_w
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(tomli_w.dumps({"user": rows}).encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from publisher.files import write_atomic
+
+    write_atomic(path, tomli_w.dumps({"user": rows}).encode("utf-8"), mode=0o600)
 
 
 def _change(path: Path, name: str, change: Any) -> None:
