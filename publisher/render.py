@@ -227,7 +227,7 @@ _CHARACTER_REF = re.compile(r"&[^\s&<>]{0,32}")
 
 def literal_html(html_text: str) -> str:
     """Sanitized HTML with its text in literal characters, for feeds that ask for no HTML
-    entities (Indeed): ``&eacute;`` becomes é, ``&amp;`` a bare & — but a character that
+    entities: ``&eacute;`` becomes é, ``&amp;`` a bare & — but a character that
     would turn text into markup keeps its entity (``<`` and ``>``, and a ``&`` that would
     start a character reference), so text is never made live by writing it literally."""
     parts = _MARKUP.split(html_text)
