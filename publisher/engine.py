@@ -539,8 +539,10 @@ class Engine:
             # An open row superseded by a plan is cancelled even when the plan's own action is
             # not due yet (a file restored before its removal's expire ran).
             [a.cancel for a in actions if a.cancel is not None], now)
-        self.ledger.add_events([Event(now, a.posting, a.board, a.action, EventOutcome.RETRY,
-                                      a.reason) for a in due if a.said and a.work_id is None])
+        said = [Event(now, a.posting, a.board, a.action, EventOutcome.RETRY, a.reason)
+                for a in due if a.said and a.work_id is None]
+        if said:
+            self.ledger.add_events(said)
         mine = (set(loaded.desired) | loaded.held | loaded.removed) - loaded.streamed
         save_next_due(self.ledger, next_due([r for r in rows if r.posting_id in mine],
                                             actions, now))

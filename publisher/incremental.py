@@ -132,14 +132,15 @@ def clock_went_back(ledger: Ledger, now: datetime) -> timedelta | None:
     """How far ``now`` is behind the latest time any run has seen (None: not behind by more
     than :data:`CLOCK_SLACK`). The latest time is kept to the minute; a clock found behind
     sets it back, so only the first run after the correction answers."""
+    query = select(engine_state.c.until).where(engine_state.c.key == "clock")
+    with ledger.engine.connect() as conn:  # (a read: no write lock taken on SQLite)
+        seen = conn.execute(query).scalar_one_or_none()
+    if seen is not None and seen - CLOCK_SLACK <= now < seen + timedelta(minutes=1):
+        return None
     with ledger.engine.begin() as conn:
-        seen = conn.execute(select(engine_state.c.until)
-                            .where(engine_state.c.key == "clock")).scalar_one_or_none()
         if seen is None:
             conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
                          [{"key": "clock", "value": "", "until": now}])
-            return None
-        if seen - CLOCK_SLACK <= now < seen + timedelta(minutes=1):
             return None
         conn.execute(update(engine_state).where(engine_state.c.key == "clock")
                      .values(until=now))
