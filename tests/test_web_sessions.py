@@ -139,3 +139,24 @@ def test_the_cookie_is_secure_when_the_public_url_is_https(site: Path) -> None:
     _config_with(site, 'public_url = "https://jobs.example.com/app"')
     client = _app(site)
     assert "secure" in client.get("/login").headers["set-cookie"].lower()
+
+
+def test_a_token_session_ends_at_log_out_across_restarts(site: Path) -> None:
+    config = load_config(site / "jobpub.toml")
+
+    def app() -> TestClient:
+        return TestClient(create_app(config, Users(None, token="a-long-shared-token"),
+                                     secret="test-secret"), follow_redirects=False)
+
+    client = app()
+    answer = client.post("/login", data={"csrf": csrf(client.get("/login").text), "name": "",
+                                         "password": "a-long-shared-token"})
+    assert answer.status_code == 303 and client.get("/").status_code == 200
+    cookie = client.cookies["jobpub_session"]
+    client.post("/logout", data={"csrf": csrf(client.get("/").text)})
+    restarted = app()
+    restarted.cookies.set("jobpub_session", cookie)
+    assert restarted.get("/").headers["location"] == "/login"
+    again = restarted.post("/login", data={"csrf": csrf(restarted.get("/login").text),
+                                           "name": "", "password": "a-long-shared-token"})
+    assert again.status_code == 303 and restarted.get("/").status_code == 200

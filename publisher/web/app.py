@@ -153,7 +153,8 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
 
     def end_token_sessions() -> None:
         with changes().db.begin() as conn:
-            now = token_session() + 1
+            now = int(conn.execute(select(engine_state.c.value).where(
+                engine_state.c.key == TOKEN_SESSION)).scalar_one_or_none() or 0) + 1
             if not conn.execute(update(engine_state).where(engine_state.c.key == TOKEN_SESSION)
                                 .values(value=str(now))).rowcount:
                 conn.execute(insert(engine_state).values(key=TOKEN_SESSION, value=str(now)))
