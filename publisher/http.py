@@ -53,6 +53,13 @@ class _Guarded(httpx.AsyncBaseTransport):
         if guard is not None:
             await guard()
         response = await self.inner.handle_async_request(request)
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= self.max_bytes:
+            return response  # framed by its length: the body cannot run past it
+        if length.isdigit():
+            await response.aclose()
+            raise httpx.RemoteProtocolError(f"the answer is larger than {self.max_bytes:,} "
+                                            "bytes: cut off")
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         response.stream = _Capped(stream, self.max_bytes)

@@ -203,3 +203,16 @@ def test_typed_changes_name_only_the_tables_columns() -> None:
 
     assert set(ListingChange.__annotations__) <= set(listings.c.keys())
     assert set(WorkChange.__annotations__) <= set(due_work.c.keys())
+
+
+async def test_an_answer_declared_larger_than_the_cap_is_cut_off() -> None:
+    client = make_client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=b"x" * 5000)), max_bytes=4096)
+    with pytest.raises(OutcomeUnknown, match="RemoteProtocolError: the board may have"):
+        await board_call("fakeboard", client.get("http://board.test/"), "it may", 5)
+    small = make_client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=b"x" * 4096)), max_bytes=4096)
+    assert len((await board_call("fakeboard", small.get("http://board.test/"), "", 5))
+               .content) == 4096
+    await client.aclose()
+    await small.aclose()
