@@ -453,7 +453,8 @@ class RequireLogin(BaseHTTPMiddleware):
         if request.url.path in ("/login", "/app.css", "/app.js"):
             return await call_next(request)
         if not await asyncio.to_thread(self.signed_in, request):
-            request.session.clear()
+            if request.session.get("user"):  # a session that has ended: forget it (a visitor's
+                request.session.clear()  # own, with its login form's CSRF token, is kept)
             return RedirectResponse("/login", 303)
         return await call_next(request)
 
