@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
+from typing import Any
 
+import httpcore
 import httpx
 
 __all__ = ["MAX_ANSWER_BYTES", "SEND_GUARD", "TIMEOUT", "Clients", "make_client", "user_agent"]
@@ -40,6 +42,62 @@ class _Capped(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self.stream.aclose()
+
+
+class _GuardedStream(httpcore.AsyncNetworkStream):
+    """A connection whose every write first passes :data:`SEND_GUARD`: the last check stands
+    right before the bytes leave, with no await between (a worker paused while connecting,
+    or waiting for a connection, finds out it lost its work before it sends)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self.inner = inner
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        guard = SEND_GUARD.get()
+        if guard is not None:
+            await guard()
+        await self.inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self.inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return _GuardedStream(await self.inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self.inner = inner
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        return _GuardedStream(await self.inner.connect_tcp(host, port, timeout, local_address,
+                                                           socket_options))
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        return _GuardedStream(await self.inner.connect_unix_socket(path, timeout,
+                                                                   socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def _network(retries: int, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport, its connections guarded at each write (see _GuardedStream)."""
+    transport = httpx.AsyncHTTPTransport(retries=retries, limits=limits)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _GuardedBackend(pool._network_backend)
+    return transport
 
 
 class _Guarded(httpx.AsyncBaseTransport):
@@ -89,7 +147,7 @@ def make_client(max_connections: int = 20,
                           max_keepalive_connections=max_connections, keepalive_expiry=30)
     return httpx.AsyncClient(
         timeout=TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=5.0, pool=30.0),
-        transport=_Guarded(transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+        transport=_Guarded(transport or _network(2, limits),
                            max_bytes),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
