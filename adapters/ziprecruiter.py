@@ -25,6 +25,7 @@ may be in the US, Canada or Australia, which the board rules enforce.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -47,6 +48,10 @@ JOB_TYPES = {"full_time": "full_time", "part_time": "part_time", "contract": "co
              "temporary": "temporary", "internship": "internship", "per_diem": "per_diem",
              "volunteer": "other", "other": "other"}
 
+
+#: A create refused because a job with our ``job_id`` is there (any other refusal that
+#: mentions existence, such as a category that does not exist, is a refusal).
+ALREADY = re.compile(r"\balready exists?\b", re.IGNORECASE)
 
 class ZipRecruiterSettings(BoardSettings):
     api_key_env: str = "ZIPRECRUITER_API_KEY"
@@ -104,7 +109,7 @@ class ZipRecruiterAdapter(ApiAdapter[ZipRecruiterSettings]):
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         response = await self.client.post(f"{self.base_url}/job", headers=self._headers(),
                                           json=self.to_payload(posting, ref))
-        if 400 <= response.status_code < 500 and "exist" in response.text.lower():
+        if response.status_code in (400, 409, 422) and ALREADY.search(response.text):
             return await self.update(posting, Receipt(self.name, ref), key=key)  # ours
         self.raise_for_status(response)
         return self._receipt(response, ref)

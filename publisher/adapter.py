@@ -410,9 +410,12 @@ class ApiAdapter(BoardAdapter[S]):
         return ops
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
-        """Create the listing; ``ref`` is our external reference, sent with it (default, for
-        a batch board: a batch of one)."""
-        return await self._single(Submission("post", posting, Receipt(self.name, ref), key or ""))
+        """Create the listing; ``ref`` is our external reference, sent with it (a batch board:
+        a batch of one)."""
+        if self.batch_size > 1:
+            return await self._single(Submission("post", posting, Receipt(self.name, ref),
+                                                 key or ""))
+        raise NotImplementedError(f"{self.name} does not implement publish()")
 
     async def update(self, posting: Posting, receipt: Receipt, *,
                      key: str | None = None) -> Receipt:
@@ -453,10 +456,29 @@ class ApiAdapter(BoardAdapter[S]):
         return 1
 
     async def submit(self, batch: Sequence[Submission]) -> list[ElementResult]:
-        """Send a batch (``batch_size`` > 1): one result per submission, in order. An error
-        of the whole call is raised; an element's own error is returned in its place."""
-        raise NotImplementedError(f"{self.name} declares batch_size = {self.batch_size} "
-                                  "but does not implement submit()")
+        """Send a batch: one result per submission, in order. An error of the whole call is
+        raised; an element's own error is returned in its place.
+
+        The engine sends every action through here. A board of ``batch_size`` 1 gets
+        batches of one, which this default sends as the one call the action is
+        (:meth:`publish`, :meth:`update`, :meth:`refresh` or :meth:`withdraw`; that call's
+        error is the batch's); a batch board implements it."""
+        if self.batch_size > 1:
+            raise NotImplementedError(f"{self.name} declares batch_size = {self.batch_size} "
+                                      "but does not implement submit()")
+        return [await self._one(sub) for sub in batch]
+
+    async def _one(self, sub: Submission) -> Receipt:
+        if sub.probe:  # a create of unknown fate, sent as an update of it
+            return await self.update(sub.posting, sub.receipt, key=sub.key)
+        if sub.action == "post":
+            return await self.publish(sub.posting, sub.receipt.external_ref, key=sub.key)
+        if sub.action == "update":
+            return await self.update(sub.posting, sub.receipt, key=sub.key)
+        if sub.action == "refresh":
+            return await self.refresh(sub.posting, sub.receipt, key=sub.key)
+        await self.withdraw(sub.receipt, key=sub.key)
+        return sub.receipt
 
     async def poll(self, tasks: Sequence[str]) -> dict[str, ElementResult | None]:
         """Ask about tasks (``tasks`` declared): task -> its receipt once done, its error

@@ -1,21 +1,34 @@
-"""Many listings in one board call: batches of actions, and polls of board tasks.
+"""The one way actions reach an API board: units of one or many actions, and polls of tasks.
 
-A board that declares ``batch_size`` gets its due work in :meth:`ApiAdapter.submit` calls
-of up to that many elements, and answers each element on its own: a receipt, or that
-element's error, mapped like any other (retry later, refused, auth). Each listing keeps its
-own outcome, idempotency key and reconcile-before-resend. A board that declares ``tasks``
-answers with task ids; the listing stays pending and its work row holds the task and when to
-poll next (doubling, up to the board's maximum) until the board's task lifetime, after which
-the engine stops waiting and reconciles.
+Every action is an element of a :meth:`ApiAdapter.submit` call: a board that declares
+``batch_size`` gets up to that many elements a call, any other board batches of one (the
+adapter's default ``submit`` makes the one call the action is). Each element settles on its
+own answer, with its own idempotency key; a create whose outcome is unknown is settled
+before anything is sent again, by the board's :class:`Reconcile` (the state machine in
+:meth:`_Send.settle_first`); the attempts of a unit are retried by one tenacity policy
+honouring ``Retry-After``; what is left when it gives up is due again later. A board that
+declares ``tasks`` answers with task ids; the listing stays pending and its work row holds
+the task and when to poll next (doubling, up to the board's maximum) until the board's task
+lifetime, after which the engine stops waiting and reconciles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from publisher.adapter import ApiAdapter, Receipt, Reconcile, Submission
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from publisher.adapter import ApiAdapter, FileAdapter, Receipt, Reconcile, Submission
 from publisher.errors import (
     BoardAuthError,
     BoardError,
@@ -23,50 +36,60 @@ from publisher.errors import (
     BoardUnavailable,
     NotOnBoard,
     OutcomeUnknown,
+    PublisherError,
 )
-from publisher.executor import CHECK_THE_BOARD, MAX_ATTEMPTS, board_call, human, retry_delay
-from publisher.ledger import ListingChange, Outcome
+from publisher.http import board_call
+from publisher.ledger import Event, ListingChange, Outcome
+from publisher.retry import human, retry_delay
 from publisher.states import ActionKind, EventOutcome, ListingState, WorkState
 
 if TYPE_CHECKING:
     from publisher.executor import Executor, Job, TokenBucket, Unit
 
-__all__ = ["units"]
+__all__ = ["CHECK_THE_BOARD", "MAX_ATTEMPTS", "MAX_RETRY_SECONDS", "units"]
+
+#: The retry policy of every unit: at most this many calls, over at most this many seconds.
+MAX_ATTEMPTS = 5
+MAX_RETRY_SECONDS = 300
+BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
+#: Why a create of unknown fate is not sent again on a board that can neither be queried
+#: nor tell a repeat (Reconcile.MANUAL): a person decides.
+CHECK_THE_BOARD = ("the create may have reached the board, which can neither be queried nor "
+                   "tell a repeat: check the board, then run jobpub sync --retry-failed to "
+                   "create it (or close it there)")
+POST, UPDATE, REFRESH, EXPIRE = (ActionKind.POST, ActionKind.UPDATE, ActionKind.REFRESH,
+                                 ActionKind.EXPIRE)
 
 
 def units(executor: Executor, jobs: list[Job]) -> Iterator[Unit]:
-    """One board's jobs as units: polls of waiting tasks, batches, or single jobs."""
+    """One board's jobs as units: files, polls of waiting tasks, or sends (of one or many)."""
     polls: dict[int, list[Job]] = {}
-    batches: dict[int, list[Job]] = {}
+    sends: dict[int, list[Job]] = {}
     for job in jobs:
         adapter = job.adapter
-        if isinstance(adapter, ApiAdapter) and job.work.task_id and adapter.tasks is not None:
+        if isinstance(adapter, FileAdapter):
+            yield executor.files, [job]
+        elif isinstance(adapter, ApiAdapter) and job.work.task_id and adapter.tasks is not None:
             polls.setdefault(id(adapter), []).append(job)
-        elif isinstance(adapter, ApiAdapter) and adapter.batch_size > 1:
-            batches.setdefault(id(adapter), []).append(job)
         else:
-            yield executor.one, [job]
+            sends.setdefault(id(adapter), []).append(job)
     for group in polls.values():
         tasks = group[0].adapter.tasks  # type: ignore[attr-defined]
         for start in range(0, len(group), tasks.poll_size):
             yield _Poll(executor).run, group[start:start + tasks.poll_size]
-    for group in batches.values():
-        yield from ((_Batch(executor).run, part) for part in _fill(group))
-
-
-def _backoff(attempt: int) -> float:
-    """Seconds before a batch goes again: 1, 2, 4 ... at most 60."""
-    return float(min(60, 2 ** (attempt - 1)))
+    for group in sends.values():
+        yield from ((_Send(executor).run, part) for part in _fill(group))
 
 
 def _fill(jobs: list[Job]) -> Iterator[list[Job]]:
-    """Consecutive jobs in batches of at most the board's size, by elements."""
+    """Consecutive jobs in units of at most the board's batch size, by elements."""
     adapter = jobs[0].adapter
-    assert isinstance(adapter, ApiAdapter)
+    if not isinstance(adapter, ApiAdapter):
+        raise TypeError(f"{adapter.name}: neither an API nor a file adapter")
     part: list[Job] = []
     size = 0
     for job in jobs:
-        weight = adapter.elements(job.posting) if job.work.kind != ActionKind.EXPIRE else 1
+        weight = adapter.elements(job.posting) if job.work.kind != EXPIRE else 1
         if part and size + weight > adapter.batch_size:
             yield part
             part, size = [], 0
@@ -76,195 +99,277 @@ def _fill(jobs: list[Job]) -> Iterator[list[Job]]:
         yield part
 
 
-class _Batch:
-    """Up to ``MAX_ATTEMPTS`` submit calls for one batch; each element settles on its own
-    answer, the retryable ones go again together, what is left is due again later."""
+@dataclass
+class _Again(Exception):
+    """Elements to send again in this unit, each with why; ``wait``: the longest
+    ``Retry-After`` among them (None: back off)."""
+
+    jobs: list[Job]
+    why: dict[int, BoardError]
+    wait: float | None
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Again) and exc.wait is not None:
+        return exc.wait
+    return float(BACKOFF(state))
+
+
+class _Send:
+    """One unit: its elements' calls, attempt by attempt, until each has its outcome.
+
+    Per element it keeps what is known of the listing on the board: whether a create's
+    outcome is unknown (``unknown``: settled before anything is sent again), a create found
+    there (``found``: never made again), a create the board said exists (``conflict``),
+    and the element's audit events and attempts."""
 
     def __init__(self, executor: Executor) -> None:
         self.x = executor
         self.outcomes: dict[int, Outcome] = {}
-        self.events: dict[int, list[Any]] = {}
-        self.found: dict[int, Receipt] = {}  # work id -> a lost create found by lookup
+        self.events: dict[int, list[Event]] = {}
+        self.tries: dict[int, int] = {}
+        self.found: dict[int, Receipt] = {}
+        self.receipt: dict[int, Receipt] = {}  # the listing as the next call addresses it
+        self.unknown: set[int] = set()
+        self.conflict: set[int] = set()
+        self.recreate: set[int] = set()  # an update or refresh of a listing no longer there
 
     async def run(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
-        x = self.x
         adapter = jobs[0].adapter
         assert isinstance(adapter, ApiAdapter)
-        todo = []
-        for job in jobs:
-            self.events[job.work.id] = []
-            if adapter.name in x.broken:
-                self._end(job, x.failed(job, BoardAuthError(adapter.name,
-                                                             x.broken[adapter.name]), [],
-                                         job.listing.attempts))
-            elif job.work.kind == ActionKind.EXPIRE and job.listing.board_id is None \
-                    and not job.listing.reconcile and job.listing.state != ListingState.PENDING:
-                self._end(job, x.done(job, None, [x.event(job, job.work.kind, "ok",
-                                                           "was never on the board")],
-                                       job.listing.attempts))
-            else:
-                todo.append(job)
-        reconcile = {job.work.id for job in todo if job.listing.reconcile
-                     and job.work.kind == ActionKind.POST}
-        if adapter.tasks is not None and adapter.reconcile == Reconcile.UPDATE:
-            todo = [job for job in todo if not self._wait_to_probe(job, reconcile, adapter)]
-        attempt = 0
-        while todo:
-            attempt += 1
-            if adapter.reconcile == Reconcile.LOOKUP:
-                todo = await self._look_up(todo, reconcile, adapter)
-            elif adapter.reconcile == Reconcile.MANUAL:  # never resent: a person checks
-                for job in [j for j in todo if j.work.id in reconcile
-                            and j.listing.state != ListingState.FAILED]:
-                    self._fail(job, BoardRejected(adapter.name, CHECK_THE_BOARD), attempt - 1)
-                todo = [j for j in todo if j.work.id not in self.outcomes]
-                if not todo:
-                    break
-            await bucket.take()
-            subs = [self._submission(job, adapter, job.work.id in reconcile) for job in todo]
+        todo = [job for job in jobs if not self._at_once(job, adapter)]
+        if todo:
             try:
-                answers = await self._call(adapter, subs)
-            except BoardUnavailable as exc:
-                if exc.status not in (502, 504):
-                    todo = await self._again(todo, exc, attempt, reconcile, adapter)
-                    continue
-                # a gateway error may hide a batch the board took: as unknown
-                unknown = OutcomeUnknown(exc.board, exc.reason, exc.status)
-                reconcile |= {j.work.id for j in todo if j.work.kind == ActionKind.POST}
-                todo = await self._again(todo, unknown, attempt, reconcile, adapter)
-                continue
-            except OutcomeUnknown as exc:
-                reconcile |= {j.work.id for j in todo if j.work.kind == ActionKind.POST}
-                todo = await self._again(todo, exc, attempt, reconcile, adapter)
-                continue
-            except BoardError as exc:
-                if isinstance(exc, BoardAuthError):
-                    x.broken[adapter.name] = exc.reason
-                for job in todo:
-                    self._fail(job, exc, attempt)
-                return self._in_order(jobs)
-            retry: list[Job] = []
-            errors: dict[int, BoardError] = {}  # why each retried element goes again
-            for job, sub, answer in zip(todo, subs, answers, strict=True):
-                if isinstance(answer, NotOnBoard) and job.work.kind == ActionKind.EXPIRE:
-                    self._end(job, x.gone(job, answer, self.events[job.work.id],
-                                          job.listing.attempts + attempt))
-                elif isinstance(answer, Receipt):
-                    self._end(job, x.settle(job, answer, self.events[job.work.id],
-                                            job.listing.attempts + attempt, sub.probe))
-                elif sub.probe and isinstance(answer, BoardRejected):  # not there: create it
-                    self.events[job.work.id].append(x.event(
-                        job, ActionKind.RECONCILE, EventOutcome.OK,
-                        f"update refused ({answer.reason}): not on the board, creating it"))
-                    reconcile.discard(job.work.id)
-                    retry.append(job)
-                elif isinstance(answer, BoardUnavailable):
-                    self._note_retry(job, answer)
-                    retry.append(job)
-                    errors[job.work.id] = answer
-                else:
-                    if isinstance(answer, BoardAuthError):
-                        x.broken[adapter.name] = answer.reason
-                    self._fail(job, answer, attempt)
-            todo = retry
-            waits = [e.retry_after for e in errors.values()
-                     if isinstance(e, BoardUnavailable) and e.retry_after is not None]
-            wait = max(waits, default=None)
-            if todo and (attempt >= MAX_ATTEMPTS or (wait is not None and wait > x.max_wait)):
-                later = retry_delay(max(j.work.attempts for j in todo)) if wait is None \
-                    or wait <= x.max_wait else timedelta(seconds=wait)
-                for job in todo:
-                    why = errors.get(job.work.id) or BoardUnavailable(adapter.name, "not done "
-                                                                     f"after {attempt} attempts")
-                    self._later(job, why, attempt, later, job.work.id in reconcile)
-                todo = []
-            elif todo:
-                await x.sleep(wait if wait is not None else _backoff(attempt))
-        return self._in_order(jobs)
+                await self.attempt(todo, adapter, bucket)
+            except _Again as again:  # most units are done at once: tenacity only after
+                await self._retried(again, adapter, bucket)
+        return [self.outcomes[job.work.id] for job in jobs]
 
-    async def _look_up(self, todo: list[Job], reconcile: set[int],
-                       adapter: ApiAdapter[Any]) -> list[Job]:
-        """Creates whose outcome is unknown, on a board that can be queried: a create found
-        there is adopted (and updated if the posting changed since), never made again."""
-        left = []
+    def _at_once(self, job: Job, adapter: ApiAdapter[Any]) -> bool:
+        """Settle what needs no call: a board whose credentials failed in this run, an
+        expiry of a listing never on the board, a lost create waiting to be probed."""
+        x, work, listing = self.x, job.work, job.listing
+        self.events[work.id], self.tries[work.id] = [], listing.attempts
+        self.receipt[work.id] = Receipt(adapter.name, listing.external_ref, listing.board_id,
+                                        listing.url)
+        if listing.reconcile:
+            self.unknown.add(work.id)
+        if adapter.name in x.broken:
+            self._fail(job, BoardAuthError(adapter.name, x.broken[adapter.name]))
+        elif work.kind == EXPIRE and listing.board_id is None and not listing.reconcile \
+                and listing.state != ListingState.PENDING:
+            self._end(job, x.done(job, None, [x.event(job, work.kind, EventOutcome.OK,
+                                                      "was never on the board")],
+                                  listing.attempts))
+        elif adapter.tasks is not None and adapter.reconcile == Reconcile.UPDATE \
+                and work.kind == POST and listing.reconcile and not work.probe:
+            self._wait_to_probe(job, adapter)
+        else:
+            return False
+        return True
+
+    async def _retried(self, first: _Again, adapter: ApiAdapter[Any],
+                       bucket: TokenBucket) -> None:
+        """Attempts after the first, by one policy (tenacity is handed the first attempt's
+        leftovers as its first failure); what is left when it stops is due again later."""
+        last, handed = first, False
+
+        def before_sleep(state: RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action else 0.0
+            for job in last.jobs:
+                why = last.why[job.work.id]
+                self.events[job.work.id].append(self.x.event(
+                    job, job.work.kind, EventOutcome.RETRY,
+                    f"{why.reason}; retrying in {wait:.1f} s", why.status))
+
+        try:
+            async for trial in AsyncRetrying(
+                    stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
+                    wait=_wait, retry=retry_if_exception_type(_Again), sleep=self.x.sleep,
+                    before_sleep=before_sleep, reraise=True):
+                with trial:
+                    if not handed:
+                        handed = True
+                        raise first
+                    try:
+                        await self.attempt(last.jobs, adapter, bucket)
+                    except _Again as again:
+                        last = again
+                        raise
+        except _Again:
+            for job in last.jobs:
+                self._later(job, last.why[job.work.id], retry_delay(job.work.attempts))
+
+    async def attempt(self, todo: list[Job], adapter: ApiAdapter[Any],
+                      bucket: TokenBucket) -> None:
+        """One call for the elements still to do, once their lost creates are settled;
+        raises :class:`_Again` with those to send again in this run."""
+        again: dict[int, BoardError] = {}
+        ready: list[Job] = []
         for job in todo:
-            if job.work.id not in reconcile:
-                left.append(job)
-                continue
-            ref = job.listing.external_ref
-            try:
-                found = await adapter.lookup(ref)
-            except BoardError as exc:
-                self._later(job, exc, 0, retry_delay(job.work.attempts), True)
-                continue
-            reconcile.discard(job.work.id)
-            where = f"found on the board as {found.board_id}" if found else "not on the board"
-            self.events[job.work.id].append(self.x.event(job, ActionKind.RECONCILE,
-                                                         EventOutcome.OK,
-                                                         f"looked up {ref}: {where}"))
-            if found is not None and job.work.revision == job.revision:
-                self._end(job, self.x.done(job, found, self.events[job.work.id],
-                                            job.listing.attempts))
-                continue
-            if found is not None:
-                self.found[job.work.id] = found
-            left.append(job)
-        return left
+            why = await self.settle_first(job, adapter, bucket)
+            if why is not None:
+                again[job.work.id] = why
+            elif job.work.id not in self.outcomes:
+                ready.append(job)
+        if ready:
+            subs = [self._submission(job, adapter) for job in ready]
+            for job in ready:
+                self.tries[job.work.id] += 1
+            answers = await self._call(adapter, subs, bucket)
+            for job, sub, answer in zip(ready, subs, answers, strict=True):
+                why = self._answer(job, sub, answer, adapter)
+                if why is not None:
+                    again[job.work.id] = why
+        left = [job for job in todo if job.work.id in again]
+        if left:
+            waits = [e.retry_after for e in again.values()
+                     if isinstance(e, BoardUnavailable) and e.retry_after is not None]
+            raise _Again(left, again, max(waits, default=None))
 
-    def _submission(self, job: Job, adapter: ApiAdapter[Any], unknown: bool) -> Submission:
-        listing = job.listing
-        found = self.found.get(job.work.id)
-        if found is not None:  # made by an earlier attempt: send this revision as an update
-            return Submission(ActionKind.UPDATE, job.posting, found,
-                              job.work.idempotency_key + f"/r{job.revision}", listing.posted_at)
-        key = job.work.idempotency_key
-        if job.work.revision is not None and job.work.revision != job.revision:
+    async def settle_first(self, job: Job, adapter: ApiAdapter[Any],
+                           bucket: TokenBucket) -> BoardError | None:
+        """The reconcile state machine: what is done about a listing whose create's outcome
+        is unknown before this element is sent, by what the board offers.
+
+        * LOOKUP: ask the board. Found: a create is adopted (done, or updated to this
+          revision); any other action goes to the listing found. Not found: an expiry is
+          done, a create is sent, an update or refresh puts the listing back (a create).
+        * REPEAT: nothing: the element goes again under the same key (the board dedupes).
+        * UPDATE: a create goes as an update (a probe): it lands if the listing is there.
+        * MANUAL: a create is never resent: it fails, asking a person to check the board
+          (until they retry a failed listing: then it is sent).
+
+        Returns an error when the lookup itself must be tried again."""
+        work = job.work
+        if work.id not in self.unknown or adapter.reconcile == Reconcile.REPEAT:
+            return None
+        if adapter.reconcile == Reconcile.MANUAL:
+            retried = job.listing.state == ListingState.FAILED  # a person checked the board
+            if work.kind == POST and (not retried or self.tries[work.id] > job.listing.attempts):
+                self._fail(job, BoardRejected(adapter.name, CHECK_THE_BOARD))
+            return None
+        if adapter.reconcile == Reconcile.UPDATE:
+            return None  # the submission is a probe (see _submission)
+        ref = job.listing.external_ref
+        self.tries[work.id] += 1
+        await bucket.take()
+        try:
+            found = await board_call(adapter.name, adapter.lookup(ref), "a lookup (a read)",
+                                     self.x.deadline(adapter.name))
+        except (BoardUnavailable, OutcomeUnknown) as exc:
+            return exc
+        except BoardError as exc:
+            self._fail(job, exc)
+            return None
+        self.unknown.discard(work.id)
+        where = f"found on the board as {found.board_id}" if found else "not on the board"
+        if found is None and work.kind in (UPDATE, REFRESH):
+            where += ": putting it back (a create)"
+            self.recreate.add(work.id)
+        self._note(job, ActionKind.RECONCILE, f"looked up {ref}: {where}")
+        if found is None:
+            if work.kind == EXPIRE:
+                self._end(job, self.x.done(job, None, self._ok(job, "was not on the board"),
+                                           self.tries[work.id]))
+            return None
+        self.receipt[work.id] = found
+        if work.kind == POST:  # made by an earlier attempt: never made again
+            self.found[work.id] = found
+            if work.revision == job.revision and work.id not in self.conflict:
+                self._end(job, self.x.done(job, found, self._ok(job, _ok_detail(POST, found)),
+                                           self.tries[work.id]))
+        return None
+
+    def _submission(self, job: Job, adapter: ApiAdapter[Any]) -> Submission:
+        """The element as sent: an update of a create found on the board (this revision:
+        the posting changed since it was planned, or a 409 hid whose content it has), a
+        create of a listing that vanished, a probe, or the action as planned."""
+        work, listing = job.work, job.listing
+        key = work.idempotency_key
+        if work.revision is not None and work.revision != job.revision:
             key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
-        probe = unknown and adapter.reconcile == Reconcile.UPDATE
-        return Submission(job.work.kind, job.posting,
-                          Receipt(adapter.name, listing.external_ref, listing.board_id,
-                                  listing.url), key, listing.posted_at, probe)
+        receipt = self.receipt[work.id]
+        if work.id in self.found:
+            return Submission(UPDATE, job.posting, receipt, key if work.id not in
+                              self.conflict else f"{key}/r{job.revision}", listing.posted_at)
+        if work.id in self.recreate:
+            return Submission(POST, job.posting, receipt, key, listing.posted_at)
+        probe = work.kind == POST and work.id in self.unknown \
+            and adapter.reconcile == Reconcile.UPDATE
+        return Submission(work.kind, job.posting, receipt, key, listing.posted_at, probe)
 
-    async def _call(self, adapter: ApiAdapter[Any],
-                    subs: Sequence[Submission]) -> list[Any]:
-        answers = list(await board_call(adapter.name, adapter.submit(subs),
-                                        "the board may have processed the batch",
-                                        self.x.deadline(adapter.name)))
+    async def _call(self, adapter: ApiAdapter[Any], subs: Sequence[Submission],
+                    bucket: TokenBucket) -> list[Receipt | BoardError]:
+        """The submit call's answers, one per element; an error of the whole call is each
+        element's answer."""
+        await bucket.take()
+        try:
+            answers = list(await board_call(adapter.name, adapter.submit(subs),
+                                            "the board may have processed the call",
+                                            self.x.deadline(adapter.name)))
+        except BoardError as exc:
+            return [exc] * len(subs)
+        except PublisherError as exc:
+            return [BoardRejected(adapter.name, str(exc))] * len(subs)
         if len(answers) != len(subs):
-            raise OutcomeUnknown(adapter.name, f"the board answered {len(answers)} results "
-                                 f"for {len(subs)} elements")
+            unknown = OutcomeUnknown(adapter.name, f"the board answered {len(answers)} "
+                                     f"results for {len(subs)} elements")
+            return [unknown] * len(subs)
         return answers
 
-    async def _again(self, todo: list[Job], exc: BoardError, attempt: int,
-                     reconcile: set[int], adapter: ApiAdapter[Any]) -> list[Job]:
-        """The whole call failed: retry in this run, or come back later."""
-        wait = exc.retry_after if isinstance(exc, BoardUnavailable) else None
-        tasks = adapter.tasks
-        later: timedelta | None = None
-        if wait is not None and wait > self.x.max_wait:
-            later = timedelta(seconds=wait)
-        elif isinstance(exc, OutcomeUnknown) and tasks is not None:
-            later = tasks.first_poll  # ask once what was sent could have landed
-        elif attempt >= MAX_ATTEMPTS:
-            later = retry_delay(max(j.work.attempts for j in todo))
-        if later is not None:
-            for job in todo:
-                self._later(job, exc, attempt, later, job.work.id in reconcile)
-            return []
-        for job in todo:
-            self._note_retry(job, exc)
-        await self.x.sleep(wait if wait is not None else _backoff(attempt))
-        return todo
+    def _answer(self, job: Job, sub: Submission, answer: Receipt | BoardError,
+                adapter: ApiAdapter[Any]) -> BoardError | None:
+        """Settle one element on its answer; returns why it goes again (None: settled)."""
+        x, work = self.x, job.work
+        if isinstance(answer, Receipt):
+            if sub.probe and answer.task is None:
+                self.unknown.discard(work.id)
+                self.found[work.id] = answer
+                self._note(job, ActionKind.RECONCILE,
+                           f"{job.listing.external_ref} is on the board: updated")
+            events = self.events[work.id]
+            if answer.task is None:
+                events.append(x.event(job, work.kind, EventOutcome.OK,
+                                      _ok_detail(work.kind, answer)))
+            self._end(job, x.settle(job, answer, events, self.tries[work.id], sub.probe))
+            return None
+        if isinstance(answer, NotOnBoard) and work.kind == EXPIRE:
+            self._end(job, x.gone(job, answer, self.events[work.id], self.tries[work.id]))
+            return None
+        if sub.probe and isinstance(answer, BoardRejected):  # not there: create it
+            self.unknown.discard(work.id)
+            self._note(job, ActionKind.RECONCILE,
+                       f"update refused ({answer.reason}): not on the board, creating it")
+            return answer
+        if isinstance(answer, BoardRejected) and answer.status == 409 and work.kind == POST \
+                and adapter.can_lookup and work.id not in self.conflict:
+            self.unknown.add(work.id)  # "already exists": ours, from an earlier attempt?
+            self.conflict.add(work.id)
+            return OutcomeUnknown(answer.board, answer.reason, answer.status)
+        if isinstance(answer, BoardUnavailable):
+            if work.kind == POST and answer.status in (502, 504):
+                self.unknown.add(work.id)  # a gateway error may hide a created listing
+            if answer.retry_after is not None and answer.retry_after > x.max_wait:
+                self._later(job, answer, timedelta(seconds=answer.retry_after))
+                return None
+            return answer
+        if isinstance(answer, OutcomeUnknown):
+            if work.kind == POST:
+                self.unknown.add(work.id)  # it may exist on the board
+                if adapter.tasks is not None:  # ask once it could have landed
+                    self._later(job, answer, adapter.tasks.first_poll)
+                    return None
+            return answer
+        if isinstance(answer, BoardAuthError):
+            x.broken[adapter.name] = answer.reason
+        self._fail(job, answer)
+        return None
 
-    def _note_retry(self, job: Job, exc: BoardError) -> None:
-        self.events[job.work.id].append(self.x.event(job, job.work.kind, EventOutcome.RETRY,
-                                                     f"{exc.reason}; retrying", exc.status))
-
-    def _wait_to_probe(self, job: Job, reconcile: set[int], adapter: ApiAdapter[Any]) -> bool:
+    def _wait_to_probe(self, job: Job, adapter: ApiAdapter[Any]) -> None:
         """A create of unknown fate (a crashed run's, a task given up) on a board that
         finishes later: probe only once the create would have been processed."""
-        if job.work.id not in reconcile or job.work.probe:
-            return False
         assert adapter.tasks is not None
         wait = adapter.tasks.first_poll
         event = self.x.event(job, ActionKind.RECONCILE, EventOutcome.RETRY,
@@ -273,25 +378,40 @@ class _Batch:
         self._end(job, Outcome(job.work.id, job.listing.id, {"reconcile": True},
                                {"state": WorkState.PENDING, "due_at": self.x.clock() + wait,
                                 "probe": True}, [*self.events[job.work.id], event]))
-        return True
 
-    def _later(self, job: Job, exc: BoardError, attempt: int, wait: timedelta,
-               reconcile: bool) -> None:
-        outcome = self.x.rescheduled(job, exc, wait, self.events[job.work.id],
-                                      job.listing.attempts + attempt, reconcile)
-        if reconcile and job.work.kind == ActionKind.POST:
+    def _later(self, job: Job, exc: BoardError, wait: timedelta) -> None:
+        work_id = job.work.id
+        reconcile = work_id in self.unknown or work_id in self.found
+        outcome = self.x.rescheduled(job, exc, wait, self.events[work_id],
+                                     self.tries[work_id], reconcile)
+        if reconcile and job.work.kind == POST:
             outcome.work["probe"] = True  # the next attempt asks the board first
         self._end(job, outcome)
 
-    def _fail(self, job: Job, exc: BoardError, attempt: int) -> None:
-        self._end(job, self.x.failed(job, exc, self.events[job.work.id],
-                                      job.listing.attempts + attempt))
+    def _fail(self, job: Job, exc: BoardError) -> None:
+        """A permanent failure; what is known of the listing on the board is kept."""
+        work_id = job.work.id
+        self._end(job, self.x.failed(job, exc, self.events[work_id], self.tries[work_id],
+                                     found=self.found.get(work_id),
+                                     unknown=work_id in self.unknown))
+
+    def _note(self, job: Job, action: str, detail: str) -> None:
+        self.events[job.work.id].append(self.x.event(job, action, EventOutcome.OK, detail))
+
+    def _ok(self, job: Job, detail: str) -> list[Event]:
+        self._note(job, job.work.kind, detail)
+        return self.events[job.work.id]
 
     def _end(self, job: Job, outcome: Outcome) -> None:
         self.outcomes[job.work.id] = outcome
 
-    def _in_order(self, jobs: list[Job]) -> list[Outcome]:
-        return [self.outcomes[job.work.id] for job in jobs]
+
+def _ok_detail(kind: str, receipt: Receipt | None) -> str:
+    if kind == EXPIRE or receipt is None:
+        return "withdrawn from the board" if kind == EXPIRE else "done"
+    where = f" at {receipt.url}" if receipt.url else ""
+    pending = " (the board confirms later)" if receipt.pending else ""
+    return f"board id {receipt.board_id}{where}{pending}"
 
 
 class _Poll:

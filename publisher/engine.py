@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError, UnknownPosting, UsageError
-from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep, human
+from publisher.executor import BoardLimit, Clock, Executor, Job, Sleep
 from publisher.fencing import Leases
 from publisher.http import Clients
 from publisher.ledger import (
@@ -46,6 +46,7 @@ from publisher.planner import Action, Desired, plan
 from publisher.problems import Finding
 from publisher.redact import remember
 from publisher.render import cache_in, flush_cache
+from publisher.retry import human
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
@@ -777,8 +778,7 @@ class Engine:
     def _not_written(self, outcome: Outcome, row: ListingRow, exc: Exception) -> Outcome:
         """A file board's action whose files could not be written: due again in 5 minutes."""
         now = self.clock()
-        kind = ActionKind.EXPIRE if outcome.listing.get("state") == ListingState.EXPIRED \
-            else ActionKind.POST
+        kind = outcome.events[0].action if outcome.events else ActionKind.POST  # as planned
         event = Event(now, row.posting_id, row.board, kind, "retry",
                       f"{exc}; next attempt in 5 minutes")
         return Outcome(outcome.work_id, outcome.listing_id, {"last_error": str(exc)},

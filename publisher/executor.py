@@ -1,10 +1,10 @@
 """The executor: runs claimed work against the boards and turns each result into ledger rows.
 
 Per board: a fixed number of workers (the concurrency limit) and a token bucket (the rate
-limit). Per action: tenacity retries with exponential backoff and jitter that honour
-``Retry-After``; waits longer than ``max_wait`` go back to the ledger as the next due time.
-A create whose outcome is unknown is never blindly resent: the next attempt first looks the
-listing up by our external reference (see engine.md section 2 for the table of what is safe).
+limit), working through units of work (:mod:`publisher.batches`: every API action is an
+element of a batch, of one or many; a feed or page board's actions are written to its files).
+A writer task records the outcomes in the ledger, fenced by the claims' leases, which are
+renewed while the run holds them and checked before any request leaves.
 """
 
 from __future__ import annotations
@@ -15,62 +15,26 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
-
-from publisher.adapter import ApiAdapter, BoardAdapter, FileAdapter, Receipt, Reconcile
-from publisher.errors import (
-    BoardAuthError,
-    BoardError,
-    BoardRejected,
-    BoardUnavailable,
-    LeaseLost,
-    NotOnBoard,
-    OutcomeUnknown,
-    PublisherError,
-)
+from publisher.adapter import BoardAdapter, FileAdapter, Receipt
+from publisher.batches import units
+from publisher.errors import BoardError, LeaseLost, NotOnBoard
 from publisher.fencing import Leases
 from publisher.http import SEND_GUARD
 from publisher.ledger import Event, Ledger, ListingChange, ListingRow, Outcome, WorkRow
 from publisher.pages import REMOVED, UPDATED
+from publisher.retry import human
 from publisher.schema import Posting
 from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
 
-__all__ = ["BoardLimit", "Executor", "Job", "Reschedule", "TokenBucket"]
+__all__ = ["BoardLimit", "Executor", "Job", "TokenBucket"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 #: A unit of work for a board's worker: how to run it, and its jobs (one outcome each).
 Unit = tuple[Callable[[list["Job"], "TokenBucket"], Awaitable[list[Outcome]]], list["Job"]]
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-MAX_ATTEMPTS = 5
-#: Why a create of unknown fate is not sent again on a board that can neither be queried
-#: nor tell a repeat (Reconcile.MANUAL): a person decides.
-CHECK_THE_BOARD = ("the create may have reached the board, which can neither be queried nor "
-                   "tell a repeat: check the board, then run jobpub sync --retry-failed to "
-                   "create it (or close it there)")
-MAX_RETRY_SECONDS = 300
-BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
-
-
-class Reschedule(Exception):
-    """The board asked for a wait longer than we hold a worker for: come back later."""
-
-    def __init__(self, seconds: float, cause: BoardError):
-        super().__init__(str(cause))
-        self.seconds = seconds
-        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -126,48 +90,6 @@ class TokenBucket:
                 self.tokens, self.stamp = 0.0, self.clock()
             else:
                 self.tokens -= 1
-
-
-def _classify(exc: Exception, board: str) -> Exception:
-    """httpx errors as the error tree: nothing sent -> retry; maybe processed -> unknown."""
-    if isinstance(exc, NOT_SENT):
-        return BoardUnavailable(board, f"{type(exc).__name__}: nothing was sent")
-    if isinstance(exc, httpx.HTTPError):
-        return OutcomeUnknown(board, f"{type(exc).__name__}: the board may have processed it")
-    return exc
-
-
-async def board_call(board: str, call: Awaitable[T], what: str,
-                     deadline: float | None = None) -> T:
-    """An adapter's call with every failure in the error tree: httpx errors classified, and
-    an unexpected exception an unknown outcome (``what`` says what the board may have done).
-    ``deadline``: seconds the whole call may take (connect, send, every read of a dripping
-    answer); past it, the outcome is unknown."""
-    try:
-        async with asyncio.timeout(deadline):
-            return await call
-    except TimeoutError:
-        raise OutcomeUnknown(board, f"no whole answer within the call's {deadline:g} s "
-                                    "deadline; the board may have processed it") from None
-    except httpx.HTTPError as exc:
-        raise _classify(exc, board) from None
-    except (PublisherError, LeaseLost):
-        raise
-    except Exception as exc:
-        raise OutcomeUnknown(board, f"{type(exc).__name__} in the {board} adapter; "
-                                    f"{what}") from None
-
-
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, BoardUnavailable) and exc.retry_after is not None:
-        return exc.retry_after
-    return float(BACKOFF(state))
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """When to come back after retries ran out in this run: 5 min, doubling, at most 6 h."""
-    return timedelta(minutes=min(360, 5 * 2 ** max(0, attempts - 1)))
 
 
 class Executor:
@@ -232,8 +154,6 @@ class Executor:
 
     def _add(self, jobs: list[Job]) -> None:
         """Queue jobs on their boards' lanes; start workers up to each board's limit."""
-        from publisher.batches import units
-
         by_board: dict[str, list[Job]] = {}
         for job in jobs:
             by_board.setdefault(job.listing.board, []).append(job)
@@ -350,10 +270,6 @@ class Executor:
         return Outcome(job.work.id, job.listing.id, listing,
                        {"state": WorkState.PENDING, "due_at": self.clock()}, [event])
 
-    async def one(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
-        """A unit of one job."""
-        return [await self.execute(jobs[0], bucket)]
-
     async def _write(self) -> None:
         """Record outcomes in batches until None: a batch is what arrives within ``window``
         seconds of its first outcome (or ``batch`` outcomes), so the database commits a few
@@ -385,13 +301,6 @@ class Executor:
                     self.leases.done(o.work_id for o in batch)
             if item is None:
                 return
-
-    async def execute(self, job: Job, bucket: TokenBucket) -> Outcome:
-        if isinstance(job.adapter, FileAdapter):
-            return self._file(job, job.adapter)
-        if isinstance(job.adapter, ApiAdapter):
-            return await self._api(job, job.adapter, bucket)
-        raise TypeError(f"{job.adapter.name}: neither an API nor a file adapter")
 
     # -- outcomes ------------------------------------------------------------------------
     def event(self, job: Job, action: str, outcome: str, detail: str,
@@ -471,10 +380,10 @@ class Executor:
                                  "withdrawn", error.status))
         return self.done(job, None, events, attempts)
 
-    def failed(self, job: Job, error: BoardError, events: list[Event], attempts: int,
-                call: _Call | None = None) -> Outcome:
+    def failed(self, job: Job, error: BoardError, events: list[Event], attempts: int, *,
+               found: Receipt | None = None, unknown: bool = False) -> Outcome:
         """A permanent failure; what is known of the listing on the board is kept (a create
-        found there, or one whose outcome is unknown, is never made again)."""
+        ``found`` there, or one whose outcome is ``unknown``, is never made again)."""
         reason = str(error)
         events.append(self.event(job, job.work.kind, EventOutcome.FAILED, error.reason,
                                  error.status))
@@ -482,9 +391,9 @@ class Executor:
             "state": ListingState.FAILED, "last_error": reason, "attempts": attempts,
             "revision": job.revision, "content_hash": job.content_hash,
             "changed_at": self.clock()}
-        if call is not None and call.adopted:
-            values.update({"board_id": call.receipt.board_id, "url": call.receipt.url})
-        elif call is not None and call.reconcile:
+        if found is not None:
+            values.update({"board_id": found.board_id, "url": found.url})
+        elif unknown:
             values.update({"reconcile": True})
         return Outcome(job.work.id, job.listing.id, values,
                        {"state": WorkState.FAILED, "last_error": reason}, events)
@@ -501,200 +410,20 @@ class Executor:
                        events)
 
     # -- feed and page boards --------------------------------------------------------------
-    def _file(self, job: Job, adapter: FileAdapter[Any]) -> Outcome:
-        receipt = adapter.receipt(job.posting, job.listing.external_ref) \
-            if job.work.kind != ActionKind.EXPIRE else None
-        detail = {"post": "added to the board's files", "update": "changed in the board's files",
-                  "refresh": "date renewed in the board's files",
-                  "expire": "removed from the board's files"}[job.work.kind]
-        event = self.event(job, job.work.kind, "ok", detail)
-        return self.done(job, receipt, [event], job.listing.attempts + 1)
-
-    # -- API boards ----------------------------------------------------------------------
-    async def _api(self, job: Job, adapter: ApiAdapter[Any], bucket: TokenBucket) -> Outcome:
-        listing, kind = job.listing, job.work.kind
-        if adapter.name in self.broken:
-            return self.failed(job, BoardAuthError(adapter.name, self.broken[adapter.name]),
-                                [], listing.attempts)
-        call = _Call(self, job, adapter, bucket)
-        if kind == ActionKind.EXPIRE and listing.board_id is None and not listing.reconcile:
-            call.events.append(self.event(job, kind, "ok", "was never on the board"))
-            return self.done(job, None, call.events, listing.attempts)
-
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            if isinstance(exc, BoardError):
-                call.events.append(self.event(job, kind, "retry",
-                                               f"{exc.reason}; retrying in {wait:.1f} s",
-                                               exc.status))
-
-        async def retried(first: BoardUnavailable | OutcomeUnknown) -> Receipt | None:
-            """Attempts after a first one failed for a reason worth retrying; tenacity is
-            handed that failure as its first attempt (most calls succeed at once, and its
-            bookkeeping costs ~30 µs a call)."""
-            failed: list[Exception] = [first]
-            async for trial in AsyncRetrying(
-                    stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
-                    wait=_wait, retry=retry_if_exception_type((BoardUnavailable, OutcomeUnknown)),
-                    sleep=self.sleep, before_sleep=before_sleep, reraise=True):
-                with trial:
-                    if failed:
-                        raise failed.pop()
-                    return await call.once()
-            raise AssertionError("tenacity ends by returning or raising")  # pragma: no cover
-
-        try:
-            try:
-                result = await call.once()
-            except (BoardUnavailable, OutcomeUnknown) as exc:
-                result = await retried(exc)
-        except Reschedule as exc:
-            return self.rescheduled(job, exc.cause, timedelta(seconds=exc.seconds),
-                                     call.events, call.attempts, call.reconcile or call.adopted)
-        except (BoardUnavailable, OutcomeUnknown) as exc:
-            return self.rescheduled(job, exc, retry_delay(job.work.attempts), call.events,
-                                     call.attempts, call.reconcile or call.adopted)
-        except NotOnBoard as exc:
-            if kind != ActionKind.EXPIRE:
-                return self.failed(job, exc, call.events, call.attempts, call)
-            return self.gone(job, exc, call.events, call.attempts)
-        except BoardError as exc:
-            if isinstance(exc, BoardAuthError):
-                self.broken[adapter.name] = exc.reason
-            return self.failed(job, exc, call.events, call.attempts, call)
-        except PublisherError as exc:
-            return self.failed(job, BoardError(adapter.name, str(exc)), call.events,
-                                call.attempts, call)
-        if result is not None and result.task is not None:
-            return self.settle(job, result, call.events, call.attempts, call.probe)
-        call.events.append(self.event(job, kind, "ok", _ok_detail(kind, result)))
-        return self.done(job, result or call.receipt, call.events, call.attempts)
+    async def files(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+        """A unit of feed or page board jobs: each done once the board's files are written
+        (its outcome is held until then)."""
+        outcomes = []
+        for job in jobs:
+            adapter = job.adapter
+            assert isinstance(adapter, FileAdapter)
+            receipt = adapter.receipt(job.posting, job.listing.external_ref) \
+                if job.work.kind != ActionKind.EXPIRE else None
+            event = self.event(job, job.work.kind, EventOutcome.OK, _FILE_DONE[job.work.kind])
+            outcomes.append(self.done(job, receipt, [event], job.listing.attempts + 1))
+        return outcomes
 
 
-class _Call:
-    """One action on an API board, attempt by attempt: what is known so far about the
-    listing (its receipt, whether it must be looked up first) and the audit events."""
-
-    def __init__(self, executor: Executor, job: Job, adapter: ApiAdapter[Any],
-                 bucket: TokenBucket) -> None:
-        self.executor, self.job, self.adapter, self.bucket = executor, job, adapter, bucket
-        listing = job.listing
-        self.receipt = Receipt(adapter.name, listing.external_ref, listing.board_id, listing.url)
-        self.reconcile = listing.reconcile
-        self.attempts = listing.attempts
-        self.looked_up = False
-        self.adopted = False  # a create found on the board: never create it again
-        self.conflict = False  # the board said the listing exists (409)
-        self.probe = False  # an update sent to learn whether a lost create reached the board
-        self.events: list[Event] = []
-
-    async def once(self) -> Receipt | None:
-        """One attempt: errors come out as the error tree, flagged for reconciling."""
-        kind = self.job.work.kind
-        self.attempts += 1
-        await self.bucket.take()
-        try:
-            return await board_call(self.adapter.name, self._act(),
-                                    "the board may have processed the call",
-                                    self.executor.deadline(self.adapter.name))
-        except BoardUnavailable as exc:
-            if exc.retry_after is not None and exc.retry_after > self.executor.max_wait:
-                raise Reschedule(exc.retry_after, exc) from None
-            if kind == ActionKind.POST and exc.status in (502, 504):
-                self.reconcile = True  # a gateway error may hide a created listing
-            raise
-        except OutcomeUnknown as exc:
-            self.reconcile = self.reconcile or kind == ActionKind.POST  # it may exist on the board
-            tasks = self.adapter.tasks
-            if tasks is not None and kind == ActionKind.POST:  # ask once it could have landed
-                raise Reschedule(tasks.first_poll.total_seconds(), exc) from None
-            raise
-        except BoardRejected as exc:
-            if kind == ActionKind.POST and exc.status == 409 and not self.looked_up \
-                    and self.adapter.can_lookup:
-                self.reconcile = self.conflict = True  # "already exists": ours, earlier?
-                raise OutcomeUnknown(exc.board, exc.reason, exc.status) from None
-            raise
-
-    async def _act(self) -> Receipt | None:
-        """The action, after a lookup when a create may already have reached the board.
-
-        Only a board that can be queried is asked; on any other the action is repeated
-        under the same idempotency key (a takeover after a crash does the same).
-        """
-        job, adapter, kind = self.job, self.adapter, self.job.work.kind
-        ref, key = self.receipt.external_ref, job.work.idempotency_key
-        if job.work.revision is not None and job.work.revision != job.revision:
-            key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
-        if self.reconcile and adapter.reconcile == Reconcile.UPDATE and kind == ActionKind.POST:
-            return await self._probe(ref, key)
-        if self.reconcile and adapter.reconcile == Reconcile.MANUAL and \
-                kind == ActionKind.POST and job.listing.state != ListingState.FAILED:
-            raise BoardRejected(adapter.name, CHECK_THE_BOARD)
-        if self.reconcile and adapter.can_lookup:
-            found = await adapter.lookup(ref)
-            self.reconcile, self.looked_up = False, True
-            where = f"found on the board as {found.board_id}" if found else "not on the board"
-            self.events.append(self.executor.event(job, "reconcile", "ok",
-                                                    f"looked up {ref}: {where}"))
-            if found is not None:
-                self.receipt = found
-                self.adopted = kind == ActionKind.POST  # made by an earlier attempt
-            elif kind == ActionKind.EXPIRE:
-                return None
-            elif kind != ActionKind.POST:
-                return await adapter.publish(job.posting, ref, key=key)  # vanished: put back
-        if kind == ActionKind.POST and self.adopted:
-            # Made by an earlier attempt of this work: the same content unless the posting
-            # changed since it was planned, or it was found after a 409 (whose content we
-            # cannot know). Then this revision is sent.
-            if job.work.revision == job.revision and not self.conflict:
-                return self.receipt
-            return await adapter.update(job.posting, self.receipt, key=key)
-        if kind == ActionKind.POST:
-            return await adapter.publish(job.posting, ref, key=key)
-        if kind == ActionKind.UPDATE:
-            return await adapter.update(job.posting, self.receipt, key=key)
-        if kind == ActionKind.REFRESH:
-            return await adapter.refresh(job.posting, self.receipt, key=key)
-        await adapter.withdraw(self.receipt, key=key)
-        return None
-
-    async def _probe(self, ref: str, key: str) -> Receipt | None:
-        """A board without lookup that refuses updates of listings it does not have: an
-        update settles a lost create (done if it lands; refused -> create it now)."""
-        job, adapter = self.job, self.adapter
-        self.probe = True
-        try:
-            found = await adapter.update(job.posting, self.receipt, key=key)
-        except BoardRejected as exc:
-            self.events.append(self.executor.event(
-                job, ActionKind.RECONCILE, EventOutcome.OK,
-                f"update of {ref} refused ({exc.reason}): not on the board, creating it"))
-            self.probe = self.reconcile = False
-            return await adapter.publish(job.posting, ref, key=key)
-        if found.task is None:
-            self.probe = self.reconcile = False
-            self.adopted = True
-            self.events.append(self.executor.event(job, ActionKind.RECONCILE, EventOutcome.OK,
-                                                    f"{ref} is on the board: updated"))
-        return found
-
-
-def human(wait: timedelta) -> str:
-    """A wait as a person reads it (zone-free: history shows it in any time zone)."""
-    seconds = int(wait.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds / 3600:g} h"
-
-
-def _ok_detail(kind: str, receipt: Receipt | None) -> str:
-    if receipt is None:
-        return "withdrawn from the board" if kind == ActionKind.EXPIRE else "done"
-    where = f" at {receipt.url}" if receipt.url else ""
-    pending = " (the board confirms later)" if receipt.pending else ""
-    return f"board id {receipt.board_id}{where}{pending}"
+_FILE_DONE = {"post": "added to the board's files", "update": "changed in the board's files",
+              "refresh": "date renewed in the board's files",
+              "expire": "removed from the board's files"}

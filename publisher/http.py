@@ -1,20 +1,35 @@
-"""The one place HTTP clients are built: timeouts, pool limits, connect retries, user agent.
+"""The one place HTTP clients are built: timeouts, pool limits, connect retries, user agent;
+and :func:`board_call`, which puts any failure of an adapter's call in the error tree.
 
 Keeping httpx behind this module keeps a later move to another client (httpx2) a small change.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 
-__all__ = ["MAX_ANSWER_BYTES", "SEND_GUARD", "TIMEOUT", "Clients", "make_client", "user_agent"]
+from publisher.errors import BoardUnavailable, LeaseLost, OutcomeUnknown, PublisherError
+
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "SEND_GUARD",
+    "TIMEOUT",
+    "Clients",
+    "board_call",
+    "make_client",
+    "user_agent",
+]
+
+T = TypeVar("T")
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0, pool=30.0)
 MAX_ANSWER_BYTES = 10_000_000
@@ -181,3 +196,33 @@ class Clients:
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.aclose()
+
+
+def _classify(exc: Exception, board: str) -> Exception:
+    """httpx errors as the error tree: nothing sent -> retry; maybe processed -> unknown."""
+    if isinstance(exc, NOT_SENT):
+        return BoardUnavailable(board, f"{type(exc).__name__}: nothing was sent")
+    if isinstance(exc, httpx.HTTPError):
+        return OutcomeUnknown(board, f"{type(exc).__name__}: the board may have processed it")
+    return exc
+
+
+async def board_call(board: str, call: Awaitable[T], what: str,
+                     deadline: float | None = None) -> T:
+    """An adapter's call with every failure in the error tree: httpx errors classified, and
+    an unexpected exception an unknown outcome (``what`` says what the board may have done).
+    ``deadline``: seconds the whole call may take (connect, send, every read of a dripping
+    answer); past it, the outcome is unknown."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await call
+    except TimeoutError:
+        raise OutcomeUnknown(board, f"no whole answer within the call's {deadline:g} s "
+                                    "deadline; the board may have processed it") from None
+    except httpx.HTTPError as exc:
+        raise _classify(exc, board) from None
+    except (PublisherError, LeaseLost):
+        raise
+    except Exception as exc:
+        raise OutcomeUnknown(board, f"{type(exc).__name__} in the {board} adapter; "
+                                    f"{what}") from None

@@ -7,6 +7,7 @@ daemon sharing one ledger never run the same action twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, TypedDict
 
 from sqlalchemy import (
@@ -93,8 +95,23 @@ def among(conn: Any, column: Any, values: Sequence[Any]) -> Any:
 
 
 def owner_id() -> str:
-    """Who holds a lease: host and process, so a dead process's leases can be taken over."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who holds a lease: ``host/machine:pid``, so a dead process's leases can be taken over
+    by a process that can see it (same host name and the same process namespace)."""
+    return f"{_machine()}:{os.getpid()}"
+
+
+@functools.cache
+def _machine() -> str:
+    """The host name with a tag of where process ids mean the same thing: the kernel's boot
+    and the process's PID namespace (containers sharing a host name each have their own,
+    and each may run a pid 1). Without ``/proc`` (macOS), the host name alone."""
+    host = socket.gethostname()
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        space = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return host
+    return f"{host}/{hashlib.sha256(f'{boot} {space}'.encode()).hexdigest()[:12]}"
 
 
 def _row(cls: Any, mapping: RowMapping) -> Any:
@@ -810,13 +827,13 @@ def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, Mapping[str
 
 
 def _dead_owners(rows: Iterable[RowMapping]) -> list[str]:
-    """Lease owners on this host whose process no longer exists."""
-    host = socket.gethostname()
+    """Lease owners of this machine and PID namespace whose process no longer exists."""
+    here = _machine()
     dead = []
     for row in rows:
         owner = row["lease_owner"] or ""
         name, _, pid = owner.rpartition(":")
-        if name == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if name == here and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             dead.append(owner)
     return dead
 

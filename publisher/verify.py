@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from publisher.adapter import ApiAdapter
 from publisher.errors import BoardError
-from publisher.executor import board_call
+from publisher.http import board_call
 from publisher.ledger import Event, ListingRow
 from publisher.notify import Incident, announce
 from publisher.states import EventOutcome, ListingState

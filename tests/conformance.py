@@ -137,6 +137,9 @@ def declared_but_missing(adapter: ApiAdapter[Any]) -> list[str]:
                        "submit()")
     if adapter.tasks is not None and own.poll is ApiAdapter.poll:
         missing.append("declares tasks but does not implement poll()")
+    if adapter.batch_size == 1 and own.publish is ApiAdapter.publish:
+        missing.append("does not implement publish() (only a batch board creates through "
+                       "submit())")
     if adapter.batch_size == 1 and own.withdraw is ApiAdapter.withdraw:
         missing.append("does not implement withdraw() (only a batch board closes through "
                        "submit())")
@@ -235,9 +238,6 @@ async def _withdraw_again(world: World, board: str) -> None:
     assert isinstance(adapter, ApiAdapter)
     receipt = _receipt(world, board)
     try:
-        if adapter.batch_size == 1:
-            await adapter.withdraw(receipt, key="conformance:withdraw-again")
-            return
         posting = world.ledger.specs(["data-analyst"])["data-analyst"]
         (answer,) = await adapter.submit([Submission("expire", posting, receipt,
                                                      "conformance:withdraw-again")])

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from adapters.ziprecruiter import ZipRecruiterAdapter
 from publisher.adapter import Receipt
 from publisher.cli import cli
-from publisher.errors import NotOnBoard
+from publisher.errors import BoardRejected, NotOnBoard
 from tests.adapters.helpers import adapter_for, example, golden
 from tests.factories import ROOT, posting_text
 from tests.ziprecruiterdouble import API, KEY
@@ -54,6 +54,15 @@ async def test_ids_are_percent_encoded_and_an_existing_job_is_ours(
         "E-commerce Operations Manager"
     assert receipt == Receipt("ziprecruiter", "jobpub/xé-ziprecruiter",
                               "jobpub/xé-ziprecruiter", None)
+
+
+async def test_a_refusal_that_mentions_existence_is_a_refusal(http: respx.MockRouter) -> None:
+    http.post(f"{API}/job").respond(400, json={"error": "category does not exist"})
+    put = http.put(url__startswith=f"{API}/job/").respond(200, json={})
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(BoardRejected, match="category does not exist"):
+            await ziprecruiter(client).publish(example("warehouse-associate"), "ref-1")
+    assert not put.called
 
 
 async def test_a_closed_job_is_not_found_and_closing_twice_is_fine(

@@ -96,3 +96,30 @@ async def test_a_single_board_with_tasks_is_polled_until_done(
         listing = world.listing(posting_id)
         assert listing.state == "live" and listing.board_id in {j["id"] for j in board.live()}
     assert world.ledger.open_work() == {}
+
+
+class NeitherQueriedNorDeduped(FakeBoardAdapter):
+    """A board that can neither be queried nor tell a repeat (``reconcile = MANUAL``)."""
+
+    reconcile = Reconcile.MANUAL
+
+
+async def test_a_manual_board_resends_a_lost_create_only_when_a_person_says_so_once(
+        world: World, board: FakeBoard, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lost create is never sent again by itself; retried by a person, it goes once: lost
+    again in that run, it is not sent a third time (the person checks the board again)."""
+    monkeypatch.setitem(boards(), "fakeboard", NeitherQueriedNorDeduped)
+    world.write(publish_at=world.clock.now.date())
+    board.fail_next("timeout-after")  # made on the board; the answer lost
+    await world.sync()
+    listing = world.listing()
+    assert listing.state == "failed" and listing.reconcile and len(board.live()) == 1
+    assert listing.last_error.endswith(
+        "check the board, then run jobpub sync --retry-failed to create it (or close it there)")
+    board.jobs.clear()  # the person checked: it was not there after all
+    board._by_ref.clear()
+    board.fail_next("timeout-after")  # ... and the retried create is lost again
+    await world.sync(retry_failed=True)
+    listing = world.listing()
+    assert listing.state == "failed" and listing.reconcile and len(board.live()) == 1
+    assert [m for m, _ in board.calls].count("POST") == 2  # one each run: never resent

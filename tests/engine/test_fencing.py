@@ -9,20 +9,17 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-import respx
 
 from publisher.config import Config
 from publisher.database import connect
 from publisher.errors import LeaseLost, OutcomeUnknown
-from publisher.executor import board_call
 from publisher.fencing import Leases
-from publisher.http import make_client
+from publisher.http import board_call, make_client
 from publisher.ledger import Ledger, Outcome
 from publisher.states import ListingState
 from tests.engine.world import World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import FakeBoard
-from tests.linkedindouble import API, TOKEN_URL, LinkedInDouble
 
 
 def _claimed(ledger_url: str) -> tuple[Ledger, int, int]:
@@ -156,32 +153,6 @@ async def test_a_posting_expired_by_a_clock_that_ran_ahead_goes_up_again(
                                                "was ahead: its expires_at (2027-04-01")
     assert said[-1].detail.endswith("is still to come; published again")
     assert [d.action for d in (await world.sync()).outcomes] == []  # and only once
-
-
-async def test_a_linkedin_job_closed_on_linkedin_is_expired_not_failed(
-        world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LINKEDIN_CLIENT_ID", "client-77")
-    monkeypatch.setenv("LINKEDIN_CLIENT_SECRET", "linkedin-secret-value-9")
-    li = LinkedInDouble()
-    http.post(TOKEN_URL).mock(side_effect=li.handle)
-    http.route(url__startswith=API).mock(side_effect=li.handle)
-    world.config.boards["linkedin"] = {"organization": "2414183"}
-    world.write(boards={"linkedin": {}}, publish_at=date(2026, 11, 26))
-    await world.sync()
-    world.clock.advance(minutes=6)
-    await world.sync()
-    assert world.listing(board="linkedin").state == ListingState.LIVE
-    li.jobs["jobpub-data-analyst-linkedin"][-1]["open"] = False  # closed on LinkedIn
-    (world.postings / "data-analyst.yaml").unlink()
-    await world.sync()  # CLOSE sent; its task fails: the job is not among open jobs
-    world.clock.advance(minutes=6)
-    result = await world.sync()
-    assert [d.state for d in result.outcomes] == ["done"]
-    assert world.listing(board="linkedin").state == ListingState.EXPIRED
-    assert world.ledger.failing() == 0
-    assert world.ledger.history("data-analyst")[-1].detail == (
-        "already closed on the board (Job jobpub-data-analyst-linkedin is not among open "
-        "jobs): counted as withdrawn")
 
 
 def test_adapters_read_the_engines_clock(world: World) -> None:

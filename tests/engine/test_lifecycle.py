@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import shutil
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from publisher.errors import PublisherError
 from publisher.planner import Action
 from tests.engine.world import World
 
@@ -257,3 +261,22 @@ async def test_a_file_restored_before_its_expire_ran_ends_for_good_later(
     world.clock.advance(days=1)
     assert (await world.sync()).outcomes == [] and world.listing().state == "expired"
     assert world.board.live() == []
+
+
+async def test_a_feed_update_whose_files_cannot_be_written_stays_an_update(
+        world: World) -> None:
+    world.write(publish_at=date(2026, 11, 26), boards={"indeed_feed": {}})
+    await world.sync()
+    feeds = world.out / "feeds"
+    shutil.rmtree(feeds)
+    feeds.write_text("a file where the feeds directory was")
+    world.write(publish_at=date(2026, 11, 26), boards={"indeed_feed": {}},
+                title="Senior Data Analyst")
+    with pytest.raises(PublisherError, match="indeed_feed: cannot write"):
+        await world.sync()
+    last = world.ledger.history("data-analyst")[-1]
+    assert (last.action, last.outcome) == ("update", "retry")
+    assert last.detail.endswith("; next attempt in 5 minutes")
+    (work,) = world.ledger.open_work().values()
+    assert (work.kind, work.due_at) == ("update", world.clock.now + timedelta(minutes=5))
+

@@ -13,6 +13,7 @@ import respx
 
 from publisher.engine_cli import _summary
 from publisher.states import ListingState
+from tests.conformance import REASON
 from tests.engine.world import World
 from tests.linkedindouble import API, TOKEN_URL, LinkedInDouble
 
@@ -224,3 +225,59 @@ async def test_a_location_dropped_by_an_edit_closes_its_job(world: World,
     await world.sync()
     await poll_due(world)
     assert ops(li)[-1:] == ["CLOSE"] and li.open_refs() == {}  # one CLOSE: one job left
+
+
+async def test_a_linkedin_job_closed_on_linkedin_is_expired_not_failed(
+        world: World, li: LinkedInDouble) -> None:
+    post(world)
+    await world.sync()
+    world.clock.advance(minutes=6)
+    await world.sync()
+    assert world.listing(board="linkedin").state == ListingState.LIVE
+    li.jobs[REF][-1]["open"] = False  # closed on LinkedIn
+    (world.postings / "data-analyst.yaml").unlink()
+    await world.sync()  # CLOSE sent; its task fails: the job is not among open jobs
+    world.clock.advance(minutes=6)
+    result = await world.sync()
+    assert [d.state for d in result.outcomes] == ["done"]
+    assert world.listing(board="linkedin").state == ListingState.EXPIRED
+    assert world.ledger.failing() == 0
+    assert world.ledger.history("data-analyst")[-1].detail == (
+        f"already closed on the board (Job {REF} is not among open jobs): counted as withdrawn")
+
+
+
+async def test_a_batch_refused_for_now_goes_again_by_the_one_retry_policy(
+        world: World, li: LinkedInDouble) -> None:
+    """A batch board's call is retried as a single call is: waiting what Retry-After says,
+    with a retry event per element, then settled element by element."""
+    post(world)
+    li.fail_next("503:3", "429:7")
+    result = await world.sync()
+    assert world.clock.sleeps == [3.0, 7.0] and [d.state for d in result.outcomes] == ["waiting"]
+    trail = [(e.outcome, e.detail) for e in world.ledger.history("data-analyst")]
+    assert trail[-3:-1] == [
+        ("retry", f'{{"error":"{REASON} (503)"}}; retrying in 3.0 s'),
+        ("retry", f'{{"error":"{REASON} (429)"}}; retrying in 7.0 s')]
+    assert ops(li) == ["CREATE"]
+
+
+async def test_a_batch_board_told_to_wait_long_comes_back_then(
+        world: World, li: LinkedInDouble) -> None:
+    post(world)
+    li.fail_next("429:900")  # longer than a worker is held: back to the ledger
+    await world.sync()
+    (work,) = world.ledger.open_work().values()
+    assert world.clock.sleeps == [] and work.due_at == world.clock.now + timedelta(seconds=900)
+    assert world.listing(board="linkedin").state == ListingState.SCHEDULED and ops(li) == []
+
+
+async def test_each_element_of_a_batch_has_its_own_ok_event(
+        world: World, li: LinkedInDouble) -> None:
+    post(world)
+    post(world, "data-engineer")
+    await world.sync()
+    await poll_due(world)
+    for posting in ("data-analyst", "data-engineer"):
+        said = [(e.action, e.outcome) for e in world.ledger.history(posting)]
+        assert said.count(("post", "ok")) == 2, said  # taken as a task, then done

@@ -4,7 +4,6 @@ process (cron) would be."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import yaml
 from publisher.config import load_config
 from publisher.database import connect
 from publisher.engine import Engine, SyncResult
-from publisher.ledger import Ledger, ListingRow
+from publisher.ledger import Ledger, ListingRow, owner_id
 from tests.factories import posting_data
 from tests.fakeboard import FakeBoard
 
@@ -59,7 +58,7 @@ class FakeClock:
 
 
 #: A lease owner that is a process of this host which no longer exists.
-DEAD = f"{socket.gethostname()}:999999999"
+DEAD = f"{owner_id().rpartition(':')[0]}:999999999"
 
 
 class Killed(BaseException):
