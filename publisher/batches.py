@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tenacity import (
@@ -73,12 +74,22 @@ def units(executor: Executor, jobs: list[Job]) -> Iterator[Unit]:
             polls.setdefault(id(adapter), []).append(job)
         else:
             sends.setdefault(id(adapter), []).append(job)
+    poll, send = partial(_poll, executor), partial(_send, executor)
     for group in polls.values():
         tasks = group[0].adapter.tasks  # type: ignore[attr-defined]
         for start in range(0, len(group), tasks.poll_size):
-            yield _Poll(executor).run, group[start:start + tasks.poll_size]
+            yield poll, group[start:start + tasks.poll_size]
     for group in sends.values():
-        yield from ((_Send(executor).run, part) for part in _fill(group))
+        yield from ((send, part) for part in _fill(group))
+
+
+async def _send(executor: Executor, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+    """A unit of actions (its state is made when it runs: a sync queues many units)."""
+    return await _Send(executor).run(jobs, bucket)
+
+
+async def _poll(executor: Executor, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+    return await _Poll(executor).run(jobs, bucket)
 
 
 def _fill(jobs: list[Job]) -> Iterator[list[Job]]:
@@ -89,7 +100,8 @@ def _fill(jobs: list[Job]) -> Iterator[list[Job]]:
     part: list[Job] = []
     size = 0
     for job in jobs:
-        weight = adapter.elements(job.posting) if job.work.kind != EXPIRE else 1
+        weight = adapter.elements(job.posting) if adapter.batch_size > 1 \
+            and job.work.kind != EXPIRE else 1
         if part and size + weight > adapter.batch_size:
             yield part
             part, size = [], 0
@@ -317,7 +329,10 @@ class _Send:
             unknown = OutcomeUnknown(adapter.name, f"the board answered {len(answers)} "
                                      f"results for {len(subs)} elements")
             return [unknown] * len(subs)
-        return answers
+        return [a if isinstance(a, Receipt | BoardError) else OutcomeUnknown(
+            adapter.name, f"the {adapter.name} adapter answered a {type(a).__name__}, "
+            "neither a receipt nor an error; the board may have processed it")
+            for a in answers]
 
     def _answer(self, job: Job, sub: Submission, answer: Receipt | BoardError,
                 adapter: ApiAdapter[Any]) -> BoardError | None:

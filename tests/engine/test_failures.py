@@ -6,12 +6,14 @@ import asyncio
 import json
 import socket
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
 import respx
 
 from publisher.engine import Engine
+from publisher.executor import Executor
 from tests.engine.world import DEAD, World
 
 TODAY = date(2026, 11, 26)
@@ -267,3 +269,47 @@ async def test_409_on_create_looks_the_listing_up_once(world: World) -> None:
     assert world.actions(failed) == [("other", "fakeboard", "post", "failed")]
     assert world.board.calls[-3:] == [("POST", "/v1/jobs"), ("GET", "/v1/jobs"),
                                       ("POST", "/v1/jobs")]
+
+
+async def test_an_unexpected_exception_fails_the_action_logged_and_a_create_is_looked_up(
+        world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A bug after the board took a create (here: building its outcome) fails the action
+    with its traceback logged, and marks the create so that it is looked up, never resent."""
+    world.write(publish_at=TODAY)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in building the outcome")
+
+    done = Executor.done
+    monkeypatch.setattr(Executor, "done", broken)
+    await world.sync()
+    listing = world.listing()
+    assert (listing.state, listing.reconcile) == ("failed", True)
+    assert listing.last_error == "fakeboard: RuntimeError while running post"
+    (logged,) = [r for r in caplog.records if r.exc_info]
+    assert logged.getMessage().startswith("fakeboard: unexpected RuntimeError while running #")
+    monkeypatch.setattr(Executor, "done", done)
+    await world.sync(retry_failed=True)
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]  # not resent
+    assert world.listing().state == "live" and len(world.board.jobs) == 1
+
+
+async def test_an_adapter_answering_neither_receipt_nor_error_is_an_unknown_outcome(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.write(publish_at=TODAY)
+    adapter = type(world.engine().adapter("fakeboard"))
+    real = adapter.publish
+
+    async def odd(self: Any, posting: Any, ref: str, *, key: str | None = None) -> Any:
+        await real(self, posting, ref, key=key)
+        return {"id": "1001"}  # a dict, not a receipt
+
+    monkeypatch.setattr(adapter, "publish", odd)
+    result = await world.sync()  # unknown: looked up at the next attempt, found, adopted
+    assert world.actions(result) == [("data-analyst", "fakeboard", "post", "done")]
+    assert world.listing().state == "live" and len(world.board.jobs) == 1
+    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]
+    trail = [e.detail for e in world.ledger.history("data-analyst")]
+    assert trail[0].startswith("the fakeboard adapter answered a dict, neither a receipt nor "
+                               "an error; the board may have processed it; retrying in ")
+    assert trail[1] == "looked up jobpub-data-analyst-fakeboard: found on the board as 1001"
