@@ -13,9 +13,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from publisher.errors import ConfigError
 
-__all__ = ["connect", "migrate", "missing_sqlite", "safe_url", "sqlite_path"]
+__all__ = ["connect", "migrate", "missing_sqlite", "reading", "safe_url", "sqlite_path"]
 
 BUSY_TIMEOUT_MS = 15_000
+_READ = "jobpub_read_only"
 
 
 def safe_url(url: str) -> str:
@@ -39,8 +40,17 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Take the write lock at the start: two syncs never interleave a claim.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write takes the write lock at its start: two syncs never interleave a claim. A
+        # read (see reading()) is deferred: under WAL it reads its snapshot beside a writer.
+        read = connection.get_execution_options().get(_READ, False)
+        connection.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they do not wait for a writer
+    (``status``, ``history`` and the dashboard answer while a sync writes). Nothing may be
+    written through it."""
+    return engine.execution_options(**{_READ: True})
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -114,9 +124,12 @@ def migrate(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
+    with reading(engine).connect() as connection:  # (current, the usual case: a read)
+        current = MigrationContext.configure(connection).get_current_heads()
+        head = ScriptDirectory.from_config(_alembic_config(connection)).get_heads()
+    if set(current) == set(head):
+        return
     with engine.begin() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
-        config = _alembic_config(connection)
-        head = ScriptDirectory.from_config(config).get_heads()
         if set(current) != set(head):
-            command.upgrade(config, "head")
+            command.upgrade(_alembic_config(connection), "head")

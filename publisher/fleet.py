@@ -69,6 +69,6 @@ class Heartbeat:
 def fleet(ledger: Ledger) -> list[Worker]:
     """Every worker known, running ones first."""
     columns = [workers.c[f.name] for f in fields(Worker)]
-    with ledger.engine.connect() as conn:
+    with ledger.reads.connect() as conn:
         rows = [Worker(*row) for row in conn.execute(select(*columns))]
     return sorted(rows, key=lambda w: (w.stopped_at is not None, w.owner))

@@ -61,7 +61,7 @@ def due_postings(ledger: Ledger, now: datetime) -> set[str]:
     # DISTINCT: SQLite would answer it by walking the (posting, board) index, every listing.
     query = select(listings.c.posting_id).where(listings.c.next_due_at <= now)
     pending = select(postings.c.id).where(postings.c.plan_pending == true())
-    with ledger.engine.connect() as conn:
+    with ledger.reads.connect() as conn:
         return set(conn.execute(query).scalars()) | set(conn.execute(pending).scalars())
 
 
@@ -109,7 +109,7 @@ def save_next_due(ledger: Ledger, items: Sequence[tuple[int, int, datetime]]) ->
 
 
 def plan_fingerprint(ledger: Ledger) -> str | None:
-    with ledger.engine.connect() as conn:
+    with ledger.reads.connect() as conn:
         return conn.execute(select(engine_state.c.value)
                             .where(engine_state.c.key == "plan")).scalar_one_or_none()
 
@@ -133,7 +133,7 @@ def clock_went_back(ledger: Ledger, now: datetime) -> timedelta | None:
     than :data:`CLOCK_SLACK`). The latest time is kept to the minute; a clock found behind
     sets it back, so only the first run after the correction answers."""
     query = select(engine_state.c.until).where(engine_state.c.key == "clock")
-    with ledger.engine.connect() as conn:  # (a read: no write lock taken on SQLite)
+    with ledger.reads.connect() as conn:
         seen = conn.execute(query).scalar_one_or_none()
     if seen is not None and seen - CLOCK_SLACK <= now < seen + timedelta(minutes=1):
         return None

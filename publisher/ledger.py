@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 
+from publisher.database import reading
 from publisher.schema import STORED, Posting
 from publisher.states import EventOutcome, Hold, ListingState, WorkState
 from publisher.tables import REPLAN, board_files, due_work, events, listings, postings, quota
@@ -269,6 +270,7 @@ class Ledger:
 
     def __init__(self, engine: Engine, actor: str | None = None) -> None:
         self.engine = engine
+        self.reads = reading(engine)  # transactions that only read (no write lock on SQLite)
         #: Recorded with every event this ledger writes (default: the OS user running it).
         self.actor = actor or _os_user()
 
@@ -285,7 +287,7 @@ class Ledger:
         if source is not None:
             query = query.where(postings.c.source == source)
         rows: list[Any] = []
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             parts = [query] if ids is None else [query.where(among(conn, postings.c.id, part))
                                                  for part in _chunks(sorted(set(ids)))]
             for part in parts:
@@ -297,7 +299,7 @@ class Ledger:
 
     def queued(self) -> bool:
         """Whether any posting is queued (not removed)."""
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return conn.execute(select(postings.c.id).where(
                 postings.c.source == "queue", postings.c.removed_at.is_(None))
                 .limit(1)).first() is not None
@@ -305,7 +307,7 @@ class Ledger:
     def specs(self, ids: Iterable[str]) -> dict[str, Posting]:
         """The last valid content of these postings."""
         wanted, found = sorted(set(ids)), {}
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             for part in _chunks(wanted):
                 query = select(postings.c.id, postings.c.spec) \
                     .where(among(conn, postings.c.id, part))
@@ -406,19 +408,19 @@ class Ledger:
             .order_by(listings.c.posting_id, listings.c.board)
         if posting_id is not None:
             query = query.where(listings.c.posting_id == posting_id)
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             return [ListingRow(*row) for row in conn.execute(query)]
 
     def failing(self) -> int:
         """Listings left failed (they need a person)."""
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(listings).where(
                 listings.c.state == ListingState.FAILED)).scalar_one())
 
     def boards(self) -> set[str]:
         """Every board that has a listing: one index search per board (a loose index scan),
         not a pass over every listing as SELECT DISTINCT makes on SQLite."""
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             return set(conn.execute(_BOARDS).scalars())
 
     def add_listings(self, items: Sequence[tuple[str, str, str]], now: datetime) -> None:
@@ -450,7 +452,7 @@ class Ledger:
         listing or of these."""
         query = select(due_work).where(due_work.c.state.in_(OPEN_WORK))
         rows: list[RowMapping] = []
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             for part in [None] if listing_ids is None else _chunks(sorted(set(listing_ids))):
                 rows += conn.execute(query if part is None else query.where(
                     among(conn, due_work.c.listing_id, part))).mappings()
@@ -535,7 +537,7 @@ class Ledger:
     def _listings_where(self, column: Any, values: Iterable[Any]) -> list[ListingRow]:
         columns = [listings.c[f.name] for f in fields(ListingRow)]
         found: list[ListingRow] = []
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             for part in _chunks(sorted(set(values))):
                 found += [ListingRow(*row) for row in
                           conn.execute(select(*columns).where(among(conn, column, part)))]
@@ -734,7 +736,7 @@ class Ledger:
         return _dialect_insert(self.engine.dialect.name, table)
 
     def _select(self, query: Any) -> list[RowMapping]:
-        with self.engine.begin() as conn:
+        with self.reads.connect() as conn:
             return list(conn.execute(query).mappings())
 
 

@@ -44,7 +44,7 @@ class Incident:
 
 def incidents_now(ledger: Ledger, result: SyncResult) -> list[Incident]:
     """The incidents the ledger and this run show."""
-    with ledger.engine.connect() as conn:
+    with ledger.reads.connect() as conn:
         failed = conn.execute(select(listings.c.posting_id, listings.c.board,
                                      listings.c.last_error)
                               .where(listings.c.state == "failed")

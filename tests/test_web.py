@@ -5,6 +5,7 @@ saves, schedule (comments kept), close and reopen reaching the ledger as the CLI
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,23 @@ def test_dashboard_and_posting_page(client: TestClient, project: Path) -> None:
     assert "scheduled for 2026-12-01" in live  # the file
     page = client.get("/postings/data-analyst")
     assert "<h2>History</h2>" in page.text and "Close now" in page.text
+
+
+def test_the_dashboard_answers_while_a_sync_writes(client: TestClient, project: Path) -> None:
+    runner = CliRunner().invoke(cli, ["--config", str(project / "jobpub.toml"), "sync"])
+    assert runner.exit_code == 0, runner.output
+    log_in(client)
+    writer = sqlite3.connect(project / "ledger.db", timeout=0, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a sync's write transaction, held throughout
+    writer.execute("UPDATE listings SET state = 'failed'")
+    try:
+        board = client.get("/")
+        page = client.get("/postings/data-analyst")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert board.status_code == 200 and "<td>indeed_feed</td><td>scheduled</td>" in board.text
+    assert page.status_code == 200 and "<h2>History</h2>" in page.text
 
 
 def test_the_editor_shows_validates_problems_and_refuses_errors(client: TestClient,

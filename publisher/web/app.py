@@ -6,12 +6,14 @@ and action is the CLI's own (``validate``'s rules, ``Engine.expire_now`` / ``reo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import functools
 import hashlib
 import io
 import secrets
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from publisher.config import Config
+from publisher.database import reading
 from publisher.errors import PublisherError
 from publisher.tables import engine_state
 from publisher.web import files
@@ -64,21 +67,30 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             notice=request.session.pop("notice", None), csrf=_csrf(request), **context)
         return HTMLResponse(html, status_code=status)
 
-    def engine(actor: str | None = None) -> Any:
-        """The engine on the project's ledger; what it records is by ``actor``."""
+    @functools.cache
+    def database() -> Any:
+        """The app's one database engine (its connection pool), disposed at shutdown."""
         from publisher.config import ledger_url
         from publisher.database import connect
+
+        return connect(ledger_url(config))
+
+    def engine(actor: str | None = None) -> Any:
+        """The engine on the project's ledger; what it records is by ``actor``."""
         from publisher.engine import Engine
         from publisher.ledger import Ledger
 
-        return Engine(config, Ledger(connect(ledger_url(config)), actor=actor))
+        return Engine(config, Ledger(database(), actor=actor))
 
     @functools.cache
     def changes() -> Changes:
-        from publisher.config import ledger_url
-        from publisher.database import connect
+        return Changes(database())
 
-        return Changes(connect(ledger_url(config)))
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if database.cache_info().currsize:
+            database().dispose()
 
     def user(request: Request) -> User:
         """The signed-in user: the session's role, the users file's e-mail."""
@@ -146,7 +158,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         """The token's session generation (kept in the ledger: no users file holds it)."""
         if not users.token:
             return 0
-        with changes().db.connect() as conn:
+        with reading(changes().db).connect() as conn:
             value = conn.execute(select(engine_state.c.value).where(
                 engine_state.c.key == TOKEN_SESSION)).scalar_one_or_none()
         return int(value or 0)
@@ -173,8 +185,8 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
                 not config.ledger.startswith("sqlite"):
             found = engine()
-            try:
-                rows = _status_rows(found, None)
+            try:  # (a read: beside a running sync on SQLite; off the event loop)
+                rows = await asyncio.to_thread(_status_rows, found, None)
             finally:
                 await found.aclose()
         wanted = request.query_params.get("state", "")
@@ -190,7 +202,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         posting_id = request.path_params["id"]
         found = engine()
         try:
-            trail = found.ledger.history(posting_id)
+            trail = await asyncio.to_thread(found.ledger.history, posting_id)
         finally:
             await found.aclose()
         return render(request, "posting.html", id=posting_id, trail=trail,
@@ -430,7 +442,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
               Route("/postings/{id}/preview/{board}", preview),
               Route("/changes/{n:int}", change_page),
               Route("/changes/{n:int}/{verb:str}", decide, methods=["POST"])]
-    return Starlette(routes=routes, middleware=[
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[
         Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
                    session_cookie="jobpub_session", same_site="strict", https_only=https_only),
         Middleware(RequireLogin, signed_in=signed_in)])

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select, update
 
 from publisher import clock
+from publisher.database import reading
 from publisher.tables import changes
 
 __all__ = ["Change", "Changes"]
@@ -65,6 +66,6 @@ class Changes:
             return done.rowcount == 1
 
     def _select(self, query: object) -> list[Change]:
-        with self.db.connect() as conn:
+        with reading(self.db).connect() as conn:
             rows = conn.execute(query).mappings()  # type: ignore[call-overload]
             return [Change(**{f.name: r[f.name] for f in fields(Change)}) for r in rows]
