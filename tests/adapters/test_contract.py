@@ -46,7 +46,7 @@ def test_every_example_maps_to_a_serializable_payload(board: str, posting: str) 
 def test_no_board_name_appears_in_the_core() -> None:
     from tests.factories import ROOT
 
-    core = "\n".join(p.read_text() for p in (ROOT / "publisher").glob("*.py"))
+    core = "\n".join(p.read_text() for p in (ROOT / "publisher").rglob("*.py"))
     for name in boards():
         assert f'"{name}"' not in core and f"'{name}'" not in core, name
 
