@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
 from publisher.adapter import BoardAdapter, FileAdapter, RefreshPolicy, external_ref
 from publisher.config import Config
@@ -50,76 +49,12 @@ from publisher.retry import human
 from publisher.rules import RuleContext
 from publisher.schema import Posting
 from publisher.states import ActionKind, EventOutcome, Hold, ListingState, WorkState
+from publisher.sync_result import Done, Loaded, Progress, SyncResult, Takeover, fewer_collections
 
 if TYPE_CHECKING:
     from publisher.registry import Board
 
-__all__ = ["Done", "Engine", "Loaded", "Progress", "SyncResult"]
-
-
-class Progress(Protocol):
-    """Told how many actions a run has, then of each one as it finishes."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, job: Job, outcome: Outcome, seconds: float) -> None: ...
-
-
-@dataclass
-class Loaded:
-    """The desired state: valid postings (files and queue), held and deleted ids."""
-
-    desired: dict[str, Desired]
-    findings: list[Finding]
-    held: set[str]
-    removed: set[str]
-    known: dict[str, PostingRow]
-    #: Files unchanged since recorded whose content was not read (``lazy``): planned only
-    #: when their listings are due (see :mod:`publisher.incremental`); nor were queued
-    #: postings (nor are they in ``known``).
-    unread: set[str] = field(default_factory=set)
-    lazy: bool = False
-    #: Postings already planned and queued as their share of the files was validated (a
-    #: streamed sync, see :mod:`publisher.streaming`): the rest of the plan leaves them out.
-    streamed: set[str] = field(default_factory=set)
-
-
-class Done(NamedTuple):
-    """One executed action, as the summary shows it (small: a sync may run 30,000)."""
-
-    posting: str
-    board: str
-    action: str
-    state: str  # done, waiting (the board confirms later), pending (retry later) or failed
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Takeover:
-    """Work this run took over from a worker that died or hung past its lease."""
-
-    id: int
-    kind: str
-    posting: str
-    board: str
-    owner: str
-
-
-@dataclass
-class SyncResult:
-    outcomes: list[Done] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # board -> why
-    findings: list[Finding] = field(default_factory=list)
-    written: dict[str, list[str]] = field(default_factory=dict)  # board -> files
-    notes: list[str] = field(default_factory=list)
-    upcoming: list[Action] = field(default_factory=list)
-    failing: int = 0  # listings left failed by earlier runs (they need a person)
-    broken: dict[str, str] = field(default_factory=dict)  # board -> credentials refused
-    taken_over: list[Takeover] = field(default_factory=list)  # work stuck past its lease
-
-    @property
-    def failed(self) -> list[Done]:
-        return [d for d in self.outcomes if d.state == WorkState.FAILED]
+__all__ = ["Done", "Engine", "Loaded", "Progress", "SyncResult"]  # (the results re-exported)
 
 
 def _utcnow() -> datetime:
@@ -144,34 +79,6 @@ def _duplicate(path: Path, other: Path) -> Finding:
                    f"id '{path.stem}' is also used by {other}; this copy is not published")
 
 
-class _FewerCollections:
-    """A tick makes many objects that live to its end (postings, listings, jobs), which the
-    cyclic GC would walk again and again: on entering, what is alive is frozen (never
-    walked) and the youngest generation is collected every 50,000 allocations instead of
-    700. Entered again inside (before the board calls), it freezes what planning made too.
-    Measured on bench_tick's 1M ledger at 1 % due: 4.9 s -> 4.2-4.8 s. Nested or overlapping
-    entries (tests racing two engines) share it: the last one out unfreezes and restores
-    the collector."""
-
-    def __init__(self) -> None:
-        self.running = 0
-        self.defaults = gc.get_threshold()
-
-    def __enter__(self) -> None:
-        if not self.running:
-            self.defaults = gc.get_threshold()
-            gc.set_threshold(50_000, 20, 100)
-        gc.freeze()
-        self.running += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self.running -= 1
-        if not self.running:
-            gc.set_threshold(*self.defaults)
-            gc.unfreeze()
-
-
-_fewer_collections = _FewerCollections()
 
 
 class Engine:
@@ -420,7 +327,7 @@ class Engine:
         The plan is incremental (what changed or is due; see :mod:`publisher.incremental`)
         unless ``full`` — or ``retry_failed``, or the engine's fingerprint changed, or it is
         this worker's turn of the periodic full plan (``full_every``)."""
-        with _fewer_collections:
+        with fewer_collections:
             return await self._sync(paths, retry_failed, loaded, progress, full)
 
     async def _sync(self, paths: Sequence[Path], retry_failed: bool, loaded: Loaded | None,
@@ -655,7 +562,7 @@ class Engine:
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release, self.owner)
         executor = self._executor(result, progress)
-        with _fewer_collections:  # the postings, listings and jobs live through the run
+        with fewer_collections:  # the postings, listings and jobs live through the run
             await executor.run(jobs, self.limits())
         await self._finish(executor, result, loaded)
 

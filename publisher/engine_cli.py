@@ -11,24 +11,23 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from publisher import clock
-from publisher.cli import State, cli, handle_errors, pass_state
+from publisher.cli_support import State, handle_errors, pass_state
 from publisher.errors import PostingInvalid, UnknownPosting, UsageError
 from publisher.report import render
 from publisher.schema import Posting
-from publisher.states import Hold, ListingState, WorkState
+from publisher.states import Hold, WorkState
+from publisher.views import hold_text, local, status_rows
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, httpx, tenacity) loads only when a command runs
-    from publisher.adapter import RefreshPolicy
     from publisher.engine import Engine, Progress, SyncResult
     from publisher.executor import Job
-    from publisher.ledger import ListingRow, Outcome
+    from publisher.ledger import Outcome
 
-__all__ = ["open_engine"]
+__all__ = ["COMMANDS", "open_engine"]
 
 PAST = {"post": "posted", "update": "updated", "refresh": "refreshed", "expire": "expired"}
 
@@ -67,12 +66,6 @@ def _postings_or_ledger(state: State, paths: tuple[Path, ...]) -> None:
     if missing_sqlite(ledger_url(config)):
         raise UsageError(f"no postings folder {config.postings_dir}/ and no ledger: run "
                          "jobpub in the project folder (or jobpub init to start one)")
-
-
-def _local(when: datetime | None, zone: str) -> str:
-    if when is None:
-        return "-"
-    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -193,7 +186,7 @@ def _run(engine: Engine, coro: Any) -> Any:
     return asyncio.run(main())
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--upcoming", is_flag=True, help="also show scheduled future actions")
@@ -217,18 +210,18 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     for row in rows:
         if row.hold == Hold.MANUAL and row.posting_id in loaded.desired:
             zone = loaded.known[row.posting_id].timezone
-            click.echo(f"held: {row.posting_id} on {row.board}: {_hold_text(row, zone)}")
+            click.echo(f"held: {row.posting_id} on {row.board}: {hold_text(row, zone)}")
     if not actions:
         click.echo("nothing to do: every listing is up to date")
     for a in actions:
         zone = loaded.known[a.posting].timezone if a.posting in loaded.known else \
             (loaded.desired[a.posting].posting.timezone or "UTC")
-        when = "now" if a.due <= now else _local(a.due, zone)
+        when = "now" if a.due <= now else local(a.due, zone)
         note = f" (board skipped: {skipped[a.board]})" if a.board in skipped else ""
         click.echo(f"{a.action:<8}{a.posting} on {a.board} {when}: {a.reason}{note}")
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--retry-failed", is_flag=True, help="try failed listings again")
 @click.option("--full", is_flag=True, help="plan every posting, not only what changed or "
@@ -262,7 +255,7 @@ def _when(value: str) -> datetime | date:
     return parsed
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--board", "boards", multiple=True, help="only these boards (repeatable)")
 @click.option("--at", "at", metavar="WHEN", help="publish time (ISO date or date-time)")
@@ -308,60 +301,15 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     engine.ledger.save_postings([(posting, "queue", None, None)], engine.clock())
     zone = posting.timezone or "UTC"
     start = posting.publish_time()
-    when = _local(start, zone) if start else "at the next sync"
+    when = local(start, zone) if start else "at the next sync"
     click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")
     if earlier is not None:
         before = earlier.publish_time()
         click.echo(f"this replaces the earlier queued version (it published "
-                   f"{_local(before, zone) if before else 'at the next sync'})")
+                   f"{local(before, zone) if before else 'at the next sync'})")
 
 
-def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> datetime | None:
-    policy = policies.get(row.board)
-    if row.state != ListingState.LIVE or policy is None or policy.every is None or (
-            policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
-        return None
-    due = policy.next_due(row.posted_at, row.refreshed_at) if row.posted_at else None
-    return due if due and (row.expires_at is None or due < row.expires_at) else None
-
-
-def _status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]:
-    listings = engine.ledger.listings(posting_id)
-    specs = engine.ledger.specs(r.posting_id for r in listings if r.expires_at is None)
-    zones = {pid: row.timezone for pid, row in engine.ledger.postings().items()}
-    policies = engine.policies()
-    rows = []
-    for row in listings:
-        rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
-                     "board_id": row.board_id, "url": row.url,
-                     "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
-                     "next_refresh_at": _next_refresh(row, policies),
-                     "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
-                     "last_error": row.last_error,
-                     "hold": _hold_text(row, zones.get(row.posting_id, "UTC")),
-                     "_zone": zones.get(row.posting_id, "UTC"),
-                     "_publishes": _planned_start(specs.get(row.posting_id))
-                     if row.state == ListingState.SCHEDULED else None})
-    return rows
-
-
-def _hold_text(row: ListingRow, zone: str = "UTC") -> str | None:
-    """Why a listing stays closed, and how to change that (None: it follows its file)."""
-    if row.hold != Hold.MANUAL:
-        return None
-    when = f" at {_local(row.expired_at, zone)}" if row.expired_at else ""
-    return f"closed by jobpub expire{when}; jobpub reopen {row.posting_id} to publish again"
-
-
-def _planned_expiry(posting: Posting | None) -> datetime | None:
-    return posting.expiry_time() if posting else None
-
-
-def _planned_start(posting: Posting | None) -> datetime | None:
-    return posting.publish_time() if posting else None
-
-
-@cli.command()
+@click.command()
 @click.argument("posting_id", required=False, metavar="[ID]")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_state
@@ -369,7 +317,7 @@ def _planned_start(posting: Posting | None) -> datetime | None:
 def status(state: State, posting_id: str | None, as_json: bool) -> None:
     """Per posting x board: state, board id and URL, dates, last error."""
     engine = open_engine(state)
-    rows = _status_rows(engine, posting_id)
+    rows = status_rows(engine, posting_id)
     if posting_id and not rows and posting_id not in engine.ledger.postings():
         raise UnknownPosting(f"no posting '{posting_id}' in the ledger")
     from publisher.fleet import fleet
@@ -398,22 +346,22 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
         zone, tail = r["_zone"], r["last_error"] or r["url"] or ""
         if r["hold"]:
             tail = r["hold"]
-        posted = _local(r["posted_at"], zone) if r["posted_at"] else \
-            (f"({_local(r['_publishes'], zone)})" if r["_publishes"] else "-")
+        posted = local(r["posted_at"], zone) if r["posted_at"] else \
+            (f"({local(r['_publishes'], zone)})" if r["_publishes"] else "-")
         click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
-                   f"{_local(r['next_refresh_at'], zone):<22}"
-                   f"{_local(r['expires_at'], zone):<22}{tail}")
+                   f"{local(r['next_refresh_at'], zone):<22}"
+                   f"{local(r['expires_at'], zone):<22}{tail}")
     if workers:
         zone = state.config.timezone
         click.echo(f"\n{'WORKER':<36}{'STATE':<9}{'STARTED':<23}{'LAST BEAT':<13}"
                    f"{'TICKS':>6}  LAST TICK")
         for w in workers:
             ago = f"{int((now - w.beat_at).total_seconds())} s ago"
-            click.echo(f"{w.owner:<36}{w.state(now):<9}{_local(w.started_at, zone):<23}"
+            click.echo(f"{w.owner:<36}{w.state(now):<9}{local(w.started_at, zone):<23}"
                        f"{ago:<13}{w.ticks:>6}  {w.last_tick or '-'}")
 
 
-@cli.command()
+@click.command()
 @click.argument("posting_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_state
@@ -438,7 +386,7 @@ def history(state: State, posting_id: str, as_json: bool) -> None:
         click.echo(f"{'TIME':<22}{'BOARD':<16}{'ACTION':<10}{'RESULT':<7} DETAIL")
     for e in events:
         code = f" HTTP {e.http_status}" if e.http_status else ""
-        click.echo(f"{_local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
+        click.echo(f"{local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
                    f"{code} {e.detail}".rstrip())
     if not events:
         click.echo("no board actions yet")
@@ -449,7 +397,7 @@ _on_boards = click.option("--board", "boards", multiple=True,
                           help="only on these boards (repeatable)")
 
 
-@cli.command()
+@click.command()
 @_on_boards
 @click.option("--repair", is_flag=True, help="post missing listings again at the next sync")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
@@ -484,7 +432,7 @@ def verify(state: State, boards: tuple[str, ...], repair: bool, as_json: bool) -
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.argument("posting_id", metavar="ID")
 @_on_boards
 @pass_state
@@ -501,7 +449,7 @@ def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.argument("posting_id", metavar="ID")
 @_on_boards
 @pass_state
@@ -514,7 +462,7 @@ def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
                "publishes it again")
 
 
-@cli.command("migrate-ledger")
+@click.command("migrate-ledger")
 @click.argument("source", metavar="FROM_URL")
 @click.argument("target", metavar="TO_URL")
 @pass_state
@@ -531,7 +479,7 @@ def migrate_ledger(state: State, source: str, target: str) -> None:
                "password, or JOBPUB_LEDGER) and start jobpub again")
 
 
-@cli.group()
+@click.group()
 def archive() -> None:
     """Record keeping: what was posted, where and when."""
 
@@ -557,7 +505,7 @@ def archive_export(state: State, since: str | None) -> None:
         _run(engine, engine.aclose())
 
 
-@cli.command()
+@click.command()
 @click.option("--every", default=30, show_default=True, type=click.IntRange(5, 3600),
               help="seconds between ticks")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
@@ -618,3 +566,7 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
     _run(engine, serve(engine, every, report, progress=lines, grace=grace, say=say))
     say("stopped")
 
+
+#: The commands this module adds to ``jobpub`` (when one of them runs, or help lists them).
+COMMANDS: tuple[click.Command, ...] = (archive, expire, history, migrate_ledger, plan, queue,
+                                       reopen, run, status, sync, verify)

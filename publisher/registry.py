@@ -9,9 +9,11 @@ the core that loads adapters; everything else asks :func:`boards`.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from publisher.adapter import BoardAdapter, BoardRules, BoardSettings, Kind, RefreshPolicy
@@ -98,14 +100,20 @@ def boards() -> MutableMapping[str, Board]:
     """Board name -> its adapter class, sorted by name (the same mapping on every call)."""
     global _loaded
     if _loaded is None:
-        points = list(entry_points(group=GROUP))
-        if points:
-            _loaded = _Boards(points)
-        else:  # running from a source tree that was never installed
-            from adapters import ADAPTERS
-
-            _loaded = dict(sorted(ADAPTERS.items()))
+        _loaded = _Boards(list(entry_points(group=GROUP)) or _declared())
     return _loaded
+
+
+def _declared() -> list[EntryPoint]:
+    """The entry points a source tree that was never installed declares in its
+    ``pyproject.toml`` (beside the ``publisher`` package); none when there is none."""
+    path = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    try:
+        project = tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    declared = project.get("entry-points", {}).get(GROUP, {})
+    return [EntryPoint(name, value, GROUP) for name, value in sorted(declared.items())]
 
 
 def board_hint(name: str) -> str:

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher.ledger import Ledger
+from publisher.sync_result import Loaded, Progress, SyncResult, fewer_collections
 
 if TYPE_CHECKING:
-    from publisher.engine import Engine, Loaded, Progress, SyncResult
+    from publisher.engine import Engine
     from publisher.executor import Job
 
 __all__ = ["claims", "streamed", "streams"]
@@ -59,8 +60,6 @@ async def streamed(engine: Engine, paths: Sequence[Path], retry_failed: bool,
                    progress: Progress | None, lazy: bool) -> SyncResult:
     """Load (in a thread), plan and run, the executor taking each share's jobs as they
     come; then the rest of the plan, and the feed and page files."""
-    from publisher.engine import SyncResult, _fewer_collections
-
     loop = asyncio.get_running_loop()
     more: asyncio.Queue[list[Job] | None] = asyncio.Queue()
     result = SyncResult()
@@ -109,7 +108,7 @@ async def streamed(engine: Engine, paths: Sequence[Path], retry_failed: bool,
 
     finished = threading.Event()
     executor = engine._executor(result, progress)
-    with _fewer_collections:
+    with fewer_collections:
         running = asyncio.ensure_future(executor.run([], engine.limits(), more))
         try:
             loaded = await asyncio.to_thread(load)

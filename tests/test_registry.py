@@ -36,8 +36,8 @@ def test_only_the_registry_loads_boards_and_no_board_is_named_in_the_core() -> N
         if "migrations" in path.parts:  # (a migration converts old ledgers' values)
             continue
         text = path.read_text()
+        assert not re.search(r"^\s*(from adapters\b|import adapters\b)", text, re.M), path
         if path.name != "registry.py":
-            assert not re.search(r"^\s*(from adapters\b|import adapters\b)", text, re.M), path
             assert "entry_points(" not in text, path
         found = [n for n in names if re.search(rf"\b{n}\b", text, re.I)]
         assert found == [], f"{path} names a board: {found}"
@@ -47,6 +47,17 @@ def test_only_the_registry_loads_boards_and_no_board_is_named_in_the_core() -> N
 def _with(monkeypatch: pytest.MonkeyPatch, *points: EntryPoint) -> None:
     monkeypatch.setattr(registry, "_loaded", None)
     monkeypatch.setattr(registry, "entry_points", lambda group: list(points))
+
+
+def test_a_source_tree_never_installed_reads_its_pyproject(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import entry_points
+
+    _with(monkeypatch)  # no entry points installed
+    installed = {p.name: p.value for p in entry_points(group=registry.GROUP)}
+    assert {p.name: p.value for p in registry._declared()} == installed
+    assert list(registry.boards()) == sorted(installed)
+    assert registry.boards()["webhook"].name == "webhook"
 
 
 def test_a_third_party_board_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,7 @@ from publisher.config import Config
 from publisher.database import reading
 from publisher.errors import PublisherError
 from publisher.tables import engine_state
+from publisher.views import local, status_rows
 from publisher.web import files
 from publisher.web.auth import LoginLimiter, User, Users, client_address, end_sessions
 from publisher.web.changes import Change, Changes
@@ -178,15 +179,13 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
                                           token_session())
 
     async def dashboard(request: Request) -> Any:
-        from publisher.engine_cli import _status_rows
-
         found_files = [_summary(p) for p in sorted(postings.glob("*.y*ml"))]
         rows: list[dict[str, Any]] = []
         if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
                 not config.ledger.startswith("sqlite"):
             found = engine()
             try:  # (a read: beside a running sync on SQLite; off the event loop)
-                rows = await asyncio.to_thread(_status_rows, found, None)
+                rows = await asyncio.to_thread(status_rows, found, None)
             finally:
                 await found.aclose()
         wanted = request.query_params.get("state", "")
@@ -491,22 +490,20 @@ def _boards(text: str) -> list[str]:
 
 def _next_step(row: dict[str, Any]) -> str:
     """What happens next to a listing, and when (in the posting's time zone)."""
-    from publisher.engine_cli import _local
-
     zone, state = row["_zone"], row["state"]
     if row["hold"]:
         return "closed by hand: Reopen publishes it again"
     if state == "scheduled":
-        return f"publishes {_local(row['_publishes'], zone)}"
+        return f"publishes {local(row['_publishes'], zone)}"
     if state == "pending":
         return "sent: the board confirms it"
     if state == "failed":
         return "needs a person: fix the cause, then jobpub sync --retry-failed"
     refresh, ends = row["next_refresh_at"], row["expires_at"]
     if state == "live" and refresh and (ends is None or refresh < ends):
-        return f"refreshed {_local(refresh, zone)}"
+        return f"refreshed {local(refresh, zone)}"
     if state == "live":
-        return f"expires {_local(ends, zone)}" if ends else "stays up until closed"
+        return f"expires {local(ends, zone)}" if ends else "stays up until closed"
     return ""
 
 
