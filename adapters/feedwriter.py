@@ -24,19 +24,33 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 REMOTE = "Fully remote"  # the remote type of a job with no place of its own
 
 EMPLOYMENT_WORDS = {
-    "full_time": "full-time", "part_time": "part-time", "contract": "contract",
-    "temporary": "temporary", "internship": "internship", "volunteer": "volunteer",
-    "per_diem": "per diem", "other": "other",
+    "full_time": "full-time",
+    "part_time": "part-time",
+    "contract": "contract",
+    "temporary": "temporary",
+    "internship": "internship",
+    "volunteer": "volunteer",
+    "per_diem": "per diem",
+    "other": "other",
 }
 CONTRACT_TYPES = {
-    "full_time": "permanent", "part_time": "permanent", "contract": "contract",
-    "temporary": "temporary", "internship": "internship", "volunteer": "volunteer",
-    "per_diem": "temporary", "other": "",
+    "full_time": "permanent",
+    "part_time": "permanent",
+    "contract": "contract",
+    "temporary": "temporary",
+    "internship": "internship",
+    "volunteer": "volunteer",
+    "per_diem": "temporary",
+    "other": "",
 }
 HOURS = {"full_time": "full-time", "part_time": "part-time"}
 EDUCATION_WORDS = {
-    "none": "No degree required", "high_school": "High school", "associate": "Associate degree",
-    "bachelor": "Bachelor's degree", "master": "Master's degree", "doctorate": "Doctorate",
+    "none": "No degree required",
+    "high_school": "High school",
+    "associate": "Associate degree",
+    "bachelor": "Bachelor's degree",
+    "master": "Master's degree",
+    "doctorate": "Doctorate",
     "professional": "Professional degree",
 }
 
@@ -54,6 +68,7 @@ def iso_date(when: datetime) -> str:
 def rfc822(when: datetime) -> str:
     """RFC 822: "GMT" for UTC (a build date), else the numeric offset ("-0600")."""
     from email.utils import format_datetime  # here: validate imports this module for its rules
+
     return format_datetime(when, usegmt=when.tzinfo is UTC)
 
 
@@ -99,8 +114,7 @@ def _ref(posting: Posting, index: int) -> str:
 
 
 def _job_url(posting: Posting, settings: FeedSettings) -> str:
-    url = settings.job_url.format(id=posting.id) if settings.job_url else (
-        posting.apply.url or "")
+    url = settings.job_url.format(id=posting.id) if settings.job_url else (posting.apply.url or "")
     if settings.url_params and url:
         url += ("&" if "?" in url else "?") + settings.url_params
     return url
@@ -120,7 +134,8 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "description": description_html(posting),
         "date": dialect.date(item.local(item.posted_at)) if item.posted_at else "",
         "updated": dialect.date(item.local(item.updated_at or item.posted_at))
-        if item.posted_at else "",
+        if item.posted_at
+        else "",
         "expires": dialect.date(item.local(item.expires_at)) if item.expires_at else "",
         "salary": dialect.salary(posting.salary) if posting.salary else "",
         "jobtype": EMPLOYMENT_WORDS[posting.employment_type],
@@ -131,22 +146,38 @@ def feed_records(item: FeedItem, settings: FeedSettings, dialect: Dialect) -> li
         "education": EDUCATION_WORDS[posting.education] if posting.education else "",
         "experience": _experience(posting),
         "requisitionid": posting.requisition_id or posting.id,
-        "remotetype": REMOTE if posting.workplace == "remote" else (
-            "Hybrid remote" if posting.workplace == "hybrid" else ""),
+        "remotetype": REMOTE
+        if posting.workplace == "remote"
+        else ("Hybrid remote" if posting.workplace == "hybrid" else ""),
     }
     base.update({key: plain_text(base[key]) for key in _PLAIN})
     if dialect.literal_html:  # never html.unescape: escaped text must not become markup
         base["description"] = literal_html(base["description"])
     if not posting.locations:  # fully remote: no city, state or postal code of its own
         countries = sorted({a.partition("-")[0] for a in posting.remote_eligibility})
-        return [{**base, "ref": posting.id, "city": "", "state": "",
-                 "country": countries[0] if len(countries) == 1 else "", "postalcode": "",
-                 "street": "", "location": f"Remote ({', '.join(posting.remote_eligibility)})"}]
+        return [
+            {
+                **base,
+                "ref": posting.id,
+                "city": "",
+                "state": "",
+                "country": countries[0] if len(countries) == 1 else "",
+                "postalcode": "",
+                "street": "",
+                "location": f"Remote ({', '.join(posting.remote_eligibility)})",
+            }
+        ]
     return [
-        {**base, "ref": _ref(posting, index), "city": plain_text(loc.city),
-         "state": loc.region or "", "country": loc.country,
-         "postalcode": plain_text(loc.postal_code or ""), "street": plain_text(loc.street or ""),
-         "location": plain_text(location_text(loc))}
+        {
+            **base,
+            "ref": _ref(posting, index),
+            "city": plain_text(loc.city),
+            "state": loc.region or "",
+            "country": loc.country,
+            "postalcode": plain_text(loc.postal_code or ""),
+            "street": plain_text(loc.street or ""),
+            "location": plain_text(location_text(loc)),
+        }
         for index, loc in enumerate(posting.locations)
     ]
 
@@ -181,26 +212,37 @@ def _job_xml(record: dict[str, str], dialect: Dialect) -> str:
     """One job; fields sharing a parent (``location/city``, ``location/region``) are
     written inside one parent element, in the order of their first field."""
     from xml.sax.saxutils import quoteattr  # here, as format_datetime above
+
     attr = f" {dialect.id_attribute}={quoteattr(record['ref'])}" if dialect.id_attribute else ""
     remote = record["remotetype"] == REMOTE  # fully remote: no place of its own
-    shown = [(tag, record[key]) for tag, key in dialect.fields
-             if record[key] or (remote and tag in dialect.remote_empty)]
+    shown = [
+        (tag, record[key])
+        for tag, key in dialect.fields
+        if record[key] or (remote and tag in dialect.remote_empty)
+    ]
     groups: dict[str, list[str]] = {}  # parent element (or "" + tag) -> its children
     for tag, value in shown:
         parent, _, leaf = tag.rpartition("/")
-        groups.setdefault(parent or f"\0{tag}", []).append(
-            f"<{leaf}>{_cdata(value)}</{leaf}>")
+        groups.setdefault(parent or f"\0{tag}", []).append(f"<{leaf}>{_cdata(value)}</{leaf}>")
     lines = [f"  <{dialect.job}{attr}>"]
-    lines += [f"    {''.join(parts)}" if name.startswith("\0") else
-              f"    <{name}>{''.join(parts)}</{name}>" for name, parts in groups.items()]
+    lines += [
+        f"    {''.join(parts)}"
+        if name.startswith("\0")
+        else f"    <{name}>{''.join(parts)}</{name}>"
+        for name, parts in groups.items()
+    ]
     lines.append(f"  </{dialect.job}>")
     return "\n".join(lines)
 
 
-def render_feed(records: Sequence[dict[str, str]], settings: FeedSettings, dialect: Dialect,
-                built_at: datetime) -> bytes:
-    header = {"publisher": settings.publisher or "", "publisher_url": settings.publisher_url or "",
-              "built": dialect.build_date(built_at)}
+def render_feed(
+    records: Sequence[dict[str, str]], settings: FeedSettings, dialect: Dialect, built_at: datetime
+) -> bytes:
+    header = {
+        "publisher": settings.publisher or "",
+        "publisher_url": settings.publisher_url or "",
+        "built": dialect.build_date(built_at),
+    }
     lines = ['<?xml version="1.0" encoding="utf-8"?>', f"<{dialect.root}>"]
     lines += [_element(tag, header[key], "  ") for tag, key in dialect.header if header[key]]
     lines += [_job_xml(record, dialect) for record in records]
@@ -225,24 +267,32 @@ class FeedAdapter(FileAdapter[FeedSettings]):
 
     def render_preview(self, item: FeedItem) -> str:
         records = feed_records(item, self.feed_settings, self.dialect)
-        return render_feed(records, self.feed_settings, self.dialect,
-                           item.posted_at or self.clock()).decode()
+        return render_feed(
+            records, self.feed_settings, self.dialect, item.posted_at or self.clock()
+        ).decode()
 
-    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
-                     built_at: datetime) -> dict[str, bytes]:
-        records = [r for item in live
-                   for r in feed_records(item, self.feed_settings, self.dialect)]
-        return {self.dialect.filename: render_feed(records, self.feed_settings, self.dialect,
-                                                   built_at)}
+    def render_files(
+        self, live: Sequence[FeedItem], closed: Sequence[FeedItem], built_at: datetime
+    ) -> dict[str, bytes]:
+        records = [r for item in live for r in feed_records(item, self.feed_settings, self.dialect)]
+        return {
+            self.dialect.filename: render_feed(records, self.feed_settings, self.dialect, built_at)
+        }
 
     def receipt(self, posting: Posting, ref: str) -> Receipt:
-        return Receipt(self.name, ref, board_id=posting.id, url=_job_url(posting,
-                                                                        self.feed_settings))
+        return Receipt(
+            self.name, ref, board_id=posting.id, url=_job_url(posting, self.feed_settings)
+        )
 
     def extra_checks(self, posting: Posting) -> list[Any]:
         from publisher.problems import Problem
 
         if not _job_url(posting, self.feed_settings):
-            return [Problem("board-rule", "the feed needs a job URL: set apply.url or the "
-                                          "board's job_url setting", ("apply",))]
+            return [
+                Problem(
+                    "board-rule",
+                    "the feed needs a job URL: set apply.url or the board's job_url setting",
+                    ("apply",),
+                )
+            ]
         return []

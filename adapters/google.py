@@ -41,14 +41,22 @@ if TYPE_CHECKING:  # Jinja2 is loaded when a page is rendered, not when rules ar
     from adapters.careers import Careers
 
 EMPLOYMENT_TYPES = {
-    "full_time": "FULL_TIME", "part_time": "PART_TIME", "contract": "CONTRACTOR",
-    "temporary": "TEMPORARY", "internship": "INTERN", "volunteer": "VOLUNTEER",
-    "per_diem": "PER_DIEM", "other": "OTHER",
+    "full_time": "FULL_TIME",
+    "part_time": "PART_TIME",
+    "contract": "CONTRACTOR",
+    "temporary": "TEMPORARY",
+    "internship": "INTERN",
+    "volunteer": "VOLUNTEER",
+    "per_diem": "PER_DIEM",
+    "other": "OTHER",
 }
 EDUCATION = {
-    "high_school": "high school", "associate": "associate degree",
-    "bachelor": "bachelor degree", "master": "postgraduate degree",
-    "doctorate": "postgraduate degree", "professional": "professional certificate",
+    "high_school": "high school",
+    "associate": "associate degree",
+    "bachelor": "bachelor degree",
+    "master": "postgraduate degree",
+    "doctorate": "postgraduate degree",
+    "professional": "professional certificate",
 }
 
 
@@ -79,9 +87,15 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
 
     def extra_checks(self, posting: Posting) -> list[Problem]:
         if not self.settings.site_url or "{id}" not in self.settings.site_url:
-            return [Problem("board-rule", "set boards.google.site_url in config/jobpub.toml "
-                                          "to the job page URL, with {id}", ("boards", "google"),
-                            at_key=True)]
+            return [
+                Problem(
+                    "board-rule",
+                    "set boards.google.site_url in config/jobpub.toml "
+                    "to the job page URL, with {id}",
+                    ("boards", "google"),
+                    at_key=True,
+                )
+            ]
         return []
 
     @property
@@ -100,8 +114,11 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             "@type": "JobPosting",
             "title": posting.title,
             "description": restrict_html(description_html(posting), GOOGLE_TAGS),
-            "identifier": {"@type": "PropertyValue", "name": company.name if company else "",
-                           "value": posting.requisition_id or posting.id},
+            "identifier": {
+                "@type": "PropertyValue",
+                "name": company.name if company else "",
+                "value": posting.requisition_id or posting.id,
+            },
             "employmentType": EMPLOYMENT_TYPES[posting.employment_type],
             "directApply": self.settings.direct_apply,
             "url": self.url(posting.id),
@@ -112,28 +129,50 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
             data["validThrough"] = item.local(item.expires_at).isoformat(timespec="seconds")
         if company:
             data["hiringOrganization"] = {
-                "@type": "Organization", "name": company.name,
+                "@type": "Organization",
+                "name": company.name,
                 **({"sameAs": company.url} if company.url else {}),
                 **({"logo": company.logo} if company.logo else {}),
-                **({"department": {"@type": "Organization", "name": posting.department}}
-                   if posting.department else {})}
+                **(
+                    {"department": {"@type": "Organization", "name": posting.department}}
+                    if posting.department
+                    else {}
+                ),
+            }
         if posting.locations:
             data["jobLocation"] = [
-                {"@type": "Place", "address": {"@type": "PostalAddress", **{
-                    k: v for k, v in (("streetAddress", loc.street),
-                                      ("addressLocality", loc.city),
-                                      ("addressRegion", loc.region),
-                                      ("postalCode", loc.postal_code),
-                                      ("addressCountry", loc.country)) if v}}}
-                for loc in posting.locations]
+                {
+                    "@type": "Place",
+                    "address": {
+                        "@type": "PostalAddress",
+                        **{
+                            k: v
+                            for k, v in (
+                                ("streetAddress", loc.street),
+                                ("addressLocality", loc.city),
+                                ("addressRegion", loc.region),
+                                ("postalCode", loc.postal_code),
+                                ("addressCountry", loc.country),
+                            )
+                            if v
+                        },
+                    },
+                }
+                for loc in posting.locations
+            ]
         if posting.workplace == "remote":
             data["jobLocationType"] = "TELECOMMUTE"
         if posting.remote_eligibility:
             data["applicantLocationRequirements"] = [
-                {"@type": "State", "name": subdivision_name(code),
-                 "containedInPlace": {"@type": "Country", "name": code.partition("-")[0]}}
-                if "-" in code else {"@type": "Country", "name": code}
-                for code in posting.remote_eligibility]
+                {
+                    "@type": "State",
+                    "name": subdivision_name(code),
+                    "containedInPlace": {"@type": "Country", "name": code.partition("-")[0]},
+                }
+                if "-" in code
+                else {"@type": "Country", "name": code}
+                for code in posting.remote_eligibility
+            ]
         if posting.salary:
             s = posting.salary
             value: dict[str, Any] = {"@type": "QuantitativeValue", "unitText": s.period.upper()}
@@ -141,15 +180,17 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                 value["value"] = s.min
             else:
                 value.update(minValue=s.min, maxValue=s.max)
-            data["baseSalary"] = {"@type": "MonetaryAmount", "currency": s.currency,
-                                  "value": value}
+            data["baseSalary"] = {"@type": "MonetaryAmount", "currency": s.currency, "value": value}
         if posting.education in EDUCATION:
-            data["educationRequirements"] = {"@type": "EducationalOccupationalCredential",
-                                             "credentialCategory": EDUCATION[posting.education]}
+            data["educationRequirements"] = {
+                "@type": "EducationalOccupationalCredential",
+                "credentialCategory": EDUCATION[posting.education],
+            }
         if posting.experience and posting.experience.min_years:
             data["experienceRequirements"] = {
                 "@type": "OccupationalExperienceRequirements",
-                "monthsOfExperience": posting.experience.min_years * 12}
+                "monthsOfExperience": posting.experience.min_years * 12,
+            }
         if posting.benefits:
             data["jobBenefits"] = "; ".join(posting.benefits)
         if posting.skills:
@@ -179,25 +220,31 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
     def closed_page(self, posting: Posting) -> bytes:
         return self.careers.closed(posting)
 
-    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
-                     built_at: datetime) -> dict[str, bytes]:
+    def render_files(
+        self, live: Sequence[FeedItem], closed: Sequence[FeedItem], built_at: datetime
+    ) -> dict[str, bytes]:
         files = {f"jobs/{i.posting.id}.html": self.page(i) for i in live}
         files.update({f"jobs/{i.posting.id}.html": self.closed_page(i.posting) for i in closed})
         files.update(self.careers.files(live, built_at))
         urls = "\n".join(
             f"  <url><loc>{escape(self.url(i.posting.id))}</loc>"
             f"<lastmod>{(i.updated_at or i.posted_at or built_at).date().isoformat()}</lastmod>"
-            "</url>" for i in sorted(live, key=lambda i: i.posting.id))
-        files["sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
-                                '"http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-                                f"{urls}\n</urlset>\n").encode()
+            "</url>"
+            for i in sorted(live, key=lambda i: i.posting.id)
+        )
+        files["sitemap.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+            '"http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}\n</urlset>\n"
+        ).encode()
         return files
 
     def receipt(self, posting: Posting, ref: str) -> Receipt:
         return Receipt(self.name, ref, board_id=posting.id, url=self.url(posting.id))
 
-    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
-                       budget: int) -> int:
+    async def announce(
+        self, updated: Sequence[Posting], removed: Sequence[Posting], budget: int
+    ) -> int:
         if not self.announces or budget <= 0 or not (updated or removed):
             return 0
         token = await access_token(self, self.settings.token_url)
@@ -208,12 +255,12 @@ class GoogleAdapter(FileAdapter[GoogleSettings]):
                 response = await self.client.post(
                     f"{self.base_url}/v3/urlNotifications:publish",
                     json={"url": self.url(posting.id), "type": kind},
-                    headers={"Authorization": f"Bearer {token}"})
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 self.raise_for_status(response)
                 sent += 1
         except BoardError as exc:
             raise AnnounceFailed(exc, sent) from None
         except Exception as exc:  # the network: the calls made so far still count
-            raise AnnounceFailed(BoardUnavailable(self.name, type(exc).__name__), sent) \
-                from None
+            raise AnnounceFailed(BoardUnavailable(self.name, type(exc).__name__), sent) from None
         return sent

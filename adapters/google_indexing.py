@@ -28,20 +28,29 @@ async def access_token(adapter: Any, token_url: str) -> str:
         signer = crypt.RSASigner.from_service_account_info(info)  # type: ignore[no-untyped-call]
         issuer = str(info["client_email"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BoardAuthError(adapter.name, f"unusable service-account key file: "
-                                           f"{type(exc).__name__}") from None
+        raise BoardAuthError(
+            adapter.name, f"unusable service-account key file: {type(exc).__name__}"
+        ) from None
     remember(str(info.get("private_key", "")))
     now = int(adapter.clock().timestamp())
-    claims = {"iss": issuer, "scope": INDEXING_SCOPE, "aud": token_url, "iat": now,
-              "exp": now + 3600}
+    claims = {
+        "iss": issuer,
+        "scope": INDEXING_SCOPE,
+        "aud": token_url,
+        "iat": now,
+        "exp": now + 3600,
+    }
     assertion = jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]
-    response = await adapter.client.post(token_url, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+    response = await adapter.client.post(
+        token_url,
+        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+    )
     adapter.raise_for_status(response)
     try:
         token = str(response.json()["access_token"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BoardAuthError(adapter.name, f"unusable token answer: {type(exc).__name__}",
-                             response.status_code) from None
+        raise BoardAuthError(
+            adapter.name, f"unusable token answer: {type(exc).__name__}", response.status_code
+        ) from None
     remember(token)
     return token

@@ -48,17 +48,48 @@ from publisher.oauth import client_credentials
 from publisher.render import description_html
 from publisher.schema import Posting
 
-CREATE = ("mutation CreateSourcedJobPostings($input: CreateSourcedJobPostingsInput) "
-          "{ jobsIngest { createSourcedJobPostings(input: $input) "
-          "{ results { jobPosting { sourcedPostingId } } } } }")
-EXPIRE = ("mutation ExpireSourcedJobs($input: ExpireSourcedJobsBySourcedPostingIdInput) "
-          "{ jobsIngest { expireSourcedJobsBySourcedPostingId(input: $input) "
-          "{ results { trackingKey } } } }")
-STATUS = {"BAD_USER_INPUT": 400, "NOT_FOUND": 404, "UNAUTHENTICATED": 401, "FORBIDDEN": 403,
-          "DOWNSTREAM_SERVICE_ERROR": 503, "INTERNAL_SERVER_ERROR": 500}
-EXPONENT = {**dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-                             "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-            **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3)}
+CREATE = (
+    "mutation CreateSourcedJobPostings($input: CreateSourcedJobPostingsInput) "
+    "{ jobsIngest { createSourcedJobPostings(input: $input) "
+    "{ results { jobPosting { sourcedPostingId } } } } }"
+)
+EXPIRE = (
+    "mutation ExpireSourcedJobs($input: ExpireSourcedJobsBySourcedPostingIdInput) "
+    "{ jobsIngest { expireSourcedJobsBySourcedPostingId(input: $input) "
+    "{ results { trackingKey } } } }"
+)
+STATUS = {
+    "BAD_USER_INPUT": 400,
+    "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "DOWNSTREAM_SERVICE_ERROR": 503,
+    "INTERNAL_SERVER_ERROR": 500,
+}
+EXPONENT = {
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
 
 
 class IndeedSettings(BoardSettings):
@@ -80,8 +111,13 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
     name = "indeed"
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = IndeedSettings
-    rules = BoardRules(title_max=75, description_max_bytes=65_000, max_locations=1,
-                       excludes=frozenset({"indeed_feed"}), same_job_page=True)
+    rules = BoardRules(
+        title_max=75,
+        description_max_bytes=65_000,
+        max_locations=1,
+        excludes=frozenset({"indeed_feed"}),
+        same_job_page=True,
+    )
     refresh_policy = RefreshPolicy()  # a job stays until it is expired
     default_base_url = "https://apis.indeed.com"
     concurrency = 4
@@ -98,19 +134,37 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
     def job_input(self, posting: Posting, ref: str) -> dict[str, Any]:
         place = posting.locations[0] if posting.locations else None
         if place is not None:
-            where = {"country": place.country, "cityRegionPostal": " ".join(
-                p for p in (f"{place.city}," if place.region else place.city, place.region,
-                            place.postal_code) if p)}
+            where = {
+                "country": place.country,
+                "cityRegionPostal": " ".join(
+                    p
+                    for p in (
+                        f"{place.city}," if place.region else place.city,
+                        place.region,
+                        place.postal_code,
+                    )
+                    if p
+                ),
+            }
         else:
-            where = {"country": (posting.remote_eligibility or ["US"])[0][:2],
-                     "cityRegionPostal": "Remote"}
-        body: dict[str, Any] = {"title": posting.title, "description": description_html(
-            posting), "descriptionFormatting": "RICH_FORMATTING", "location": where,
-            "benefits": list(posting.benefits)}
+            where = {
+                "country": (posting.remote_eligibility or ["US"])[0][:2],
+                "cityRegionPostal": "Remote",
+            }
+        body: dict[str, Any] = {
+            "title": posting.title,
+            "description": description_html(posting),
+            "descriptionFormatting": "RICH_FORMATTING",
+            "location": where,
+            "benefits": list(posting.benefits),
+        }
         if posting.salary is not None:
             pay = posting.salary
-            body["salary"] = {"currency": pay.currency, "period": pay.period.upper(),
-                              "minimumMinor": minor(pay.min, pay.currency)}
+            body["salary"] = {
+                "currency": pay.currency,
+                "period": pay.period.upper(),
+                "minimumMinor": minor(pay.min, pay.currency),
+            }
             if pay.max:
                 body["salary"]["maximumMinor"] = minor(pay.max, pay.currency)
         published = posting.publish_time() or self.clock()
@@ -118,11 +172,15 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
         metadata: dict[str, Any] = {
             "jobPostingId": ref,
             "datePublished": min(published, self.clock()).strftime("%Y-%m-%dT%H:%MZ"),
-            "url": pattern.format(id=posting.id) if pattern else self.tagged(
-                posting.apply.url or ""),
-            "jobSource": {"companyName": posting.company.name if posting.company else "",
-                          "sourceName": self.settings.source_name or "",
-                          "sourceType": self.settings.source_type}}
+            "url": pattern.format(id=posting.id)
+            if pattern
+            else self.tagged(posting.apply.url or ""),
+            "jobSource": {
+                "companyName": posting.company.name if posting.company else "",
+                "sourceName": self.settings.source_name or "",
+                "sourceType": self.settings.source_type,
+            },
+        }
         if posting.requisition_id:
             metadata["jobRequisitionId"] = posting.requisition_id
         return {"body": body, "metadata": metadata}
@@ -130,19 +188,25 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
     def to_payload(self, posting: Posting, ref: str | None = None) -> dict[str, Any]:
         """The exact GraphQL request: the document, its operation and its variables."""
         job = self.job_input(posting, ref or f"jobpub-{posting.id}-{self.name}")
-        return {"query": CREATE, "operationName": "CreateSourcedJobPostings",
-                "variables": {"input": {"jobPostings": [job]}}}
+        return {
+            "query": CREATE,
+            "operationName": "CreateSourcedJobPostings",
+            "variables": {"input": {"jobPostings": [job]}},
+        }
 
     async def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
         """One GraphQL call; its ``data``, or the first error mapped like an HTTP status."""
         url = f"{self.base_url}/graphql"
-        response = await client_credentials(self).send(self.client, lambda auth: self.client.post(
-            url, json=request, headers=auth))
+        response = await client_credentials(self).send(
+            self.client, lambda auth: self.client.post(url, json=request, headers=auth)
+        )
         self.raise_for_status(response)
         answer = self.json_object(response)
         data = answer.get("data")
-        return {"data": data if isinstance(data, dict) else {},
-                "errors": [e for e in answer.get("errors") or [] if isinstance(e, dict)]}
+        return {
+            "data": data if isinstance(data, dict) else {},
+            "errors": [e for e in answer.get("errors") or [] if isinstance(e, dict)],
+        }
 
     def _error(self, errors: list[dict[str, Any]]) -> BoardError:
         first = errors[0] if errors else {}
@@ -152,8 +216,9 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         answer = await self._graphql(self.to_payload(posting, ref))
-        results = ((answer["data"].get("jobsIngest") or {}).get("createSourcedJobPostings")
-                   or {}).get("results")
+        results = (
+            (answer["data"].get("jobsIngest") or {}).get("createSourcedJobPostings") or {}
+        ).get("results")
         if not isinstance(results, list) or len(results) != 1:
             if answer["errors"]:
                 raise self._error(answer["errors"])
@@ -163,14 +228,19 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
             raise self._error(answer["errors"])  # rejected: its reason is in errors
         return Receipt(self.name, ref, board_id=str(job["sourcedPostingId"]))
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         return await self.publish(posting, receipt.external_ref, key=key)  # upsert, all fields
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
-        answer = await self._graphql({
-            "query": EXPIRE, "operationName": "ExpireSourcedJobs",
-            "variables": {"input": {"jobs": [{"sourcedPostingId": receipt.board_id}]}}})
+        answer = await self._graphql(
+            {
+                "query": EXPIRE,
+                "operationName": "ExpireSourcedJobs",
+                "variables": {"input": {"jobs": [{"sourcedPostingId": receipt.board_id}]}},
+            }
+        )
         codes = {(e.get("extensions") or {}).get("code") for e in answer["errors"]}
         if answer["errors"] and codes != {"NOT_FOUND"}:  # expired already: fine
             raise self._error(answer["errors"])

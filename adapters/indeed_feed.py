@@ -29,8 +29,17 @@ from publisher.render import amount
 from publisher.schema import Posting, Salary
 
 #: Currency symbols as Indeed shows pay; other currencies keep their code ("CHF 90,000").
-SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "SGD": "$", "GBP": "£",
-           "EUR": "€", "INR": "₹", "JPY": "¥"}
+SYMBOLS = {
+    "USD": "$",
+    "CAD": "$",
+    "AUD": "$",
+    "NZD": "$",
+    "SGD": "$",
+    "GBP": "£",
+    "EUR": "€",
+    "INR": "₹",
+    "JPY": "¥",
+}
 PERIODS = {"hour": "hour", "day": "day", "week": "week", "month": "month", "year": "year"}
 
 
@@ -55,16 +64,32 @@ class IndeedFeedAdapter(FeedAdapter):
     refresh_policy = RefreshPolicy()
     dialect = Dialect(
         root="source",
-        header=(("publisher", "publisher"), ("publisherurl", "publisher_url"),
-                ("lastBuildDate", "built")),
+        header=(
+            ("publisher", "publisher"),
+            ("publisherurl", "publisher_url"),
+            ("lastBuildDate", "built"),
+        ),
         fields=(
-            ("title", "title"), ("date", "date"), ("referencenumber", "ref"),
-            ("requisitionid", "requisitionid"), ("url", "url"), ("company", "company"),
-            ("sourcename", "company"), ("city", "city"), ("state", "state"),
-            ("country", "country"), ("postalcode", "postalcode"), ("streetaddress", "street"),
-            ("email", "email"), ("description", "description"), ("salary", "salary"),
-            ("education", "education"), ("jobtype", "jobtype"), ("category", "category"),
-            ("experience", "experience"), ("expirationdate", "expires"),
+            ("title", "title"),
+            ("date", "date"),
+            ("referencenumber", "ref"),
+            ("requisitionid", "requisitionid"),
+            ("url", "url"),
+            ("company", "company"),
+            ("sourcename", "company"),
+            ("city", "city"),
+            ("state", "state"),
+            ("country", "country"),
+            ("postalcode", "postalcode"),
+            ("streetaddress", "street"),
+            ("email", "email"),
+            ("description", "description"),
+            ("salary", "salary"),
+            ("education", "education"),
+            ("jobtype", "jobtype"),
+            ("category", "category"),
+            ("experience", "experience"),
+            ("expirationdate", "expires"),
             ("remotetype", "remotetype"),
         ),
         date=iso_date,
@@ -79,8 +104,13 @@ class IndeedFeedAdapter(FeedAdapter):
         found: list[Problem] = super().extra_checks(posting)
         company = posting.company
         if not posting.apply.email and not (company and company.email):
-            found.append(Problem(
-                "board-rule", "no contact e-mail: Indeed asks for one on every job from a new "
-                "source; set apply.email, or email under [company] in the config", ("apply",),
-                severity="warning"))
+            found.append(
+                Problem(
+                    "board-rule",
+                    "no contact e-mail: Indeed asks for one on every job from a new "
+                    "source; set apply.email, or email under [company] in the config",
+                    ("apply",),
+                    severity="warning",
+                )
+            )
         return found

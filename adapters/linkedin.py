@@ -52,14 +52,23 @@ from publisher.render import description_html, restrict_html
 from publisher.schema import Location, Posting
 
 TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li"})
-LEVEL = {"internship": "INTERNSHIP", "entry": "ENTRY_LEVEL", "associate": "ASSOCIATE",
-         "mid_senior": "MID_SENIOR_LEVEL", "director": "DIRECTOR", "executive": "EXECUTIVE"}
+LEVEL = {
+    "internship": "INTERNSHIP",
+    "entry": "ENTRY_LEVEL",
+    "associate": "ASSOCIATE",
+    "mid_senior": "MID_SENIOR_LEVEL",
+    "director": "DIRECTOR",
+    "executive": "EXECUTIVE",
+}
 OPERATION = {"post": "CREATE", "update": "UPDATE", "refresh": "RENEW", "expire": "CLOSE"}
 ID_MAX, LIFETIME_MAX, TASK_IDS_PER_CALL = 75, timedelta(days=180), 40  # ids: < 4 KB query
 #: A task failed as the job is not open there (not confirmed: the close-jobs page, read
 #: 2026-12-07, gives no message text; any saying not found, not open or closed counts).
-NOT_OPEN = re.compile(r"not (?:be )?found|not (?:among )?(?:the )?open|does not exist|"
-                      r"already closed|is closed|no such job", re.IGNORECASE)
+NOT_OPEN = re.compile(
+    r"not (?:be )?found|not (?:among )?(?:the )?open|does not exist|"
+    r"already closed|is closed|no such job",
+    re.IGNORECASE,
+)
 
 
 class LinkedInSettings(BoardSettings):
@@ -80,8 +89,9 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     name = "linkedin"
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = LinkedInSettings
-    rules = BoardRules(title_max=200, description_min=100, description_max=25_000,
-                       apply_url_required=True)
+    rules = BoardRules(
+        title_max=200, description_min=100, description_max=25_000, apply_url_required=True
+    )
     # Jobs lapse 180 days after listing; RENEW adds 30 days: renew at 175, then every 28.
     refresh_policy = RefreshPolicy(first=timedelta(days=175), every=timedelta(days=28))
     default_base_url = "https://api.linkedin.com"  # + /v2, or /rest with an api_version
@@ -89,8 +99,9 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     rate_per_second = None
     reconcile = Reconcile.UPDATE
     batch_size = 100
-    tasks: ClassVar[Tasks | None] = Tasks(timedelta(minutes=5), timedelta(hours=6),
-                                          lifetime=timedelta(days=30), poll_size=100)
+    tasks: ClassVar[Tasks | None] = Tasks(
+        timedelta(minutes=5), timedelta(hours=6), lifetime=timedelta(days=30), poll_size=100
+    )
 
     def elements(self, posting: Posting) -> int:
         return len(self.places(posting))
@@ -101,21 +112,33 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
             return [self.settings.headquarters or country_name(area)]
         return [_place(loc) for loc in posting.locations]
 
-    def element(self, posting: Posting, ref: str, index: int, operation: str,
-                listed_at: datetime, now: datetime | None = None) -> dict[str, Any]:
+    def element(
+        self,
+        posting: Posting,
+        ref: str,
+        index: int,
+        operation: str,
+        listed_at: datetime,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
         """One job of the batch body (the whole job, whatever the operation)."""
         org = self.settings.organization
         body: dict[str, Any] = {
             "externalJobPostingId": job_id(ref, index),
             "jobPostingOperationType": operation,
             "title": posting.title,
-            "description": restrict_html(description_html(posting).replace(
-                "<h2>", "<p><strong>").replace("</h2>", "</strong></p>"), TAGS),
+            "description": restrict_html(
+                description_html(posting)
+                .replace("<h2>", "<p><strong>")
+                .replace("</h2>", "</strong></p>"),
+                TAGS,
+            ),
             "listedAt": int(listed_at.timestamp() * 1000),  # epoch ms, UTC
             "location": self.places(posting)[index],
             "companyApplyUrl": self.tagged(posting.apply.url or ""),
             "workRemoteAllowed": posting.workplace != "onsite",
-            "employmentStatus": "OTHER" if posting.employment_type == "per_diem"
+            "employmentStatus": "OTHER"
+            if posting.employment_type == "per_diem"
             else posting.employment_type.upper(),  # FULL_TIME PART_TIME CONTRACT ...
             "listingType": "BASIC",
         }
@@ -127,17 +150,24 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         if operation != "RENEW":  # a renewal adds LinkedIn's 30 days itself
             end = min(expires or listed_at + self.default_duration, now + LIFETIME_MAX)
             body["expireAt"] = int(end.timestamp() * 1000)
-        optional = {"experienceLevel": LEVEL.get(posting.seniority or ""),
-                    "companyJobCode": posting.requisition_id,
-                    "skillsDescription": ", ".join(posting.skills)}
+        optional = {
+            "experienceLevel": LEVEL.get(posting.seniority or ""),
+            "companyJobCode": posting.requisition_id,
+            "skillsDescription": ", ".join(posting.skills),
+        }
         return body | {k: v for k, v in optional.items() if v}
 
-    def to_payload(self, posting: Posting, ref: str | None = None,
-                   listed_at: datetime | None = None) -> dict[str, Any]:  # the create body
+    def to_payload(
+        self, posting: Posting, ref: str | None = None, listed_at: datetime | None = None
+    ) -> dict[str, Any]:  # the create body
         ref = ref or external_ref(posting.id, self.name)
         listed = listed_at or posting.publish_time() or datetime(2000, 1, 1, tzinfo=UTC)
-        return {"elements": [self.element(posting, ref, i, "CREATE", listed)
-                             for i in range(self.elements(posting))]}
+        return {
+            "elements": [
+                self.element(posting, ref, i, "CREATE", listed)
+                for i in range(self.elements(posting))
+            ]
+        }
 
     def preview(self, posting: Posting) -> str:
         now = self.clock()
@@ -148,8 +178,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     async def _send(self, method: str, path: str, **request: Any) -> dict[str, Any]:
         """A call with the shared token (and the API version header when set)."""
         version = self.settings.api_version
-        extra = {**request.pop("headers", {}), **({"LinkedIn-Version": version} if version
-                                                   else {})}
+        extra = {**request.pop("headers", {}), **({"LinkedIn-Version": version} if version else {})}
         url = f"{self.base_url}/{'rest' if version else 'v2'}/{path}"
 
         def call(auth: dict[str, str]) -> Any:
@@ -168,17 +197,25 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
             spans.append(range(start, len(elements)))
         answers: list[Any] = []
         for start in range(0, len(elements), self.batch_size):  # at most 100 jobs a call
-            answers += await self._post(elements[start:start + self.batch_size])
-        return [self._fold(sub, [answers[i] for i in span], [elements[i] for i in span])
-                for sub, span in zip(batch, spans, strict=True)]
+            answers += await self._post(elements[start : start + self.batch_size])
+        return [
+            self._fold(sub, [answers[i] for i in span], [elements[i] for i in span])
+            for sub, span in zip(batch, spans, strict=True)
+        ]
 
     async def _post(self, elements: list[dict[str, Any]]) -> list[Any]:
-        body = await self._send("POST", "simpleJobPostings", json={"elements": elements},
-                                headers={"X-Restli-Method": "batch_create"})
+        body = await self._send(
+            "POST",
+            "simpleJobPostings",
+            json={"elements": elements},
+            headers={"X-Restli-Method": "batch_create"},
+        )
         answers = body.get("elements")
         if not isinstance(answers, list) or len(answers) != len(elements):
-            raise OutcomeUnknown(self.name, "the answer to a batch does not hold one result "
-                                 f"per job ({len(elements)} sent)")
+            raise OutcomeUnknown(
+                self.name,
+                f"the answer to a batch does not hold one result per job ({len(elements)} sent)",
+            )
         return answers
 
     def _elements(self, sub: Submission, now: datetime) -> list[dict[str, Any]]:
@@ -187,15 +224,30 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         operation = "UPDATE" if sub.probe else OPERATION[sub.action]
         count = self.elements(posting)
         had = len((sub.receipt.board_id or "").split()) or count
-        out = [self.element(posting, ref, i, operation if i < had or operation != "UPDATE"
-                            else "CREATE", listed, now) for i in range(count)]
+        out = [
+            self.element(
+                posting,
+                ref,
+                i,
+                operation if i < had or operation != "UPDATE" else "CREATE",
+                listed,
+                now,
+            )
+            for i in range(count)
+        ]
         if operation in ("UPDATE", "CLOSE"):  # locations dropped since: their jobs close
-            out += [{**self.element(posting, ref, 0, "CLOSE", listed, now),
-                     "externalJobPostingId": job_id(ref, i)} for i in range(count, had)]
+            out += [
+                {
+                    **self.element(posting, ref, 0, "CLOSE", listed, now),
+                    "externalJobPostingId": job_id(ref, i),
+                }
+                for i in range(count, had)
+            ]
         return out
 
-    def _fold(self, sub: Submission, answers: list[Any],
-              sent: list[dict[str, Any]]) -> ElementResult:
+    def _fold(
+        self, sub: Submission, answers: list[Any], sent: list[dict[str, Any]]
+    ) -> ElementResult:
         """One submission's jobs' answers as one result (all accepted, or the first error);
         the task of a dropped location's CLOSE is marked ``-`` (its job leaves board_id)."""
         tasks = []
@@ -205,24 +257,35 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
             if error is not None or not isinstance(task, str):
                 error = error if isinstance(error, dict) else answer
                 status = str(error.get("status"))
-                return self.error_for(int(status) if status.isdigit() else None, " ".join(
-                    str(error.get("message") or "no task id and no error").split()))
+                return self.error_for(
+                    int(status) if status.isdigit() else None,
+                    " ".join(str(error.get("message") or "no task id and no error").split()),
+                )
             dropped = job["jobPostingOperationType"] == "CLOSE" and sub.action != "expire"
             tasks.append(f"-{task}" if dropped else task)
-        return Receipt(self.name, sub.receipt.external_ref, sub.receipt.board_id,
-                       sub.receipt.url, pending=True, task=" ".join(tasks))
+        return Receipt(
+            self.name,
+            sub.receipt.external_ref,
+            sub.receipt.board_id,
+            sub.receipt.url,
+            pending=True,
+            task=" ".join(tasks),
+        )
 
     async def poll(self, tasks: Sequence[str]) -> dict[str, ElementResult | None]:
         urns = sorted({urn.lstrip("-") for task in tasks for urn in task.split()})
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(urns), TASK_IDS_PER_CALL):
-            found.update(await self._tasks(urns[start:start + TASK_IDS_PER_CALL]))
-        return {task: self._state([(urn, found.get(urn.lstrip("-"))) for urn in task.split()])
-                for task in tasks}
+            found.update(await self._tasks(urns[start : start + TASK_IDS_PER_CALL]))
+        return {
+            task: self._state([(urn, found.get(urn.lstrip("-"))) for urn in task.split()])
+            for task in tasks
+        }
 
     async def _tasks(self, urns: list[str]) -> dict[str, dict[str, Any]]:
-        body = await self._send("GET", "simpleJobPostingTasks",
-                                params=[("ids", urn) for urn in urns])
+        body = await self._send(
+            "GET", "simpleJobPostingTasks", params=[("ids", urn) for urn in urns]
+        )
         results, elements = body.get("results"), body.get("elements")
         items = list(results.values()) if isinstance(results, dict) else elements or []
         return {i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
@@ -240,8 +303,12 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
                 return None  # in progress, or not answered yet
             jobs += [] if urn.startswith("-") else [str(state.get("jobPosting") or "")]
         number = jobs[0].rsplit(":", 1)[-1] if jobs and jobs[0] else None
-        return Receipt(self.name, "", " ".join(jobs) or None, number and
-                       f"https://www.linkedin.com/jobs/view/{number}")
+        return Receipt(
+            self.name,
+            "",
+            " ".join(jobs) or None,
+            number and f"https://www.linkedin.com/jobs/view/{number}",
+        )
 
 
 def _place(location: Location) -> str:

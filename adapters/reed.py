@@ -54,10 +54,20 @@ from publisher.render import description_text, plain_text, salary_text
 from publisher.schema import Posting
 from publisher.signing import hmac_signature
 
-JOB_TYPES = {"full_time": 1, "part_time": 1, "contract": 2, "temporary": 4, "internship": 4,
-             "per_diem": 4, "volunteer": 4, "other": 1}
-CONTACT = re.compile(r"(?i)\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b|\bhttps?://\S+|\bwww\.\S+"
-                     r"|(?<!\w)\+?\d[\d\s().-]{7,}\d")
+JOB_TYPES = {
+    "full_time": 1,
+    "part_time": 1,
+    "contract": 2,
+    "temporary": 4,
+    "internship": 4,
+    "per_diem": 4,
+    "volunteer": 4,
+    "other": 1,
+}
+CONTACT = re.compile(
+    r"(?i)\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b|\bhttps?://\S+|\bwww\.\S+"
+    r"|(?<!\w)\+?\d[\d\s().-]{7,}\d"
+)
 USER_AGENT = "jobpub (+https://github.com/jobpub/jobpub)"
 
 
@@ -81,8 +91,14 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
     name = "reed"
     kind = "api"
     settings_model: ClassVar[type[BoardSettings]] = ReedSettings
-    rules = BoardRules(title_max=255, description_min=150, description_max=6500,
-                       countries=frozenset({"GB"}), max_locations=1, html=False)
+    rules = BoardRules(
+        title_max=255,
+        description_min=150,
+        description_max=6500,
+        countries=frozenset({"GB"}),
+        max_locations=1,
+        html=False,
+    )
     refresh_policy = RefreshPolicy(every=timedelta(days=41))  # re-posted before day 42
     default_base_url = "https://www.reed.co.uk/recruiter/api/1.0"
     concurrency = 2
@@ -118,17 +134,25 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
         """The headers that authenticate one request (the signature over its parts)."""
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         message = f"{method}{USER_AGENT}{url}{self.settings.signature_host}{stamp}"
-        return {"X-ApiClientId": self.secret("client_id"), "X-Timestamp": stamp,
-                "X-ApiSignature": hmac_signature(self.secret("api_key"), message,
-                                                 digest="sha1", encoding="base64"),
-                "User-Agent": USER_AGENT}
+        return {
+            "X-ApiClientId": self.secret("client_id"),
+            "X-Timestamp": stamp,
+            "X-ApiSignature": hmac_signature(
+                self.secret("api_key"), message, digest="sha1", encoding="base64"
+            ),
+            "User-Agent": USER_AGENT,
+        }
 
     def preview(self, posting: Posting) -> str:
         url = f"{self.base_url}/jobs"
-        headers = {k: "[signed at send time]" for k in ("X-ApiClientId", "X-Timestamp",
-                                                        "X-ApiSignature")}
-        return json.dumps({"method": "POST", "url": url, "headers": headers,
-                           "body": self.to_payload(posting)}, indent=2, ensure_ascii=False)
+        headers = {
+            k: "[signed at send time]" for k in ("X-ApiClientId", "X-Timestamp", "X-ApiSignature")
+        }
+        return json.dumps(
+            {"method": "POST", "url": url, "headers": headers, "body": self.to_payload(posting)},
+            indent=2,
+            ensure_ascii=False,
+        )
 
     def _body(self, posting: Posting) -> dict[str, Any]:
         body = self.to_payload(posting)
@@ -137,8 +161,7 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
         return body
 
     async def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
-        return await self.client.request(method, url, json=body,
-                                         headers=self.signed(method, url))
+        return await self.client.request(method, url, json=body, headers=self.signed(method, url))
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         url = f"{self.base_url}/jobs"
@@ -147,18 +170,21 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
         job_id = self.json_object(response).get("jobId")
         if not job_id:
             raise OutcomeUnknown(self.name, "the answer to a post names no jobId")
-        return Receipt(self.name, ref, board_id=str(job_id),
-                       url=f"https://www.reed.co.uk/jobs/{job_id}")
+        return Receipt(
+            self.name, ref, board_id=str(job_id), url=f"https://www.reed.co.uk/jobs/{job_id}"
+        )
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         body = {k: v for k, v in self._body(posting).items() if k != "isDemo"}
         response = await self._call("PUT", f"{self.base_url}/jobs/{receipt.board_id}", body)
         self.raise_for_status(response)
         return receipt
 
-    async def refresh(self, posting: Posting, receipt: Receipt, *,
-                      key: str | None = None) -> Receipt:
+    async def refresh(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         """Before day 42: close the job and post it again (a new credit), or let it lapse."""
         if not self.settings.repost:
             return receipt
@@ -168,8 +194,11 @@ class ReedAdapter(ApiAdapter[ReedSettings]):
         except (BoardRejected, BoardUnavailable, BoardAuthError):
             raise  # Reed answered: nothing was posted
         except Exception:  # the answer was lost: a repeat could post it twice
-            raise BoardRejected(self.name, "the re-post may have reached Reed: check the board, "
-                                "then run jobpub sync --retry-failed") from None
+            raise BoardRejected(
+                self.name,
+                "the re-post may have reached Reed: check the board, "
+                "then run jobpub sync --retry-failed",
+            ) from None
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         response = await self._call("DELETE", f"{self.base_url}/jobs/{receipt.board_id}")

@@ -45,11 +45,24 @@ from publisher.errors import OutcomeUnknown
 from publisher.render import markdown_html
 from publisher.schema import Posting
 
-LEVELS = {"internship": "internship", "entry": "entry_level", "associate": "associate",
-          "mid_senior": "mid_senior_level", "director": "director", "executive": "executive"}
-EMPLOYMENT = {"full_time": "permanent", "part_time": "part-time", "contract": "contract",
-              "temporary": "temporary", "internship": "internship", "volunteer": "volunteer",
-              "per_diem": "other", "other": "other"}
+LEVELS = {
+    "internship": "internship",
+    "entry": "entry_level",
+    "associate": "associate",
+    "mid_senior": "mid_senior_level",
+    "director": "director",
+    "executive": "executive",
+}
+EMPLOYMENT = {
+    "full_time": "permanent",
+    "part_time": "part-time",
+    "contract": "contract",
+    "temporary": "temporary",
+    "internship": "internship",
+    "volunteer": "volunteer",
+    "per_diem": "other",
+    "other": "other",
+}
 RECENT, PAGES = timedelta(days=7), 10
 
 
@@ -83,11 +96,19 @@ class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
     def to_payload(self, posting: Posting, ref: str | None = None) -> dict[str, Any]:
         place = posting.locations[0] if posting.locations else None
         country = place.country if place else (posting.remote_eligibility or ["US"])[0][:2]
-        location = {"countryCode": country.lower(), "city": place.city if place else "Remote",
-                    "remote": posting.workplace == "remote"}
+        location = {
+            "countryCode": country.lower(),
+            "city": place.city if place else "Remote",
+            "remote": posting.workplace == "remote",
+        }
         if place is not None:
-            location.update({k: v for k, v in (("regionCode", place.region),
-                                               ("postalCode", place.postal_code)) if v})
+            location.update(
+                {
+                    k: v
+                    for k, v in (("regionCode", place.region), ("postalCode", place.postal_code))
+                    if v
+                }
+            )
         body: dict[str, Any] = {
             "title": posting.title,
             "refNumber": ref or f"jobpub-{posting.id}-{self.name}",
@@ -99,36 +120,53 @@ class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
             "jobAd": {"sections": self.sections(posting)},
         }
         if posting.salary is not None:
-            body["compensation"] = {"min": posting.salary.min,
-                                    "max": posting.salary.max or posting.salary.min,
-                                    "currency": posting.salary.currency}
+            body["compensation"] = {
+                "min": posting.salary.min,
+                "max": posting.salary.max or posting.salary.min,
+                "currency": posting.salary.currency,
+            }
         return body
 
     def sections(self, posting: Posting) -> dict[str, Any]:
         apply = posting.apply.url or posting.apply.email or ""
-        extra = [b for b in (_bullets(posting.benefits), posting.eeo_statement or "",
-                             f"<p>Apply: {self.tagged(apply)}</p>") if b]
+        extra = [
+            b
+            for b in (
+                _bullets(posting.benefits),
+                posting.eeo_statement or "",
+                f"<p>Apply: {self.tagged(apply)}</p>",
+            )
+            if b
+        ]
         return {
-            "jobDescription": {"title": "Job description", "text": markdown_html(
-                posting.summary) + _bullets(posting.responsibilities)},
-            "qualifications": {"title": "Qualifications", "text": _bullets(
-                posting.qualifications + posting.preferred_qualifications)},
-            "additionalInformation": {"title": "Additional information",
-                                      "text": "".join(extra)},
+            "jobDescription": {
+                "title": "Job description",
+                "text": markdown_html(posting.summary) + _bullets(posting.responsibilities),
+            },
+            "qualifications": {
+                "title": "Qualifications",
+                "text": _bullets(posting.qualifications + posting.preferred_qualifications),
+            },
+            "additionalInformation": {"title": "Additional information", "text": "".join(extra)},
         }
 
     def _headers(self, patch: bool = False) -> dict[str, str]:
         kind = "application/json-patch+json" if patch else "application/json"
-        return {"X-SmartToken": self.secret("api_key"), "Content-Type": kind,
-                "Accept": "application/json"}
+        return {
+            "X-SmartToken": self.secret("api_key"),
+            "Content-Type": kind,
+            "Accept": "application/json",
+        }
 
     async def _find(self, ref: str) -> dict[str, Any] | None:
         """Our job by its refNumber among the jobs changed lately (any posting status)."""
         since = (self.clock() - RECENT).isoformat()
         for page in range(PAGES):
             response = await self.client.get(
-                f"{self.base_url}/jobs", headers=self._headers(),
-                params={"updated_after": since, "limit": 100, "offset": page * 100})
+                f"{self.base_url}/jobs",
+                headers=self._headers(),
+                params={"updated_after": since, "limit": 100, "offset": page * 100},
+            )
             self.raise_for_status(response)
             items = self.json_object(response).get("content")
             items = items if isinstance(items, list) else []
@@ -140,8 +178,9 @@ class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
         return None
 
     async def _publish(self, job_id: str, ref: str) -> Receipt:
-        response = await self.client.post(f"{self.base_url}/jobs/{job_id}/publication",
-                                          headers=self._headers(), json={})
+        response = await self.client.post(
+            f"{self.base_url}/jobs/{job_id}/publication", headers=self._headers(), json={}
+        )
         self.raise_for_status(response)
         return Receipt(self.name, ref, board_id=job_id)
 
@@ -149,28 +188,35 @@ class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
         found = await self._find(ref)  # made by an earlier attempt: publish that one
         if found is not None and found.get("id"):
             return await self._publish(str(found["id"]), ref)
-        response = await self.client.post(f"{self.base_url}/jobs", headers=self._headers(),
-                                          json=self.to_payload(posting, ref))
+        response = await self.client.post(
+            f"{self.base_url}/jobs", headers=self._headers(), json=self.to_payload(posting, ref)
+        )
         self.raise_for_status(response)
         job_id = self.json_object(response).get("id")
         if not job_id:
             raise OutcomeUnknown(self.name, "the answer to a create names no job id")
         return await self._publish(str(job_id), ref)
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         body = self.to_payload(posting, receipt.external_ref)
-        patch = [{"op": "replace", "path": f"/{field}", "value": body[field]}
-                 for field in ("title", "location", "experienceLevel", "typeOfEmployment",
-                               "jobAd")]
-        response = await self.client.patch(f"{self.base_url}/jobs/{receipt.board_id}",
-                                           headers=self._headers(patch=True), json=patch)
+        patch = [
+            {"op": "replace", "path": f"/{field}", "value": body[field]}
+            for field in ("title", "location", "experienceLevel", "typeOfEmployment", "jobAd")
+        ]
+        response = await self.client.patch(
+            f"{self.base_url}/jobs/{receipt.board_id}",
+            headers=self._headers(patch=True),
+            json=patch,
+        )
         self.raise_for_status(response)
         return Receipt(self.name, receipt.external_ref, receipt.board_id, receipt.url)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         response = await self.client.delete(
-            f"{self.base_url}/jobs/{receipt.board_id}/publication", headers=self._headers())
+            f"{self.base_url}/jobs/{receipt.board_id}/publication", headers=self._headers()
+        )
         self.raise_for_status(response, missing_ok=True)  # never published, or gone: fine
 
     async def lookup(self, ref: str) -> Receipt | None:

@@ -87,37 +87,52 @@ class StepStoneAdapter(ApiAdapter[StepStoneSettings]):
     tasks: ClassVar[Tasks | None] = None
 
     def missing_credentials(self) -> list[str]:
-        return ["url", *super().missing_credentials()] if not self.settings.url else \
-            super().missing_credentials()
+        return (
+            ["url", *super().missing_credentials()]
+            if not self.settings.url
+            else super().missing_credentials()
+        )
 
-    def to_payload(self, posting: Posting, ref: str | None = None,
-                   action: str = "INSERT") -> str:
+    def to_payload(self, posting: Posting, ref: str | None = None, action: str = "INSERT") -> str:
         """The XML document for one listing (what ``preview`` prints)."""
         attrs = {"reference_id": ref or f"jobpub-{posting.id}-{self.name}", "action": action}
-        attrs.update({k: v for k, v in (("sender_id", self.settings.sender_id),
-                                        ("organisation_id", self.settings.organisation_id)) if v})
+        attrs.update(
+            {
+                k: v
+                for k, v in (
+                    ("sender_id", self.settings.sender_id),
+                    ("organisation_id", self.settings.organisation_id),
+                )
+                if v
+            }
+        )
         feed = Element("jobfeed")
         job = SubElement(feed, "joblisting", attrs)
         if action != "OFFLINE":
             company = SubElement(job, "companydetails")
-            SubElement(company, "companyname").text = posting.company.name \
-                if posting.company else ""
+            SubElement(company, "companyname").text = (
+                posting.company.name if posting.company else ""
+            )
             SubElement(job, "title").text = posting.title
-            texts = {"introduction": markdown_html(posting.summary),
-                     "tasks": _items(posting.responsibilities),
-                     "profile": _items(posting.qualifications +
-                                       posting.preferred_qualifications),
-                     "offer": _items(posting.benefits) + (  # pay: no element of its own
-                         f"<p>Pay: {salary_text(posting.salary)}</p>" if posting.salary
-                         else ""),
-                     "contact": markdown_html(posting.apply.instructions or "")}
+            texts = {
+                "introduction": markdown_html(posting.summary),
+                "tasks": _items(posting.responsibilities),
+                "profile": _items(posting.qualifications + posting.preferred_qualifications),
+                "offer": _items(posting.benefits)
+                + (  # pay: no element of its own
+                    f"<p>Pay: {salary_text(posting.salary)}</p>" if posting.salary else ""
+                ),
+                "contact": markdown_html(posting.apply.instructions or ""),
+            }
             for tag, text in texts.items():
                 SubElement(job, tag).text = text
             place = posting.locations[0] if posting.locations else None
             where = SubElement(job, "location")
-            for tag, value in (("city", place.city if place else ""),
-                               ("zipcode", place.postal_code if place else ""),
-                               ("country", place.country if place else "")):
+            for tag, value in (
+                ("city", place.city if place else ""),
+                ("zipcode", place.postal_code if place else ""),
+                ("country", place.country if place else ""),
+            ):
                 SubElement(where, tag).text = value or ""
             SubElement(job, "applicationurl").text = self.tagged(posting.apply.url or "")
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(feed, "unicode")
@@ -127,15 +142,20 @@ class StepStoneAdapter(ApiAdapter[StepStoneSettings]):
 
     async def _send(self, document: str) -> tuple[str, str]:
         """POST one document; the answer's listing id and expiry, or its status as an error."""
-        form = {"username": self.secret("username"), "password": self.secret("password"),
-                "xmlresponse": "true", "xml": document}
+        form = {
+            "username": self.secret("username"),
+            "password": self.secret("password"),
+            "xmlresponse": "true",
+            "xml": document,
+        }
         response = await self.client.post(self.settings.url or "", data=form)
         self.raise_for_status(response)
         try:
             answer = fromstring(response.content)
         except Exception:  # not XML, or XML defusedxml refuses (entities, DTDs)
-            raise OutcomeUnknown(self.name, "the answer is not a StepStone XML response",
-                                 response.status_code) from None
+            raise OutcomeUnknown(
+                self.name, "the answer is not a StepStone XML response", response.status_code
+            ) from None
         code, status = answer.findtext("statuscode") or "", (answer.findtext("status") or "")
         reason = f"StepStone status {code}: {' '.join(status.split())}"
         if not code.isdigit():
@@ -147,25 +167,32 @@ class StepStoneAdapter(ApiAdapter[StepStoneSettings]):
         return answer.findtext("listingid") or "", answer.findtext("reference") or ""
 
     def _receipt(self, ref: str, listing: str, sent: str) -> Receipt:
-        return Receipt(self.name, ref, board_id=sent,
-                       url=OFFER_LINK.format(site=self.settings.site) + listing
-                       if listing.isdigit() else None)
+        return Receipt(
+            self.name,
+            ref,
+            board_id=sent,
+            url=OFFER_LINK.format(site=self.settings.site) + listing if listing.isdigit() else None,
+        )
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         sent = reference(ref, key or "")
         listing, _ = await self._send(self.to_payload(posting, sent, "INSERT"))
         return self._receipt(ref, listing, sent)
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         sent = receipt.board_id or receipt.external_ref
         listing, _ = await self._send(self.to_payload(posting, sent, "UPDATE"))
         return self._receipt(receipt.external_ref, listing, sent)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
         feed = Element("jobfeed")
-        SubElement(feed, "joblisting", {"reference_id": receipt.board_id or
-                                        receipt.external_ref, "action": "OFFLINE"})
+        SubElement(
+            feed,
+            "joblisting",
+            {"reference_id": receipt.board_id or receipt.external_ref, "action": "OFFLINE"},
+        )
         await self._send(tostring(feed, "unicode"))
 
     async def lookup(self, ref: str) -> Receipt | None:

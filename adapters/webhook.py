@@ -53,33 +53,32 @@ class WebhookAdapter(ApiAdapter[WebhookSettings]):
         missing = super().missing_credentials()
         return ["url", *missing] if not self.settings.url else missing
 
-    async def _send(self, action: str, ref: str, posting: Posting | None,
-                    key: str | None) -> Receipt:
+    async def _send(
+        self, action: str, ref: str, posting: Posting | None, key: str | None
+    ) -> Receipt:
         body: dict[str, Any] = {"action": action, "ref": ref}
         if posting is not None:
             body["posting"] = posting.model_dump(mode="json")
         content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": key or f"{ref}:{action}"}
         if self.settings.secret_env:
-            digest = hmac_signature(self.secret("secret"), content, digest="sha256",
-                                    encoding="hex")
+            digest = hmac_signature(self.secret("secret"), content, digest="sha256", encoding="hex")
             headers[SIGNATURE_HEADER] = f"sha256={digest}"
-        response = await self.client.post(self.settings.url or "", content=content,
-                                          headers=headers)
+        response = await self.client.post(self.settings.url or "", content=content, headers=headers)
         self.raise_for_status(response, missing_ok=action == "withdraw")
         try:
             answer = response.json() if response.content else {}
         except ValueError:
             answer = {}
         answer = answer if isinstance(answer, dict) else {}
-        return Receipt(self.name, ref, board_id=str(answer.get("id") or ref),
-                       url=answer.get("url"))
+        return Receipt(self.name, ref, board_id=str(answer.get("id") or ref), url=answer.get("url"))
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         return await self._send("publish", ref, posting, key)
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         return await self._send("update", receipt.external_ref, posting, key)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:

@@ -44,14 +44,22 @@ from publisher.schema import Posting
 if TYPE_CHECKING:
     import httpx
 
-JOB_TYPES = {"full_time": "full_time", "part_time": "part_time", "contract": "contractor",
-             "temporary": "temporary", "internship": "internship", "per_diem": "per_diem",
-             "volunteer": "other", "other": "other"}
+JOB_TYPES = {
+    "full_time": "full_time",
+    "part_time": "part_time",
+    "contract": "contractor",
+    "temporary": "temporary",
+    "internship": "internship",
+    "per_diem": "per_diem",
+    "volunteer": "other",
+    "other": "other",
+}
 
 
 #: A create refused because a job with our ``job_id`` is there (any other refusal that
 #: mentions existence, such as a category that does not exist, is a refusal).
 ALREADY = re.compile(r"\balready exists?\b", re.IGNORECASE)
+
 
 class ZipRecruiterSettings(BoardSettings):
     api_key_env: str = "ZIPRECRUITER_API_KEY"
@@ -82,14 +90,22 @@ class ZipRecruiterAdapter(ApiAdapter[ZipRecruiterSettings]):
             "remote": posting.workplace == "remote",
         }
         if place is not None:
-            body.update(city=place.city, state=place.region or "", country=place.country,
-                        postal_code=place.postal_code or "")
+            body.update(
+                city=place.city,
+                state=place.region or "",
+                country=place.country,
+                postal_code=place.postal_code or "",
+            )
         elif posting.remote_eligibility:
             body["country"] = posting.remote_eligibility[0].split("-")[0]
         if posting.salary is not None:
             pay = posting.salary
-            body.update(salary_min=pay.min, salary_max=pay.max or pay.min,
-                        salary_currency=pay.currency, salary_interval=pay.period)
+            body.update(
+                salary_min=pay.min,
+                salary_max=pay.max or pay.min,
+                salary_currency=pay.currency,
+                salary_interval=pay.period,
+            )
         if posting.requisition_id:
             body["requisition_id"] = posting.requisition_id
         return body
@@ -98,33 +114,40 @@ class ZipRecruiterAdapter(ApiAdapter[ZipRecruiterSettings]):
         return f"{self.base_url}/job/{quote(ref, safe='')}"
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Basic {self.secret('api_key')}",
-                "Accept": "application/json"}
+        return {"Authorization": f"Basic {self.secret('api_key')}", "Accept": "application/json"}
 
     def _receipt(self, response: httpx.Response, ref: str) -> Receipt:
         data = self.json_object(response) if response.content else {}
-        return Receipt(self.name, ref, board_id=str(data.get("job_id") or ref),
-                       url=data.get("url") or data.get("job_url"))
+        return Receipt(
+            self.name,
+            ref,
+            board_id=str(data.get("job_id") or ref),
+            url=data.get("url") or data.get("job_url"),
+        )
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
-        response = await self.client.post(f"{self.base_url}/job", headers=self._headers(),
-                                          json=self.to_payload(posting, ref))
+        response = await self.client.post(
+            f"{self.base_url}/job", headers=self._headers(), json=self.to_payload(posting, ref)
+        )
         if response.status_code in (400, 409, 422) and ALREADY.search(response.text):
             return await self.update(posting, Receipt(self.name, ref), key=key)  # ours
         self.raise_for_status(response)
         return self._receipt(response, ref)
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         ref = receipt.external_ref
-        response = await self.client.put(self._url(ref), headers=self._headers(),
-                                         json=self.to_payload(posting, ref))
+        response = await self.client.put(
+            self._url(ref), headers=self._headers(), json=self.to_payload(posting, ref)
+        )
         self.raise_for_status(response)
         return self._receipt(response, ref)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
-        response = await self.client.delete(self._url(receipt.external_ref),
-                                            headers=self._headers())
+        response = await self.client.delete(
+            self._url(receipt.external_ref), headers=self._headers()
+        )
         self.raise_for_status(response, missing_ok=True)  # already closed is fine
 
     async def lookup(self, ref: str) -> Receipt | None:

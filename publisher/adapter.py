@@ -76,8 +76,10 @@ class BoardSettings(BaseModel):
 
     base_url: str | None = Field(default=None, description="API base URL (sandboxes, tests)")
     tracking: dict[str, str] = Field(
-        default_factory=dict, description="query parameters added to the apply URL this board "
-        "shows (e.g. utm_source = \"jobboard\"), so the employer sees which board brought whom")
+        default_factory=dict,
+        description="query parameters added to the apply URL this board "
+        'shows (e.g. utm_source = "jobboard"), so the employer sees which board brought whom',
+    )
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,13 @@ class FeedItem:
         return when.astimezone(ZoneInfo(self.posting.timezone or "UTC"))
 
     @classmethod
-    def of(cls, posting: Posting, default_duration: timedelta,
-           posted_at: datetime | None = None, updated_at: datetime | None = None) -> FeedItem:
+    def of(
+        cls,
+        posting: Posting,
+        default_duration: timedelta,
+        posted_at: datetime | None = None,
+        updated_at: datetime | None = None,
+    ) -> FeedItem:
         """Times from the posting itself, or from when it was first posted."""
         posted = posted_at or posting.publish_time()
         expires = posting.expiry_time() or (posted + default_duration if posted else None)
@@ -225,7 +232,7 @@ def short_ref(ref: str, limit: int) -> str:
         return ref
     import hashlib
 
-    return f"{ref[:limit - 17]}-{hashlib.sha256(ref.encode()).hexdigest()[:16]}"
+    return f"{ref[: limit - 17]}-{hashlib.sha256(ref.encode()).hexdigest()[:16]}"
 
 
 def external_ref(posting_id: str, board: str) -> str:
@@ -234,6 +241,7 @@ def external_ref(posting_id: str, board: str) -> str:
 
 
 S = TypeVar("S", bound=BoardSettings)
+
 
 def _now() -> datetime:
     """The time when no engine hands the adapter its clock: publisher.clock.now, looked up
@@ -261,8 +269,9 @@ class BoardAdapter(ABC, Generic[S]):
     #: The careers site's branding (``[site]``, set by ``publisher.registry.Adapters``).
     site: Site | None = None
 
-    def __init__(self, settings: S, client: ClientSource = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, settings: S, client: ClientSource = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.settings = settings
         self._client = client
         #: The time, as the engine running the adapter reads it (its fake clock in tests,
@@ -270,8 +279,12 @@ class BoardAdapter(ABC, Generic[S]):
         self.clock: Callable[[], datetime] = clock or _now
 
     @classmethod
-    def make(cls, settings: Mapping[str, Any] | None = None, client: ClientSource = None,
-             clock: Callable[[], datetime] | None = None) -> BoardAdapter[Any]:
+    def make(
+        cls,
+        settings: Mapping[str, Any] | None = None,
+        client: ClientSource = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> BoardAdapter[Any]:
         """Build the adapter from raw settings (config table merged with overrides), with
         the engine's client source and clock."""
         from pydantic import ValidationError
@@ -304,8 +317,7 @@ class BoardAdapter(ABC, Generic[S]):
 
     def missing_credentials(self) -> list[str]:
         """Environment variables this board needs that are not set (names only)."""
-        names = [str(v) for k, v in self.settings.model_dump().items()
-                 if k.endswith("_env") and v]
+        names = [str(v) for k, v in self.settings.model_dump().items() if k.endswith("_env") and v]
         return [name for name in names if not os.environ.get(name)]
 
     def secret(self, setting: str) -> str:
@@ -346,8 +358,9 @@ class BoardAdapter(ABC, Generic[S]):
             raise NotOnBoard(self.name, _reason(response), status)
         raise self.error_for(status, _reason(response), _retry_after(response))
 
-    def error_for(self, status: int | None, reason: str,
-                  retry_after: float | None = None) -> BoardError:
+    def error_for(
+        self, status: int | None, reason: str, retry_after: float | None = None
+    ) -> BoardError:
         """The error for a status: an HTTP answer's, or one element's inside a 200."""
         if status is not None and (status in (408, 425, 429) or status >= 500):
             return BoardUnavailable(self.name, reason, status, retry_after)
@@ -365,8 +378,11 @@ class BoardAdapter(ABC, Generic[S]):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise OutcomeUnknown(self.name, "the answer is not a JSON object (HTTP "
-                                 f"{response.status_code})", response.status_code)
+            raise OutcomeUnknown(
+                self.name,
+                f"the answer is not a JSON object (HTTP {response.status_code})",
+                response.status_code,
+            )
         return data
 
 
@@ -413,20 +429,23 @@ class ApiAdapter(BoardAdapter[S]):
         """Create the listing; ``ref`` is our external reference, sent with it (a batch board:
         a batch of one)."""
         if self.batch_size > 1:
-            return await self._single(Submission("post", posting, Receipt(self.name, ref),
-                                                 key or ""))
+            return await self._single(
+                Submission("post", posting, Receipt(self.name, ref), key or "")
+            )
         raise NotImplementedError(f"{self.name} does not implement publish()")
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         """Change a live listing (default: send it again under the same reference; a batch
         board: an update in a batch of one)."""
         if self.batch_size > 1:
             return await self._single(Submission("update", posting, receipt, key or ""))
         return await self.publish(posting, receipt.external_ref, key=key)
 
-    async def refresh(self, posting: Posting, receipt: Receipt, *,
-                      key: str | None = None) -> Receipt:
+    async def refresh(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         """Renew a live listing (default: an update; a batch board: a batch of one)."""
         if self.batch_size > 1:
             return await self._single(Submission("refresh", posting, receipt, key or ""))
@@ -441,8 +460,9 @@ class ApiAdapter(BoardAdapter[S]):
         """Find our listing by external reference (reconcile after an unknown outcome);
         only ``reconcile = LOOKUP`` boards are asked."""
         if self.can_lookup:
-            raise NotImplementedError(f"{self.name} declares reconcile = lookup but does not "
-                                      "implement lookup()")
+            raise NotImplementedError(
+                f"{self.name} declares reconcile = lookup but does not implement lookup()"
+            )
         return None
 
     async def _single(self, sub: Submission) -> Receipt:
@@ -464,8 +484,10 @@ class ApiAdapter(BoardAdapter[S]):
         (:meth:`publish`, :meth:`update`, :meth:`refresh` or :meth:`withdraw`; that call's
         error is the batch's); a batch board implements it."""
         if self.batch_size > 1:
-            raise NotImplementedError(f"{self.name} declares batch_size = {self.batch_size} "
-                                      "but does not implement submit()")
+            raise NotImplementedError(
+                f"{self.name} declares batch_size = {self.batch_size} "
+                "but does not implement submit()"
+            )
         return [await self._one(sub) for sub in batch]
 
     async def _one(self, sub: Submission) -> Receipt:
@@ -520,16 +542,18 @@ class FileAdapter(BoardAdapter[S]):
         """The posting as the files show it (its page, or a feed holding only it)."""
 
     @abstractmethod
-    def render_files(self, live: Sequence[FeedItem], closed: Sequence[FeedItem],
-                     built_at: datetime) -> dict[str, bytes]:
+    def render_files(
+        self, live: Sequence[FeedItem], closed: Sequence[FeedItem], built_at: datetime
+    ) -> dict[str, bytes]:
         """Relative path -> content for every file of the board (pure)."""
 
     @abstractmethod
     def receipt(self, posting: Posting, ref: str) -> Receipt:
         """What the ledger records for a posting present in the files (its URL)."""
 
-    async def announce(self, updated: Sequence[Posting], removed: Sequence[Posting],
-                       budget: int) -> int:
+    async def announce(
+        self, updated: Sequence[Posting], removed: Sequence[Posting], budget: int
+    ) -> int:
         """Tell the board about changed pages (an indexing ping); returns calls made."""
         return 0
 

@@ -55,11 +55,17 @@ MAX_RETRY_SECONDS = 300
 BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
 #: Why a create of unknown fate is not sent again on a board that can neither be queried
 #: nor tell a repeat (Reconcile.MANUAL): a person decides.
-CHECK_THE_BOARD = ("the create may have reached the board, which can neither be queried nor "
-                   "tell a repeat: check the board, then run jobpub sync --retry-failed to "
-                   "create it (or close it there)")
-POST, UPDATE, REFRESH, EXPIRE = (ActionKind.POST, ActionKind.UPDATE, ActionKind.REFRESH,
-                                 ActionKind.EXPIRE)
+CHECK_THE_BOARD = (
+    "the create may have reached the board, which can neither be queried nor "
+    "tell a repeat: check the board, then run jobpub sync --retry-failed to "
+    "create it (or close it there)"
+)
+POST, UPDATE, REFRESH, EXPIRE = (
+    ActionKind.POST,
+    ActionKind.UPDATE,
+    ActionKind.REFRESH,
+    ActionKind.EXPIRE,
+)
 
 
 def units(executor: Executor, jobs: list[Job]) -> Iterator[Unit]:
@@ -78,7 +84,7 @@ def units(executor: Executor, jobs: list[Job]) -> Iterator[Unit]:
     for group in polls.values():
         tasks = group[0].adapter.tasks  # type: ignore[attr-defined]
         for start in range(0, len(group), tasks.poll_size):
-            yield poll, group[start:start + tasks.poll_size]
+            yield poll, group[start : start + tasks.poll_size]
     for group in sends.values():
         yield from ((send, part) for part in _fill(group))
 
@@ -100,8 +106,11 @@ def _fill(jobs: list[Job]) -> Iterator[list[Job]]:
     part: list[Job] = []
     size = 0
     for job in jobs:
-        weight = adapter.elements(job.posting) if adapter.batch_size > 1 \
-            and job.work.kind != EXPIRE else 1
+        weight = (
+            adapter.elements(job.posting)
+            if adapter.batch_size > 1 and job.work.kind != EXPIRE
+            else 1
+        )
         if part and size + weight > adapter.batch_size:
             yield part
             part, size = [], 0
@@ -163,26 +172,41 @@ class _Send:
         expiry of a listing never on the board, a lost create waiting to be probed."""
         x, work, listing = self.x, job.work, job.listing
         self.events[work.id], self.tries[work.id] = [], listing.attempts
-        self.receipt[work.id] = Receipt(adapter.name, listing.external_ref, listing.board_id,
-                                        listing.url)
+        self.receipt[work.id] = Receipt(
+            adapter.name, listing.external_ref, listing.board_id, listing.url
+        )
         if listing.reconcile:
             self.unknown.add(work.id)
         if adapter.name in x.broken:
             self._fail(job, BoardAuthError(adapter.name, x.broken[adapter.name]))
-        elif work.kind == EXPIRE and listing.board_id is None and not listing.reconcile \
-                and listing.state != ListingState.PENDING:
-            self._end(job, x.done(job, None, [x.event(job, work.kind, EventOutcome.OK,
-                                                      "was never on the board")],
-                                  listing.attempts))
-        elif adapter.tasks is not None and adapter.reconcile == Reconcile.UPDATE \
-                and work.kind == POST and listing.reconcile and not work.probe:
+        elif (
+            work.kind == EXPIRE
+            and listing.board_id is None
+            and not listing.reconcile
+            and listing.state != ListingState.PENDING
+        ):
+            self._end(
+                job,
+                x.done(
+                    job,
+                    None,
+                    [x.event(job, work.kind, EventOutcome.OK, "was never on the board")],
+                    listing.attempts,
+                ),
+            )
+        elif (
+            adapter.tasks is not None
+            and adapter.reconcile == Reconcile.UPDATE
+            and work.kind == POST
+            and listing.reconcile
+            and not work.probe
+        ):
             self._wait_to_probe(job, adapter)
         else:
             return False
         return True
 
-    async def _retried(self, first: _Again, adapter: ApiAdapter[Any],
-                       bucket: TokenBucket) -> None:
+    async def _retried(self, first: _Again, adapter: ApiAdapter[Any], bucket: TokenBucket) -> None:
         """Attempts after the first, by one policy (tenacity is handed the first attempt's
         leftovers as its first failure); what is left when it stops is due again later."""
         last, handed = first, False
@@ -191,15 +215,25 @@ class _Send:
             wait = state.next_action.sleep if state.next_action else 0.0
             for job in last.jobs:
                 why = last.why[job.work.id]
-                self.events[job.work.id].append(self.x.event(
-                    job, job.work.kind, EventOutcome.RETRY,
-                    f"{why.reason}; retrying in {wait:.1f} s", why.status))
+                self.events[job.work.id].append(
+                    self.x.event(
+                        job,
+                        job.work.kind,
+                        EventOutcome.RETRY,
+                        f"{why.reason}; retrying in {wait:.1f} s",
+                        why.status,
+                    )
+                )
 
         try:
             async for trial in AsyncRetrying(
-                    stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
-                    wait=_wait, retry=retry_if_exception_type(_Again), sleep=self.x.sleep,
-                    before_sleep=before_sleep, reraise=True):
+                stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
+                wait=_wait,
+                retry=retry_if_exception_type(_Again),
+                sleep=self.x.sleep,
+                before_sleep=before_sleep,
+                reraise=True,
+            ):
                 with trial:
                     if not handed:
                         handed = True
@@ -213,8 +247,7 @@ class _Send:
             for job in last.jobs:
                 self._later(job, last.why[job.work.id], retry_delay(job.work.attempts))
 
-    async def attempt(self, todo: list[Job], adapter: ApiAdapter[Any],
-                      bucket: TokenBucket) -> None:
+    async def attempt(self, todo: list[Job], adapter: ApiAdapter[Any], bucket: TokenBucket) -> None:
         """One call for the elements still to do, once their lost creates are settled;
         raises :class:`_Again` with those to send again in this run."""
         again: dict[int, BoardError] = {}
@@ -236,12 +269,16 @@ class _Send:
                     again[job.work.id] = why
         left = [job for job in todo if job.work.id in again]
         if left:
-            waits = [e.retry_after for e in again.values()
-                     if isinstance(e, BoardUnavailable) and e.retry_after is not None]
+            waits = [
+                e.retry_after
+                for e in again.values()
+                if isinstance(e, BoardUnavailable) and e.retry_after is not None
+            ]
             raise _Again(left, again, max(waits, default=None))
 
-    async def settle_first(self, job: Job, adapter: ApiAdapter[Any],
-                           bucket: TokenBucket) -> BoardError | None:
+    async def settle_first(
+        self, job: Job, adapter: ApiAdapter[Any], bucket: TokenBucket
+    ) -> BoardError | None:
         """The reconcile state machine: what is done about a listing whose create's outcome
         is unknown before this element is sent, by what the board offers.
 
@@ -268,8 +305,12 @@ class _Send:
         self.tries[work.id] += 1
         await bucket.take()
         try:
-            found = await board_call(adapter.name, adapter.lookup(ref), "a lookup (a read)",
-                                     self.x.deadline(adapter.name))
+            found = await board_call(
+                adapter.name,
+                adapter.lookup(ref),
+                "a lookup (a read)",
+                self.x.deadline(adapter.name),
+            )
         except (BoardUnavailable, OutcomeUnknown) as exc:
             return exc
         except BoardError as exc:
@@ -283,15 +324,23 @@ class _Send:
         self._note(job, ActionKind.RECONCILE, f"looked up {ref}: {where}")
         if found is None:
             if work.kind == EXPIRE:
-                self._end(job, self.x.done(job, None, self._ok(job, "was not on the board"),
-                                           self.tries[work.id]))
+                self._end(
+                    job,
+                    self.x.done(
+                        job, None, self._ok(job, "was not on the board"), self.tries[work.id]
+                    ),
+                )
             return None
         self.receipt[work.id] = found
         if work.kind == POST:  # made by an earlier attempt: never made again
             self.found[work.id] = found
             if work.revision == job.revision and work.id not in self.conflict:
-                self._end(job, self.x.done(job, found, self._ok(job, _ok_detail(POST, found)),
-                                           self.tries[work.id]))
+                self._end(
+                    job,
+                    self.x.done(
+                        job, found, self._ok(job, _ok_detail(POST, found)), self.tries[work.id]
+                    ),
+                )
         return None
 
     def _submission(self, job: Job, adapter: ApiAdapter[Any]) -> Submission:
@@ -304,50 +353,74 @@ class _Send:
             key = f"{key}/r{job.revision}"  # edited since planned: other content, other key
         receipt = self.receipt[work.id]
         if work.id in self.found:
-            return Submission(UPDATE, job.posting, receipt, key if work.id not in
-                              self.conflict else f"{key}/r{job.revision}", listing.posted_at)
+            return Submission(
+                UPDATE,
+                job.posting,
+                receipt,
+                key if work.id not in self.conflict else f"{key}/r{job.revision}",
+                listing.posted_at,
+            )
         if work.id in self.recreate:
             return Submission(POST, job.posting, receipt, key, listing.posted_at)
-        probe = work.kind == POST and work.id in self.unknown \
-            and adapter.reconcile == Reconcile.UPDATE
+        probe = (
+            work.kind == POST and work.id in self.unknown and adapter.reconcile == Reconcile.UPDATE
+        )
         return Submission(work.kind, job.posting, receipt, key, listing.posted_at, probe)
 
-    async def _call(self, adapter: ApiAdapter[Any], subs: Sequence[Submission],
-                    bucket: TokenBucket) -> list[Receipt | BoardError]:
+    async def _call(
+        self, adapter: ApiAdapter[Any], subs: Sequence[Submission], bucket: TokenBucket
+    ) -> list[Receipt | BoardError]:
         """The submit call's answers, one per element; an error of the whole call is each
         element's answer."""
         await bucket.take()
         try:
-            answers = list(await board_call(adapter.name, adapter.submit(subs),
-                                            "the board may have processed the call",
-                                            self.x.deadline(adapter.name)))
+            answers = list(
+                await board_call(
+                    adapter.name,
+                    adapter.submit(subs),
+                    "the board may have processed the call",
+                    self.x.deadline(adapter.name),
+                )
+            )
         except BoardError as exc:
             return [exc] * len(subs)
         except PublisherError as exc:
             return [BoardRejected(adapter.name, str(exc))] * len(subs)
         if len(answers) != len(subs):
-            unknown = OutcomeUnknown(adapter.name, f"the board answered {len(answers)} "
-                                     f"results for {len(subs)} elements")
+            unknown = OutcomeUnknown(
+                adapter.name, f"the board answered {len(answers)} results for {len(subs)} elements"
+            )
             return [unknown] * len(subs)
-        return [a if isinstance(a, Receipt | BoardError) else OutcomeUnknown(
-            adapter.name, f"the {adapter.name} adapter answered a {type(a).__name__}, "
-            "neither a receipt nor an error; the board may have processed it")
-            for a in answers]
+        return [
+            a
+            if isinstance(a, Receipt | BoardError)
+            else OutcomeUnknown(
+                adapter.name,
+                f"the {adapter.name} adapter answered a {type(a).__name__}, "
+                "neither a receipt nor an error; the board may have processed it",
+            )
+            for a in answers
+        ]
 
-    def _answer(self, job: Job, sub: Submission, answer: Receipt | BoardError,
-                adapter: ApiAdapter[Any]) -> BoardError | None:
+    def _answer(
+        self, job: Job, sub: Submission, answer: Receipt | BoardError, adapter: ApiAdapter[Any]
+    ) -> BoardError | None:
         """Settle one element on its answer; returns why it goes again (None: settled)."""
         x, work = self.x, job.work
         if isinstance(answer, Receipt):
             if sub.probe and answer.task is None:
                 self.unknown.discard(work.id)
                 self.found[work.id] = answer
-                self._note(job, ActionKind.RECONCILE,
-                           f"{job.listing.external_ref} is on the board: updated")
+                self._note(
+                    job,
+                    ActionKind.RECONCILE,
+                    f"{job.listing.external_ref} is on the board: updated",
+                )
             events = self.events[work.id]
             if answer.task is None:
-                events.append(x.event(job, work.kind, EventOutcome.OK,
-                                      _ok_detail(work.kind, answer)))
+                events.append(
+                    x.event(job, work.kind, EventOutcome.OK, _ok_detail(work.kind, answer))
+                )
             self._end(job, x.settle(job, answer, events, self.tries[work.id], sub.probe))
             return None
         if isinstance(answer, NotOnBoard) and work.kind == EXPIRE:
@@ -355,11 +428,19 @@ class _Send:
             return None
         if sub.probe and isinstance(answer, BoardRejected):  # not there: create it
             self.unknown.discard(work.id)
-            self._note(job, ActionKind.RECONCILE,
-                       f"update refused ({answer.reason}): not on the board, creating it")
+            self._note(
+                job,
+                ActionKind.RECONCILE,
+                f"update refused ({answer.reason}): not on the board, creating it",
+            )
             return answer
-        if isinstance(answer, BoardRejected) and answer.status == 409 and work.kind == POST \
-                and adapter.can_lookup and work.id not in self.conflict:
+        if (
+            isinstance(answer, BoardRejected)
+            and answer.status == 409
+            and work.kind == POST
+            and adapter.can_lookup
+            and work.id not in self.conflict
+        ):
             self.unknown.add(work.id)  # "already exists": ours, from an earlier attempt?
             self.conflict.add(work.id)
             return OutcomeUnknown(answer.board, answer.reason, answer.status)
@@ -387,18 +468,30 @@ class _Send:
         finishes later: probe only once the create would have been processed."""
         assert adapter.tasks is not None
         wait = adapter.tasks.first_poll
-        event = self.x.event(job, ActionKind.RECONCILE, EventOutcome.RETRY,
-                             f"a create of unknown outcome: asking the board in {human(wait)} "
-                             "whether it arrived (an update of it)")
-        self._end(job, Outcome(job.work.id, job.listing.id, {"reconcile": True},
-                               {"state": WorkState.PENDING, "due_at": self.x.clock() + wait,
-                                "probe": True}, [*self.events[job.work.id], event]))
+        event = self.x.event(
+            job,
+            ActionKind.RECONCILE,
+            EventOutcome.RETRY,
+            f"a create of unknown outcome: asking the board in {human(wait)} "
+            "whether it arrived (an update of it)",
+        )
+        self._end(
+            job,
+            Outcome(
+                job.work.id,
+                job.listing.id,
+                {"reconcile": True},
+                {"state": WorkState.PENDING, "due_at": self.x.clock() + wait, "probe": True},
+                [*self.events[job.work.id], event],
+            ),
+        )
 
     def _later(self, job: Job, exc: BoardError, wait: timedelta) -> None:
         work_id = job.work.id
         reconcile = work_id in self.unknown or work_id in self.found
-        outcome = self.x.rescheduled(job, exc, wait, self.events[work_id],
-                                     self.tries[work_id], reconcile)
+        outcome = self.x.rescheduled(
+            job, exc, wait, self.events[work_id], self.tries[work_id], reconcile
+        )
         if reconcile and job.work.kind == POST:
             outcome.work["probe"] = True  # the next attempt asks the board first
         self._end(job, outcome)
@@ -406,9 +499,17 @@ class _Send:
     def _fail(self, job: Job, exc: BoardError) -> None:
         """A permanent failure; what is known of the listing on the board is kept."""
         work_id = job.work.id
-        self._end(job, self.x.failed(job, exc, self.events[work_id], self.tries[work_id],
-                                     found=self.found.get(work_id),
-                                     unknown=work_id in self.unknown))
+        self._end(
+            job,
+            self.x.failed(
+                job,
+                exc,
+                self.events[work_id],
+                self.tries[work_id],
+                found=self.found.get(work_id),
+                unknown=work_id in self.unknown,
+            ),
+        )
 
     def _note(self, job: Job, action: str, detail: str) -> None:
         self.events[job.work.id].append(self.x.event(job, action, EventOutcome.OK, detail))
@@ -441,14 +542,19 @@ class _Poll:
         assert isinstance(adapter, ApiAdapter) and adapter.tasks is not None
         await bucket.take()
         try:
-            found = await board_call(adapter.name, adapter.poll(
-                [str(job.work.task_id) for job in jobs]), "polling (a read) went wrong",
-                x.deadline(adapter.name))
+            found = await board_call(
+                adapter.name,
+                adapter.poll([str(job.work.task_id) for job in jobs]),
+                "polling (a read) went wrong",
+                x.deadline(adapter.name),
+            )
         except BoardError as exc:  # a poll is a read: the tasks wait for the next one
             if isinstance(exc, BoardAuthError):
                 x.broken[adapter.name] = exc.reason
-            return [self._waiting(job, f"poll failed: {exc.reason}", str(exc), exc.status)
-                    for job in jobs]
+            return [
+                self._waiting(job, f"poll failed: {exc.reason}", str(exc), exc.status)
+                for job in jobs
+            ]
         return [self._settle(job, found.get(str(job.work.task_id))) for job in jobs]
 
     def _settle(self, job: Job, answer: Receipt | BoardError | None) -> Outcome:
@@ -456,11 +562,16 @@ class _Poll:
         tasks = job.adapter.tasks  # type: ignore[attr-defined]
         now = x.clock()
         if isinstance(answer, Receipt):
-            events = [x.event(job, work.kind, EventOutcome.OK,
-                              f"board task {work.task_id} done")]
+            events = [x.event(job, work.kind, EventOutcome.OK, f"board task {work.task_id} done")]
             if work.probe:
-                events.append(x.event(job, ActionKind.RECONCILE, EventOutcome.OK,
-                                      "the earlier create is on the board: adopted"))
+                events.append(
+                    x.event(
+                        job,
+                        ActionKind.RECONCILE,
+                        EventOutcome.OK,
+                        "the earlier create is on the board: adopted",
+                    )
+                )
             done = x.done(job, answer, events, job.listing.attempts)
             if work.kind in (ActionKind.POST, ActionKind.UPDATE) and not work.probe:
                 # What was sent was recorded when it was sent; the posting may have changed
@@ -471,45 +582,75 @@ class _Poll:
         if isinstance(answer, NotOnBoard) and work.kind == ActionKind.EXPIRE:
             return x.gone(job, answer, [], job.listing.attempts)
         if isinstance(answer, BoardError) and work.probe:  # the update found nothing
-            return self._resend(job, f"probe update failed ({answer.reason}): not on the "
-                                "board, creating it", reconcile=False)
+            return self._resend(
+                job,
+                f"probe update failed ({answer.reason}): not on the board, creating it",
+                reconcile=False,
+            )
         if isinstance(answer, BoardUnavailable):
-            return self._resend(job, f"board task {work.task_id} failed for now "
-                                f"({answer.reason}); sending it again",
-                                reconcile=work.kind == ActionKind.POST)
+            return self._resend(
+                job,
+                f"board task {work.task_id} failed for now ({answer.reason}); sending it again",
+                reconcile=work.kind == ActionKind.POST,
+            )
         if isinstance(answer, BoardError):
             if isinstance(answer, BoardAuthError):
                 x.broken[job.adapter.name] = answer.reason
             return x.failed(job, answer, [], job.listing.attempts)
         if work.task_until is not None and now >= work.task_until:
-            return self._resend(job, f"board task {work.task_id} unfinished after the board's "
-                                f"task lifetime ({human(tasks.lifetime)}); reconciling",
-                                reconcile=work.kind == ActionKind.POST)
-        return self._waiting(job, f"board task {work.task_id} still in progress", None, None,
-                             counted=True)
+            return self._resend(
+                job,
+                f"board task {work.task_id} unfinished after the board's "
+                f"task lifetime ({human(tasks.lifetime)}); reconciling",
+                reconcile=work.kind == ActionKind.POST,
+            )
+        return self._waiting(
+            job, f"board task {work.task_id} still in progress", None, None, counted=True
+        )
 
-    def _waiting(self, job: Job, detail: str, error: str | None, status: int | None,
-                 counted: bool = False) -> Outcome:
+    def _waiting(
+        self, job: Job, detail: str, error: str | None, status: int | None, counted: bool = False
+    ) -> Outcome:
         x, work = self.x, job.work
         tasks = job.adapter.tasks  # type: ignore[attr-defined]
         polls = work.polls + 1 if counted else work.polls
         wait = tasks.next_poll(polls)
         outcome = EventOutcome.OK if error is None else EventOutcome.RETRY
-        event = x.event(job, work.kind, outcome, f"{detail}; next poll in {human(wait)}",
-                        status)
-        return Outcome(work.id, job.listing.id, {"last_error": error},
-                       {"state": WorkState.PENDING, "due_at": x.clock() + wait,
-                        "polls": polls, "last_error": error}, [event])
+        event = x.event(job, work.kind, outcome, f"{detail}; next poll in {human(wait)}", status)
+        return Outcome(
+            work.id,
+            job.listing.id,
+            {"last_error": error},
+            {
+                "state": WorkState.PENDING,
+                "due_at": x.clock() + wait,
+                "polls": polls,
+                "last_error": error,
+            },
+            [event],
+        )
 
     def _resend(self, job: Job, detail: str, *, reconcile: bool) -> Outcome:
         """Stop waiting on the task: the work is due now and sent again (a create whose
         fate is unknown is reconciled first)."""
         x, work = self.x, job.work
-        event = x.event(job, ActionKind.RECONCILE if work.probe else work.kind,
-                        EventOutcome.RETRY, detail)
+        event = x.event(
+            job, ActionKind.RECONCILE if work.probe else work.kind, EventOutcome.RETRY, detail
+        )
         listing: ListingChange = {"reconcile": reconcile}
         if work.kind == ActionKind.UPDATE:  # not known to have landed: still to be sent
             listing["content_hash"] = None
-        return Outcome(work.id, job.listing.id, listing,
-                       {"state": WorkState.PENDING, "due_at": x.clock(), "task_id": None,
-                        "task_until": None, "polls": 0, "probe": False}, [event])
+        return Outcome(
+            work.id,
+            job.listing.id,
+            listing,
+            {
+                "state": WorkState.PENDING,
+                "due_at": x.clock(),
+                "task_id": None,
+                "task_until": None,
+                "polls": 0,
+                "probe": False,
+            },
+            [event],
+        )

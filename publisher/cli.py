@@ -24,8 +24,19 @@ __all__ = ["main"]
 
 #: The commands of ``publisher.engine_cli``: loaded only when one of them runs (or help lists
 #: them), so ``validate`` in a pre-commit hook does not import the engine.
-ENGINE_COMMANDS = ("archive", "expire", "history", "migrate-ledger", "plan", "queue", "reopen",
-                   "run", "status", "sync", "verify")
+ENGINE_COMMANDS = (
+    "archive",
+    "expire",
+    "history",
+    "migrate-ledger",
+    "plan",
+    "queue",
+    "reopen",
+    "run",
+    "status",
+    "sync",
+    "verify",
+)
 
 
 class _Group(click.Group):
@@ -52,7 +63,7 @@ class _Group(click.Group):
         while i < len(args):
             arg = args[i]
             if arg == "--config" and i + 1 < len(args):
-                moved += args[i:i + 2]
+                moved += args[i : i + 2]
                 i += 2
                 continue
             if arg.startswith("--config="):
@@ -64,8 +75,13 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="FILE", envvar="JOBPUB_CONFIG",
-              help="config file (default: config/jobpub.toml; env JOBPUB_CONFIG)")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="JOBPUB_CONFIG",
+    help="config file (default: config/jobpub.toml; env JOBPUB_CONFIG)",
+)
 @click.version_option(package_name="jobpub")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
@@ -75,14 +91,19 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
-              default="text", show_default=True, help="output format")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="output format",
+)
 @click.option("--json", "as_json", is_flag=True, help="same as --format json")
 @click.option("--strict", is_flag=True, help="fail (exit 1) on warnings too")
 @pass_state
 @handle_errors
-def validate(state: State, paths: tuple[Path, ...], fmt: str, as_json: bool,
-             strict: bool) -> None:
+def validate(state: State, paths: tuple[Path, ...], fmt: str, as_json: bool, strict: bool) -> None:
     """Validate posting files (default: the postings folder)."""
     fmt = "json" if as_json else fmt
     from publisher.report import render
@@ -120,14 +141,17 @@ def init(folder: Path) -> None:
 
     for path in init_project(folder):
         click.echo(f"wrote {path}")
-    click.echo(f"next: edit {folder / 'config/jobpub.toml'}, then jobpub validate and "
-               "jobpub sync")
+    click.echo(f"next: edit {folder / 'config/jobpub.toml'}, then jobpub validate and jobpub sync")
 
 
 @cli.command()
 @click.argument("posting_id", metavar="ID")
-@click.option("--from", "source", metavar="EXISTING",
-              help="copy this posting (its file, or its last version in the ledger)")
+@click.option(
+    "--from",
+    "source",
+    metavar="EXISTING",
+    help="copy this posting (its file, or its last version in the ledger)",
+)
 @pass_state
 @handle_errors
 def new(state: State, posting_id: str, source: str | None) -> None:
@@ -140,8 +164,7 @@ def new(state: State, posting_id: str, source: str | None) -> None:
     recorded = None
     if source and not (postings / f"{source}.yaml").exists():
         recorded = _recorded(state, source)
-    path = new_posting(postings, posting_id, source, recorded,
-                       config.default_duration_days)
+    path = new_posting(postings, posting_id, source, recorded, config.default_duration_days)
     click.echo(f"wrote {path}: edit it, then jobpub validate {path}")
 
 
@@ -211,15 +234,35 @@ def rules(state: State, as_json: bool) -> None:
     from publisher.problems import RULES
 
     settings = state.config.rules
-    laws = [{"code": j.code, "name": j.name, "law": j.law,
-             "effective": j.effective.isoformat() if j.effective else None,
-             "enforced": j.enforced.isoformat() if j.enforced else None,
-             "min_employees": j.min_employees, "remote": j.remote,
-             "requires": sorted(j.requires), "advisory": j.advisory,
-             "warn_only": j.warn_only, "sources": list(j.sources)} for j in jurisdictions()]
+    laws = [
+        {
+            "code": j.code,
+            "name": j.name,
+            "law": j.law,
+            "effective": j.effective.isoformat() if j.effective else None,
+            "enforced": j.enforced.isoformat() if j.enforced else None,
+            "min_employees": j.min_employees,
+            "remote": j.remote,
+            "requires": sorted(j.requires),
+            "advisory": j.advisory,
+            "warn_only": j.warn_only,
+            "sources": list(j.sources),
+        }
+        for j in jurisdictions()
+    ]
     if as_json:
-        click.echo(json.dumps({"rules": [{"rule": r, "checks": d, "setting": settings.get(r)}
-                                         for r, d in RULES.items()], "laws": laws}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "rules": [
+                        {"rule": r, "checks": d, "setting": settings.get(r)}
+                        for r, d in RULES.items()
+                    ],
+                    "laws": laws,
+                },
+                indent=2,
+            )
+        )
         return
     width = max(map(len, RULES)) + 2
     for rule, what in RULES.items():
@@ -231,8 +274,11 @@ def rules(state: State, as_json: bool) -> None:
         if j.enforced:
             when += f", enforced {j.enforced.isoformat()}"
         who = f"{j.min_employees}+ employees" if j.min_employees else "all employers"
-        asks = "advisory: nothing in the posting" if j.advisory else \
-            ", ".join(sorted(j.requires)) + (" (warning only)" if j.warn_only else "")
+        asks = (
+            "advisory: nothing in the posting"
+            if j.advisory
+            else ", ".join(sorted(j.requires)) + (" (warning only)" if j.warn_only else "")
+        )
         click.echo(f"  {j.code:<10} {j.name} — {j.law}")
         click.echo(f"  {'':<10} from {when}; {who}; {asks}; sources: {'; '.join(j.sources)}")
 
@@ -250,19 +296,33 @@ def boards(state: State, as_json: bool) -> None:
         adapter = _adapter(state.config, name)
         missing = adapter.missing_credentials()
         # Configured: it has a table in the config and every setting it needs.
-        rows.append({"board": name, "kind": adapter.kind, "operations": adapter.operations(),
-                     "configured": name in state.config.boards and not missing,
-                     "credentials": "missing: " + ", ".join(missing) if missing else "ok"})
+        rows.append(
+            {
+                "board": name,
+                "kind": adapter.kind,
+                "operations": adapter.operations(),
+                "configured": name in state.config.boards and not missing,
+                "credentials": "missing: " + ", ".join(missing) if missing else "ok",
+            }
+        )
     if as_json:
         click.echo(json.dumps({"boards": rows}, indent=2))
         return
     table = [("BOARD", "KIND", "CONFIGURED", "CREDENTIALS", "OPERATIONS")] + [
-        (r["board"], r["kind"], "yes" if r["configured"] else "no", r["credentials"],
-         ", ".join(r["operations"])) for r in rows]
+        (
+            r["board"],
+            r["kind"],
+            "yes" if r["configured"] else "no",
+            r["credentials"],
+            ", ".join(r["operations"]),
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) + 2 for i in range(4)]
     for row in table:
-        click.echo("".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                   + row[4])
+        click.echo(
+            "".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + row[4]
+        )
 
 
 @cli.command()
@@ -302,8 +362,11 @@ def _recorded_item(state: State, posting: Any, board: str) -> Any:
     from publisher.planner import ACTIVE
 
     with _ledger_if_any(state) as ledger:
-        rows = [r for r in ledger.listings(posting.id)
-                if r.board == board and r.state in ACTIVE] if ledger else []
+        rows = (
+            [r for r in ledger.listings(posting.id) if r.board == board and r.state in ACTIVE]
+            if ledger
+            else []
+        )
     if not rows:
         return None
     row = rows[0]
@@ -322,8 +385,7 @@ def _users_path(state: State) -> Path | None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False))
 @pass_state
 @handle_errors
-def serve(state: State, host: str, port: int, tls_cert: str | None,
-          tls_key: str | None) -> None:
+def serve(state: State, host: str, port: int, tls_cert: str | None, tls_key: str | None) -> None:
     """The recruiters' web app (needs the web extra: pip install 'jobpub[web]')."""
     try:
         import uvicorn
@@ -331,32 +393,53 @@ def serve(state: State, host: str, port: int, tls_cert: str | None,
         from publisher.web.app import create_app
         from publisher.web.auth import Users
     except ImportError:
-        raise UsageError("jobpub serve needs the web extra: pip install 'jobpub[web]'") \
-            from None
+        raise UsageError("jobpub serve needs the web extra: pip install 'jobpub[web]'") from None
     users = Users(_users_path(state), os.environ.get("JOBPUB_WEB_TOKEN"))
     if users.empty:
-        raise UsageError("no users: add one with jobpub users add NAME --role recruiter, or "
-                         "set JOBPUB_WEB_TOKEN")
+        raise UsageError(
+            "no users: add one with jobpub users add NAME --role recruiter, or set JOBPUB_WEB_TOKEN"
+        )
     if host not in ("127.0.0.1", "localhost", "::1") and not tls_cert:
-        click.echo(f"warning: serving on {host} without TLS: terminate TLS in front (a "
-                   "reverse proxy) or give --tls-cert and --tls-key", err=True)
+        click.echo(
+            f"warning: serving on {host} without TLS: terminate TLS in front (a "
+            "reverse proxy) or give --tls-cert and --tls-key",
+            err=True,
+        )
     if state.config.web.git_commit and not _in_git(Path(state.config.postings_dir)):
-        click.echo(f"warning: [web] git_commit is on but {state.config.postings_dir} is not "
-                   "in a git repository: saves will not be committed", err=True)
-    app = create_app(state.config, users, secret=os.environ.get("JOBPUB_WEB_SECRET"),
-                     https_only=bool(tls_cert))
+        click.echo(
+            f"warning: [web] git_commit is on but {state.config.postings_dir} is not "
+            "in a git repository: saves will not be committed",
+            err=True,
+        )
+    app = create_app(
+        state.config, users, secret=os.environ.get("JOBPUB_WEB_SECRET"), https_only=bool(tls_cert)
+    )
     # The app reads X-Forwarded-For itself, from [web] trusted_proxies only: uvicorn must
     # not rewrite the client address from it (by default it trusts 127.0.0.1's header).
-    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
-                proxy_headers=False, forwarded_allow_ips="")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
 
 
 def _in_git(folder: Path) -> bool:
     import subprocess
 
     try:
-        return subprocess.run(["git", "-C", str(folder), "rev-parse"], capture_output=True,
-                              check=False, timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["git", "-C", str(folder), "rev-parse"],
+                capture_output=True,
+                check=False,
+                timeout=10,
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -368,8 +451,9 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["recruiter", "approver"]), default="recruiter",
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice(["recruiter", "approver"]), default="recruiter", show_default=True
+)
 @click.option("--email", default="", help="the author e-mail of the user's git commits")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @pass_state

@@ -47,8 +47,10 @@ def handle_errors(func: F) -> F:
             ledger_problem = _ledger_error(exc)
             if ledger_problem:  # the database went away or refused: nothing else is wrong
                 _fail(f"ledger: {ledger_problem} (nothing recorded is lost; run again)", 1)
-            _fail(f"internal error: {type(exc).__name__}: {exc} "
-                  "(set JOBPUB_DEBUG=1 for a traceback)", 3)
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (set JOBPUB_DEBUG=1 for a traceback)",
+                3,
+            )
         return None
 
     return wrapper  # type: ignore[return-value]

@@ -31,7 +31,8 @@ __all__ = [
 @cache
 def _tables() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
-        files("publisher.data").joinpath("iso_codes.json").read_text(encoding="utf-8"))
+        files("publisher.data").joinpath("iso_codes.json").read_text(encoding="utf-8")
+    )
     return data
 
 
@@ -62,8 +63,9 @@ def from_pycountry() -> dict[str, Any]:
         "countries": {c.alpha_2: c.name for c in pycountry.countries},
         "subdivisions": {s.code: s.name for s in pycountry.subdivisions},
         "currencies": sorted(c.alpha_3 for c in pycountry.currencies),
-        "languages": sorted(lang.alpha_2 for lang in pycountry.languages
-                            if hasattr(lang, "alpha_2")),
+        "languages": sorted(
+            lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")
+        ),
     }
 
 
@@ -136,6 +138,9 @@ def is_timezone(name: str) -> bool:
 
 if __name__ == "__main__":  # python -m publisher.codes: rewrite the data file
     target = Path(__file__).parent / "data/iso_codes.json"
-    target.write_text(json.dumps(from_pycountry(), ensure_ascii=False, sort_keys=True,
-                                 separators=(",", ":")) + "\n", encoding="utf-8")
+    target.write_text(
+        json.dumps(from_pycountry(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        + "\n",
+        encoding="utf-8",
+    )
     sys.stdout.write(f"wrote {target}\n")

@@ -28,12 +28,42 @@ if TYPE_CHECKING:
 
 __all__ = ["Jurisdiction", "check_benefits", "check_disclosures", "check_pay", "jurisdictions"]
 
-EU = frozenset({"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU",
-                "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES",
-                "SE"})
+EU = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    }
+)
 YEAR = {"hour": 2080, "day": 260, "week": 52, "month": 12, "year": 1}
-STAND_IN = re.compile(r"(?i)\b(DOE|depending on experience|competitive (salary|pay|wage)s?|"
-                      r"salary negotiable|negotiable|market rate)\b")
+STAND_IN = re.compile(
+    r"(?i)\b(DOE|depending on experience|competitive (salary|pay|wage)s?|"
+    r"salary negotiable|negotiable|market rate)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +98,11 @@ class Jurisdiction:
                 if loc.country in EU:
                     return ("locations", i, "country")
             elif self.cities:
-                if loc.country == self.country and loc.region == self.region and \
-                        loc.city.casefold() in {c.casefold() for c in self.cities}:
+                if (
+                    loc.country == self.country
+                    and loc.region == self.region
+                    and loc.city.casefold() in {c.casefold() for c in self.cities}
+                ):
                     return ("locations", i, "city")
             elif f"{loc.country}-{loc.region}" == self.code or loc.country == self.code:
                 return ("locations", i, "region" if loc.region else "country")
@@ -110,9 +143,17 @@ def jurisdictions() -> tuple[Jurisdiction, ...]:
     """Every row of the data file, in its order."""
     text = files("publisher.data").joinpath("pay_transparency.toml").read_text("utf-8")
     rows: list[dict[str, Any]] = tomllib.loads(text)["jurisdiction"]
-    return tuple(Jurisdiction(**{**row, "requires": frozenset(row.get("requires", ())),
-                                 "cities": tuple(row.get("cities", ())),
-                                 "sources": tuple(row.get("sources", ()))}) for row in rows)
+    return tuple(
+        Jurisdiction(
+            **{
+                **row,
+                "requires": frozenset(row.get("requires", ())),
+                "cities": tuple(row.get("cities", ())),
+                "sources": tuple(row.get("sources", ())),
+            }
+        )
+        for row in rows
+    )
 
 
 #: (need, where the posting is) -> the rows asking for ``need`` that cover such a posting,
@@ -123,21 +164,29 @@ _COVERING_MOST = 4096
 
 
 def _covering(posting: Posting, need: str) -> tuple[tuple[Jurisdiction, Path], ...]:
-    key = (need, posting.workplace, tuple(posting.remote_eligibility),
-           tuple((loc.country, loc.region, loc.city) for loc in posting.locations))
+    key = (
+        need,
+        posting.workplace,
+        tuple(posting.remote_eligibility),
+        tuple((loc.country, loc.region, loc.city) for loc in posting.locations),
+    )
     found = _COVERING.get(key)
     if found is None:
         if len(_COVERING) >= _COVERING_MOST:
             _COVERING.clear()
         found = _COVERING[key] = tuple(
-            (row, where) for row in jurisdictions()
-            if not row.advisory and need in row.requires
-            and (where := row.covers(posting)) is not None)
+            (row, where)
+            for row in jurisdictions()
+            if not row.advisory
+            and need in row.requires
+            and (where := row.covers(posting)) is not None
+        )
     return found
 
 
-def _applying(posting: Posting, ctx: RuleContext,
-              need: str) -> Iterator[tuple[Jurisdiction, Path, Severity]]:
+def _applying(
+    posting: Posting, ctx: RuleContext, need: str
+) -> Iterator[tuple[Jurisdiction, Path, Severity]]:
     for row, where in _covering(posting, need):
         severity = row.severity(posting, ctx) if row.employs(ctx) else None
         if severity is not None:
@@ -157,13 +206,25 @@ def check_pay(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
             if pay is None:
                 stand_in = STAND_IN.search(posting.summary)
                 extra = f" ('{stand_in.group(0)}' does not count)" if stand_in else ""
-                yield Problem("pay-transparency", f"{_who(row)} requires the pay "
-                              f"{'range' if need == 'range' else 'rate or range'} in the "
-                              f"posting: add salary{extra}", where, severity)
-            elif need == "range" and not row.fixed_allowed and \
-                    (pay.max is None or pay.max == pay.min):
-                yield Problem("pay-transparency", f"{_who(row)} requires both ends of the "
-                              "pay range: add salary.max", ("salary",), severity)
+                yield Problem(
+                    "pay-transparency",
+                    f"{_who(row)} requires the pay "
+                    f"{'range' if need == 'range' else 'rate or range'} in the "
+                    f"posting: add salary{extra}",
+                    where,
+                    severity,
+                )
+            elif (
+                need == "range"
+                and not row.fixed_allowed
+                and (pay.max is None or pay.max == pay.min)
+            ):
+                yield Problem(
+                    "pay-transparency",
+                    f"{_who(row)} requires both ends of the pay range: add salary.max",
+                    ("salary",),
+                    severity,
+                )
             elif row.max_width is not None or row.exempt_above is not None:
                 yield from _width(row, pay, severity)
 
@@ -174,9 +235,13 @@ def _width(row: Jurisdiction, pay: Any, severity: Severity) -> Iterator[Problem]
         return
     width = ((pay.max or pay.min) - pay.min) * YEAR[pay.period]
     if row.max_width is not None and width > row.max_width:
-        yield Problem("pay-transparency", f"{_who(row)} allows a range at most "
-                      f"{row.max_width:,.0f} a year wide; this one is {width:,.0f}",
-                      ("salary", "max"), severity)
+        yield Problem(
+            "pay-transparency",
+            f"{_who(row)} allows a range at most "
+            f"{row.max_width:,.0f} a year wide; this one is {width:,.0f}",
+            ("salary", "max"),
+            severity,
+        )
 
 
 def check_benefits(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
@@ -184,24 +249,34 @@ def check_benefits(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     if posting.benefits:
         return
     for row, where, severity in _applying(posting, ctx, "benefits"):
-        yield Problem("benefits-required", f"{_who(row)} requires a general description of "
-                      "benefits and other compensation: add benefits", where, severity)
+        yield Problem(
+            "benefits-required",
+            f"{_who(row)} requires a general description of "
+            "benefits and other compensation: add benefits",
+            where,
+            severity,
+        )
 
 
 def check_disclosures(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     """``disclosure-required``: statements a covering law wants in the posting itself."""
     said = posting.disclosures
-    asks = {"close_date": (posting.expires_at is not None, "the date the application window "
-                           "is expected to close: add expires_at"),
-            "ai_disclosure": (said is not None and said.ai_screening is not None,
-                              "whether AI screens, assesses or selects applicants: add "
-                              "disclosures.ai_screening"),
-            "vacancy_disclosure": (said is not None and said.existing_vacancy is not None,
-                                   "whether the posting is for an existing vacancy: add "
-                                   "disclosures.existing_vacancy")}
+    asks = {
+        "close_date": (
+            posting.expires_at is not None,
+            "the date the application window is expected to close: add expires_at",
+        ),
+        "ai_disclosure": (
+            said is not None and said.ai_screening is not None,
+            "whether AI screens, assesses or selects applicants: add disclosures.ai_screening",
+        ),
+        "vacancy_disclosure": (
+            said is not None and said.existing_vacancy is not None,
+            "whether the posting is for an existing vacancy: add disclosures.existing_vacancy",
+        ),
+    }
     for need, (present, what) in asks.items():
         if present:
             continue
         for row, where, severity in _applying(posting, ctx, need):
-            yield Problem("disclosure-required", f"{_who(row)} requires {what}", where,
-                          severity)
+            yield Problem("disclosure-required", f"{_who(row)} requires {what}", where, severity)

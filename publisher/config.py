@@ -33,12 +33,19 @@ class Limits(BaseModel):
     concurrency: int | None = Field(default=None, ge=1, le=100)
     rate_per_second: float | None = Field(default=None, gt=0)
     burst: int | None = Field(default=None, ge=1)
-    timeout: float | None = Field(default=None, gt=0, le=300,
-                                  description="seconds to wait for each read of the board's "
-                                  "answer")
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=300,
+        description="seconds to wait for each read of the board's answer",
+    )
     deadline: float | None = Field(
-        default=None, gt=0, le=3600, description="seconds one board call may take in all "
-        "(connect, send, every read); default 60, and below the lease less its renewal")
+        default=None,
+        gt=0,
+        le=3600,
+        description="seconds one board call may take in all "
+        "(connect, send, every read); default 60, and below the lease less its renewal",
+    )
 
 
 #: The ledger when the config names none: created by sync under the project root.
@@ -51,11 +58,17 @@ class EngineSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     lease_seconds: float = Field(
-        default=300, gt=0, le=86_400, description="how long a worker holds claimed work "
-        "before another may take it over; renewed every third of it while the work runs")
+        default=300,
+        gt=0,
+        le=86_400,
+        description="how long a worker holds claimed work "
+        "before another may take it over; renewed every third of it while the work runs",
+    )
     max_answer_bytes: int = Field(
-        default=10_000_000, ge=1024, description="a board answer larger than this is cut "
-        "off (its outcome counts as unknown)")
+        default=10_000_000,
+        ge=1024,
+        description="a board answer larger than this is cut off (its outcome counts as unknown)",
+    )
 
     @property
     def renew_seconds(self) -> float:
@@ -71,11 +84,13 @@ class Employer(BaseModel):
 
     employees: int | None = Field(default=None, ge=0, description="people employed in all")
     employees_in: dict[str, int] = Field(
-        default_factory=dict, description="per jurisdiction (US-MN = 35) for laws that count "
-                                          "staff at local sites")
+        default_factory=dict,
+        description="per jurisdiction (US-MN = 35) for laws that count staff at local sites",
+    )
     federal_contractor: bool = Field(
-        default=False, description="a US federal contractor: ads must carry the VEVRAA / "
-                                   "Section 503 sentence")
+        default=False,
+        description="a US federal contractor: ads must carry the VEVRAA / Section 503 sentence",
+    )
 
 
 class Site(BaseModel):
@@ -83,15 +98,21 @@ class Site(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str | None = Field(default=None, description="shown in every page's header "
-                                                       "(default: [company] name)")
+    name: str | None = Field(
+        default=None, description="shown in every page's header (default: [company] name)"
+    )
     logo_url: str | None = Field(default=None, description="a square logo image")
-    accent: str = Field(default="#0b5cad", pattern=r"^#[0-9a-fA-F]{6}$",
-                        description="links and buttons; keep 4.5:1 contrast with white")
-    base_url: str | None = Field(default=None, description="the site's public root, for "
-                                 "the Atom feed's links (default: from the page URLs)")
-    footer: dict[str, str] = Field(default_factory=dict,
-                                   description="footer links: label = URL")
+    accent: str = Field(
+        default="#0b5cad",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="links and buttons; keep 4.5:1 contrast with white",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="the site's public root, for "
+        "the Atom feed's links (default: from the page URLs)",
+    )
+    footer: dict[str, str] = Field(default_factory=dict, description="footer links: label = URL")
 
 
 class Web(BaseModel):
@@ -99,17 +120,28 @@ class Web(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    users_file: str | None = Field(default=None, description="users, roles and password "
-                                   "hashes (jobpub users add); JOBPUB_USERS_FILE wins")
-    require_approval: bool = Field(default=False, description="a recruiter's change waits "
-                                   "until a user with the approver role approves it")
-    git_commit: bool = Field(default=False, description="commit each saved posting file "
-                             "(in a git repository) with the recruiter as author")
+    users_file: str | None = Field(
+        default=None,
+        description="users, roles and password hashes (jobpub users add); JOBPUB_USERS_FILE wins",
+    )
+    require_approval: bool = Field(
+        default=False,
+        description="a recruiter's change waits until a user with the approver role approves it",
+    )
+    git_commit: bool = Field(
+        default=False,
+        description="commit each saved posting file "
+        "(in a git repository) with the recruiter as author",
+    )
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses or networks (CIDR) of reverse proxies "
-        "whose X-Forwarded-For names the client; from anyone else the header is ignored")
-    public_url: str | None = Field(default=None, description="where users reach the app "
-                                   "(https://...: the session cookie is then Secure)")
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies "
+        "whose X-Forwarded-For names the client; from anyone else the header is ignored",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="where users reach the app (https://...: the session cookie is then Secure)",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -130,8 +162,10 @@ class Notify(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    webhook_url_env: str | None = Field(default=None, description="env var holding the "
-                                        "incoming hook URL (Slack-compatible: {\"text\": ...})")
+    webhook_url_env: str | None = Field(
+        default=None,
+        description='env var holding the incoming hook URL (Slack-compatible: {"text": ...})',
+    )
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = True
@@ -157,11 +191,16 @@ class Config(BaseModel):
     eeo_statement: Text | None = None
     ledger: str = DEFAULT_LEDGER
     postings_dir: str = "postings"
-    cache_dir: str = Field(default=".jobpub/cache", description="rendered descriptions kept "
-                           "by content hash between syncs (safe to delete)")
+    cache_dir: str = Field(
+        default=".jobpub/cache",
+        description="rendered descriptions kept by content hash between syncs (safe to delete)",
+    )
     default_duration_days: int = Field(
-        default=30, ge=1, le=365,
-        description="how long a posting without expires_at stays up, on every board")
+        default=30,
+        ge=1,
+        le=365,
+        description="how long a posting without expires_at stays up, on every board",
+    )
     company: Company | None = None
     boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: dict[str, Limits] = Field(default_factory=dict)
@@ -171,7 +210,8 @@ class Config(BaseModel):
     web: Web = Field(default_factory=Web)
     notify: Notify = Field(default_factory=Notify)
     rules: dict[str, RuleSetting] = Field(
-        default_factory=dict, description="rule id -> off, warning or error")
+        default_factory=dict, description="rule id -> off, warning or error"
+    )
 
     @field_validator("rules")
     @classmethod
@@ -184,6 +224,7 @@ class Config(BaseModel):
                 hint = f"did you mean '{close}'?" if close else "see jobpub rules"
                 raise ValueError(f"unknown rule '{rule}' ({hint})")
         return value
+
     @model_validator(mode="after")
     def _deadlines_within_the_lease(self) -> Config:
         room = self.engine.lease_seconds - self.engine.renew_seconds
@@ -193,7 +234,8 @@ class Config(BaseModel):
                     f"limits.{board}.deadline = {limits.deadline:g} s: a board call must end "
                     f"within the lease less its renewal period ({room:g} s with "
                     f"engine.lease_seconds = {self.engine.lease_seconds:g}); lower it or "
-                    "raise the lease")
+                    "raise the lease"
+                )
         return self
 
     def deadline(self, board: str) -> float:
@@ -283,22 +325,35 @@ def _rooted(config: Config, root: Path) -> Config:
 
     boards = {}
     for name, table in config.boards.items():
-        field = _boards()[name].settings_model.model_fields.get("output_dir") \
-            if name in _boards() else None
+        field = (
+            _boards()[name].settings_model.model_fields.get("output_dir")
+            if name in _boards()
+            else None
+        )
         if field is not None:
             table = {**table, "output_dir": place(str(table.get("output_dir", field.default)))}
         boards[name] = table
     ledger = config.ledger  # (read as text: validate must not load SQLAlchemy to parse it)
-    if ledger.startswith("sqlite:///") and not ledger.startswith("sqlite:////") \
-            and ledger != "sqlite:///:memory:":
-        ledger = "sqlite:///" + str((root / ledger[len("sqlite:///"):]).resolve())
-    return config.model_copy(update={"root": str(root), "boards": boards, "ledger": ledger,
-                                     "postings_dir": place(config.postings_dir),
-                                     "cache_dir": place(config.cache_dir)})
+    if (
+        ledger.startswith("sqlite:///")
+        and not ledger.startswith("sqlite:////")
+        and ledger != "sqlite:///:memory:"
+    ):
+        ledger = "sqlite:///" + str((root / ledger[len("sqlite:///") :]).resolve())
+    return config.model_copy(
+        update={
+            "root": str(root),
+            "boards": boards,
+            "ledger": ledger,
+            "postings_dir": place(config.postings_dir),
+            "cache_dir": place(config.cache_dir),
+        }
+    )
 
 
-def _config_error(exc: ValidationError, prefix: tuple[str | int, ...], text: str,
-                  source: Path) -> ConfigError:
+def _config_error(
+    exc: ValidationError, prefix: tuple[str | int, ...], text: str, source: Path
+) -> ConfigError:
     first = exc.errors(include_url=False)[0]
     loc = (*prefix, *first["loc"])
     msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
@@ -325,8 +380,11 @@ def _check_boards(config: Config, text: str, source: Path) -> None:
 
     for name, table in config.boards.items():
         if name not in _boards():
-            raise ConfigError(f"boards.{name}: no such board ({board_hint(name)})", str(source),
-                              _find_line(text, ("boards", name)))
+            raise ConfigError(
+                f"boards.{name}: no such board ({board_hint(name)})",
+                str(source),
+                _find_line(text, ("boards", name)),
+            )
         try:
             _boards()[name].settings_model.model_validate(table)
         except ValidationError as exc:
@@ -338,8 +396,12 @@ def apply_defaults(posting: Posting, config: Config) -> Posting:
     update: dict[str, Any] = {}
     if posting.company is None and config.company is not None:
         update["company"] = config.company
-    elif posting.company is not None and posting.company.email is None \
-            and config.company is not None and config.company.email is not None:
+    elif (
+        posting.company is not None
+        and posting.company.email is None
+        and config.company is not None
+        and config.company.email is not None
+    ):
         # the config's contact address serves every posting that names none
         update["company"] = posting.company.model_copy(update={"email": config.company.email})
     if posting.eeo_statement is None and config.eeo_statement is not None:

@@ -88,24 +88,30 @@ def connect(url: str, create: bool = True) -> Engine:
         path = sqlite_path(url)
         if path is not None and not path.exists():
             if not create:
-                raise ConfigError(f"ledger: no ledger at {path} (check `ledger` in the config; "
-                                  "jobpub sync creates the default one)")
+                raise ConfigError(
+                    f"ledger: no ledger at {path} (check `ledger` in the config; "
+                    "jobpub sync creates the default one)"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
     else:
         options.update(pool_pre_ping=True, pool_size=5)
     try:
         engine = create_engine(parsed, **options)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        hint = " (install the extra: pip install 'jobpub[postgres]')" \
-            if parsed.get_backend_name() == "postgresql" else ""
+        hint = (
+            " (install the extra: pip install 'jobpub[postgres]')"
+            if parsed.get_backend_name() == "postgresql"
+            else ""
+        )
         raise ConfigError(f"ledger: no driver for {safe_url(url)}: {exc}{hint}") from None
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     try:
         migrate(engine)
     except OperationalError as exc:
-        raise ConfigError(f"ledger: cannot open {safe_url(url)}: "
-                          f"{str(exc.orig).splitlines()[0]}") from None
+        raise ConfigError(
+            f"ledger: cannot open {safe_url(url)}: {str(exc.orig).splitlines()[0]}"
+        ) from None
     return engine
 
 

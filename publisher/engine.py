@@ -75,18 +75,30 @@ def _duplicate(path: Path, other: Path) -> Finding:
         line, column = pos.line, pos.column
     except Exception:
         line, column = None, None
-    return Finding(str(path), line, column, "error", "duplicate-id",
-                   f"id '{path.stem}' is also used by {other}; this copy is not published")
-
-
+    return Finding(
+        str(path),
+        line,
+        column,
+        "error",
+        "duplicate-id",
+        f"id '{path.stem}' is also used by {other}; this copy is not published",
+    )
 
 
 class Engine:
-    def __init__(self, config: Config, ledger: Ledger, *,
-                 registry: Mapping[str, Board] | None = None,
-                 clock: Clock = _utcnow, sleep: Sleep = asyncio.sleep,
-                 clients: Clients | None = None, owner: str | None = None,
-                 max_wait: float = 120.0, claim_size: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        *,
+        registry: Mapping[str, Board] | None = None,
+        clock: Clock = _utcnow,
+        sleep: Sleep = asyncio.sleep,
+        clients: Clients | None = None,
+        owner: str | None = None,
+        max_wait: float = 120.0,
+        claim_size: int | None = None,
+    ) -> None:
         from publisher.registry import Adapters
         from publisher.registry import boards as _boards
 
@@ -122,8 +134,7 @@ class Engine:
         """A factory of the board's HTTP client (made on first use, shared by its adapters)."""
         concurrency = self.limit(board).concurrency
         own = self.config.limits.get(board)
-        timeout = (own.timeout if own else None) or getattr(self.registry[board], "timeout",
-                                                             None)
+        timeout = (own.timeout if own else None) or getattr(self.registry[board], "timeout", None)
         return lambda: self.clients.get(board, concurrency, timeout)
 
     @property
@@ -148,8 +159,14 @@ class Engine:
         text = f"{ours}|{','.join(sorted(self.registry))}|{self.config.model_dump_json()}"
         return hashlib.sha256(text.encode()).digest()
 
-    def load(self, paths: Sequence[Path] = (), *, write: bool = True,
-             lazy: bool = False, each: Callable[[Loaded], None] | None = None) -> Loaded:
+    def load(
+        self,
+        paths: Sequence[Path] = (),
+        *,
+        write: bool = True,
+        lazy: bool = False,
+        each: Callable[[Loaded], None] | None = None,
+    ) -> Loaded:
         """Validate the posting files; record valid ones (``write``) as new revisions.
 
         A file whose bytes (and the config) are what they were when it was last recorded
@@ -174,12 +191,16 @@ class Engine:
         roots = [p for p in roots if p.exists()]
         now = self.clock()
         # Lazy: the files' postings only (queued ones are read when planned).
-        known = self.ledger.postings(light=True, source="file") if lazy else \
-            self.ledger.postings()
-        if not roots and not (self.ledger.queued() if lazy else any(
-                r.source == "queue" and r.removed_at is None for r in known.values())):
-            raise UsageError(f"no postings folder {self.config.postings_dir}/ and nothing "
-                             "queued: run jobpub in the project folder")
+        known = self.ledger.postings(light=True, source="file") if lazy else self.ledger.postings()
+        if not roots and not (
+            self.ledger.queued()
+            if lazy
+            else any(r.source == "queue" and r.removed_at is None for r in known.values())
+        ):
+            raise UsageError(
+                f"no postings folder {self.config.postings_dir}/ and nothing "
+                "queued: run jobpub in the project folder"
+            )
         found = discover(roots)
         strays = self._strays(found) if paths else []
         found = [path for path in found if path not in {f for f, _ in strays}]
@@ -191,8 +212,14 @@ class Engine:
         claimed: Counter[str | None] = Counter()  # ids the files' id lines give
         for path in found:
             row, stat = known.get(path.stem), stat_of(path)
-            if same and stat is not None and row is not None and row.source_stat == stat \
-                    and row.path == str(path) and row.source_hash is not None:
+            if (
+                same
+                and stat is not None
+                and row is not None
+                and row.source_stat == stat
+                and row.path == str(path)
+                and row.source_hash is not None
+            ):
                 hashes[str(path)] = row.source_hash  # unchanged, by its stat: not read
                 continue
             with contextlib.suppress(OSError):  # unreadable: validation will say so
@@ -203,29 +230,41 @@ class Engine:
                     if said == path.stem:
                         own.add(path.stem)
             stats[path.stem] = stat
-        unchanged = {path.stem for path in found if stems[path.stem] == 1
-                     and (row := known.get(path.stem)) is not None and row.source == "file"
-                     and row.path == str(path) and row.removed_at is None
-                     and row.source_hash == hashes.get(str(path))}
+        unchanged = {
+            path.stem
+            for path in found
+            if stems[path.stem] == 1
+            and (row := known.get(path.stem)) is not None
+            and row.source == "file"
+            and row.path == str(path)
+            and row.removed_at is None
+            and row.source_hash == hashes.get(str(path))
+        }
         ctx = RuleContext.of(self.config, now, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
         revisions: dict[str, tuple[int, str]] = {}
 
         def record(checked: list[Posting]) -> None:
-            items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, "")))
-                     for p in checked]
+            items = [(p, "file", files.get(p.id), hashes.get(files.get(p.id, ""))) for p in checked]
             if lazy:  # a file may now hold what was queued: compared with its recorded row
-                known.update(self.ledger.postings(light=True, ids={p.id for p in checked} -
-                                                  set(known)))
+                known.update(
+                    self.ledger.postings(light=True, ids={p.id for p in checked} - set(known))
+                )
             revisions.update(self.ledger.save_postings(items, now, write=write, known=known))
 
         streamed: dict[str, Desired] = {}
         # Streamed: files whose id is theirs alone (no other file has their name or an id
         # line giving it; none has an id line that says nothing plainly), when the pool is
         # used and no file given as PATH is a stray (those are judged with the rest).
-        own = {stem for stem in own if stems[stem] == 1 and claimed[stem] == 1} \
-            if each is not None and write and not strays and not claimed[None] \
-            and len(check) >= PARALLEL_FROM else set()
+        own = (
+            {stem for stem in own if stems[stem] == 1 and claimed[stem] == 1}
+            if each is not None
+            and write
+            and not strays
+            and not claimed[None]
+            and len(check) >= PARALLEL_FROM
+            else set()
+        )
 
         def share(part: Report) -> None:
             ready = [p for p in part.postings if p.id in own]
@@ -236,17 +275,26 @@ class Engine:
                 assert each is not None
                 each(Loaded(mine, [], set(), set(), known, lazy=lazy))
 
-        report = validate_paths(check, self.config, ctx, keep=True,
-                                each=share if own else None) if check else None
+        report = (
+            validate_paths(check, self.config, ctx, keep=True, each=share if own else None)
+            if check
+            else None
+        )
         checked = [p for p in report.postings if p.id not in streamed] if report else []
         held = {p.stem for p in report.invalid} if report else set()
         held |= {path.stem for path, _ in strays}
         record(checked)
         if write:  # the stat of each file now recorded valid (never of an invalid one)
-            set_stats(self.ledger, {pid: stat for pid, stat in stats.items()
-                                    if (pid in unchanged or pid in revisions)
-                                    and pid not in held and known.get(pid, _NO_ROW).source_stat
-                                    != stat})
+            set_stats(
+                self.ledger,
+                {
+                    pid: stat
+                    for pid, stat in stats.items()
+                    if (pid in unchanged or pid in revisions)
+                    and pid not in held
+                    and known.get(pid, _NO_ROW).source_stat != stat
+                },
+            )
         desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
         desired.update(streamed)
         # Unchanged files: their recorded content, revision and hash are current as they are.
@@ -254,28 +302,47 @@ class Engine:
             desired.update(self._unread(unchanged, known))
         # Queued postings join the files; a posting whose file is now invalid keeps its last
         # valid content, which the planner uses only to expire it on time.
-        kept = [row for row in known.values() if row.id not in desired and (
-            row.id in held or (row.source == "queue" and row.removed_at is None))]
+        kept = [
+            row
+            for row in known.values()
+            if row.id not in desired
+            and (row.id in held or (row.source == "queue" and row.removed_at is None))
+        ]
         specs = self.ledger.specs(row.id for row in kept)
-        desired.update({row.id: Desired(specs[row.id], row.revision, row.content_hash)
-                        for row in kept})
+        desired.update(
+            {row.id: Desired(specs[row.id], row.revision, row.content_hash) for row in kept}
+        )
         resolved = [r.resolve() for r in roots]
-        removed = {row.id for row in known.values() if row.source == "file" and row.path
-                   and row.id not in files
-                   and any(Path(row.path).resolve().is_relative_to(r) for r in resolved)}
+        removed = {
+            row.id
+            for row in known.values()
+            if row.source == "file"
+            and row.path
+            and row.id not in files
+            and any(Path(row.path).resolve().is_relative_to(r) for r in resolved)
+        }
         if write:
-            self.ledger.mark_removed(sorted(i for i in removed if known[i].removed_at is None),
-                                     now)
+            self.ledger.mark_removed(sorted(i for i in removed if known[i].removed_at is None), now)
         findings = (report.findings if report else []) + [
-            _duplicate(path, other) for path, other in strays]
-        return Loaded(desired, findings, held, removed, known,
-                      unchanged - set(desired) if lazy else set(), lazy, set(streamed))
+            _duplicate(path, other) for path, other in strays
+        ]
+        return Loaded(
+            desired,
+            findings,
+            held,
+            removed,
+            known,
+            unchanged - set(desired) if lazy else set(),
+            lazy,
+            set(streamed),
+        )
 
-    def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]
-                ) -> dict[str, Desired]:
+    def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]) -> dict[str, Desired]:
         """Unchanged postings as recorded: their content, revision and hash."""
-        return {pid: Desired(posting, known[pid].revision, known[pid].content_hash)
-                for pid, posting in self.ledger.specs(ids).items()}
+        return {
+            pid: Desired(posting, known[pid].revision, known[pid].content_hash)
+            for pid, posting in self.ledger.specs(ids).items()
+        }
 
     def _strays(self, found: Sequence[Path]) -> list[tuple[Path, Path]]:
         """Files given as PATH whose id a file in the postings folder has too: a stray copy
@@ -289,20 +356,35 @@ class Engine:
         others = {p.stem: p for p in discover([home]) if p.resolve() not in given}
         return [(path, others[path.stem]) for path in found if path.stem in others]
 
-    def plan(self, loaded: Loaded, *, retry_failed: bool = False,
-             listings: Sequence[ListingRow] | None = None,
-             now: datetime | None = None,
-             work: Mapping[int, WorkRow] | None = None) -> list[Action]:
+    def plan(
+        self,
+        loaded: Loaded,
+        *,
+        retry_failed: bool = False,
+        listings: Sequence[ListingRow] | None = None,
+        now: datetime | None = None,
+        work: Mapping[int, WorkRow] | None = None,
+    ) -> list[Action]:
         """Every action, due now (``due <= now``) or later, for the loaded postings (but
         those a streamed sync planned already); ``work``: the listings' open work."""
         if listings is None:
             listings = self.ledger.listings()
-        desired = {pid: d for pid, d in loaded.desired.items() if pid not in loaded.streamed} \
-            if loaded.streamed else loaded.desired
-        return plan(desired, listings, self.ledger.open_work() if work is None else work,
-                    self.policies(), now or self.clock(), held=loaded.held,
-                    removed=loaded.removed, retry_failed=retry_failed,
-                    default_duration=self.default_duration)
+        desired = (
+            {pid: d for pid, d in loaded.desired.items() if pid not in loaded.streamed}
+            if loaded.streamed
+            else loaded.desired
+        )
+        return plan(
+            desired,
+            listings,
+            self.ledger.open_work() if work is None else work,
+            self.policies(),
+            now or self.clock(),
+            held=loaded.held,
+            removed=loaded.removed,
+            retry_failed=retry_failed,
+            default_duration=self.default_duration,
+        )
 
     def skipped_boards(self, boards: Iterable[str]) -> dict[str, str]:
         """Boards whose credentials or settings are missing: skipped, with the reason."""
@@ -318,9 +400,15 @@ class Engine:
         return skipped
 
     # -- sync ----------------------------------------------------------------------------
-    async def sync(self, paths: Sequence[Path] = (), *, retry_failed: bool = False,
-                   loaded: Loaded | None = None, progress: Progress | None = None,
-                   full: bool = False) -> SyncResult:
+    async def sync(
+        self,
+        paths: Sequence[Path] = (),
+        *,
+        retry_failed: bool = False,
+        loaded: Loaded | None = None,
+        progress: Progress | None = None,
+        full: bool = False,
+    ) -> SyncResult:
         """Load, plan, queue what is due, run it (and any work due from earlier runs), then
         write the feed and page files.
 
@@ -330,22 +418,30 @@ class Engine:
         with fewer_collections:
             return await self._sync(paths, retry_failed, loaded, progress, full)
 
-    async def _sync(self, paths: Sequence[Path], retry_failed: bool, loaded: Loaded | None,
-                    progress: Progress | None, full: bool) -> SyncResult:
+    async def _sync(
+        self,
+        paths: Sequence[Path],
+        retry_failed: bool,
+        loaded: Loaded | None,
+        progress: Progress | None,
+        full: bool,
+    ) -> SyncResult:
         from publisher.incremental import clock_went_back, take_turn
         from publisher.streaming import streamed, streams
 
         if not full and self.full_every is not None:
-            full = take_turn(self.ledger, "full-plan", self.owner, self.clock(),
-                             self.full_every)
+            full = take_turn(self.ledger, "full-plan", self.owner, self.clock(), self.full_every)
         behind = clock_went_back(self.ledger, self.clock())
         if behind is not None:
             full = True  # what a clock that ran ahead expired early is found and put back
-            note = (f"the clock is {human(behind)} behind an earlier run's: planning every "
-                    "posting (listings expired early go up again)")
+            note = (
+                f"the clock is {human(behind)} behind an earlier run's: planning every "
+                "posting (listings expired early go up again)"
+            )
         if loaded is None and self.claim_size is None and streams(self.ledger):
-            result = await streamed(self, paths, retry_failed, progress,
-                                    lazy=not (full or retry_failed))
+            result = await streamed(
+                self, paths, retry_failed, progress, lazy=not (full or retry_failed)
+            )
         else:
             result = await self._claimed(paths, retry_failed, loaded, progress, full)
         if behind is not None:
@@ -353,13 +449,19 @@ class Engine:
         if self.config.notify.any:  # people hear of incidents once each
             from publisher.notify import announce, incidents_now
 
-            result.notes += await announce(self.ledger, self.config.notify,
-                                           incidents_now(self.ledger, result), self.clock())
+            result.notes += await announce(
+                self.ledger, self.config.notify, incidents_now(self.ledger, result), self.clock()
+            )
         return result
 
-    async def _claimed(self, paths: Sequence[Path], retry_failed: bool,
-                       loaded: Loaded | None, progress: Progress | None,
-                       full: bool) -> SyncResult:
+    async def _claimed(
+        self,
+        paths: Sequence[Path],
+        retry_failed: bool,
+        loaded: Loaded | None,
+        progress: Progress | None,
+        full: bool,
+    ) -> SyncResult:
         """Load, plan and queue; then run the due work, in claims of ``claim_size`` when
         set (a fleet's workers share)."""
         loaded = loaded or self.load(paths, lazy=not (full or retry_failed))
@@ -369,8 +471,9 @@ class Engine:
             return result
         seen: set[int] = set()
         while True:  # in claims of claim_size when set, so that a fleet's workers share
-            claimed, taken_over = self.ledger.claim(self.owner, self.clock(),
-                                                    limit=self.claim_size, lease=self.lease)
+            claimed, taken_over = self.ledger.claim(
+                self.owner, self.clock(), limit=self.claim_size, lease=self.lease
+            )
             again = [w.id for w in claimed if w.id in seen]  # given back earlier this tick
             self.ledger.release(again, self.owner)
             fresh = [w for w in claimed if w.id not in seen]
@@ -378,23 +481,38 @@ class Engine:
             self._took_over(taken_over, result)
             if fresh or not seen:
                 await self._execute(fresh, loaded, result, progress)
-            if self.claim_size is None or len(claimed) < self.claim_size or again or \
-                    self.stopping.is_set():
+            if (
+                self.claim_size is None
+                or len(claimed) < self.claim_size
+                or again
+                or self.stopping.is_set()
+            ):
                 break
         return result
 
     def _took_over(self, taken_over: Sequence[WorkRow], result: SyncResult) -> None:
         owners = self.ledger.listings_by_id([row.listing_id for row in taken_over])
-        result.taken_over += [Takeover(row.id, row.kind, owners[row.listing_id].posting_id,
-                                       owners[row.listing_id].board, row.lease_owner or "?")
-                              for row in taken_over]
+        result.taken_over += [
+            Takeover(
+                row.id,
+                row.kind,
+                owners[row.listing_id].posting_id,
+                owners[row.listing_id].board,
+                row.lease_owner or "?",
+            )
+            for row in taken_over
+        ]
         for row in taken_over:
-            then = "a create is looked up on the board first where the board can be " \
-                "queried" if row.kind == "post" else "it is sent again under the same key"
+            then = (
+                "a create is looked up on the board first where the board can be queried"
+                if row.kind == "post"
+                else "it is sent again under the same key"
+            )
             result.notes.append(f"took over interrupted work #{row.id} ({row.kind}); {then}")
 
-    def _queue_due(self, loaded: Loaded, result: SyncResult,
-                   retry_failed: bool) -> list[ListingRow]:
+    def _queue_due(
+        self, loaded: Loaded, result: SyncResult, retry_failed: bool
+    ) -> list[ListingRow]:
         """Plan; create listings for new postings x boards; queue what is due now; keep
         each planned listing's next due time.
 
@@ -404,9 +522,15 @@ class Engine:
         rows, whole = self.planning_set(loaded)
         return self._queue_planned(loaded, rows, whole, result, retry_failed)
 
-    def _queue_planned(self, loaded: Loaded, rows: list[ListingRow], whole: bool,
-                       result: SyncResult, retry_failed: bool,
-                       work: Mapping[int, WorkRow] | None = None) -> list[ListingRow]:
+    def _queue_planned(
+        self,
+        loaded: Loaded,
+        rows: list[ListingRow],
+        whole: bool,
+        result: SyncResult,
+        retry_failed: bool,
+        work: Mapping[int, WorkRow] | None = None,
+    ) -> list[ListingRow]:
         """:meth:`_queue_due` for these listings (every listing: ``whole``); ``work``: their
         open work, when not every listing's is to be read."""
         from publisher.incremental import (
@@ -421,39 +545,60 @@ class Engine:
         versions = {row.id: row.version for row in rows}
         new = {(a.posting, a.board) for a in actions if a.listing_id is None}
         if new:
-            self.ledger.add_listings([(p, b, external_ref(p, b)) for p, b in sorted(new)],
-                                     self.clock())
-            rows = self.ledger.listings() if whole else \
-                self.ledger.listings_of({r.posting_id for r in rows} | {p for p, _ in new})
+            self.ledger.add_listings(
+                [(p, b, external_ref(p, b)) for p, b in sorted(new)], self.clock()
+            )
+            rows = (
+                self.ledger.listings()
+                if whole
+                else self.ledger.listings_of({r.posting_id for r in rows} | {p for p, _ in new})
+            )
             ids = {(r.posting_id, r.board): r.id for r in rows}
-            actions = [a if a.listing_id is not None else
-                       replace(a, listing_id=ids[(a.posting, a.board)]) for a in actions]
+            actions = [
+                a if a.listing_id is not None else replace(a, listing_id=ids[(a.posting, a.board)])
+                for a in actions
+            ]
         now = self.clock()
         result.failing = self.ledger.failing()
-        result.skipped.update(self.skipped_boards({a.board for a in actions}
-                                                  | self.ledger.boards()))
+        result.skipped.update(
+            self.skipped_boards({a.board for a in actions} | self.ledger.boards())
+        )
         due = [a for a in actions if a.due <= now and a.board not in result.skipped]
         result.upcoming += [a for a in actions if a.due > now]
         listings = {row.id: row for row in rows}
         revisions = {pid: row.revision for pid, row in loaded.known.items()}
         revisions.update({pid: d.revision for pid, d in loaded.desired.items()})
         self.ledger.enqueue(
-            [{"listing_id": a.listing_id, "kind": a.action, "reason": a.reason, "due_at": a.due,
-              "ref": listings[a.listing_id].external_ref,
-              "revision": revisions.get(a.posting, 0),
-              "version": versions.get(a.listing_id, 0),
-              **({"hold": a.hold} if a.hold else {})}
-             for a in due if a.work_id is None and a.listing_id is not None],
+            [
+                {
+                    "listing_id": a.listing_id,
+                    "kind": a.action,
+                    "reason": a.reason,
+                    "due_at": a.due,
+                    "ref": listings[a.listing_id].external_ref,
+                    "revision": revisions.get(a.posting, 0),
+                    "version": versions.get(a.listing_id, 0),
+                    **({"hold": a.hold} if a.hold else {}),
+                }
+                for a in due
+                if a.work_id is None and a.listing_id is not None
+            ],
             # An open row superseded by a plan is cancelled even when the plan's own action is
             # not due yet (a file restored before its removal's expire ran).
-            [a.cancel for a in actions if a.cancel is not None], now)
-        said = [Event(now, a.posting, a.board, a.action, EventOutcome.RETRY, a.reason)
-                for a in due if a.said and a.work_id is None]
+            [a.cancel for a in actions if a.cancel is not None],
+            now,
+        )
+        said = [
+            Event(now, a.posting, a.board, a.action, EventOutcome.RETRY, a.reason)
+            for a in due
+            if a.said and a.work_id is None
+        ]
         if said:
             self.ledger.add_events(said)
         mine = (set(loaded.desired) | loaded.held | loaded.removed) - loaded.streamed
-        save_next_due(self.ledger, next_due([r for r in rows if r.posting_id in mine],
-                                            actions, now))
+        save_next_due(
+            self.ledger, next_due([r for r in rows if r.posting_id in mine], actions, now)
+        )
         planned(self.ledger, None if whole else loaded.desired)
         if whole and not retry_failed:
             set_plan_fingerprint(self.ledger, self._fingerprint.hex())
@@ -473,22 +618,31 @@ class Engine:
             self._read(loaded, loaded.unread | set(queued), queued)
             return self.ledger.listings(), True
         touched = due_postings(self.ledger, self.clock()) - loaded.streamed
-        rows = self.ledger.postings(light=True, ids=touched - set(loaded.desired) - loaded.held
-                                    - set(loaded.known))
+        rows = self.ledger.postings(
+            light=True, ids=touched - set(loaded.desired) - loaded.held - set(loaded.known)
+        )
         self._read(loaded, touched & loaded.unread | set(rows), rows)
-        return self.ledger.listings_of(set(loaded.desired) - loaded.streamed | loaded.held
-                                       | touched), False
+        return self.ledger.listings_of(
+            set(loaded.desired) - loaded.streamed | loaded.held | touched
+        ), False
 
     def _read(self, loaded: Loaded, ids: set[str], rows: Mapping[str, PostingRow]) -> None:
         """Add these unread postings to the plan: unchanged files, and queued postings."""
         loaded.known.update(rows)
-        wanted = {pid for pid in ids if pid in loaded.unread or (
-            pid in rows and rows[pid].source == "queue" and rows[pid].removed_at is None)}
+        wanted = {
+            pid
+            for pid in ids
+            if pid in loaded.unread
+            or (pid in rows and rows[pid].source == "queue" and rows[pid].removed_at is None)
+        }
         loaded.desired.update(self._unread(wanted, loaded.known))
         loaded.unread -= wanted
 
-    def _chosen(self, posting_id: str, boards: Sequence[str],
-                ) -> tuple[Posting, list[str], list[ListingRow]]:
+    def _chosen(
+        self,
+        posting_id: str,
+        boards: Sequence[str],
+    ) -> tuple[Posting, list[str], list[ListingRow]]:
         """The posting's last valid content, the boards asked for (all of its boards, or the
         ones named, each of which must be one of them) and its listings now."""
         spec = self.ledger.specs([posting_id]).get(posting_id)
@@ -498,12 +652,15 @@ class Engine:
         own = sorted(set(spec.boards) | {r.board for r in rows})
         wrong = [b for b in boards if b not in own]
         if wrong:
-            raise UsageError(f"--board {wrong[0]}: '{posting_id}' is not on that board "
-                             f"(its boards: {', '.join(own)})")
+            raise UsageError(
+                f"--board {wrong[0]}: '{posting_id}' is not on that board "
+                f"(its boards: {', '.join(own)})"
+            )
         return spec, list(boards) or own, rows
 
-    async def expire_now(self, posting_id: str, boards: Sequence[str] = (),
-                         progress: Progress | None = None) -> SyncResult:
+    async def expire_now(
+        self, posting_id: str, boards: Sequence[str] = (), progress: Progress | None = None
+    ) -> SyncResult:
         """Close a posting now on all (or the given) boards, whatever its dates say, and
         hold it closed: no edit of its file publishes it again, only :meth:`reopen`.
 
@@ -514,29 +671,54 @@ class Engine:
         known = self.ledger.postings()
         have = {r.board for r in rows}
         now = self.clock()
-        self.ledger.add_listings([(posting_id, b, external_ref(posting_id, b))
-                                  for b in chosen if b not in have and b in spec.boards], now)
+        self.ledger.add_listings(
+            [
+                (posting_id, b, external_ref(posting_id, b))
+                for b in chosen
+                if b not in have and b in spec.boards
+            ],
+            now,
+        )
         mine = [r for r in self.ledger.listings(posting_id) if r.board in chosen]
         self.ledger.set_hold([r.id for r in mine], Hold.MANUAL)  # expired ones too
-        rows = [r for r in self.ledger.listings(posting_id)  # their versions after the hold
-                if r.board in chosen and r.state != ListingState.EXPIRED]
+        rows = [
+            r
+            for r in self.ledger.listings(posting_id)  # their versions after the hold
+            if r.board in chosen and r.state != ListingState.EXPIRED
+        ]
         result = SyncResult()
         result.skipped = self.skipped_boards(r.board for r in rows)
-        result.notes += [f"{b}: held closed; expired there once the board is configured"
-                         for b in sorted(result.skipped)]
+        result.notes += [
+            f"{b}: held closed; expired there once the board is configured"
+            for b in sorted(result.skipped)
+        ]
         rows = [r for r in rows if r.board not in result.skipped]
         work = self.ledger.open_work()
         self.ledger.enqueue(
-            [{"listing_id": r.id, "kind": "expire", "reason": "expired by hand (jobpub expire)",
-              "due_at": now, "ref": r.external_ref, "revision": known[posting_id].revision,
-              "version": r.version, "hold": Hold.MANUAL} for r in rows],  # as the plan has it
-            [work[r.id].id for r in rows
-             if r.id in work and work[r.id].state == WorkState.PENDING], now)
-        claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows],
-                                       lease=self.lease)
+            [
+                {
+                    "listing_id": r.id,
+                    "kind": "expire",
+                    "reason": "expired by hand (jobpub expire)",
+                    "due_at": now,
+                    "ref": r.external_ref,
+                    "revision": known[posting_id].revision,
+                    "version": r.version,
+                    "hold": Hold.MANUAL,
+                }
+                for r in rows
+            ],  # as the plan has it
+            [work[r.id].id for r in rows if r.id in work and work[r.id].state == WorkState.PENDING],
+            now,
+        )
+        claimed, _ = self.ledger.claim(self.owner, now, only=[r.id for r in rows], lease=self.lease)
         busy = {r.id for r in rows} - {w.listing_id for w in claimed}
-        result.notes += [f"{r.board}: another run is working on this listing; it is held "
-                         "closed and expired by the next sync" for r in rows if r.id in busy]
+        result.notes += [
+            f"{r.board}: another run is working on this listing; it is held "
+            "closed and expired by the next sync"
+            for r in rows
+            if r.id in busy
+        ]
         await self._execute(claimed, Loaded({}, [], set(), set(), known), result, progress)
         return result
 
@@ -546,18 +728,31 @@ class Engine:
         _, chosen, rows = self._chosen(posting_id, boards)
         held = [r for r in rows if r.board in chosen and r.hold == Hold.MANUAL]
         if not held:
-            raise PublisherError(f"'{posting_id}' is not closed by jobpub expire on "
-                                 f"{', '.join(chosen)}: nothing to reopen")
+            raise PublisherError(
+                f"'{posting_id}' is not closed by jobpub expire on "
+                f"{', '.join(chosen)}: nothing to reopen"
+            )
         self.ledger.set_hold([r.id for r in held if r.state == ListingState.EXPIRED], Hold.REOPEN)
         self.ledger.set_hold([r.id for r in held if r.state != ListingState.EXPIRED], None)
         now = self.clock()
-        self.ledger.add_events([Event(now, posting_id, r.board, "reopen", "ok",
-                                      "reopened: the next sync publishes it again")
-                                for r in held])
+        self.ledger.add_events(
+            [
+                Event(
+                    now,
+                    posting_id,
+                    r.board,
+                    "reopen",
+                    "ok",
+                    "reopened: the next sync publishes it again",
+                )
+                for r in held
+            ]
+        )
         return [r.board for r in held]
 
-    async def _execute(self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult,
-                       progress: Progress | None) -> None:
+    async def _execute(
+        self, claimed: Sequence[Any], loaded: Loaded, result: SyncResult, progress: Progress | None
+    ) -> None:
         """Run the claimed work, then write the feed and page files."""
         jobs, release = self._jobs(claimed, loaded, result.skipped)
         self.ledger.release(release, self.owner)
@@ -582,63 +777,102 @@ class Engine:
             state = str(outcome.work.get("state"))
             if state == WorkState.PENDING and outcome.work.get("task_id", job.work.task_id):
                 state = "waiting"  # taken by the board, which confirms later
-            result.outcomes.append(Done(job.listing.posting_id, job.listing.board, job.work.kind,
-                                        state, outcome.work.get("last_error")))
+            result.outcomes.append(
+                Done(
+                    job.listing.posting_id,
+                    job.listing.board,
+                    job.work.kind,
+                    state,
+                    outcome.work.get("last_error"),
+                )
+            )
             if progress is not None:
                 progress.advance(job, outcome, seconds)
 
-        leases = Leases(self.ledger, self.owner, self.clock, self.lease,
-                        self.config.engine.renew_seconds)
-        return Executor(self.ledger, self.clock, self.sleep, max_wait=self.max_wait,
-                        progress=done, stopping=self.stopping, leases=leases,
-                        deadline=self.config.deadline,
-                        added=progress.start if progress is not None else None)
+        leases = Leases(
+            self.ledger, self.owner, self.clock, self.lease, self.config.engine.renew_seconds
+        )
+        return Executor(
+            self.ledger,
+            self.clock,
+            self.sleep,
+            max_wait=self.max_wait,
+            progress=done,
+            stopping=self.stopping,
+            leases=leases,
+            deadline=self.config.deadline,
+            added=progress.start if progress is not None else None,
+        )
 
-    def _jobs(self, claimed: Sequence[Any], loaded: Loaded,
-              skipped: Mapping[str, str]) -> tuple[list[Job], list[int]]:
+    def _jobs(
+        self, claimed: Sequence[Any], loaded: Loaded, skipped: Mapping[str, str]
+    ) -> tuple[list[Job], list[int]]:
         if not claimed:
             return [], []
         # Read under the lease: no other run changes these listings until the work is done.
         listings = self.ledger.listings_by_id(w.listing_id for w in claimed)
         known = loaded.known
-        specs = self.ledger.specs(listings[w.listing_id].posting_id for w in claimed
-                                  if listings[w.listing_id].posting_id not in loaded.desired)
+        specs = self.ledger.specs(
+            listings[w.listing_id].posting_id
+            for w in claimed
+            if listings[w.listing_id].posting_id not in loaded.desired
+        )
         jobs, release = [], []
         for work in claimed:
             listing: ListingRow = listings[work.listing_id]
             pid = listing.posting_id
-            if listing.board in skipped or listing.board not in self.registry or (
-                    pid in loaded.held and work.kind != "expire" and not work.task_id):
+            if (
+                listing.board in skipped
+                or listing.board not in self.registry
+                or (pid in loaded.held and work.kind != "expire" and not work.task_id)
+            ):
                 release.append(work.id)
                 continue
-            desired = loaded.desired.get(pid) or Desired(specs[pid], known[pid].revision,
-                                                         known[pid].content_hash)
-            jobs.append(Job(work, listing, desired.posting, desired.revision,
-                            desired.board_hash(listing.board),
-                            self.adapter(listing.board, desired.posting),
-                            self.default_duration))
+            desired = loaded.desired.get(pid) or Desired(
+                specs[pid], known[pid].revision, known[pid].content_hash
+            )
+            jobs.append(
+                Job(
+                    work,
+                    listing,
+                    desired.posting,
+                    desired.revision,
+                    desired.board_hash(listing.board),
+                    self.adapter(listing.board, desired.posting),
+                    self.default_duration,
+                )
+            )
         return jobs, release
 
-    async def write_files(self, result: SyncResult, loaded: Loaded,
-                          held: Sequence[Outcome] = ()) -> None:
+    async def write_files(
+        self, result: SyncResult, loaded: Loaded, held: Sequence[Outcome] = ()
+    ) -> None:
         """Render every feed and page board from the ledger with this run's ``held``
         outcomes applied; write what changed; only then record those outcomes (a board whose
         files cannot be written keeps its listings as they were, its work due again); then
         announce page changes."""
-        boards = [b for b in sorted(self.ledger.boards() | set(self.config.boards))
-                  if b in self.registry and self.registry[b].kind != "api"
-                  and b not in result.skipped]
+        boards = [
+            b
+            for b in sorted(self.ledger.boards() | set(self.config.boards))
+            if b in self.registry and self.registry[b].kind != "api" and b not in result.skipped
+        ]
         if not boards:
             return
         changes = {o.listing_id: o for o in held}
-        rows = [replace(r, **changes[r.id].listing) if r.id in changes else r
-                for r in self.ledger.listings_on(boards)]
+        rows = [
+            replace(r, **changes[r.id].listing) if r.id in changes else r
+            for r in self.ledger.listings_on(boards)
+        ]
         digests = {pid: row.content_hash for pid, row in loaded.known.items()}
         digests.update({pid: d.digest for pid, d in loaded.desired.items()})
         shown = {r.posting_id for r in rows if r.board in boards} - set(digests)
         if shown:  # queued postings a lazy load did not read
-            digests.update({pid: row.content_hash for pid, row in
-                            self.ledger.postings(light=True, ids=shown).items()})
+            digests.update(
+                {
+                    pid: row.content_hash
+                    for pid, row in self.ledger.postings(light=True, ids=shown).items()
+                }
+            )
         settings = self.config.model_dump_json().encode()
         stored = self.ledger.board_files()
         found: dict[str, Posting] = {}
@@ -647,8 +881,7 @@ class Engine:
             """The postings the boards show, read only when a board must be rendered."""
             if not found:
                 wanted = {r.posting_id for r in rows if r.board in boards}
-                found.update({pid: d.posting for pid, d in loaded.desired.items()
-                              if pid in wanted})
+                found.update({pid: d.posting for pid, d in loaded.desired.items() if pid in wanted})
                 found.update(self.ledger.specs(wanted - set(found)))
             return found
 
@@ -665,8 +898,13 @@ class Engine:
                     written = write_board_files(adapter, mine, postings())
                 except PublisherError as exc:
                     failures.append(exc)
-                    self.ledger.record([self._not_written(o, r, exc) for r in mine
-                                        if (o := changes.get(r.id)) is not None])
+                    self.ledger.record(
+                        [
+                            self._not_written(o, r, exc)
+                            for r in mine
+                            if (o := changes.get(r.id)) is not None
+                        ]
+                    )
                     continue
                 if written.changed:
                     result.written[board] = written.changed
@@ -686,11 +924,20 @@ class Engine:
         """A file board's action whose files could not be written: due again in 5 minutes."""
         now = self.clock()
         kind = outcome.events[0].action if outcome.events else ActionKind.POST  # as planned
-        event = Event(now, row.posting_id, row.board, kind, "retry",
-                      f"{exc}; next attempt in 5 minutes")
-        return Outcome(outcome.work_id, outcome.listing_id, {"last_error": str(exc)},
-                       {"state": WorkState.PENDING, "due_at": now + timedelta(minutes=5),
-                        "last_error": str(exc)}, [event])
+        event = Event(
+            now, row.posting_id, row.board, kind, "retry", f"{exc}; next attempt in 5 minutes"
+        )
+        return Outcome(
+            outcome.work_id,
+            outcome.listing_id,
+            {"last_error": str(exc)},
+            {
+                "state": WorkState.PENDING,
+                "due_at": now + timedelta(minutes=5),
+                "last_error": str(exc),
+            },
+            [event],
+        )
 
     async def aclose(self) -> None:
         await self.clients.aclose()

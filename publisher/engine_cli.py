@@ -47,7 +47,7 @@ def open_engine(state: State, *, create: bool = False) -> Engine:
     config = state.config
     url = ledger_url(config)
     new = missing_sqlite(url)
-    default = Path(config.root or ".").resolve() / DEFAULT_LEDGER[len("sqlite:///"):]
+    default = Path(config.root or ".").resolve() / DEFAULT_LEDGER[len("sqlite:///") :]
     engine = Engine(config, Ledger(connect(url, create=create and new == default)))
     if new:
         click.echo(f"created new ledger {new}")
@@ -64,8 +64,10 @@ def _postings_or_ledger(state: State, paths: tuple[Path, ...]) -> None:
     if paths or Path(config.postings_dir).is_dir():
         return
     if missing_sqlite(ledger_url(config)):
-        raise UsageError(f"no postings folder {config.postings_dir}/ and no ledger: run "
-                         "jobpub in the project folder (or jobpub init to start one)")
+        raise UsageError(
+            f"no postings folder {config.postings_dir}/ and no ledger: run "
+            "jobpub in the project folder (or jobpub init to start one)"
+        )
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -87,23 +89,38 @@ class _Lines:
         error = outcome.work.get("last_error")
         if self.as_json:
             results = {str(WorkState.DONE): "done", str(WorkState.FAILED): "failed"}
-            result = results.get(str(state),
-                                 "waiting" if outcome.work.get("task_id") else "retry")
-            self.line("action", posting=job.listing.posting_id, board=job.listing.board,
-                      action=job.work.kind, outcome=result, attempt=job.work.attempts,
-                      duration_ms=round(seconds * 1000), error=error)
+            result = results.get(str(state), "waiting" if outcome.work.get("task_id") else "retry")
+            self.line(
+                "action",
+                posting=job.listing.posting_id,
+                board=job.listing.board,
+                action=job.work.kind,
+                outcome=result,
+                attempt=job.work.attempts,
+                duration_ms=round(seconds * 1000),
+                error=error,
+            )
             return
-        word = PAST[job.work.kind] if state == WorkState.DONE else \
-            ("FAILED" if state == WorkState.FAILED else "retry later")
-        click.echo(f"{_stamp()} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
-                   f"{word}" + (f" - {error}" if error else "")
-                   + f" (attempt {job.work.attempts}, {seconds:.2f} s)")
+        word = (
+            PAST[job.work.kind]
+            if state == WorkState.DONE
+            else ("FAILED" if state == WorkState.FAILED else "retry later")
+        )
+        click.echo(
+            f"{_stamp()} {job.listing.posting_id} {job.listing.board}: {job.work.kind} "
+            f"{word}"
+            + (f" - {error}" if error else "")
+            + f" (attempt {job.work.attempts}, {seconds:.2f} s)"
+        )
 
     def line(self, event: str, **fields: Any) -> None:
         """One JSON log line (None fields left out)."""
-        record = {"time": _stamp(), "event": event,
-                  **({"worker": self.worker} if self.worker else {}),
-                  **{k: v for k, v in fields.items() if v is not None}}
+        record = {
+            "time": _stamp(),
+            "event": event,
+            **({"worker": self.worker} if self.worker else {}),
+            **{k: v for k, v in fields.items() if v is not None},
+        }
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
@@ -133,16 +150,20 @@ def _progress(label: str) -> Iterator[Progress]:
     from rich.progress import MofNCompleteColumn, TimeRemainingColumn
     from rich.progress import Progress as Bar
 
-    with Bar(*Bar.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn(),
-             transient=True) as bar:
+    with Bar(
+        *Bar.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    ) as bar:
         yield _Bar(bar, label)
 
 
 def _summary(result: SyncResult) -> None:
     for finding in result.findings:
         if finding.severity == "error":
-            click.echo(f"{finding.file}:{finding.line}:{finding.column}: error {finding.rule} "
-                       f"{finding.message}", err=True)
+            click.echo(
+                f"{finding.file}:{finding.line}:{finding.column}: error {finding.rule} "
+                f"{finding.message}",
+                err=True,
+            )
     for board, why in sorted(result.skipped.items()):
         click.echo(f"skipped board {board}: {why}")
     for note in result.notes:
@@ -152,22 +173,28 @@ def _summary(result: SyncResult) -> None:
     counts = Counter((d.board, d.action, d.state) for d in result.outcomes)
     if counts:
         waiting = any(state == "waiting" for _, _, state in counts)
-        click.echo(f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}" + (f"{'WAITING':>9}" if waiting
-                                                               else "")
-                   + f"{'RETRY LATER':>13}{'FAILED':>8}")
+        click.echo(
+            f"{'BOARD':<16}{'ACTION':<9}{'DONE':>6}"
+            + (f"{'WAITING':>9}" if waiting else "")
+            + f"{'RETRY LATER':>13}{'FAILED':>8}"
+        )
         for board, kind in sorted({(b, k) for b, k, _ in counts}):
-            click.echo(f"{board:<16}{kind:<9}{counts[(board, kind, 'done')]:>6}"
-                       + (f"{counts[(board, kind, 'waiting')]:>9}" if waiting else "")
-                       + f"{counts[(board, kind, 'pending')]:>13}"
-                       f"{counts[(board, kind, 'failed')]:>8}")
+            click.echo(
+                f"{board:<16}{kind:<9}{counts[(board, kind, 'done')]:>6}"
+                + (f"{counts[(board, kind, 'waiting')]:>9}" if waiting else "")
+                + f"{counts[(board, kind, 'pending')]:>13}"
+                f"{counts[(board, kind, 'failed')]:>8}"
+            )
         if waiting:
             click.echo("WAITING: taken by the board, which confirms later; later syncs ask it")
     elif any(f.severity == "error" for f in result.findings):
         held = len({f.file for f in result.findings if f.severity == "error"})
         click.echo(f"nothing published: {held} posting file(s) with errors are held back")
     elif result.failing:
-        click.echo(f"nothing to do now; {result.failing} listing(s) failed earlier: see "
-                   "jobpub status, then fix the posting or run jobpub sync --retry-failed")
+        click.echo(
+            f"nothing to do now; {result.failing} listing(s) failed earlier: see "
+            "jobpub status, then fix the posting or run jobpub sync --retry-failed"
+        )
     elif result.skipped:
         click.echo("nothing done on the skipped boards; the others are up to date")
     else:
@@ -198,15 +225,17 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     loaded = engine.load(paths, write=False)
     now = engine.clock()
     rows = engine.ledger.listings()
-    actions = [a for a in engine.plan(loaded, now=now, listings=rows)
-               if upcoming or a.due <= now]
+    actions = [a for a in engine.plan(loaded, now=now, listings=rows) if upcoming or a.due <= now]
     skipped = engine.skipped_boards({a.board for a in actions})
     if as_json:
         click.echo(json.dumps({"actions": [a.as_json() for a in actions]}, indent=2))
         return
     for posting_id in sorted(loaded.held):
-        click.echo(f"held: {posting_id}: its file has errors (see jobpub validate); its "
-                   "listings stay as they are", err=True)
+        click.echo(
+            f"held: {posting_id}: its file has errors (see jobpub validate); its "
+            "listings stay as they are",
+            err=True,
+        )
     for row in rows:
         if row.hold == Hold.MANUAL and row.posting_id in loaded.desired:
             zone = loaded.known[row.posting_id].timezone
@@ -214,8 +243,11 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
     if not actions:
         click.echo("nothing to do: every listing is up to date")
     for a in actions:
-        zone = loaded.known[a.posting].timezone if a.posting in loaded.known else \
-            (loaded.desired[a.posting].posting.timezone or "UTC")
+        zone = (
+            loaded.known[a.posting].timezone
+            if a.posting in loaded.known
+            else (loaded.desired[a.posting].posting.timezone or "UTC")
+        )
         when = "now" if a.due <= now else local(a.due, zone)
         note = f" (board skipped: {skipped[a.board]})" if a.board in skipped else ""
         click.echo(f"{a.action:<8}{a.posting} on {a.board} {when}: {a.reason}{note}")
@@ -224,8 +256,7 @@ def plan(state: State, paths: tuple[Path, ...], as_json: bool, upcoming: bool) -
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--retry-failed", is_flag=True, help="try failed listings again")
-@click.option("--full", is_flag=True, help="plan every posting, not only what changed or "
-              "is due")
+@click.option("--full", is_flag=True, help="plan every posting, not only what changed or is due")
 @pass_state
 @handle_errors
 def sync(state: State, paths: tuple[Path, ...], retry_failed: bool, full: bool) -> None:
@@ -233,8 +264,9 @@ def sync(state: State, paths: tuple[Path, ...], retry_failed: bool, full: bool) 
     _postings_or_ledger(state, paths)
     engine = open_engine(state, create=True)
     with _progress("syncing") as progress:
-        result: SyncResult = _run(engine, engine.sync(paths, retry_failed=retry_failed,
-                                                      progress=progress, full=full))
+        result: SyncResult = _run(
+            engine, engine.sync(paths, retry_failed=retry_failed, progress=progress, full=full)
+        )
     _summary(result)
     invalid = any(f.severity == "error" for f in result.findings)
     if result.failed or invalid:
@@ -250,8 +282,10 @@ def _when(value: str) -> datetime | date:
     if len(value) == 10:
         return parsed.date()
     if parsed.tzinfo is None:
-        raise UsageError(f"--at {value}: no UTC offset; add one (e.g. {value}-07:00 or "
-                         f"{value}Z) or give a date, as in posting files")
+        raise UsageError(
+            f"--at {value}: no UTC offset; add one (e.g. {value}-07:00 or "
+            f"{value}Z) or give a date, as in posting files"
+        )
     return parsed
 
 
@@ -278,8 +312,10 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     if boards:
         unknown = [b for b in boards if b not in posting.boards]
         if unknown:
-            raise UsageError(f"--board {unknown[0]}: not among the posting's boards "
-                             f"({', '.join(posting.boards)})")
+            raise UsageError(
+                f"--board {unknown[0]}: not among the posting's boards "
+                f"({', '.join(posting.boards)})"
+            )
         update["boards"] = {b: posting.boards[b] for b in boards}
     if at:
         update["publish_at"] = _when(at)
@@ -288,15 +324,16 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
         start, end = posting.publish_time(), posting.expiry_time()
         if start is not None and end is not None and end <= start:
             raise UsageError("--at is not before the posting's expires_at")
-        if at and start is not None and start.date() < clock.now().astimezone(
-                start.tzinfo).date():
-            raise UsageError(f"--at {at} is in the past; leave --at out to publish at the "
-                             "next sync")
+        if at and start is not None and start.date() < clock.now().astimezone(start.tzinfo).date():
+            raise UsageError(
+                f"--at {at} is in the past; leave --at out to publish at the next sync"
+            )
     engine = open_engine(state)
     known = engine.ledger.postings().get(posting.id)
     if known is not None and known.source == "file" and known.removed_at is None:
-        raise UsageError(f"posting '{posting.id}' comes from {known.path}; edit that file "
-                         "instead of queueing it")
+        raise UsageError(
+            f"posting '{posting.id}' comes from {known.path}; edit that file instead of queueing it"
+        )
     earlier = engine.ledger.specs([posting.id]).get(posting.id) if known else None
     engine.ledger.save_postings([(posting, "queue", None, None)], engine.clock())
     zone = posting.timezone or "UTC"
@@ -305,8 +342,10 @@ def queue(state: State, file: Path, boards: tuple[str, ...], at: str | None) -> 
     click.echo(f"queued {posting.id} for {', '.join(posting.boards)}: publishes {when}")
     if earlier is not None:
         before = earlier.publish_time()
-        click.echo(f"this replaces the earlier queued version (it published "
-                   f"{local(before, zone) if before else 'at the next sync'})")
+        click.echo(
+            f"this replaces the earlier queued version (it published "
+            f"{local(before, zone) if before else 'at the next sync'})"
+        )
 
 
 @click.command()
@@ -325,40 +364,75 @@ def status(state: State, posting_id: str | None, as_json: bool) -> None:
     workers = fleet(engine.ledger) if posting_id is None else []
     now = clock.now()
     if as_json:
-        click.echo(json.dumps({"listings": [
-            {k: _iso(v) if isinstance(v, datetime) else v for k, v in r.items()
-             if not k.startswith("_")} for r in rows],
-            "workers": [{"worker": w.owner, "state": w.state(now),
-                         "started_at": _iso(w.started_at), "beat_at": _iso(w.beat_at),
-                         "stopped_at": _iso(w.stopped_at), "ticks": w.ticks,
-                         "last_tick": w.last_tick} for w in workers]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "listings": [
+                        {
+                            k: _iso(v) if isinstance(v, datetime) else v
+                            for k, v in r.items()
+                            if not k.startswith("_")
+                        }
+                        for r in rows
+                    ],
+                    "workers": [
+                        {
+                            "worker": w.owner,
+                            "state": w.state(now),
+                            "started_at": _iso(w.started_at),
+                            "beat_at": _iso(w.beat_at),
+                            "stopped_at": _iso(w.stopped_at),
+                            "ticks": w.ticks,
+                            "last_tick": w.last_tick,
+                        }
+                        for w in workers
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     if not rows:
-        queued = sorted(p.id for p in engine.ledger.postings().values()
-                        if p.source == "queue" and p.removed_at is None
-                        and posting_id in (None, p.id))
-        click.echo(f"queued, not synced yet: {', '.join(queued)} (the next jobpub sync "
-                   "publishes them)" if queued else "no listings yet: run jobpub sync")
+        queued = sorted(
+            p.id
+            for p in engine.ledger.postings().values()
+            if p.source == "queue" and p.removed_at is None and posting_id in (None, p.id)
+        )
+        click.echo(
+            f"queued, not synced yet: {', '.join(queued)} (the next jobpub sync publishes them)"
+            if queued
+            else "no listings yet: run jobpub sync"
+        )
     else:
-        click.echo(f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}"
-                   f"{'NEXT REFRESH':<22}{'EXPIRES':<22}URL / LAST ERROR")
+        click.echo(
+            f"{'POSTING':<36}{'BOARD':<16}{'STATE':<10}{'POSTED':<23}"
+            f"{'NEXT REFRESH':<22}{'EXPIRES':<22}URL / LAST ERROR"
+        )
     for r in rows:
         zone, tail = r["_zone"], r["last_error"] or r["url"] or ""
         if r["hold"]:
             tail = r["hold"]
-        posted = local(r["posted_at"], zone) if r["posted_at"] else \
-            (f"({local(r['_publishes'], zone)})" if r["_publishes"] else "-")
-        click.echo(f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
-                   f"{local(r['next_refresh_at'], zone):<22}"
-                   f"{local(r['expires_at'], zone):<22}{tail}")
+        posted = (
+            local(r["posted_at"], zone)
+            if r["posted_at"]
+            else (f"({local(r['_publishes'], zone)})" if r["_publishes"] else "-")
+        )
+        click.echo(
+            f"{r['posting']:<36}{r['board']:<16}{r['state']:<10}{posted:<23}"
+            f"{local(r['next_refresh_at'], zone):<22}"
+            f"{local(r['expires_at'], zone):<22}{tail}"
+        )
     if workers:
         zone = state.config.timezone
-        click.echo(f"\n{'WORKER':<36}{'STATE':<9}{'STARTED':<23}{'LAST BEAT':<13}"
-                   f"{'TICKS':>6}  LAST TICK")
+        click.echo(
+            f"\n{'WORKER':<36}{'STATE':<9}{'STARTED':<23}{'LAST BEAT':<13}{'TICKS':>6}  LAST TICK"
+        )
         for w in workers:
             ago = f"{int((now - w.beat_at).total_seconds())} s ago"
-            click.echo(f"{w.owner:<36}{w.state(now):<9}{local(w.started_at, zone):<23}"
-                       f"{ago:<13}{w.ticks:>6}  {w.last_tick or '-'}")
+            click.echo(
+                f"{w.owner:<36}{w.state(now):<9}{local(w.started_at, zone):<23}"
+                f"{ago:<13}{w.ticks:>6}  {w.last_tick or '-'}"
+            )
 
 
 @click.command()
@@ -375,26 +449,43 @@ def history(state: State, posting_id: str, as_json: bool) -> None:
         sys.exit(1)
     events = engine.ledger.history(posting_id)
     if as_json:
-        click.echo(json.dumps({"events": [
-            {"time": _iso(e.time), "board": e.board, "action": e.action,
-             "outcome": e.outcome, "http_status": e.http_status, "detail": e.detail,
-             "actor": e.actor}
-            for e in events]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "events": [
+                        {
+                            "time": _iso(e.time),
+                            "board": e.board,
+                            "action": e.action,
+                            "outcome": e.outcome,
+                            "http_status": e.http_status,
+                            "detail": e.detail,
+                            "actor": e.actor,
+                        }
+                        for e in events
+                    ]
+                },
+                indent=2,
+            )
+        )
         return
     zone = known.timezone
     if events:
         click.echo(f"{'TIME':<22}{'BOARD':<16}{'ACTION':<10}{'RESULT':<7} DETAIL")
     for e in events:
         code = f" HTTP {e.http_status}" if e.http_status else ""
-        click.echo(f"{local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
-                   f"{code} {e.detail}".rstrip())
+        click.echo(
+            f"{local(e.time, zone):<22}{e.board:<16}{e.action:<10}{e.outcome:<7}"
+            f"{code} {e.detail}".rstrip()
+        )
     if not events:
         click.echo("no board actions yet")
 
 
 #: ``--board B`` (repeatable) of the commands that act on some of a posting's boards.
-_on_boards = click.option("--board", "boards", multiple=True,
-                          help="only on these boards (repeatable)")
+_on_boards = click.option(
+    "--board", "boards", multiple=True, help="only on these boards (repeatable)"
+)
 
 
 @click.command()
@@ -411,21 +502,40 @@ def verify(state: State, boards: tuple[str, ...], repair: bool, as_json: bool) -
     engine = open_engine(state)
     result = _run(engine, look(engine, boards, repair=repair))
     if as_json:
-        click.echo(json.dumps({"checked": result.checked, "unchecked": result.unchecked,
-                               "missing": [{"posting": d.posting, "board": d.board,
-                                            "external_ref": d.external_ref,
-                                            "repaired": d.repaired} for d in result.drift],
-                               "notes": result.notes}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "checked": result.checked,
+                    "unchecked": result.unchecked,
+                    "missing": [
+                        {
+                            "posting": d.posting,
+                            "board": d.board,
+                            "external_ref": d.external_ref,
+                            "repaired": d.repaired,
+                        }
+                        for d in result.drift
+                    ],
+                    "notes": result.notes,
+                },
+                indent=2,
+            )
+        )
     else:
         for board, why in sorted(result.unchecked.items()):
             click.echo(f"not checked {board}: {why}")
         for note in result.notes:
             click.echo(note)
         for d in result.drift:
-            click.echo(f"MISSING {d.posting} on {d.board} ({d.external_ref}): live in the "
-                       "ledger, not on the board; " + ("put back: the next sync posts it"
-                                                       if d.repaired else
-                                                       "jobpub verify --repair puts it back"))
+            click.echo(
+                f"MISSING {d.posting} on {d.board} ({d.external_ref}): live in the "
+                "ledger, not on the board; "
+                + (
+                    "put back: the next sync posts it"
+                    if d.repaired
+                    else "jobpub verify --repair puts it back"
+                )
+            )
         checked = ", ".join(f"{b} {n}" for b, n in sorted(result.checked.items())) or "none"
         click.echo(f"checked live listings: {checked}; {len(result.drift)} missing")
     if result.drift:
@@ -443,8 +553,10 @@ def expire(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
     with _progress("expiring") as progress:
         result = _run(engine, engine.expire_now(posting_id, boards, progress))
     _summary(result)
-    click.echo(f"{posting_id} is held closed: editing its file does not publish it again; "
-               f"jobpub reopen {posting_id} does")
+    click.echo(
+        f"{posting_id} is held closed: editing its file does not publish it again; "
+        f"jobpub reopen {posting_id} does"
+    )
     if result.failed or result.skipped:
         sys.exit(1)
 
@@ -458,8 +570,9 @@ def reopen(state: State, posting_id: str, boards: tuple[str, ...]) -> None:
     """Publish again a posting closed by jobpub expire (at the next sync)."""
     engine = open_engine(state)
     reopened = engine.reopen(posting_id, boards)
-    click.echo(f"reopened {posting_id} on {', '.join(reopened)}: the next jobpub sync "
-               "publishes it again")
+    click.echo(
+        f"reopened {posting_id} on {', '.join(reopened)}: the next jobpub sync publishes it again"
+    )
 
 
 @click.command("migrate-ledger")
@@ -474,9 +587,11 @@ def migrate_ledger(state: State, source: str, target: str) -> None:
     from publisher.ledger_copy import copy_ledger
 
     copied = copy_ledger(source, target, say=click.echo)
-    click.echo(f"copied {sum(copied.values()):,} row(s) from {safe_url(source)} to "
-               f"{safe_url(target)}: set ledger = \"{safe_url(target)}\" (with its "
-               "password, or JOBPUB_LEDGER) and start jobpub again")
+    click.echo(
+        f"copied {sum(copied.values()):,} row(s) from {safe_url(source)} to "
+        f'{safe_url(target)}: set ledger = "{safe_url(target)}" (with its '
+        "password, or JOBPUB_LEDGER) and start jobpub again"
+    )
 
 
 @click.group()
@@ -506,16 +621,36 @@ def archive_export(state: State, since: str | None) -> None:
 
 
 @click.command()
-@click.option("--every", default=30, show_default=True, type=click.IntRange(5, 3600),
-              help="seconds between ticks")
-@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
-              help="on SIGTERM, seconds to let calls in flight finish")
-@click.option("--claim-size", "claim_size", default=100, show_default=True,
-              type=click.IntRange(1, 100000), help="actions claimed at a time, so that "
-              "workers sharing a ledger share the work")
-@click.option("--log-format", "log_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True, help="one line per board action, as text "
-              "or JSON")
+@click.option(
+    "--every",
+    default=30,
+    show_default=True,
+    type=click.IntRange(5, 3600),
+    help="seconds between ticks",
+)
+@click.option(
+    "--grace",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="on SIGTERM, seconds to let calls in flight finish",
+)
+@click.option(
+    "--claim-size",
+    "claim_size",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100000),
+    help="actions claimed at a time, so that workers sharing a ledger share the work",
+)
+@click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="one line per board action, as text or JSON",
+)
 @pass_state
 @handle_errors
 def run(state: State, every: int, grace: float, claim_size: int, log_format: str) -> None:
@@ -542,8 +677,9 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
         if lines.as_json:
             for f in result.findings:
                 if f.severity == "error":
-                    lines.line("finding", file=str(f.file), line=f.line, rule=f.rule,
-                               message=f.message)
+                    lines.line(
+                        "finding", file=str(f.file), line=f.line, rule=f.rule, message=f.message
+                    )
             for note in result.notes:
                 lines.line("note", message=note)
             for board, why in sorted(result.skipped.items()):
@@ -552,8 +688,13 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
                 lines.line("wrote", board=board, files=files)
             if result.outcomes:
                 counts = Counter(d.state for d in result.outcomes)
-                lines.line("tick", done=counts["done"], waiting=counts["waiting"],
-                           retry=counts["pending"], failed=counts["failed"])
+                lines.line(
+                    "tick",
+                    done=counts["done"],
+                    waiting=counts["waiting"],
+                    retry=counts["pending"],
+                    failed=counts["failed"],
+                )
         elif result.outcomes or result.written or result.notes:
             _summary(result)
 
@@ -568,5 +709,16 @@ def run(state: State, every: int, grace: float, claim_size: int, log_format: str
 
 
 #: The commands this module adds to ``jobpub`` (when one of them runs, or help lists them).
-COMMANDS: tuple[click.Command, ...] = (archive, expire, history, migrate_ledger, plan, queue,
-                                       reopen, run, status, sync, verify)
+COMMANDS: tuple[click.Command, ...] = (
+    archive,
+    expire,
+    history,
+    migrate_ledger,
+    plan,
+    queue,
+    reopen,
+    run,
+    status,
+    sync,
+    verify,
+)

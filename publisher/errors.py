@@ -82,8 +82,9 @@ class BoardError(PublisherError):
 class BoardUnavailable(BoardError):
     """Transient failure: safe to retry, after ``retry_after`` seconds when the board says."""
 
-    def __init__(self, board: str, reason: str, status: int | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self, board: str, reason: str, status: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(board, reason, status)
         self.retry_after = retry_after
 

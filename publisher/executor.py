@@ -96,12 +96,21 @@ class Executor:
     """Runs jobs; a writer task records outcomes in the ledger in batches as they finish,
     off the event loop, so board calls keep going while the database writes."""
 
-    def __init__(self, ledger: Ledger, clock: Clock, sleep: Sleep, *, max_wait: float = 120.0,
-                 batch: int = 500, window: float = 0.2,
-                 progress: Callable[[Job, Outcome, float], None] | None = None,
-                 added: Callable[[int], None] | None = None,
-                 stopping: asyncio.Event | None = None, leases: Leases | None = None,
-                 deadline: Callable[[str], float] | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Clock,
+        sleep: Sleep,
+        *,
+        max_wait: float = 120.0,
+        batch: int = 500,
+        window: float = 0.2,
+        progress: Callable[[Job, Outcome, float], None] | None = None,
+        added: Callable[[int], None] | None = None,
+        stopping: asyncio.Event | None = None,
+        leases: Leases | None = None,
+        deadline: Callable[[str], float] | None = None,
+    ) -> None:
         self.ledger, self.clock, self.sleep = ledger, clock, sleep
         self.leases = leases  # the claims' leases: renewed while running, checked per call
         self.deadline = deadline or (lambda board: 60.0)  # seconds one board call may take
@@ -116,8 +125,12 @@ class Executor:
         self.added = added  # told how many jobs the run has had so far, as they arrive
         self.queued = 0
 
-    async def run(self, jobs: list[Job], limits: dict[str, BoardLimit],
-                  more: asyncio.Queue[list[Job] | None] | None = None) -> None:
+    async def run(
+        self,
+        jobs: list[Job],
+        limits: dict[str, BoardLimit],
+        more: asyncio.Queue[list[Job] | None] | None = None,
+    ) -> None:
         """Run every job; each outcome goes to the ledger (in batches) and to ``progress``.
 
         Per board the jobs become units of work: a job alone, a batch (boards declaring
@@ -149,8 +162,14 @@ class Executor:
             try:
                 await writer  # re-raises a failed write: the run stops there
             finally:  # stopped early: what was never started goes back, untouched
-                self._give_back([job.work.id for lane in self._lanes.values()
-                                 for _, left in lane.units for job in left])
+                self._give_back(
+                    [
+                        job.work.id
+                        for lane in self._lanes.values()
+                        for _, left in lane.units
+                        for job in left
+                    ]
+                )
 
     def _add(self, jobs: list[Job]) -> None:
         """Queue jobs on their boards' lanes; start workers up to each board's limit."""
@@ -164,8 +183,10 @@ class Executor:
             lane = self._lanes.get(board)
             if lane is None:
                 limit = self._limits.get(board, BoardLimit())
-                lane = self._lanes[board] = _Lane(limit.concurrency, TokenBucket(
-                    limit.rate_per_second, limit.burst, self.clock, self.sleep))
+                lane = self._lanes[board] = _Lane(
+                    limit.concurrency,
+                    TokenBucket(limit.rate_per_second, limit.burst, self.clock, self.sleep),
+                )
             for unit in units(self, mine):  # expiries first (they arrive after others)
                 if all(job.work.kind == ActionKind.EXPIRE for job in unit[1]):
                     lane.units.insert(lane.expiries, unit)
@@ -185,11 +206,13 @@ class Executor:
         try:
             self.ledger.release(work_ids, self.leases.owner if self.leases else None)
         except Exception:  # the ledger is failing: their leases lapse, and they are taken over
-            self.notes.append(f"stopping: {len(work_ids)} action(s) not started are left to "
-                              "their lease")
+            self.notes.append(
+                f"stopping: {len(work_ids)} action(s) not started are left to their lease"
+            )
         else:
-            self.notes.append(f"stopping: {len(work_ids)} action(s) not started were given "
-                              "back for the next run")
+            self.notes.append(
+                f"stopping: {len(work_ids)} action(s) not started were given back for the next run"
+            )
 
     async def _worker(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
@@ -215,8 +238,12 @@ class Executor:
                 if self.progress is not None:
                     self.progress(job, outcome, loop.time() - started)
 
-    async def _unit(self, run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
-                    jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+    async def _unit(
+        self,
+        run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
+        jobs: list[Job],
+        bucket: TokenBucket,
+    ) -> list[Outcome]:
         """One unit of work, sent only while this run still holds every job's lease (checked
         now, and again before each request leaves); a job whose work was taken over by
         another worker is not sent, and its outcome is recorded as a stale attempt."""
@@ -229,16 +256,19 @@ class Executor:
         if mine:
             token = SEND_GUARD.set(self.leases.guard([job.work.id for job in mine], deadline))
             try:
-                done.update(zip(map(id, mine), await self._guarded(run, mine, bucket),
-                                strict=True))
+                done.update(zip(map(id, mine), await self._guarded(run, mine, bucket), strict=True))
             except LeaseLost:
                 done.update((id(job), self._not_sent(job)) for job in mine)
             finally:
                 SEND_GUARD.reset(token)
         return [done[id(job)] for job in jobs]
 
-    async def _guarded(self, run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
-                       jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
+    async def _guarded(
+        self,
+        run: Callable[[list[Job], TokenBucket], Awaitable[list[Outcome]]],
+        jobs: list[Job],
+        bucket: TokenBucket,
+    ) -> list[Outcome]:
         """The unit's outcomes; an exception no handler expected fails its jobs (after
         logging it), a create among them marked to be looked up before any resend."""
         try:
@@ -246,13 +276,22 @@ class Executor:
         except LeaseLost:
             raise
         except Exception as exc:
-            logger.exception("%s: unexpected %s while running %s", jobs[0].adapter.name,
-                             type(exc).__name__, ", ".join(f"#{j.work.id}" for j in jobs))
+            logger.exception(
+                "%s: unexpected %s while running %s",
+                jobs[0].adapter.name,
+                type(exc).__name__,
+                ", ".join(f"#{j.work.id}" for j in jobs),
+            )
             outcomes = []
             for job in jobs:
-                outcome = self.failed(job, BoardError(
-                    job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"),
-                    [], job.listing.attempts + 1)
+                outcome = self.failed(
+                    job,
+                    BoardError(
+                        job.adapter.name, f"{type(exc).__name__} while running {job.work.kind}"
+                    ),
+                    [],
+                    job.listing.attempts + 1,
+                )
                 if job.work.kind == ActionKind.POST:
                     outcome.listing["reconcile"] = True  # it may be on the board: look first
                 outcomes.append(outcome)
@@ -263,12 +302,20 @@ class Executor:
         this attempt. Recorded only as a stale attempt (the fence no longer matches); were
         it still this run's, the work would simply be due again (a create looked up first,
         since an earlier attempt of this run may have reached the board)."""
-        event = self.event(job, job.work.kind, EventOutcome.STALE,
-                           "nothing sent: the lease had passed to another worker")
-        listing: ListingChange = {"reconcile": True} if job.work.kind == ActionKind.POST \
-            else {}
-        return Outcome(job.work.id, job.listing.id, listing,
-                       {"state": WorkState.PENDING, "due_at": self.clock()}, [event])
+        event = self.event(
+            job,
+            job.work.kind,
+            EventOutcome.STALE,
+            "nothing sent: the lease had passed to another worker",
+        )
+        listing: ListingChange = {"reconcile": True} if job.work.kind == ActionKind.POST else {}
+        return Outcome(
+            job.work.id,
+            job.listing.id,
+            listing,
+            {"state": WorkState.PENDING, "due_at": self.clock()},
+            [event],
+        )
 
     async def _write(self) -> None:
         """Record outcomes in batches until None: a batch is what arrives within ``window``
@@ -303,111 +350,210 @@ class Executor:
                 return
 
     # -- outcomes ------------------------------------------------------------------------
-    def event(self, job: Job, action: str, outcome: str, detail: str,
-               status: int | None = None) -> Event:
-        return Event(self.clock(), job.listing.posting_id, job.listing.board, action, outcome,
-                     detail, status)
+    def event(
+        self, job: Job, action: str, outcome: str, detail: str, status: int | None = None
+    ) -> Event:
+        return Event(
+            self.clock(), job.listing.posting_id, job.listing.board, action, outcome, detail, status
+        )
 
     def _expiry(self, job: Job, posted: datetime) -> datetime:
         return (job.posting.expiry_time() or posted + job.default_duration).astimezone(UTC)
 
-    def done(self, job: Job, receipt: Receipt | None, events: list[Event],
-              attempts: int) -> Outcome:
+    def done(
+        self, job: Job, receipt: Receipt | None, events: list[Event], attempts: int
+    ) -> Outcome:
         now, kind, listing = self.clock(), job.work.kind, job.listing
-        values: ListingChange = {"changed_at": now, "last_error": None, "reconcile": False,
-                                 "attempts": attempts}
+        values: ListingChange = {
+            "changed_at": now,
+            "last_error": None,
+            "reconcile": False,
+            "attempts": attempts,
+        }
         if receipt is not None:
             values.update({"board_id": receipt.board_id, "url": receipt.url})
         if kind == ActionKind.POST:
-            values.update({
-                "hold": None,  # restored or reopened: back to following the file
-                "state": ListingState.PENDING if receipt and receipt.pending
-                else ListingState.LIVE,
-                "posted_at": now, "refreshed_at": None, "refresh_count": 0, "expired_at": None,
-                "revision": job.revision, "content_hash": job.content_hash,
-                "expires_at": self._expiry(job, now)})
+            values.update(
+                {
+                    "hold": None,  # restored or reopened: back to following the file
+                    "state": ListingState.PENDING
+                    if receipt and receipt.pending
+                    else ListingState.LIVE,
+                    "posted_at": now,
+                    "refreshed_at": None,
+                    "refresh_count": 0,
+                    "expired_at": None,
+                    "revision": job.revision,
+                    "content_hash": job.content_hash,
+                    "expires_at": self._expiry(job, now),
+                }
+            )
         elif kind == ActionKind.UPDATE:
-            values.update({"state": ListingState.LIVE, "revision": job.revision,
-                           "content_hash": job.content_hash,
-                           "expires_at": self._expiry(job, listing.posted_at or now)})
+            values.update(
+                {
+                    "state": ListingState.LIVE,
+                    "revision": job.revision,
+                    "content_hash": job.content_hash,
+                    "expires_at": self._expiry(job, listing.posted_at or now),
+                }
+            )
         elif kind == ActionKind.REFRESH:
             values.update({"refreshed_at": now, "refresh_count": listing.refresh_count + 1})
         else:  # held as the expire says: by hand, or its file or board removed (or not)
-            values.update({"state": ListingState.EXPIRED, "expired_at": now,
-                           "hold": Hold.MANUAL if listing.hold == Hold.MANUAL
-                           else job.work.hold})
+            values.update(
+                {
+                    "state": ListingState.EXPIRED,
+                    "expired_at": now,
+                    "hold": Hold.MANUAL if listing.hold == Hold.MANUAL else job.work.hold,
+                }
+            )
         if isinstance(job.adapter, FileAdapter) and job.adapter.announces:
             was_public = listing.state in (ListingState.LIVE, ListingState.PENDING)
             if kind != ActionKind.EXPIRE:
                 values["notify"] = UPDATED
             elif was_public:
                 values["notify"] = REMOVED
-        return Outcome(job.work.id, listing.id, values,
-                       {"state": WorkState.DONE, "last_error": None}, events)
+        return Outcome(
+            job.work.id, listing.id, values, {"state": WorkState.DONE, "last_error": None}, events
+        )
 
-    def settle(self, job: Job, receipt: Receipt | None, events: list[Event], attempts: int,
-               probe: bool = False) -> Outcome:
+    def settle(
+        self,
+        job: Job,
+        receipt: Receipt | None,
+        events: list[Event],
+        attempts: int,
+        probe: bool = False,
+    ) -> Outcome:
         """The action's answer: done, or accepted as a task the board finishes later."""
         if receipt is None or receipt.task is None:
             return self.done(job, receipt, events, attempts)
         tasks = getattr(job.adapter, "tasks", None)
         if tasks is None:
-            return self.failed(job, BoardError(job.adapter.name, "answered with a task id "
-                                                "but declares no tasks to poll"), events,
-                                attempts)
+            return self.failed(
+                job,
+                BoardError(
+                    job.adapter.name, "answered with a task id but declares no tasks to poll"
+                ),
+                events,
+                attempts,
+            )
         now, kind = self.clock(), job.work.kind
         first = now + tasks.first_poll
-        what = "update sent to find out whether an earlier create reached the board" \
-            if probe else f"{kind} accepted"
-        events.append(self.event(job, kind, EventOutcome.OK,
-                                 f"{what}; board task {receipt.task}, first poll in "
-                                 f"{human(tasks.first_poll)}"))
-        values: ListingChange = {"attempts": attempts, "last_error": None, "changed_at": now,
-                                 "reconcile": probe}
+        what = (
+            "update sent to find out whether an earlier create reached the board"
+            if probe
+            else f"{kind} accepted"
+        )
+        events.append(
+            self.event(
+                job,
+                kind,
+                EventOutcome.OK,
+                f"{what}; board task {receipt.task}, first poll in {human(tasks.first_poll)}",
+            )
+        )
+        values: ListingChange = {
+            "attempts": attempts,
+            "last_error": None,
+            "changed_at": now,
+            "reconcile": probe,
+        }
         if kind == ActionKind.POST and not probe:
             values.update({"state": ListingState.PENDING})
         if kind in (ActionKind.POST, ActionKind.UPDATE) and not probe:  # what was sent
             values.update({"revision": job.revision, "content_hash": job.content_hash})
-        return Outcome(job.work.id, job.listing.id, values,
-                       {"state": WorkState.PENDING, "due_at": first, "task_id": receipt.task,
-                        "task_until": now + tasks.lifetime, "polls": 0, "probe": probe,
-                        "last_error": None}, events)
+        return Outcome(
+            job.work.id,
+            job.listing.id,
+            values,
+            {
+                "state": WorkState.PENDING,
+                "due_at": first,
+                "task_id": receipt.task,
+                "task_until": now + tasks.lifetime,
+                "polls": 0,
+                "probe": probe,
+                "last_error": None,
+            },
+            events,
+        )
 
     def gone(self, job: Job, error: NotOnBoard, events: list[Event], attempts: int) -> Outcome:
         """A withdrawal of a job the board no longer has open: withdrawn, and said so."""
-        events.append(self.event(job, ActionKind.EXPIRE, EventOutcome.OK,
-                                 f"already closed on the board ({error.reason}): counted as "
-                                 "withdrawn", error.status))
+        events.append(
+            self.event(
+                job,
+                ActionKind.EXPIRE,
+                EventOutcome.OK,
+                f"already closed on the board ({error.reason}): counted as withdrawn",
+                error.status,
+            )
+        )
         return self.done(job, None, events, attempts)
 
-    def failed(self, job: Job, error: BoardError, events: list[Event], attempts: int, *,
-               found: Receipt | None = None, unknown: bool = False) -> Outcome:
+    def failed(
+        self,
+        job: Job,
+        error: BoardError,
+        events: list[Event],
+        attempts: int,
+        *,
+        found: Receipt | None = None,
+        unknown: bool = False,
+    ) -> Outcome:
         """A permanent failure; what is known of the listing on the board is kept (a create
         ``found`` there, or one whose outcome is ``unknown``, is never made again)."""
         reason = str(error)
-        events.append(self.event(job, job.work.kind, EventOutcome.FAILED, error.reason,
-                                 error.status))
+        events.append(
+            self.event(job, job.work.kind, EventOutcome.FAILED, error.reason, error.status)
+        )
         values: ListingChange = {
-            "state": ListingState.FAILED, "last_error": reason, "attempts": attempts,
-            "revision": job.revision, "content_hash": job.content_hash,
-            "changed_at": self.clock()}
+            "state": ListingState.FAILED,
+            "last_error": reason,
+            "attempts": attempts,
+            "revision": job.revision,
+            "content_hash": job.content_hash,
+            "changed_at": self.clock(),
+        }
         if found is not None:
             values.update({"board_id": found.board_id, "url": found.url})
         elif unknown:
             values.update({"reconcile": True})
-        return Outcome(job.work.id, job.listing.id, values,
-                       {"state": WorkState.FAILED, "last_error": reason}, events)
+        return Outcome(
+            job.work.id,
+            job.listing.id,
+            values,
+            {"state": WorkState.FAILED, "last_error": reason},
+            events,
+        )
 
-    def rescheduled(self, job: Job, error: BoardError, wait: timedelta, events: list[Event],
-                     attempts: int, reconcile: bool) -> Outcome:
+    def rescheduled(
+        self,
+        job: Job,
+        error: BoardError,
+        wait: timedelta,
+        events: list[Event],
+        attempts: int,
+        reconcile: bool,
+    ) -> Outcome:
         due = self.clock() + wait
-        events.append(self.event(job, job.work.kind, "retry",
-                                  f"{error.reason}; next attempt in {human(wait)}",
-                                  error.status))
-        return Outcome(job.work.id, job.listing.id,
-                       {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
-                       {"state": WorkState.PENDING, "due_at": due, "last_error": str(error)},
-                       events)
+        events.append(
+            self.event(
+                job,
+                job.work.kind,
+                "retry",
+                f"{error.reason}; next attempt in {human(wait)}",
+                error.status,
+            )
+        )
+        return Outcome(
+            job.work.id,
+            job.listing.id,
+            {"last_error": str(error), "attempts": attempts, "reconcile": reconcile},
+            {"state": WorkState.PENDING, "due_at": due, "last_error": str(error)},
+            events,
+        )
 
     # -- feed and page boards --------------------------------------------------------------
     async def files(self, jobs: list[Job], bucket: TokenBucket) -> list[Outcome]:
@@ -417,13 +563,19 @@ class Executor:
         for job in jobs:
             adapter = job.adapter
             assert isinstance(adapter, FileAdapter)
-            receipt = adapter.receipt(job.posting, job.listing.external_ref) \
-                if job.work.kind != ActionKind.EXPIRE else None
+            receipt = (
+                adapter.receipt(job.posting, job.listing.external_ref)
+                if job.work.kind != ActionKind.EXPIRE
+                else None
+            )
             event = self.event(job, job.work.kind, EventOutcome.OK, _FILE_DONE[job.work.kind])
             outcomes.append(self.done(job, receipt, [event], job.listing.attempts + 1))
         return outcomes
 
 
-_FILE_DONE = {"post": "added to the board's files", "update": "changed in the board's files",
-              "refresh": "date renewed in the board's files",
-              "expire": "removed from the board's files"}
+_FILE_DONE = {
+    "post": "added to the board's files",
+    "update": "changed in the board's files",
+    "refresh": "date renewed in the board's files",
+    "expire": "removed from the board's files",
+}

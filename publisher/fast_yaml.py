@@ -48,16 +48,20 @@ def _odd_character() -> re.Pattern[str]:
     """Characters the two parsers treat differently (tabs, CR, controls, NEL, LS/PS, BOM:
     line breaks and refusals differ); needed only when ``str.isprintable`` says no, and
     compiled then (its ranges take ~5 ms)."""
-    return re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                      "\U00010000-\U0010ffff]")
+    return re.compile(
+        "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
 
 
 #: Tags and anchors start a token (after a space, a line break or a flow sign, or at the
 #: start); so do complex keys (``? key``). (An alias, ``*name``, needs an anchor: yaml_rs
 #: refuses one without, and ``**bold**`` stays text.) Each pattern starts with its literal,
 #: which the regex engine finds fast.
-_INDICATORS = (re.compile(r"!(?<![^ \n\[{,]!)"), re.compile(r"&(?<![^ \n\[{,]&)"),
-               re.compile(r"\?(?<![^ \n\[{,]\?)(?=[ \n,\]}]|\Z)"))
+_INDICATORS = (
+    re.compile(r"!(?<![^ \n\[{,]!)"),
+    re.compile(r"&(?<![^ \n\[{,]&)"),
+    re.compile(r"\?(?<![^ \n\[{,]\?)(?=[ \n,\]}]|\Z)"),
+)
 #: Numbers only YAML 1.1 or yaml_rs reads: 0b101, -0x1, +0o7, 0X1F, 1_000 (each search
 #: starts at a literal character, which the regex engine finds fast).
 _NUMBER = re.compile(r"0(?:[XOBb]|(?<=[-+]0)[xo])")
@@ -83,8 +87,13 @@ def _flow_over_lines(text: str) -> bool:
         while at >= 0:
             start, end = _line_span(text, at)
             line = text[start:end]
-            if line.count("[") != line.count("]") or line.count("{") != line.count("}") \
-                    or "'" in line or '"' in line or "#" in line:
+            if (
+                line.count("[") != line.count("]")
+                or line.count("{") != line.count("}")
+                or "'" in line
+                or '"' in line
+                or "#" in line
+            ):
                 return True
             at = text.find(opener, end)  # the rest of this line is judged
     return False
@@ -99,9 +108,11 @@ def _odd_block_scalar(text: str) -> bool:
         while at >= 0:
             if at == 0 or text[at - 1] in " \n[{,":
                 start, end = _line_span(text, at)
-                if text[at - 2:at] not in (": ", "- ") \
-                        or any(c in text[start:end] for c in "[]{}") \
-                        or not _HEADER_REST.fullmatch(text, at + 1, end):
+                if (
+                    text[at - 2 : at] not in (": ", "- ")
+                    or any(c in text[start:end] for c in "[]{}")
+                    or not _HEADER_REST.fullmatch(text, at + 1, end)
+                ):
                     return True
             at = text.find(mark, at + 1)
     return False
@@ -111,19 +122,24 @@ def _special(text: str) -> bool:
     """Whether ``text`` may use something the two parsers read differently."""
     if not text.replace("\n", " ").isprintable() and _odd_character().search(text):
         return True
-    if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text \
-            or "\n%" in text:
+    if text.startswith(("---", "...", "%")) or "\n---" in text or "\n..." in text or "\n%" in text:
         return True  # several documents, directives
-    if any(mark in text and pattern.search(text) for mark, pattern in zip(
-            "!&?", _INDICATORS, strict=True)):
+    if any(
+        mark in text and pattern.search(text)
+        for mark, pattern in zip("!&?", _INDICATORS, strict=True)
+    ):
         return True
-    if ("|" in text or ">" in text) and (not text.endswith("\n") or _HEADER_AT_END.search(
-            text.rstrip().rpartition("\n")[2]) or _odd_block_scalar(text)):
+    if ("|" in text or ">" in text) and (
+        not text.endswith("\n")
+        or _HEADER_AT_END.search(text.rstrip().rpartition("\n")[2])
+        or _odd_block_scalar(text)
+    ):
         return True  # block scalars at the end of the text or where they cannot be
     if ("[" in text or "{" in text) and _flow_over_lines(text):
         return True
-    return _NUMBER.search(text) is not None or ("_" in text and _UNDERSCORE.search(text)
-                                                is not None)
+    return _NUMBER.search(text) is not None or (
+        "_" in text and _UNDERSCORE.search(text) is not None
+    )
 
 
 def fast_load(text: str) -> Any:

@@ -25,8 +25,9 @@ Clock = Callable[[], datetime]
 
 
 class Leases:
-    def __init__(self, ledger: Ledger, owner: str, clock: Clock, lease: timedelta,
-                 renew: float) -> None:
+    def __init__(
+        self, ledger: Ledger, owner: str, clock: Clock, lease: timedelta, renew: float
+    ) -> None:
         self.ledger, self.owner, self.clock = ledger, owner, clock
         self.lease, self.renew_every = lease, renew
         self.held: dict[int, tuple[int, datetime]] = {}  # work id -> (fence, lease until)
@@ -87,7 +88,9 @@ class Leases:
         async def still_mine() -> None:
             lost = await self.check(ids, deadline)
             if lost:
-                raise LeaseLost(f"work {', '.join(f'#{i}' for i in sorted(lost))} was taken "
-                                "over by another worker")
+                raise LeaseLost(
+                    f"work {', '.join(f'#{i}' for i in sorted(lost))} was taken "
+                    "over by another worker"
+                )
 
         return still_mine

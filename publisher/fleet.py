@@ -47,10 +47,14 @@ class Heartbeat:
     def start(self) -> None:
         now = self.clock()
         with self.ledger.engine.begin() as conn:
-            conn.execute(delete(workers).where(  # (a killed worker never says it stopped)
-                (workers.c.owner == self.owner) | (workers.c.beat_at < now - KEEP)))
-            conn.execute(insert(workers).values(owner=self.owner, started_at=now, beat_at=now,
-                                                ticks=0))
+            conn.execute(
+                delete(workers).where(  # (a killed worker never says it stopped)
+                    (workers.c.owner == self.owner) | (workers.c.beat_at < now - KEEP)
+                )
+            )
+            conn.execute(
+                insert(workers).values(owner=self.owner, started_at=now, beat_at=now, ticks=0)
+            )
 
     def beat(self, last_tick: str | None = None) -> None:
         values: dict[str, object] = {"beat_at": self.clock()}
@@ -62,8 +66,11 @@ class Heartbeat:
     def stop(self) -> None:
         now = self.clock()
         with self.ledger.engine.begin() as conn:
-            conn.execute(update(workers).where(workers.c.owner == self.owner)
-                         .values(beat_at=now, stopped_at=now))
+            conn.execute(
+                update(workers)
+                .where(workers.c.owner == self.owner)
+                .values(beat_at=now, stopped_at=now)
+            )
 
 
 def fleet(ledger: Ledger) -> list[Worker]:

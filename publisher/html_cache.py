@@ -13,8 +13,10 @@ from pathlib import Path
 __all__ = ["HtmlCache"]
 
 _KEEP = 60 * 86400
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS html (key TEXT PRIMARY KEY, html TEXT NOT NULL, "
-           "used INTEGER NOT NULL)")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS html (key TEXT PRIMARY KEY, html TEXT NOT NULL, "
+    "used INTEGER NOT NULL)"
+)
 
 
 class HtmlCache:
@@ -26,8 +28,9 @@ class HtmlCache:
         self._db: sqlite3.Connection | None = None
         with contextlib.suppress(OSError, sqlite3.Error):
             folder.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(folder / "html.sqlite3", timeout=5, isolation_level=None,
-                                 check_same_thread=False)
+            db = sqlite3.connect(
+                folder / "html.sqlite3", timeout=5, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
             self._db = db
@@ -58,10 +61,14 @@ class HtmlCache:
         today = int(time.time()) // 86400
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?)",
-                                 [(k, v, today) for k, v in self._pending.items()])
-            self._db.executemany("UPDATE html SET used = ? WHERE key = ? AND used < ?",
-                                 [(today, k, today) for k in self._used])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO html VALUES (?, ?, ?)",
+                [(k, v, today) for k, v in self._pending.items()],
+            )
+            self._db.executemany(
+                "UPDATE html SET used = ? WHERE key = ? AND used < ?",
+                [(today, k, today) for k in self._used],
+            )
             self._db.execute("COMMIT")
         with contextlib.suppress(sqlite3.Error):
             if self._db.in_transaction:
@@ -80,5 +87,4 @@ class HtmlCache:
             return
         stamp.touch()
         assert self._db is not None
-        self._db.execute("DELETE FROM html WHERE used < ?",
-                         ((int(time.time()) - _KEEP) // 86400,))
+        self._db.execute("DELETE FROM html WHERE used < ?", ((int(time.time()) - _KEEP) // 86400,))

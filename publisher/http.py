@@ -36,8 +36,9 @@ MAX_ANSWER_BYTES = 10_000_000
 #: Awaited just before each request leaves (set by the engine around a board call): it
 #: raises when the worker no longer holds the work the request is for, so a worker paused
 #: past its lease sends nothing once it wakes up.
-SEND_GUARD: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("send_guard",
-                                                                         default=None)
+SEND_GUARD: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "send_guard", default=None
+)
 
 
 class _Capped(httpx.AsyncByteStream):
@@ -51,8 +52,9 @@ class _Capped(httpx.AsyncByteStream):
         async for chunk in self.stream:
             seen += len(chunk)
             if seen > self.limit:
-                raise httpx.RemoteProtocolError(f"the answer is larger than {self.limit:,} "
-                                                "bytes: cut off")
+                raise httpx.RemoteProtocolError(
+                    f"the answer is larger than {self.limit:,} bytes: cut off"
+                )
             yield chunk
 
     async def aclose(self) -> None:
@@ -79,8 +81,9 @@ class _GuardedStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
         return _GuardedStream(await self.inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
@@ -91,16 +94,22 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
         self.inner = inner
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        return _GuardedStream(await self.inner.connect_tcp(host, port, timeout, local_address,
-                                                           socket_options))
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _GuardedStream(
+            await self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        return _GuardedStream(await self.inner.connect_unix_socket(path, timeout,
-                                                                   socket_options))
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _GuardedStream(await self.inner.connect_unix_socket(path, timeout, socket_options))
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
@@ -131,8 +140,9 @@ class _Guarded(httpx.AsyncBaseTransport):
             return response  # framed by its length: the body cannot run past it
         if length.isdigit():
             await response.aclose()
-            raise httpx.RemoteProtocolError(f"the answer is larger than {self.max_bytes:,} "
-                                            "bytes: cut off")
+            raise httpx.RemoteProtocolError(
+                f"the answer is larger than {self.max_bytes:,} bytes: cut off"
+            )
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         response.stream = _Capped(stream, self.max_bytes)
@@ -149,21 +159,25 @@ def user_agent() -> str:
         return "jobpub/dev"
 
 
-def make_client(max_connections: int = 20,
-                transport: httpx.AsyncBaseTransport | None = None,
-                timeout: float | None = None,
-                max_bytes: int = MAX_ANSWER_BYTES) -> httpx.AsyncClient:
+def make_client(
+    max_connections: int = 20,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | None = None,
+    max_bytes: int = MAX_ANSWER_BYTES,
+) -> httpx.AsyncClient:
     """A client for one board: its pool is larger than the board's concurrency limit, and
     the transport retries only connect-phase errors (nothing was sent, safe for POST).
     ``transport`` replaces the network (in-process fake boards); either way each request
     passes :data:`SEND_GUARD` first and its answer is cut off past ``max_bytes``."""
     # Limits belong to the transport: AsyncClient ignores its own once given a transport.
-    limits = httpx.Limits(max_connections=max_connections,
-                          max_keepalive_connections=max_connections, keepalive_expiry=30)
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=30,
+    )
     return httpx.AsyncClient(
         timeout=TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=5.0, pool=30.0),
-        transport=_Guarded(transport or _network(2, limits),
-                           max_bytes),
+        transport=_Guarded(transport or _network(2, limits), max_bytes),
         headers={"User-Agent": user_agent()},
         follow_redirects=False,
     )
@@ -172,17 +186,20 @@ def make_client(max_connections: int = 20,
 class Clients:
     """One client per board, made on first use and closed together."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None,
-                 max_bytes: int = MAX_ANSWER_BYTES) -> None:
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport | None = None, max_bytes: int = MAX_ANSWER_BYTES
+    ) -> None:
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._transport = transport
         self.max_bytes = max_bytes
 
-    def get(self, board: str, concurrency: int = 4,
-            timeout: float | None = None) -> httpx.AsyncClient:
+    def get(
+        self, board: str, concurrency: int = 4, timeout: float | None = None
+    ) -> httpx.AsyncClient:
         if board not in self._clients:
-            self._clients[board] = make_client(max(10, concurrency * 2), self._transport,
-                                               timeout, self.max_bytes)
+            self._clients[board] = make_client(
+                max(10, concurrency * 2), self._transport, timeout, self.max_bytes
+            )
         return self._clients[board]
 
     async def aclose(self) -> None:
@@ -193,8 +210,9 @@ class Clients:
     async def __aenter__(self) -> Clients:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
 
@@ -207,8 +225,7 @@ def _classify(exc: Exception, board: str) -> Exception:
     return exc
 
 
-async def board_call(board: str, call: Awaitable[T], what: str,
-                     deadline: float | None = None) -> T:
+async def board_call(board: str, call: Awaitable[T], what: str, deadline: float | None = None) -> T:
     """An adapter's call with every failure in the error tree: httpx errors classified, and
     an unexpected exception an unknown outcome (``what`` says what the board may have done).
     ``deadline``: seconds the whole call may take (connect, send, every read of a dripping
@@ -217,12 +234,16 @@ async def board_call(board: str, call: Awaitable[T], what: str,
         async with asyncio.timeout(deadline):
             return await call
     except TimeoutError:
-        raise OutcomeUnknown(board, f"no whole answer within the call's {deadline:g} s "
-                                    "deadline; the board may have processed it") from None
+        raise OutcomeUnknown(
+            board,
+            f"no whole answer within the call's {deadline:g} s "
+            "deadline; the board may have processed it",
+        ) from None
     except httpx.HTTPError as exc:
         raise _classify(exc, board) from None
     except (PublisherError, LeaseLost):
         raise
     except Exception as exc:
-        raise OutcomeUnknown(board, f"{type(exc).__name__} in the {board} adapter; "
-                                    f"{what}") from None
+        raise OutcomeUnknown(
+            board, f"{type(exc).__name__} in the {board} adapter; {what}"
+        ) from None

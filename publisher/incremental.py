@@ -23,9 +23,20 @@ from publisher.ledger import Ledger, ListingRow, _chunks, among
 from publisher.planner import Action
 from publisher.tables import REPLAN, engine_state, listings, postings
 
-__all__ = ["NEVER", "RACY", "clock_went_back", "due_postings", "next_due", "plan_fingerprint",
-           "planned", "save_next_due", "set_plan_fingerprint", "set_stats", "stat_of",
-           "take_turn"]
+__all__ = [
+    "NEVER",
+    "RACY",
+    "clock_went_back",
+    "due_postings",
+    "next_due",
+    "plan_fingerprint",
+    "planned",
+    "save_next_due",
+    "set_plan_fingerprint",
+    "set_stats",
+    "stat_of",
+    "take_turn",
+]
 
 #: Nothing planned for the listing: only a change plans it again.
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -49,9 +60,12 @@ def set_stats(ledger: Ledger, stats: Mapping[str, str | None]) -> None:
     """Remember each posting file's stat signature (posting id -> signature)."""
     if stats:
         with ledger.engine.begin() as conn:
-            conn.execute(update(postings).where(postings.c.id == bindparam("b_id"))
-                         .values(source_stat=bindparam("stat")),
-                         [{"b_id": pid, "stat": stat} for pid, stat in stats.items()])
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == bindparam("b_id"))
+                .values(source_stat=bindparam("stat")),
+                [{"b_id": pid, "stat": stat} for pid, stat in stats.items()],
+            )
 
 
 def due_postings(ledger: Ledger, now: datetime) -> set[str]:
@@ -67,8 +81,7 @@ def due_postings(ledger: Ledger, now: datetime) -> set[str]:
 
 def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
     """These postings (None: all) have been planned: their listings exist."""
-    statement = update(postings).where(postings.c.plan_pending == true()) \
-        .values(plan_pending=None)
+    statement = update(postings).where(postings.c.plan_pending == true()).values(plan_pending=None)
     with ledger.engine.begin() as conn:
         if posting_ids is None:
             conn.execute(statement)
@@ -77,8 +90,9 @@ def planned(ledger: Ledger, posting_ids: Iterable[str] | None) -> None:
             conn.execute(statement.where(among(conn, postings.c.id, part)))
 
 
-def next_due(rows: Sequence[ListingRow], actions: Sequence[Action],
-             now: datetime) -> list[tuple[int, int, datetime]]:
+def next_due(
+    rows: Sequence[ListingRow], actions: Sequence[Action], now: datetime
+) -> list[tuple[int, int, datetime]]:
     """(listing id, version planned on, next due) for the planned listings: the earliest
     action's due time; REPLAN (plan again next tick) when one is due now; NEVER when none.
     Left out: listings whose stored next due says so already (the same time, or a time
@@ -103,24 +117,33 @@ def save_next_due(ledger: Ledger, items: Sequence[tuple[int, int, datetime]]) ->
     params = [{"b_id": i, "b_version": v, "due": d} for i, v, d in items]
     with ledger.engine.begin() as conn:
         for part in _chunks(params, 1000):
-            conn.execute(update(listings).where(
-                listings.c.id == bindparam("b_id"), listings.c.version == bindparam("b_version"))
-                .values(next_due_at=bindparam("due")), list(part))
+            conn.execute(
+                update(listings)
+                .where(
+                    listings.c.id == bindparam("b_id"), listings.c.version == bindparam("b_version")
+                )
+                .values(next_due_at=bindparam("due")),
+                list(part),
+            )
 
 
 def plan_fingerprint(ledger: Ledger) -> str | None:
     with ledger.reads.connect() as conn:
-        return conn.execute(select(engine_state.c.value)
-                            .where(engine_state.c.key == "plan")).scalar_one_or_none()
+        return conn.execute(
+            select(engine_state.c.value).where(engine_state.c.key == "plan")
+        ).scalar_one_or_none()
 
 
 def set_plan_fingerprint(ledger: Ledger, value: str) -> None:
     with ledger.engine.begin() as conn:
-        done = conn.execute(update(engine_state).where(engine_state.c.key == "plan")
-                            .values(value=value)).rowcount
+        done = conn.execute(
+            update(engine_state).where(engine_state.c.key == "plan").values(value=value)
+        ).rowcount
         if not done:
-            conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
-                         [{"key": "plan", "value": value}])
+            conn.execute(
+                ledger._insert(engine_state).on_conflict_do_nothing(),
+                [{"key": "plan", "value": value}],
+            )
 
 
 #: How far behind the latest time a run has seen the clock may be (a fleet's clocks differ
@@ -139,22 +162,28 @@ def clock_went_back(ledger: Ledger, now: datetime) -> timedelta | None:
         return None
     with ledger.engine.begin() as conn:
         if seen is None:
-            conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
-                         [{"key": "clock", "value": "", "until": now}])
+            conn.execute(
+                ledger._insert(engine_state).on_conflict_do_nothing(),
+                [{"key": "clock", "value": "", "until": now}],
+            )
             return None
-        conn.execute(update(engine_state).where(engine_state.c.key == "clock")
-                     .values(until=now))
+        conn.execute(update(engine_state).where(engine_state.c.key == "clock").values(until=now))
     return seen - now if now < seen - CLOCK_SLACK else None
 
 
-def take_turn(ledger: Ledger, name: str, owner: str, now: datetime,
-              every: timedelta) -> bool:
+def take_turn(ledger: Ledger, name: str, owner: str, now: datetime, every: timedelta) -> bool:
     """Whether ``owner`` takes this turn of ``name`` (one worker per ``every``)."""
     with ledger.engine.begin() as conn:
-        conn.execute(ledger._insert(engine_state).on_conflict_do_nothing(),
-                     [{"key": name, "value": "", "until": None}])
-        taken = conn.execute(update(engine_state).where(
-            engine_state.c.key == name,
-            or_(engine_state.c.until.is_(None), engine_state.c.until <= now))
-            .values(value=owner, until=now + every)).rowcount
+        conn.execute(
+            ledger._insert(engine_state).on_conflict_do_nothing(),
+            [{"key": name, "value": "", "until": None}],
+        )
+        taken = conn.execute(
+            update(engine_state)
+            .where(
+                engine_state.c.key == name,
+                or_(engine_state.c.until.is_(None), engine_state.c.until <= now),
+            )
+            .values(value=owner, until=now + every)
+        ).rowcount
     return bool(taken)

@@ -30,18 +30,24 @@ def posting_json_schema() -> dict[str, Any]:
         defs[key] = {**settings, "additionalProperties": False}
         boards[name] = {"anyOf": [{"$ref": f"#/$defs/{key}"}, {"type": "null"}]}
     schema["properties"]["boards"] = {
-        **{k: v for k, v in schema["properties"]["boards"].items()
-           if k not in ("patternProperties", "propertyNames")},
-        "properties": boards, "additionalProperties": False}
+        **{
+            k: v
+            for k, v in schema["properties"]["boards"].items()
+            if k not in ("patternProperties", "propertyNames")
+        },
+        "properties": boards,
+        "additionalProperties": False,
+    }
     defs["Apply"]["anyOf"] = [
         {"required": [field], "properties": {field: {"type": "string"}}}
-        for field in ("url", "email")]
+        for field in ("url", "email")
+    ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
         "title": "jobpub posting",
         "description": "One job posting (postings/<id>.yaml). Cross-field rules (salary "
-                       "range, dates, remote eligibility, placeholders, board rules) are "
-                       "checked by `jobpub validate`.",
+        "range, dates, remote eligibility, placeholders, board rules) are "
+        "checked by `jobpub validate`.",
     }

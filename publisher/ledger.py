@@ -43,8 +43,17 @@ from publisher.tables import REPLAN, board_files, due_work, events, listings, po
 from publisher.tables import revisions as kept_revisions
 
 __all__ = [
-    "Event", "Ledger", "ListingChange", "ListingRow", "Outcome", "PostingRow", "WorkChange",
-    "WorkRow", "content_hash", "owner_id", "work_key",
+    "Event",
+    "Ledger",
+    "ListingChange",
+    "ListingRow",
+    "Outcome",
+    "PostingRow",
+    "WorkChange",
+    "WorkRow",
+    "content_hash",
+    "owner_id",
+    "work_key",
 ]
 
 OPEN_WORK = (WorkState.PENDING, WorkState.RUNNING)
@@ -58,7 +67,8 @@ _BY_POSTING = attrgetter("posting_id", "board")  # the order listings are read i
 _BOARDS = text(
     "WITH RECURSIVE used(board) AS (SELECT min(board) FROM listings UNION ALL "
     "SELECT (SELECT min(board) FROM listings WHERE board > used.board) FROM used "
-    "WHERE used.board IS NOT NULL) SELECT board FROM used WHERE board IS NOT NULL")
+    "WHERE used.board IS NOT NULL) SELECT board FROM used WHERE board IS NOT NULL"
+)
 #: What a light read of the postings shows for a time it did not read.
 REMOVED = datetime.min.replace(tzinfo=UTC)
 
@@ -82,7 +92,7 @@ def work_key(ref: str, kind: str, revision: int, seq: int) -> str:
 def _chunks(ids: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """``ids`` in slices small enough for one ``IN (...)``."""
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 def among(conn: Any, column: Any, values: Sequence[Any]) -> Any:
@@ -242,27 +252,53 @@ class Outcome:
     #: work; None: unconditionally (work no run had claimed).
     fence: int | None = None
 
-    ESSENTIAL = ("state", "board_id", "url", "revision", "content_hash", "reconcile",
-                 "attempts", "posted_at", "expired_at", "changed_at", "refresh_count")
+    ESSENTIAL = (
+        "state",
+        "board_id",
+        "url",
+        "revision",
+        "content_hash",
+        "reconcile",
+        "attempts",
+        "posted_at",
+        "expired_at",
+        "changed_at",
+        "refresh_count",
+    )
 
     def essentials(self, why: str) -> Outcome:
         """What must be kept when the whole outcome cannot be written: what the board has."""
-        listing = ListingChange(**{k: v for k, v in self.listing.items()  # type: ignore[typeddict-item]
-                                   if k in self.ESSENTIAL})
+        listing = ListingChange(
+            **{
+                k: v
+                for k, v in self.listing.items()  # type: ignore[typeddict-item]
+                if k in self.ESSENTIAL
+            }
+        )
         note = f"recorded partly ({why})"
         listing["last_error"] = note
-        return Outcome(self.work_id, self.listing_id, listing,
-                       {"state": self.work.get("state", WorkState.FAILED), "last_error": note},
-                       self.events, self.fence)
+        return Outcome(
+            self.work_id,
+            self.listing_id,
+            listing,
+            {"state": self.work.get("state", WorkState.FAILED), "last_error": note},
+            self.events,
+            self.fence,
+        )
 
     def stale_event(self) -> Event | None:
         """What a worker that lost its lease saw, as the history's *stale attempt*."""
         if not self.events:
             return None
         last = self.events[-1]
-        return replace(last, outcome=EventOutcome.STALE, detail=(
-            "not recorded: this worker had lost its lease on the work (paused or slow past "
-            f"it) and another worker holds it; what it saw: {last.detail}"))
+        return replace(
+            last,
+            outcome=EventOutcome.STALE,
+            detail=(
+                "not recorded: this worker had lost its lease on the work (paused or slow past "
+                f"it) and another worker holds it; what it saw: {last.detail}"
+            ),
+        )
 
 
 class Ledger:
@@ -275,8 +311,9 @@ class Ledger:
         self.actor = actor or _os_user()
 
     # -- postings -------------------------------------------------------------------------
-    def postings(self, *, light: bool = False, source: str | None = None,
-                 ids: Iterable[str] | None = None) -> dict[str, PostingRow]:
+    def postings(
+        self, *, light: bool = False, source: str | None = None, ids: Iterable[str] | None = None
+    ) -> dict[str, PostingRow]:
         """The postings the ledger knows (from ``source`` only, or these ``ids`` only).
         ``light``: without reading their times (what a tick compares files with):
         ``removed_at`` is :data:`REMOVED` or None, ``updated_at`` :data:`REMOVED`."""
@@ -288,37 +325,71 @@ class Ledger:
             query = query.where(postings.c.source == source)
         rows: list[Any] = []
         with self.reads.connect() as conn:
-            parts = [query] if ids is None else [query.where(among(conn, postings.c.id, part))
-                                                 for part in _chunks(sorted(set(ids)))]
+            parts = (
+                [query]
+                if ids is None
+                else [
+                    query.where(among(conn, postings.c.id, part))
+                    for part in _chunks(sorted(set(ids)))
+                ]
+            )
             for part in parts:
                 rows += conn.execute(part).all()  # (at once: far fewer calls per row)
         if not light:
             return {r[0]: PostingRow(*r) for r in rows}
-        return {r[0]: PostingRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                                 REMOVED if r[8] else None, REMOVED, r[10]) for r in rows}
+        return {
+            r[0]: PostingRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                REMOVED if r[8] else None,
+                REMOVED,
+                r[10],
+            )
+            for r in rows
+        }
 
     def queued(self) -> bool:
         """Whether any posting is queued (not removed)."""
         with self.reads.connect() as conn:
-            return conn.execute(select(postings.c.id).where(
-                postings.c.source == "queue", postings.c.removed_at.is_(None))
-                .limit(1)).first() is not None
+            return (
+                conn.execute(
+                    select(postings.c.id)
+                    .where(postings.c.source == "queue", postings.c.removed_at.is_(None))
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
     def specs(self, ids: Iterable[str]) -> dict[str, Posting]:
         """The last valid content of these postings."""
         wanted, found = sorted(set(ids)), {}
         with self.reads.connect() as conn:
             for part in _chunks(wanted):
-                query = select(postings.c.id, postings.c.spec) \
-                    .where(among(conn, postings.c.id, part))
-                found.update({pid: Posting.model_validate_json(spec, context=STORED)
-                              for pid, spec in conn.execute(query)})
+                query = select(postings.c.id, postings.c.spec).where(
+                    among(conn, postings.c.id, part)
+                )
+                found.update(
+                    {
+                        pid: Posting.model_validate_json(spec, context=STORED)
+                        for pid, spec in conn.execute(query)
+                    }
+                )
         return found
 
-    def save_postings(self, items: Iterable[tuple[Posting, str, str | None, str | None]],
-                      now: datetime, *, write: bool = True,
-                      known: Mapping[str, PostingRow] | None = None,
-                      ) -> dict[str, tuple[int, str]]:
+    def save_postings(
+        self,
+        items: Iterable[tuple[Posting, str, str | None, str | None]],
+        now: datetime,
+        *,
+        write: bool = True,
+        known: Mapping[str, PostingRow] | None = None,
+    ) -> dict[str, tuple[int, str]]:
         """Record each posting ``(posting, source, path, source_hash)``; changed content is a
         new revision. ``known``: :meth:`postings` when the caller has just read them.
 
@@ -333,15 +404,29 @@ class Ledger:
             spec = posting.model_dump_json(exclude_unset=True)  # what was given: compact
             spec_hash = hashlib.sha256(spec.encode()).hexdigest()
             row = known.get(posting.id)
-            values = {"id": posting.id, "content_hash": digest, "source": source, "path": path,
-                      "timezone": posting.timezone or "UTC", "source_hash": source_hash,
-                      "spec": spec, "spec_hash": spec_hash, "updated_at": now, "removed_at": None}
+            values = {
+                "id": posting.id,
+                "content_hash": digest,
+                "source": source,
+                "path": path,
+                "timezone": posting.timezone or "UTC",
+                "source_hash": source_hash,
+                "spec": spec,
+                "spec_hash": spec_hash,
+                "updated_at": now,
+                "removed_at": None,
+            }
             if row is None:  # planned by the next tick, whatever happens before it (a new or
                 # changed posting is pending a plan until one is made)
                 new.append({**values, "revision": 1, "plan_pending": True})
                 revisions[posting.id] = (1, digest)
-            elif (row.spec_hash, row.source, row.path, row.removed_at, row.source_hash) != \
-                    (spec_hash, source, path, None, source_hash):
+            elif (row.spec_hash, row.source, row.path, row.removed_at, row.source_hash) != (
+                spec_hash,
+                source,
+                path,
+                None,
+                source_hash,
+            ):
                 revision = row.revision + (row.content_hash != digest)
                 revisions[posting.id] = (revision, digest)
                 changed.append({**values, "revision": revision, "plan_pending": True})
@@ -350,14 +435,25 @@ class Ledger:
         if not write:
             return revisions
         known_revisions = {pid: row.revision for pid, row in known.items()}
-        kept = [{"posting_id": v["id"], "revision": v["revision"],
-                 "content_hash": v["content_hash"], "spec": v["spec"], "recorded_at": now}
-                for v in (*new, *changed) if v["revision"] != known_revisions.get(str(v["id"]))]
+        kept = [
+            {
+                "posting_id": v["id"],
+                "revision": v["revision"],
+                "content_hash": v["content_hash"],
+                "spec": v["spec"],
+                "recorded_at": now,
+            }
+            for v in (*new, *changed)
+            if v["revision"] != known_revisions.get(str(v["id"]))
+        ]
         with self.engine.begin() as conn:
             # (another run may have recorded the same new posting a moment ago)
             _insert_rows(conn, postings, new)
-            _update_many(conn, postings, [(v["id"], {k: x for k, x in v.items() if k != "id"})
-                                          for v in changed])
+            _update_many(
+                conn,
+                postings,
+                [(v["id"], {k: x for k, x in v.items() if k != "id"}) for v in changed],
+            )
             _insert_rows(conn, kept_revisions, kept)  # every revision, as first recorded
             _replan(conn, [str(v["id"]) for v in changed])
         return revisions
@@ -366,8 +462,9 @@ class Ledger:
         """Every recorded revision (from ``since``) with where and when it was live: per
         board, the time it went out (or the revision came, if later) and the time it was
         replaced by the next revision or taken down (None: still live)."""
-        query = select(kept_revisions).order_by(kept_revisions.c.posting_id,
-                                               kept_revisions.c.revision)
+        query = select(kept_revisions).order_by(
+            kept_revisions.c.posting_id, kept_revisions.c.revision
+        )
         rows = self._select(query)
         by_posting: dict[str, list[RowMapping]] = {}
         for row in rows:
@@ -380,32 +477,48 @@ class Ledger:
                 boards = []
                 for board, live_from, live_until in spans:
                     lo = max(live_from, start)
-                    hi = min(x for x in (live_until, end) if x is not None) \
-                        if (live_until or end) else None
+                    hi = (
+                        min(x for x in (live_until, end) if x is not None)
+                        if (live_until or end)
+                        else None
+                    )
                     if hi is None or lo < hi:
-                        boards.append({"board": board, "live_from": lo.isoformat(),
-                                       "live_until": hi.isoformat() if hi else None})
+                        boards.append(
+                            {
+                                "board": board,
+                                "live_from": lo.isoformat(),
+                                "live_until": hi.isoformat() if hi else None,
+                            }
+                        )
                 ends = [b["live_until"] for b in boards]
-                last = end.isoformat() if end else (
-                    max(ends) if boards and None not in ends else None)
+                last = (
+                    end.isoformat() if end else (max(ends) if boards and None not in ends else None)
+                )
                 if since is not None and last is not None and last < since.isoformat():
                     continue  # over before ``since``
-                yield {"posting": posting_id, "revision": row["revision"],
-                       "recorded_at": start.isoformat(), "content_hash": row["content_hash"],
-                       "content": json.loads(row["spec"]), "live": boards}
+                yield {
+                    "posting": posting_id,
+                    "revision": row["revision"],
+                    "recorded_at": start.isoformat(),
+                    "content_hash": row["content_hash"],
+                    "content": json.loads(row["spec"]),
+                    "live": boards,
+                }
 
     def mark_removed(self, ids: Sequence[str], now: datetime) -> None:
         if ids:
             with self.engine.begin() as conn:
-                conn.execute(update(postings).where(among(conn, postings.c.id, ids))
-                             .values(removed_at=now))
+                conn.execute(
+                    update(postings).where(among(conn, postings.c.id, ids)).values(removed_at=now)
+                )
                 _replan(conn, ids)
 
     # -- listings -------------------------------------------------------------------------
     def listings(self, posting_id: str | None = None) -> list[ListingRow]:
         # Columns in the dataclass's field order: rows become objects positionally (fast).
-        query = select(*[listings.c[f.name] for f in fields(ListingRow)]) \
-            .order_by(listings.c.posting_id, listings.c.board)
+        query = select(*[listings.c[f.name] for f in fields(ListingRow)]).order_by(
+            listings.c.posting_id, listings.c.board
+        )
         if posting_id is not None:
             query = query.where(listings.c.posting_id == posting_id)
         with self.reads.connect() as conn:
@@ -414,8 +527,13 @@ class Ledger:
     def failing(self) -> int:
         """Listings left failed (they need a person)."""
         with self.reads.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(listings).where(
-                listings.c.state == ListingState.FAILED)).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(listings)
+                    .where(listings.c.state == ListingState.FAILED)
+                ).scalar_one()
+            )
 
     def boards(self) -> set[str]:
         """Every board that has a listing: one index search per board (a loose index scan),
@@ -427,25 +545,43 @@ class Ledger:
         """New listings ``(posting_id, board, external_ref)``, scheduled."""
         if items:
             with self.engine.begin() as conn:  # a racing run may have added some already
-                _insert_rows(conn, listings, [
-                    {"posting_id": p, "board": b, "external_ref": ref,
-                     "state": ListingState.SCHEDULED, "refresh_count": 0, "attempts": 0,
-                     "reconcile": False, "changed_at": now}
-                    for p, b, ref in items])
+                _insert_rows(
+                    conn,
+                    listings,
+                    [
+                        {
+                            "posting_id": p,
+                            "board": b,
+                            "external_ref": ref,
+                            "state": ListingState.SCHEDULED,
+                            "refresh_count": 0,
+                            "attempts": 0,
+                            "reconcile": False,
+                            "changed_at": now,
+                        }
+                        for p, b, ref in items
+                    ],
+                )
 
     def set_hold(self, listing_ids: Sequence[int], hold: str | None) -> None:
         """Hold listings (see ``tables.listings.hold``); a new version, so work planned on
         the old one is not queued."""
         if listing_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(listings).where(among(conn, listings.c.id, listing_ids))
-                             .values(hold=hold, **_CHANGED))
+                conn.execute(
+                    update(listings)
+                    .where(among(conn, listings.c.id, listing_ids))
+                    .values(hold=hold, **_CHANGED)
+                )
 
     def clear_notify(self, listing_ids: Sequence[int]) -> None:
         if listing_ids:
             with self.engine.begin() as conn:
-                conn.execute(update(listings).where(among(conn, listings.c.id, listing_ids))
-                             .values(notify=None))
+                conn.execute(
+                    update(listings)
+                    .where(among(conn, listings.c.id, listing_ids))
+                    .values(notify=None)
+                )
 
     def open_work(self, listing_ids: Sequence[int] | None = None) -> dict[int, WorkRow]:
         """The unfinished work row of each listing (at most one is kept open), of every
@@ -454,12 +590,12 @@ class Ledger:
         rows: list[RowMapping] = []
         with self.reads.connect() as conn:
             for part in [None] if listing_ids is None else _chunks(sorted(set(listing_ids))):
-                rows += conn.execute(query if part is None else query.where(
-                    among(conn, due_work.c.listing_id, part))).mappings()
+                rows += conn.execute(
+                    query if part is None else query.where(among(conn, due_work.c.listing_id, part))
+                ).mappings()
         return {r["listing_id"]: _row(WorkRow, r) for r in sorted(rows, key=lambda r: r["id"])}
 
-    def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int],
-                now: datetime) -> int:
+    def enqueue(self, items: Sequence[dict[str, Any]], cancel: Sequence[int], now: datetime) -> int:
         """Queue work planned on a read of the listings; cancel superseded rows first.
 
         Each item has ``listing_id, kind, reason, due_at, ref, revision, version`` and may
@@ -475,9 +611,16 @@ class Ledger:
         """
         with self.engine.begin() as conn:
             if cancel:
-                conn.execute(update(due_work).where(and_(among(conn, due_work.c.id, cancel),
-                                                         due_work.c.state == WorkState.PENDING))
-                             .values(state=WorkState.CANCELLED))
+                conn.execute(
+                    update(due_work)
+                    .where(
+                        and_(
+                            among(conn, due_work.c.id, cancel),
+                            due_work.c.state == WorkState.PENDING,
+                        )
+                    )
+                    .values(state=WorkState.CANCELLED)
+                )
             if not items:
                 return 0
             ids = sorted({item["listing_id"] for item in items})
@@ -487,26 +630,39 @@ class Ledger:
                 return 0
             seq: dict[tuple[int, str], int] = {}
             for part in _chunks(ids):
-                query = select(due_work.c.listing_id, due_work.c.kind, func.count()) \
-                    .where(among(conn, due_work.c.listing_id, part)) \
+                query = (
+                    select(due_work.c.listing_id, due_work.c.kind, func.count())
+                    .where(among(conn, due_work.c.listing_id, part))
                     .group_by(due_work.c.listing_id, due_work.c.kind)
+                )
                 seq.update({(lid, kind): n for lid, kind, n in conn.execute(query)})
             rows = []
             for item in fresh:
-                n = seq[(item["listing_id"], item["kind"])] = \
+                n = seq[(item["listing_id"], item["kind"])] = (
                     seq.get((item["listing_id"], item["kind"]), 0) + 1
-                rows.append({"listing_id": item["listing_id"], "kind": item["kind"],
-                             "reason": item["reason"], "due_at": item["due_at"],
-                             "idempotency_key": work_key(item["ref"], item["kind"],
-                                                         item["revision"], n),
-                             "revision": item["revision"], "hold": item.get("hold"),
-                             "state": WorkState.PENDING, "attempts": 0,
-                             "created_at": now})
+                )
+                rows.append(
+                    {
+                        "listing_id": item["listing_id"],
+                        "kind": item["kind"],
+                        "reason": item["reason"],
+                        "due_at": item["due_at"],
+                        "idempotency_key": work_key(item["ref"], item["kind"], item["revision"], n),
+                        "revision": item["revision"],
+                        "hold": item.get("hold"),
+                        "state": WorkState.PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
             added = _insert_rows(conn, due_work, rows, returning=True)
             manual = [i["listing_id"] for i in fresh if i.get("hold") == Hold.MANUAL]
             if manual:  # a person's word holds at once, before the board call is made
-                conn.execute(update(listings).where(among(conn, listings.c.id, manual))
-                             .values(hold=Hold.MANUAL, **_CHANGED))
+                conn.execute(
+                    update(listings)
+                    .where(among(conn, listings.c.id, manual))
+                    .values(hold=Hold.MANUAL, **_CHANGED)
+                )
             return len(added)
 
     def _versions(self, conn: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -514,8 +670,11 @@ class Ledger:
         (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the one write lock)."""
         found: dict[int, int] = {}
         for part in _chunks(ids):
-            query = select(listings.c.id, listings.c.version) \
-                .where(among(conn, listings.c.id, part)).order_by(listings.c.id)
+            query = (
+                select(listings.c.id, listings.c.version)
+                .where(among(conn, listings.c.id, part))
+                .order_by(listings.c.id)
+            )
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update()
             found.update({lid: version for lid, version in conn.execute(query)})
@@ -539,71 +698,120 @@ class Ledger:
         found: list[ListingRow] = []
         with self.reads.connect() as conn:
             for part in _chunks(sorted(set(values))):
-                found += [ListingRow(*row) for row in
-                          conn.execute(select(*columns).where(among(conn, column, part)))]
+                found += [
+                    ListingRow(*row)
+                    for row in conn.execute(select(*columns).where(among(conn, column, part)))
+                ]
         return found
 
-    def claim(self, owner: str, now: datetime, limit: int | None = None,
-              lease: timedelta = LEASE, only: Sequence[int] | None = None,
-              mine_since: datetime | None = None) -> tuple[list[WorkRow], list[WorkRow]]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        limit: int | None = None,
+        lease: timedelta = LEASE,
+        only: Sequence[int] | None = None,
+        mine_since: datetime | None = None,
+    ) -> tuple[list[WorkRow], list[WorkRow]]:
         """Take due work under a lease. Returns (claimed, taken over from a dead owner); the
         rows taken over show the owner they were taken from. ``mine_since``: work ``owner``
         claimed since then is never taken over (a sync claiming again while its earlier
         claims run)."""
-        stale = or_(due_work.c.lease_until < now, due_work.c.lease_owner.in_(_dead_owners(
-            self._select(select(due_work.c.lease_owner).distinct()
-                         .where(due_work.c.state == WorkState.RUNNING)))))
+        stale = or_(
+            due_work.c.lease_until < now,
+            due_work.c.lease_owner.in_(
+                _dead_owners(
+                    self._select(
+                        select(due_work.c.lease_owner)
+                        .distinct()
+                        .where(due_work.c.state == WorkState.RUNNING)
+                    )
+                )
+            ),
+        )
         crashed = and_(due_work.c.state == WorkState.RUNNING, stale)
         if mine_since is not None:
-            crashed = and_(crashed, or_(due_work.c.lease_owner != owner,
-                                        due_work.c.lease_until < mine_since + lease))
-        ready = or_(and_(due_work.c.state == WorkState.PENDING, due_work.c.due_at <= now),
-                    crashed)
+            crashed = and_(
+                crashed,
+                or_(due_work.c.lease_owner != owner, due_work.c.lease_until < mine_since + lease),
+            )
+        ready = or_(and_(due_work.c.state == WorkState.PENDING, due_work.c.due_at <= now), crashed)
         # After downtime, what is overdue runs expiries first (a closed job must not stay
         # up while posts and refreshes go out), then the rest by due time.
         # (Open work said first: it lets ix_due_work_open, over open work only, serve this.)
         with self.engine.begin() as conn:
             scope = among(conn, due_work.c.listing_id, only) if only is not None else true()
-            pick = select(due_work.c.id).where(due_work.c.state.in_(OPEN_WORK), ready, scope) \
-                .order_by(case((due_work.c.kind == "expire", 0), else_=1), due_work.c.due_at,
-                          due_work.c.id).limit(limit)
+            pick = (
+                select(due_work.c.id)
+                .where(due_work.c.state.in_(OPEN_WORK), ready, scope)
+                .order_by(
+                    case((due_work.c.kind == "expire", 0), else_=1),
+                    due_work.c.due_at,
+                    due_work.c.id,
+                )
+                .limit(limit)
+            )
             if self.engine.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
-            taken = dict(conn.execute(select(due_work.c.id, due_work.c.lease_owner)
-                                      .where(crashed, scope)).all())
+            taken = dict(
+                conn.execute(
+                    select(due_work.c.id, due_work.c.lease_owner).where(crashed, scope)
+                ).all()
+            )
             claimed = conn.execute(
-                update(due_work).where(due_work.c.id.in_(pick))
-                .values(state=WorkState.RUNNING, lease_owner=owner, lease_until=now + lease,
-                        attempts=due_work.c.attempts + 1, fence=due_work.c.fence + 1)
-                .returning(*[due_work.c[f.name] for f in fields(WorkRow)]))
-            rows = sorted((WorkRow(*row) for row in claimed),
-                          key=lambda r: (r.kind != "expire", r.due_at, r.id))
+                update(due_work)
+                .where(due_work.c.id.in_(pick))
+                .values(
+                    state=WorkState.RUNNING,
+                    lease_owner=owner,
+                    lease_until=now + lease,
+                    attempts=due_work.c.attempts + 1,
+                    fence=due_work.c.fence + 1,
+                )
+                .returning(*[due_work.c[f.name] for f in fields(WorkRow)])
+            )
+            rows = sorted(
+                (WorkRow(*row) for row in claimed),
+                key=lambda r: (r.kind != "expire", r.due_at, r.id),
+            )
             over = [replace(r, lease_owner=taken[r.id]) for r in rows if r.id in taken]
             # (A task being polled is a read: taking it over is safe as it is.)
             creates = [r.listing_id for r in over if r.kind == "post" and r.task_id is None]
             if creates:  # the last run died mid-create: the listing may exist; look first
-                conn.execute(update(listings).where(among(conn, listings.c.id, creates))
-                             .values(reconcile=True, **_CHANGED))
+                conn.execute(
+                    update(listings)
+                    .where(among(conn, listings.c.id, creates))
+                    .values(reconcile=True, **_CHANGED)
+                )
         return rows, over
 
     def lapse(self, owner: str, now: datetime) -> int:
         """End ``owner``'s leases now: it stopped with calls cut short, whose outcome is
         unknown. The next run takes that work over at once (a create is looked up first)."""
         with self.engine.begin() as conn:
-            return int(conn.execute(
-                update(due_work).where(due_work.c.state == WorkState.RUNNING,
-                                       due_work.c.lease_owner == owner)
-                .values(lease_until=now - timedelta(seconds=1))).rowcount)
+            return int(
+                conn.execute(
+                    update(due_work)
+                    .where(due_work.c.state == WorkState.RUNNING, due_work.c.lease_owner == owner)
+                    .values(lease_until=now - timedelta(seconds=1))
+                ).rowcount
+            )
 
     def release(self, work_ids: Sequence[int], owner: str | None = None) -> None:
         """Give claimed work back untouched (its board is skipped, or its posting is held);
         with ``owner``, only what that owner still holds (never work another run took over)."""
         if work_ids:
             with self.engine.begin() as conn:
-                held = and_(due_work.c.state == WorkState.RUNNING,
-                            due_work.c.lease_owner == owner) if owner is not None else true()
-                conn.execute(update(due_work).where(among(conn, due_work.c.id, work_ids), held)
-                             .values(state=WorkState.PENDING, lease_owner=None, lease_until=None))
+                held = (
+                    and_(due_work.c.state == WorkState.RUNNING, due_work.c.lease_owner == owner)
+                    if owner is not None
+                    else true()
+                )
+                conn.execute(
+                    update(due_work)
+                    .where(among(conn, due_work.c.id, work_ids), held)
+                    .values(state=WorkState.PENDING, lease_owner=None, lease_until=None)
+                )
 
     def renew(self, owner: str, held: Mapping[int, int], until: datetime) -> set[int]:
         """Extend the leases of work ``owner`` still holds (work id -> the fence it was
@@ -613,12 +821,19 @@ class Ledger:
         renewed: list[tuple[int, int]] = []
         with self.engine.begin() as conn:
             for part in _chunks(sorted(held)):
-                renewed += [(i, f) for i, f in conn.execute(
-                    update(due_work).where(among(conn, due_work.c.id, part),
-                                           due_work.c.state == WorkState.RUNNING,
-                                           due_work.c.lease_owner == owner)
-                    .values(lease_until=until)
-                    .returning(due_work.c.id, due_work.c.fence))]
+                renewed += [
+                    (i, f)
+                    for i, f in conn.execute(
+                        update(due_work)
+                        .where(
+                            among(conn, due_work.c.id, part),
+                            due_work.c.state == WorkState.RUNNING,
+                            due_work.c.lease_owner == owner,
+                        )
+                        .values(lease_until=until)
+                        .returning(due_work.c.id, due_work.c.fence)
+                    )
+                ]
         return {work_id for work_id, fence in renewed if held[work_id] == fence}
 
     def record(self, outcomes: Sequence[Outcome]) -> list[str]:
@@ -645,8 +860,9 @@ class Ledger:
             try:
                 notes += self._record([outcome])
             except Exception as exc:
-                notes.append(f"listing #{outcome.listing_id}: recorded partly "
-                             f"({type(exc).__name__}: {exc})")
+                notes.append(
+                    f"listing #{outcome.listing_id}: recorded partly ({type(exc).__name__}: {exc})"
+                )
                 notes += self._record([outcome.essentials(f"{type(exc).__name__}: {exc}")])
         return notes
 
@@ -657,15 +873,29 @@ class Ledger:
             ids = sorted({o.listing_id for o in current})
             if self.engine.dialect.name == "postgresql":  # lock in id order: no deadlock
                 self._versions(conn, ids)
-            _update_many(conn, listings, sorted(((o.listing_id, o.listing) for o in current),
-                                                key=lambda change: change[0]), bump=True)
-            _update_many(conn, due_work, [(o.work_id, {**o.work, "lease_owner": None,
-                                                       "lease_until": None}) for o in current])
+            _update_many(
+                conn,
+                listings,
+                sorted(((o.listing_id, o.listing) for o in current), key=lambda change: change[0]),
+                bump=True,
+            )
+            _update_many(
+                conn,
+                due_work,
+                [
+                    (o.work_id, {**o.work, "lease_owner": None, "lease_until": None})
+                    for o in current
+                ],
+            )
             trail = [e for o in current for e in o.events]
             trail += [e for o in outcomes if id(o) in stale and (e := o.stale_event())]
             self._add_events(conn, trail, self.actor)
-        return [f"listing #{o.listing_id}: a stale attempt (this worker lost its lease on work "
-                f"#{o.work_id} to another): not recorded" for o in outcomes if id(o) in stale]
+        return [
+            f"listing #{o.listing_id}: a stale attempt (this worker lost its lease on work "
+            f"#{o.work_id} to another): not recorded"
+            for o in outcomes
+            if id(o) in stale
+        ]
 
     def _stale_of(self, conn: Any, outcomes: Sequence[Outcome]) -> set[int]:
         """The outcomes (by ``id()``) whose claim no longer holds their work."""
@@ -674,8 +904,11 @@ class Ledger:
             return set()
         held: dict[int, tuple[int, str]] = {}
         for part in _chunks(sorted({o.work_id for o in fenced})):
-            query = select(due_work.c.id, due_work.c.fence, due_work.c.state) \
-                .where(among(conn, due_work.c.id, part)).order_by(due_work.c.id)
+            query = (
+                select(due_work.c.id, due_work.c.fence, due_work.c.state)
+                .where(among(conn, due_work.c.id, part))
+                .order_by(due_work.c.id)
+            )
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update()
             held.update({i: (f, s) for i, f, s in conn.execute(query)})
@@ -688,19 +921,27 @@ class Ledger:
     @staticmethod
     def _add_events(conn: Any, items: Sequence[Event], actor: str | None = None) -> None:
         if items:
-            _insert_rows(conn, events, [
-                {**{f.name: getattr(e, f.name) for f in fields(e)},
-                 "actor": e.actor or actor} for e in items], skip_conflicts=False)
+            _insert_rows(
+                conn,
+                events,
+                [
+                    {**{f.name: getattr(e, f.name) for f in fields(e)}, "actor": e.actor or actor}
+                    for e in items
+                ],
+                skip_conflicts=False,
+            )
 
     def history(self, posting_id: str) -> list[Event]:
-        rows = self._select(select(events).where(events.c.posting_id == posting_id)
-                            .order_by(events.c.id))
+        rows = self._select(
+            select(events).where(events.c.posting_id == posting_id).order_by(events.c.id)
+        )
         return [_row(Event, r) for r in rows]
 
     # -- quota ----------------------------------------------------------------------------
     def quota_used(self, board: str, day: str) -> int:
-        rows = self._select(select(quota.c.used).where(
-            and_(quota.c.board == board, quota.c.day == day)))
+        rows = self._select(
+            select(quota.c.used).where(and_(quota.c.board == board, quota.c.day == day))
+        )
         return int(rows[0]["used"]) if rows else 0
 
     def use_quota(self, board: str, day: str, calls: int) -> None:
@@ -708,7 +949,8 @@ class Ledger:
         statement = self._insert(quota).values(board=board, day=day, used=calls)
         statement = statement.on_conflict_do_update(
             index_elements=[quota.c.board, quota.c.day],
-            set_={"used": quota.c.used + statement.excluded.used})
+            set_={"used": quota.c.used + statement.excluded.used},
+        )
         with self.engine.begin() as conn:
             conn.execute(statement)
 
@@ -718,15 +960,20 @@ class Ledger:
         rows = self._select(select(board_files))
         return {r["board"]: (r["fingerprint"], r["files"].splitlines()) for r in rows}
 
-    def set_board_files(self, board: str, fingerprint: str, names: Sequence[str],
-                        now: datetime) -> None:
+    def set_board_files(
+        self, board: str, fingerprint: str, names: Sequence[str], now: datetime
+    ) -> None:
         statement = self._insert(board_files).values(
-            board=board, fingerprint=fingerprint, files="\n".join(names), written_at=now)
+            board=board, fingerprint=fingerprint, files="\n".join(names), written_at=now
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[board_files.c.board],
-            set_={"fingerprint": statement.excluded.fingerprint,
-                  "files": statement.excluded.files,
-                  "written_at": statement.excluded.written_at})
+            set_={
+                "fingerprint": statement.excluded.fingerprint,
+                "files": statement.excluded.files,
+                "written_at": statement.excluded.written_at,
+            },
+        )
         with self.engine.begin() as conn:
             conn.execute(statement)
 
@@ -768,8 +1015,11 @@ def _live_spans(trail: Sequence[Event]) -> list[tuple[str, datetime, datetime | 
 def _replan(conn: Any, posting_ids: Sequence[str]) -> None:
     """These postings changed: their listings are planned again by the next tick."""
     for part in _chunks(posting_ids):
-        conn.execute(update(listings).where(among(conn, listings.c.posting_id, part))
-                     .values(next_due_at=REPLAN))
+        conn.execute(
+            update(listings)
+            .where(among(conn, listings.c.posting_id, part))
+            .values(next_due_at=REPLAN)
+        )
 
 
 def _arrays(table: Any, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> Any:
@@ -778,9 +1028,14 @@ def _arrays(table: Any, rows: Sequence[dict[str, Any]], names: Sequence[str]) ->
     number of rows, with a short text: an executemany sends pages of rows with a placeholder
     per value, whose text psycopg parses again each time (10,000 rows into due_work: 0.7 s,
     most of it that; 0.3 s this way)."""
-    arrays = [bindparam(None, [row[name] for row in rows],
-                        type_=ARRAY(table.c["id" if name == "b_id" else name].type))
-              for name in names]
+    arrays = [
+        bindparam(
+            None,
+            [row[name] for row in rows],
+            type_=ARRAY(table.c["id" if name == "b_id" else name].type),
+        )
+        for name in names
+    ]
     return func.unnest(*arrays).table_valued(*names).render_derived()
 
 
@@ -790,8 +1045,14 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
-                 skip_conflicts: bool = True, returning: bool = False) -> list[Any]:
+def _insert_rows(
+    conn: Any,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts: bool = True,
+    returning: bool = False,
+) -> list[Any]:
     """Insert rows (all with the same keys); ``skip_conflicts``: a row that would break a
     unique index is left out; ``returning``: the ids of the rows inserted."""
     if not rows:
@@ -806,8 +1067,9 @@ def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], *,
     return list(found.all()) if returning else []
 
 
-def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, Mapping[str, Any]]],
-                 bump: bool = False) -> None:
+def _update_many(
+    conn: Any, table: Any, changes: Sequence[tuple[Any, Mapping[str, Any]]], bump: bool = False
+) -> None:
     """Update rows by id, one statement per set of changed columns (``bump``, listings
     only: and :data:`_CHANGED`): an executemany, or on PostgreSQL one ``UPDATE ... FROM
     unnest(...)`` (see :func:`_arrays`) when no id comes twice."""
@@ -816,11 +1078,13 @@ def _update_many(conn: Any, table: Any, changes: Sequence[tuple[Any, Mapping[str
         if values:
             groups.setdefault(tuple(sorted(values)), []).append({**values, "b_id": row_id})
     for columns, params in groups.items():
-        arrays = conn.dialect.name == "postgresql" and \
-            len({p["b_id"] for p in params}) == len(params)
+        arrays = conn.dialect.name == "postgresql" and len({p["b_id"] for p in params}) == len(
+            params
+        )
         source = _arrays(table, params, ("b_id", *columns)) if arrays else None
-        setting: dict[str, Any] = {name: source.c[name] if source is not None
-                                   else bindparam(name) for name in columns}
+        setting: dict[str, Any] = {
+            name: source.c[name] if source is not None else bindparam(name) for name in columns
+        }
         if bump:  # a changed listing: planned again by the next tick
             setting.update(_CHANGED)
         key = source.c.b_id if source is not None else bindparam("b_id")

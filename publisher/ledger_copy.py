@@ -20,8 +20,9 @@ __all__ = ["copy_ledger"]
 CHUNK = 1000
 
 
-def copy_ledger(source_url: str, target_url: str,
-                say: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+def copy_ledger(
+    source_url: str, target_url: str, say: Callable[[str], None] = lambda _: None
+) -> dict[str, int]:
     """Copy every table of the ledger at ``source_url`` into the empty one at ``target_url``;
     returns the rows copied per table."""
     if source_url == target_url:
@@ -44,8 +45,10 @@ def copy_ledger(source_url: str, target_url: str,
             if target.dialect.name == "postgresql":
                 _move_sequences(write)
         with target.connect() as check:
-            landed = {t.name: check.execute(select(func.count()).select_from(t)).scalar_one()
-                      for t in metadata.sorted_tables}
+            landed = {
+                t.name: check.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in metadata.sorted_tables
+            }
         if landed != copied:
             raise UsageError(f"the copy does not match the source ({landed} vs {copied})")
         return copied
@@ -56,31 +59,44 @@ def copy_ledger(source_url: str, target_url: str,
 
 def _refuse_busy(source: Engine) -> None:
     with source.connect() as conn:
-        running = conn.execute(select(func.count()).select_from(due_work).where(
-            due_work.c.state == "running", due_work.c.lease_until > clock.now())).scalar_one()
+        running = conn.execute(
+            select(func.count())
+            .select_from(due_work)
+            .where(due_work.c.state == "running", due_work.c.lease_until > clock.now())
+        ).scalar_one()
     if running:
-        raise UsageError(f"{running} action(s) are running on the source ledger: stop "
-                         "jobpub run / sync first, then migrate")
+        raise UsageError(
+            f"{running} action(s) are running on the source ledger: stop "
+            "jobpub run / sync first, then migrate"
+        )
 
 
 def _refuse_filled(target: Engine, url: str) -> None:
     with target.connect() as conn:
         for table in metadata.sorted_tables:
             if conn.execute(select(table).limit(1)).first() is not None:
-                raise UsageError(f"the target ledger {safe_url(url)} is not empty (table "
-                                 f"{table.name}): migrate into a new, empty database")
+                raise UsageError(
+                    f"the target ledger {safe_url(url)} is not empty (table "
+                    f"{table.name}): migrate into a new, empty database"
+                )
 
 
 def _move_sequences(conn: Connection) -> None:
     """After explicit ids, PostgreSQL's serial sequences must start past them."""
     for table in metadata.sorted_tables:
         keys = list(table.primary_key.columns)
-        if len(keys) != 1 or not isinstance(keys[0].type, Integer) or \
-                keys[0].autoincrement is False:
+        if (
+            len(keys) != 1
+            or not isinstance(keys[0].type, Integer)
+            or keys[0].autoincrement is False
+        ):
             continue
         name, column = table.name, keys[0].name
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "
-            f"COALESCE((SELECT MAX({column}) FROM {name}), 1), "
-            f"(SELECT MAX({column}) FROM {name}) IS NOT NULL) "
-            f"WHERE pg_get_serial_sequence('{name}', '{column}') IS NOT NULL"))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "
+                f"COALESCE((SELECT MAX({column}) FROM {name}), 1), "
+                f"(SELECT MAX({column}) FROM {name}) IS NOT NULL) "
+                f"WHERE pg_get_serial_sequence('{name}', '{column}') IS NOT NULL"
+            )
+        )

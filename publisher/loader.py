@@ -31,8 +31,16 @@ from yaml.resolver import BaseResolver
 
 from publisher.fast_yaml import DECLINED, fast_load
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "LoadError", "Locator", "load_document",
-           "load_text", "read_text"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "LoadError",
+    "Locator",
+    "load_document",
+    "load_text",
+    "read_text",
+]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -42,8 +50,12 @@ try:
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml: ~5x slower
 
-    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
-                  yaml.parser.Parser, yaml.composer.Composer):
+    class _Parser(  # type: ignore[no-redef]
+        yaml.reader.Reader,
+        yaml.scanner.Scanner,
+        yaml.parser.Parser,
+        yaml.composer.Composer,
+    ):
         def __init__(self, stream: str) -> None:
             yaml.reader.Reader.__init__(self, stream)
             yaml.scanner.Scanner.__init__(self)
@@ -69,11 +81,14 @@ for _tag, _regexp, _first in [
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-              r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+.0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
 ]:
-    _Resolver.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp),
-                                    list(_first))
+    _Resolver.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
 
 
 class _Constructor(BaseConstructor):
@@ -86,22 +101,32 @@ class _Constructor(BaseConstructor):
                 return int(value[2:], 8)
             return int(value, 16) if value.startswith("0x") else int(value, 10)
         except ValueError:
-            raise ConstructorError(None, None, f"{value!r} is not an integer",
-                                   node.start_mark) from None
+            raise ConstructorError(
+                None, None, f"{value!r} is not an integer", node.start_mark
+            ) from None
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
-            raise ConstructorError(None, None, f"expected a mapping, found {type(node).__name__}",
-                                   node.start_mark)
+            raise ConstructorError(
+                None, None, f"expected a mapping, found {type(node).__name__}", node.start_mark
+            )
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
-                raise ConstructorError("while constructing a mapping", node.start_mark,
-                                       "found an unhashable key", key_node.start_mark)
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found an unhashable key",
+                    key_node.start_mark,
+                )
             if key in mapping:
-                raise ConstructorError("while constructing a mapping", node.start_mark,
-                                       f"found duplicate key {key!r}", key_node.start_mark)
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -115,9 +140,13 @@ def _checked(method: Any, kind: str) -> Any:
             return method(self, node)
         except (ValueError, KeyError, TypeError):
             value = node.value if isinstance(node, ScalarNode) else type(node).__name__
-            raise ConstructorError(None, None, f"{value!r} is not a {kind} (explicit tag "
-                                   f"{node.tag.replace('tag:yaml.org,2002:', '!!')})",
-                                   node.start_mark) from None
+            raise ConstructorError(
+                None,
+                None,
+                f"{value!r} is not a {kind} (explicit tag "
+                f"{node.tag.replace('tag:yaml.org,2002:', '!!')})",
+                node.start_mark,
+            ) from None
 
     return construct
 
@@ -172,15 +201,15 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
-        raise LoadError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to parse it",
-                        1, 1)
+        raise LoadError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to parse it", 1, 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise LoadError(f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
-                        line, column) from None
+        raise LoadError(
+            f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8", line, column
+        ) from None
 
 
 def _mark_error(exc: yaml.YAMLError, text: str) -> LoadError:
@@ -188,15 +217,20 @@ def _mark_error(exc: yaml.YAMLError, text: str) -> LoadError:
         index = min(exc.position, len(text))
         line = text.count("\n", 0, index) + 1
         column = index - (text.rfind("\n", 0, index) + 1) + 1
-        return LoadError(f"character {exc.character!r} is not allowed in YAML "
-                         "(control characters and binary data are refused)", line, column)
+        return LoadError(
+            f"character {exc.character!r} is not allowed in YAML "
+            "(control characters and binary data are refused)",
+            line,
+            column,
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"{context}: {problem}" if context else str(problem)
     if isinstance(exc, ConstructorError) and "could not determine a constructor" in message:
-        message = message.replace("could not determine a constructor for the tag",
-                                  "tag not allowed:")
+        message = message.replace(
+            "could not determine a constructor for the tag", "tag not allowed:"
+        )
     message = message.replace("\n", " ")
     if mark is None:
         return LoadError(message)
@@ -248,9 +282,12 @@ _DEEP_DASHES = re.compile(rf"-[ \t]+(?:-[ \t]+){{{MAX_DEPTH // 2 - 1},}}")
 
 def _may_be_large(text: str) -> bool:
     brackets = text.count("[") + text.count("{")
-    return (brackets >= MAX_DEPTH or ("&" in text and _ANCHOR.search(text) is not None)
-            or (" " * MAX_DEPTH in text and _DEEP_INDENT.search(text) is not None)
-            or (text.count("-") >= MAX_DEPTH // 2 and _DEEP_DASHES.search(text) is not None))
+    return (
+        brackets >= MAX_DEPTH
+        or ("&" in text and _ANCHOR.search(text) is not None)
+        or (" " * MAX_DEPTH in text and _DEEP_INDENT.search(text) is not None)
+        or (text.count("-") >= MAX_DEPTH // 2 and _DEEP_DASHES.search(text) is not None)
+    )
 
 
 def _children(value: Any) -> list[Any]:
@@ -273,8 +310,10 @@ def _check_size(root: Any) -> str | None:
             on_path.discard(key)
             size[key] = 1 + sum(size.get(id(c), 1) for c in _children(value))
             if size[key] > MAX_NODES:
-                return (f"alias expansion exceeds {MAX_NODES:,} nodes (a 'billion laughs' "
-                        "bomb?); refusing the file")
+                return (
+                    f"alias expansion exceeds {MAX_NODES:,} nodes (a 'billion laughs' "
+                    "bomb?); refusing the file"
+                )
             continue
         if key in on_path:
             return "recursive alias: a node contains itself"
@@ -299,8 +338,9 @@ class Position:
 class Locator:
     """Finds the position of a pydantic ``loc`` (or a text inside a value) in a YAML file."""
 
-    def __init__(self, text: str, root: Node | None = None,
-                 keys: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, text: str, root: Node | None = None, keys: Sequence[str] | None = None
+    ) -> None:
         """``keys``: the top-level keys of the file as loaded, in order, for a file loaded
         without a node tree: a position under one of them then composes only its lines."""
         self.text = text
@@ -324,8 +364,14 @@ class Locator:
         node = self.root
         for part in loc:
             if isinstance(node, MappingNode):
-                found = next(((k, v) for k, v in node.value
-                              if isinstance(k, ScalarNode) and k.value == str(part)), None)
+                found = next(
+                    (
+                        (k, v)
+                        for k, v in node.value
+                        if isinstance(k, ScalarNode) and k.value == str(part)
+                    ),
+                    None,
+                )
                 if found is None:
                     if part == "[key]":
                         return key_node, None
@@ -339,8 +385,9 @@ class Locator:
                 break
         return key_node, node
 
-    def position(self, loc: tuple[str | int, ...], needle: str | None = None,
-                 at_key: bool = False) -> Position:
+    def position(
+        self, loc: tuple[str | int, ...], needle: str | None = None, at_key: bool = False
+    ) -> Position:
         """Position of ``loc``; of ``needle`` inside its value when given."""
         part = self._section(str(loc[0])) if loc and not self._composed else None
         if part is not None:
@@ -355,8 +402,11 @@ class Locator:
             found = self.text.find(needle, start, max(end, start + len(needle)))
             if found >= 0:
                 return self._index_position(found)
-        target = key_node if (at_key or node is None or not isinstance(node, ScalarNode)) \
-            and key_node is not None else node
+        target = (
+            key_node
+            if (at_key or node is None or not isinstance(node, ScalarNode)) and key_node is not None
+            else node
+        )
         if target is None:
             return Position(1, 1)
         return Position(target.start_mark.line + 1, target.start_mark.column + 1)
@@ -382,14 +432,16 @@ class Locator:
             if self._starts and key in self._keys:
                 index = list(self._keys).index(key)
                 start = self._starts[index]
-                end = self._starts[index + 1] if index + 1 < len(self._starts) \
-                    else len(self._lines)
+                end = self._starts[index + 1] if index + 1 < len(self._starts) else len(self._lines)
                 text = "\n".join(self._lines[start:end])
                 root = _compose_part(text)
                 section = Locator(text, root)
-                if isinstance(root, MappingNode) and len(root.value) == 1 \
-                        and isinstance(root.value[0][0], ScalarNode) \
-                        and root.value[0][0].value == key:
+                if (
+                    isinstance(root, MappingNode)
+                    and len(root.value) == 1
+                    and isinstance(root.value[0][0], ScalarNode)
+                    and root.value[0][0].value == key
+                ):
                     self._sections[key] = (start, section)
         return self._sections[key]
 

@@ -45,27 +45,48 @@ class Incident:
 def incidents_now(ledger: Ledger, result: SyncResult) -> list[Incident]:
     """The incidents the ledger and this run show."""
     with ledger.reads.connect() as conn:
-        failed = conn.execute(select(listings.c.posting_id, listings.c.board,
-                                     listings.c.last_error)
-                              .where(listings.c.state == "failed")
-                              .order_by(listings.c.board, listings.c.posting_id)).all()
-        open_auth = set(conn.execute(select(incidents.c.key).where(
-            incidents.c.resolved_at.is_(None), incidents.c.key.like("auth:%"))).scalars())
+        failed = conn.execute(
+            select(listings.c.posting_id, listings.c.board, listings.c.last_error)
+            .where(listings.c.state == "failed")
+            .order_by(listings.c.board, listings.c.posting_id)
+        ).all()
+        open_auth = set(
+            conn.execute(
+                select(incidents.c.key).where(
+                    incidents.c.resolved_at.is_(None), incidents.c.key.like("auth:%")
+                )
+            ).scalars()
+        )
     worked = {d.board for d in result.outcomes if d.state in ("done", "waiting")}
     refused = dict(result.broken)
     for key in open_auth:  # still refused until a call to the board goes through
         board = key.partition(":")[2]
         if board not in worked:
             refused.setdefault(board, "refused earlier")
-    found = [Incident(f"auth:{board}", f"{board} refuses jobpub's credentials ({reason}): "
-                      "fix them, then run jobpub sync --retry-failed")
-             for board, reason in sorted(refused.items())]
-    found += [Incident(f"failed:{posting}:{board}", f"{posting} on {board} failed and needs "
-                       f"a person: {error or 'no reason given'}")
-              for posting, board, error in failed if board not in refused]
-    found += [Incident(f"stuck:{row.id}", f"{row.kind} of {row.posting} on {row.board} was "
-                       f"stuck past its lease (held by {row.owner}) and was taken over")
-              for row in result.taken_over]
+    found = [
+        Incident(
+            f"auth:{board}",
+            f"{board} refuses jobpub's credentials ({reason}): "
+            "fix them, then run jobpub sync --retry-failed",
+        )
+        for board, reason in sorted(refused.items())
+    ]
+    found += [
+        Incident(
+            f"failed:{posting}:{board}",
+            f"{posting} on {board} failed and needs a person: {error or 'no reason given'}",
+        )
+        for posting, board, error in failed
+        if board not in refused
+    ]
+    found += [
+        Incident(
+            f"stuck:{row.id}",
+            f"{row.kind} of {row.posting} on {row.board} was "
+            f"stuck past its lease (held by {row.owner}) and was taken over",
+        )
+        for row in result.taken_over
+    ]
     return found
 
 
@@ -74,8 +95,13 @@ def seen_by_sync(key: str) -> bool:
     return key.partition(":")[0] in ("failed", "auth", "stuck")
 
 
-async def announce(ledger: Ledger, notify: Notify, current: list[Incident], now: datetime,
-                   scope: Callable[[str], bool] = seen_by_sync) -> list[str]:
+async def announce(
+    ledger: Ledger,
+    notify: Notify,
+    current: list[Incident],
+    now: datetime,
+    scope: Callable[[str], bool] = seen_by_sync,
+) -> list[str]:
     """Open new incidents, close the ended ones in ``scope`` (``current`` is all of those
     there are), send what was not sent; returns notes."""
     claimed = _record(ledger, current, now, scope)
@@ -91,36 +117,49 @@ async def announce(ledger: Ledger, notify: Notify, current: list[Incident], now:
             failures.append(redact(f"{type(exc).__name__}: {exc}"))
     if failures and len(failures) == len(_channels(notify)):
         with ledger.engine.begin() as conn:  # nobody was told: next time, again
-            conn.execute(update(incidents).where(incidents.c.id.in_([i for i, _ in claimed]))
-                         .values(notified_at=None))
+            conn.execute(
+                update(incidents)
+                .where(incidents.c.id.in_([i for i, _ in claimed]))
+                .values(notified_at=None)
+            )
         return [f"could not notify ({'; '.join(failures)}): trying again next run"]
     notes = [f"notified {len(lines)} incident(s)"]
     return notes + [f"one notification channel failed: {f}" for f in failures]
 
 
-def _record(ledger: Ledger, current: list[Incident], now: datetime,
-            scope: Callable[[str], bool]) -> list[tuple[int, str]]:
+def _record(
+    ledger: Ledger, current: list[Incident], now: datetime, scope: Callable[[str], bool]
+) -> list[tuple[int, str]]:
     keys = {i.key for i in current}
     with ledger.engine.begin() as conn:
-        known = dict(conn.execute(select(incidents.c.key, incidents.c.id)
-                                  .where(incidents.c.resolved_at.is_(None))).all())
-        new = [{"key": i.key, "message": i.message, "opened_at": now}
-               for i in current if i.key not in known]
+        known = dict(
+            conn.execute(
+                select(incidents.c.key, incidents.c.id).where(incidents.c.resolved_at.is_(None))
+            ).all()
+        )
+        new = [
+            {"key": i.key, "message": i.message, "opened_at": now}
+            for i in current
+            if i.key not in known
+        ]
         if new:
             conn.execute(ledger._insert(incidents).on_conflict_do_nothing(), new)
         ended = [known[k] for k in known if k not in keys and scope(k)]
         if ended:
-            conn.execute(update(incidents).where(incidents.c.id.in_(ended))
-                         .values(resolved_at=now))
+            conn.execute(update(incidents).where(incidents.c.id.in_(ended)).values(resolved_at=now))
     claimed = []
     with ledger.engine.begin() as conn:
-        waiting = conn.execute(select(incidents.c.id, incidents.c.message).where(
-            incidents.c.resolved_at.is_(None), incidents.c.notified_at.is_(None))
-            .order_by(incidents.c.id)).all()
+        waiting = conn.execute(
+            select(incidents.c.id, incidents.c.message)
+            .where(incidents.c.resolved_at.is_(None), incidents.c.notified_at.is_(None))
+            .order_by(incidents.c.id)
+        ).all()
         for number, message in waiting:  # another worker may be claiming them too
-            taken = conn.execute(update(incidents).where(
-                incidents.c.id == number, incidents.c.notified_at.is_(None))
-                .values(notified_at=now))
+            taken = conn.execute(
+                update(incidents)
+                .where(incidents.c.id == number, incidents.c.notified_at.is_(None))
+                .values(notified_at=now)
+            )
             if taken.rowcount == 1:
                 claimed.append((number, message))
     return claimed

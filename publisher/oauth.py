@@ -35,9 +35,17 @@ class _Token:
 class ClientCredentials:
     """A client-credentials token for one board, fetched when needed and shared."""
 
-    def __init__(self, board: str, token_url: str, client_id: str, client_secret: str, *,
-                 scope: str | None = None, margin: timedelta = timedelta(seconds=60),
-                 now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        board: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        margin: timedelta = timedelta(seconds=60),
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.board, self.token_url, self.scope, self.margin = board, token_url, scope, margin
         self._client_id, self._secret = client_id, client_secret
         self._now = now or clock.now
@@ -64,9 +72,11 @@ class ClientCredentials:
         if self._token is not None and self._token.value == value:
             self._token = None
 
-    async def send(self, client: httpx.AsyncClient,
-                   call: Callable[[dict[str, str]], Awaitable[httpx.Response]],
-                   ) -> httpx.Response:
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        call: Callable[[dict[str, str]], Awaitable[httpx.Response]],
+    ) -> httpx.Response:
         """Make ``call`` with an ``Authorization`` header; on a 401, refresh the token once
         and make it once more (its answer, whatever it is, is returned)."""
         value = await self.token(client)
@@ -78,13 +88,17 @@ class ClientCredentials:
         return await call({"Authorization": f"Bearer {value}"})
 
     async def _fetch(self, client: httpx.AsyncClient) -> _Token:
-        form = {"grant_type": "client_credentials", "client_id": self._client_id,
-                "client_secret": self._secret}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._secret,
+        }
         if self.scope:
             form["scope"] = self.scope
         self.fetches += 1
-        response = await client.post(self.token_url, data=form,
-                                     headers={"Accept": "application/json"})
+        response = await client.post(
+            self.token_url, data=form, headers={"Accept": "application/json"}
+        )
         status = response.status_code
         if status == 429 or status >= 500:
             raise BoardUnavailable(self.board, f"token endpoint answered {status}", status)
@@ -95,8 +109,12 @@ class ClientCredentials:
         value = data.get("access_token") if isinstance(data, dict) else None
         if status >= 400 or not isinstance(value, str) or not value:
             error = data.get("error", "") if isinstance(data, dict) else ""
-            raise BoardAuthError(self.board, f"no token from the token endpoint (HTTP {status}"
-                                             f"{': ' + str(error) if error else ''})", status)
+            raise BoardAuthError(
+                self.board,
+                f"no token from the token endpoint (HTTP {status}"
+                f"{': ' + str(error) if error else ''})",
+                status,
+            )
         remember(value)
         try:
             lifetime = float(data.get("expires_in", 3600))
@@ -110,7 +128,11 @@ def client_credentials(adapter: Any) -> ClientCredentials:
     secrets its ``client_id_env`` / ``client_secret_env`` settings name."""
     helper = getattr(adapter, "_oauth", None)
     if not isinstance(helper, ClientCredentials):
-        helper = ClientCredentials(adapter.name, adapter.settings.token_url,
-                                   adapter.secret("client_id"), adapter.secret("client_secret"))
+        helper = ClientCredentials(
+            adapter.name,
+            adapter.settings.token_url,
+            adapter.secret("client_id"),
+            adapter.secret("client_secret"),
+        )
         adapter._oauth = helper
     return helper

@@ -51,8 +51,13 @@ class Action:
     said: bool = False  # the reason goes into the listing's history when queued
 
     def as_json(self) -> dict[str, str]:
-        return {"posting": self.posting, "board": self.board, "action": self.action,
-                "reason": self.reason, "due": self.due.astimezone(UTC).isoformat()}
+        return {
+            "posting": self.posting,
+            "board": self.board,
+            "action": self.action,
+            "reason": self.reason,
+            "due": self.due.astimezone(UTC).isoformat(),
+        }
 
 
 def _days(delta: timedelta) -> str:
@@ -60,33 +65,57 @@ def _days(delta: timedelta) -> str:
     return f"{days:g} day{'s' if days != 1 else ''}"
 
 
-def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
-                     policy: RefreshPolicy, now: datetime, retry_failed: bool,
-                     default_duration: timedelta) -> list[Action]:
+def _listing_actions(
+    d: Desired,
+    board: str,
+    listing: ListingRow | None,
+    policy: RefreshPolicy,
+    now: datetime,
+    retry_failed: bool,
+    default_duration: timedelta,
+) -> list[Action]:
     posting, revision = d.posting, d.revision
     start, end = posting.publish_time(), posting.expiry_time()
     state = listing.state if listing else None
-    on_board = listing is not None and (state in ACTIVE or (
-        state == ListingState.FAILED
-        and (listing.board_id is not None or listing.posted_at is not None)))
-    if listing is not None and state == ListingState.PENDING and listing.reconcile \
-            and listing.board_id is None:
+    on_board = listing is not None and (
+        state in ACTIVE
+        or (
+            state == ListingState.FAILED
+            and (listing.board_id is not None or listing.posted_at is not None)
+        )
+    )
+    if (
+        listing is not None
+        and state == ListingState.PENDING
+        and listing.reconcile
+        and listing.board_id is None
+    ):
         on_board = False  # a create the board never confirmed: it is still to be settled
     changed = listing is not None and listing.content_hash != d.board_hash(board)
 
-    what = f"content changed (revision {listing.revision} -> {revision})" \
-        if listing is not None and listing.revision != revision else "board settings changed"
+    what = (
+        f"content changed (revision {listing.revision} -> {revision})"
+        if listing is not None and listing.revision != revision
+        else "board settings changed"
+    )
 
     def act(kind: str, reason: str, due: datetime, hold: str | None = None) -> Action:
-        return Action(posting.id, board, kind, reason, due, listing.id if listing else None,
-                      hold=hold)
+        return Action(
+            posting.id, board, kind, reason, due, listing.id if listing else None, hold=hold
+        )
 
     if posting.status == "closed":
-        return [act(ActionKind.EXPIRE, "posting closed (status: closed)", now)] \
-            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
+        return (
+            [act(ActionKind.EXPIRE, "posting closed (status: closed)", now)]
+            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board
+            else []
+        )
     if listing is not None and listing.hold == Hold.MANUAL:  # only jobpub reopen clears it
-        return [act(ActionKind.EXPIRE, "closed by jobpub expire", now, Hold.MANUAL)] \
-            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board else []
+        return (
+            [act(ActionKind.EXPIRE, "closed by jobpub expire", now, Hold.MANUAL)]
+            if state in (ListingState.SCHEDULED, *ACTIVE) or on_board
+            else []
+        )
     if not on_board:
         if state == ListingState.FAILED and not (changed or retry_failed):
             return []
@@ -97,11 +126,15 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         if state == ListingState.EXPIRED and not changed and not back:
             return []
         if end is not None and end <= now:
-            return [act(ActionKind.EXPIRE, "expires_at passed before it was published", now)] \
-                if state == ListingState.SCHEDULED else []
+            return (
+                [act(ActionKind.EXPIRE, "expires_at passed before it was published", now)]
+                if state == ListingState.SCHEDULED
+                else []
+            )
         if state == ListingState.FAILED:
-            reason = "retrying after a failure" if retry_failed else \
-                "content changed after a failure"
+            reason = (
+                "retrying after a failure" if retry_failed else "content changed after a failure"
+            )
         elif state == ListingState.EXPIRED and listing is not None and listing.hold == Hold.REOPEN:
             reason = "reopened by jobpub reopen"
         elif state == ListingState.EXPIRED and back:
@@ -117,8 +150,11 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
     assert listing is not None
     posted = listing.posted_at or now
     expires = end or posted + default_duration
-    why_end = "expires_at" if end else \
-        f"default_duration_days ({_days(default_duration)} without expires_at)"
+    why_end = (
+        "expires_at"
+        if end
+        else f"default_duration_days ({_days(default_duration)} without expires_at)"
+    )
     if expires <= now:
         return [act(ActionKind.EXPIRE, f"{why_end} reached", expires)]
     actions = []
@@ -126,34 +162,52 @@ def _listing_actions(d: Desired, board: str, listing: ListingRow | None,
         actions.append(act(ActionKind.UPDATE, what, now))
     elif state == ListingState.FAILED and retry_failed:
         actions.append(act(ActionKind.UPDATE, "retrying after a failure", now))
-    elif state != ListingState.FAILED and policy.every is not None and (
-            policy.max_refreshes is None or listing.refresh_count < policy.max_refreshes):
+    elif (
+        state != ListingState.FAILED
+        and policy.every is not None
+        and (policy.max_refreshes is None or listing.refresh_count < policy.max_refreshes)
+    ):
         due = policy.next_due(posted, listing.refreshed_at)
         if due is not None and due < expires:
-            actions.append(act(ActionKind.REFRESH,
-                               f"refresh policy: every {_days(policy.every)}", due))
+            actions.append(
+                act(ActionKind.REFRESH, f"refresh policy: every {_days(policy.every)}", due)
+            )
     actions.append(act(ActionKind.EXPIRE, why_end, expires))
     return actions
 
 
-def _expired_early(listing: ListingRow | None, end: datetime | None,
-                   now: datetime) -> str | None:
+def _expired_early(listing: ListingRow | None, end: datetime | None, now: datetime) -> str | None:
     """Why a listing jobpub expired by itself (not held: no ``expire``, no removed file)
     goes up again: its posting's own ``expires_at`` is still ahead by the clock now, so the
     clock that expired it was ahead (a board that cannot reopen gets it as a new job)."""
-    if listing is None or listing.state != ListingState.EXPIRED or listing.hold is not None \
-            or end is None or end <= now or listing.expired_at is None:
+    if (
+        listing is None
+        or listing.state != ListingState.EXPIRED
+        or listing.hold is not None
+        or end is None
+        or end <= now
+        or listing.expired_at is None
+    ):
         return None
-    return (f"expired {listing.expired_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC by a clock that "
-            f"was ahead: its expires_at ({end.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is still "
-            "to come; published again")
+    return (
+        f"expired {listing.expired_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC by a clock that "
+        f"was ahead: its expires_at ({end.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is still "
+        "to come; published again"
+    )
 
 
-def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
-         work: Mapping[int, WorkRow], policies: Mapping[str, RefreshPolicy], now: datetime,
-         *, held: Iterable[str] = (), removed: Iterable[str] = (),
-         retry_failed: bool = False,
-         default_duration: timedelta = timedelta(days=30)) -> list[Action]:
+def plan(
+    desired: Mapping[str, Desired],
+    listings: Iterable[ListingRow],
+    work: Mapping[int, WorkRow],
+    policies: Mapping[str, RefreshPolicy],
+    now: datetime,
+    *,
+    held: Iterable[str] = (),
+    removed: Iterable[str] = (),
+    retry_failed: bool = False,
+    default_duration: timedelta = timedelta(days=30),
+) -> list[Action]:
     """Every action, due now or later, per posting x board, sorted by due time."""
     by_posting: dict[str, dict[str, ListingRow]] = {}
     for row in listings:
@@ -164,8 +218,9 @@ def plan(desired: Mapping[str, Desired], listings: Iterable[ListingRow],
         current = by_posting.get(posting_id, {})
         for board in d.posting.boards:
             policy = policies.get(board, RefreshPolicy())
-            found = _listing_actions(d, board, current.get(board), policy, now, retry_failed,
-                                     default_duration)
+            found = _listing_actions(
+                d, board, current.get(board), policy, now, retry_failed, default_duration
+            )
             if posting_id in held:  # invalid file: nothing new, but it still ends on time
                 found = [a for a in found if a.action == ActionKind.EXPIRE]
             actions += found
@@ -187,8 +242,9 @@ def _ending(row: ListingRow, reason: str, now: datetime) -> list[Action]:
     """The posting's file or this board is gone: expire; restoring it publishes again."""
     if row.state == ListingState.EXPIRED:
         return []
-    return [Action(row.posting_id, row.board, ActionKind.EXPIRE, reason, now, row.id,
-                   hold=Hold.GONE)]
+    return [
+        Action(row.posting_id, row.board, ActionKind.EXPIRE, reason, now, row.id, hold=Hold.GONE)
+    ]
 
 
 def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
@@ -199,8 +255,11 @@ def _with_work(action: Action, work: Mapping[int, WorkRow]) -> Action | None:
     if row.task_id is not None:
         return None  # the board is still finishing this listing's last action: wait for it
     if row.kind == action.action and row.hold == action.hold:
-        reason = action.reason if row.attempts == 0 else \
-            f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
+        reason = (
+            action.reason
+            if row.attempts == 0
+            else f"{action.reason}; retry {row.attempts} ({row.last_error or 'interrupted'})"
+        )
         return replace(action, reason=reason, due=max(row.due_at, action.due), work_id=row.id)
     if row.state == WorkState.RUNNING:
         return None  # another run holds this listing now

@@ -25,11 +25,11 @@ RULES: dict[str, str] = {
     "pay-transparency": "pay, or a range with both ends, where a covering law asks for it",
     "benefits-required": "a benefits description where a covering law asks for it",
     "disclosure-required": "statements a covering law asks for (close date, AI screening, "
-                           "existing vacancy)",
+    "existing vacancy)",
     "board-rule": "the rules of each of the posting's boards",
     "eeo-statement": "an EEO statement; VEVRAA / Section 503 for federal contractors (warning)",
     "inclusive-language": "no age-coded phrases, gendered job titles or masculine-leaning "
-                          "wording (warning)",
+    "wording (warning)",
 }
 
 

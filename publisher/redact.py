@@ -25,17 +25,18 @@ _MIN_SECRET = 6  # shorter values are too likely to be ordinary words
 _known: set[str] = set()
 _lock = threading.Lock()
 
-_NAMES = (r"authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|"
-          r"refresh[_-]?token|id[_-]?token|client[_-]?secret|secret|password|passwd|token|"
-          r"private[_-]?key|assertion|signature|x-jobpub-signature")
+_NAMES = (
+    r"authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|"
+    r"refresh[_-]?token|id[_-]?token|client[_-]?secret|secret|password|passwd|token|"
+    r"private[_-]?key|assertion|signature|x-jobpub-signature"
+)
 _PATTERNS = [
     # "Authorization": "Bearer abc", authorization=Basic abc, api_key: abc, token=abc
     re.compile(rf"""(?ix)(["']?\b(?:{_NAMES})\b["']?\s*[:=]\s*["']?)
                     ((?:bearer|basic|token|sha256=)?\s*[^\s"'&,;}}\]]+)"""),
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # a JWT
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)",
-               re.S),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
 ]
 
 
@@ -47,12 +48,19 @@ def remember(value: str | None) -> None:
     if not value or len(value) < (_MIN_SECRET if value.isalnum() else 4):
         return
     raw = value.encode()
-    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-             quote(value, safe=""), quote_plus(value, safe=""), html.escape(value),
-             html.escape(value, quote=False), base64.b64encode(raw).decode(),
-             base64.urlsafe_b64encode(raw).decode(),
-             base64.b64encode(raw).decode().rstrip("="),
-             base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+        html.escape(value),
+        html.escape(value, quote=False),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
     with _lock:
         _known.update(forms)
 

@@ -41,8 +41,12 @@ class Board(Protocol):
     concurrency: int
     rate_per_second: float | None
 
-    def make(self, settings: Mapping[str, Any] | None = None, client: ClientSource = None,
-             clock: Callable[[], datetime] | None = None) -> BoardAdapter[Any]: ...
+    def make(
+        self,
+        settings: Mapping[str, Any] | None = None,
+        client: ClientSource = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> BoardAdapter[Any]: ...
 
 
 class _Boards(MutableMapping[str, Board]):
@@ -85,11 +89,15 @@ def _load(point: EntryPoint) -> Board:
     try:
         cls = point.load()
     except Exception as exc:  # a broken plug-in names itself, never a traceback
-        raise ConfigError(f"board plug-in {point.name} ({point.value}) cannot be "
-                          f"loaded: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(
+            f"board plug-in {point.name} ({point.value}) cannot be "
+            f"loaded: {type(exc).__name__}: {exc}"
+        ) from None
     if not (isinstance(cls, type) and issubclass(cls, BoardAdapter)) or cls.name != point.name:
-        raise ConfigError(f"board plug-in {point.name} ({point.value}) is not a "
-                          f"board adapter named '{point.name}'")
+        raise ConfigError(
+            f"board plug-in {point.name} ({point.value}) is not a "
+            f"board adapter named '{point.name}'"
+        )
     return cls
 
 
@@ -132,29 +140,39 @@ class Adapters:
     factory; none for validate and preview).
     """
 
-    def __init__(self, config: Config,
-                 client_for: Callable[[str], ClientSource] | None = None,
-                 registry: Mapping[str, Board] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client_for: Callable[[str], ClientSource] | None = None,
+        registry: Mapping[str, Board] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config, self.client_for, self.clock = config, client_for, clock
         self.registry = registry if registry is not None else boards()
         self._built: dict[tuple[str, str], BoardAdapter[Any]] = {}
 
     def get(self, name: str, overrides: Mapping[str, Any] | None = None) -> BoardAdapter[Any]:
         """Board ``name``'s adapter; ConfigError for an unknown board or bad settings."""
-        key = (name, json.dumps(dict(overrides), sort_keys=True, default=str)
-               if overrides else "{}")
+        key = (
+            name,
+            json.dumps(dict(overrides), sort_keys=True, default=str) if overrides else "{}",
+        )
         adapter = self._built.get(key)
         if adapter is None:
             if name not in self.registry:
-                raise ConfigError(f"unknown board '{name}' (known boards: "
-                                  f"{', '.join(sorted(self.registry))})")
+                raise ConfigError(
+                    f"unknown board '{name}' (known boards: {', '.join(sorted(self.registry))})"
+                )
             client = self.client_for(name) if self.client_for else None
             adapter = self.registry[name].make(
-                {**self.config.boards.get(name, {}), **(overrides or {})}, client, self.clock)
+                {**self.config.boards.get(name, {}), **(overrides or {})}, client, self.clock
+            )
             adapter.default_duration = timedelta(days=self.config.default_duration_days)
-            adapter.site = self.config.site.model_copy(update={
-                "name": self.config.site.name or (self.config.company.name
-                                                  if self.config.company else None)})
+            adapter.site = self.config.site.model_copy(
+                update={
+                    "name": self.config.site.name
+                    or (self.config.company.name if self.config.company else None)
+                }
+            )
             self._built[key] = adapter
         return adapter

@@ -54,9 +54,13 @@ def markdown_html(markdown: str) -> str:
         disk = _disk[0] if _disk else None
         found = disk.get(key) if disk else None
         if found is None:
-            found = _clean(_md().render(markdown), tags=ALLOWED_TAGS,
-                              attributes={"a": {"href"}}, url_schemes={"https", "http", "mailto"},
-                              link_rel="nofollow noopener")
+            found = _clean(
+                _md().render(markdown),
+                tags=ALLOWED_TAGS,
+                attributes={"a": {"href"}},
+                url_schemes={"https", "http", "mailto"},
+                link_rel="nofollow noopener",
+            )
             if disk:
                 disk.put(key, found)
         if len(_CACHE) >= 50_000:
@@ -79,8 +83,10 @@ def _salt() -> bytes:
     import markdown_it
     import nh3
 
-    return (f"{markdown_it.__version__}|{getattr(nh3, '__version__', '')}|"
-            f"{sorted(ALLOWED_TAGS)}|nofollow noopener|1\n").encode()
+    return (
+        f"{markdown_it.__version__}|{getattr(nh3, '__version__', '')}|"
+        f"{sorted(ALLOWED_TAGS)}|nofollow noopener|1\n"
+    ).encode()
 
 
 _CACHE: dict[str, str] = {}
@@ -161,12 +167,22 @@ def description_markdown(posting: Posting, details: bool = True) -> str:
     parts += ["## How to apply", "", " ".join(a for a in apply if a), ""]
     said = posting.disclosures
     if said is not None and said.ai_screening is not None:
-        parts += ["Artificial intelligence is " + ("" if said.ai_screening else "not ") +
-                  "used to screen, assess or select applicants for this position.", ""]
+        parts += [
+            "Artificial intelligence is "
+            + ("" if said.ai_screening else "not ")
+            + "used to screen, assess or select applicants for this position.",
+            "",
+        ]
     if said is not None and said.existing_vacancy is not None:
-        parts += ["This posting is for " + ("an existing vacancy." if said.existing_vacancy
-                                            else "future openings, not an existing vacancy."),
-                  ""]
+        parts += [
+            "This posting is for "
+            + (
+                "an existing vacancy."
+                if said.existing_vacancy
+                else "future openings, not an existing vacancy."
+            ),
+            "",
+        ]
     if posting.eeo_statement:
         parts += [posting.eeo_statement.strip(), ""]
     return "\n".join(parts).strip() + "\n"
@@ -233,8 +249,12 @@ def literal_html(html_text: str) -> str:
     parts = _MARKUP.split(html_text)
     for i in range(0, len(parts), 2):  # text between tags (tags are what nh3 let through)
         text = html.unescape(parts[i])
-        text = _CHARACTER_REF.sub(lambda m: "&amp;" + m.group()[1:]
-                                  if html.unescape(m.group()) != m.group() else m.group(), text)
+        text = _CHARACTER_REF.sub(
+            lambda m: (
+                "&amp;" + m.group()[1:] if html.unescape(m.group()) != m.group() else m.group()
+            ),
+            text,
+        )
         parts[i] = text.replace("<", "&lt;").replace(">", "&gt;")
     return "".join(parts)
 

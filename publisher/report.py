@@ -14,8 +14,7 @@ __all__ = ["FORMATS", "render"]
 
 def _summary(report: Report) -> str:
     files = "file" if report.files == 1 else "files"
-    return (f"{report.files} {files} checked: {report.errors} error(s), "
-            f"{report.warnings} warning(s)")
+    return f"{report.files} {files} checked: {report.errors} error(s), {report.warnings} warning(s)"
 
 
 def _message(finding: Finding) -> str:
@@ -34,16 +33,26 @@ def render_text(report: Report) -> str:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps({
-        "files": report.files,
-        "errors": report.errors,
-        "warnings": report.warnings,
-        "problems": [
-            {"file": f.file, "line": f.line, "column": f.column, "severity": f.severity,
-             "rule": f.rule, "board": f.board, "message": f.message}
-            for f in report.findings
-        ],
-    }, indent=2)
+    return json.dumps(
+        {
+            "files": report.files,
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "problems": [
+                {
+                    "file": f.file,
+                    "line": f.line,
+                    "column": f.column,
+                    "severity": f.severity,
+                    "rule": f.rule,
+                    "board": f.board,
+                    "message": f.message,
+                }
+                for f in report.findings
+            ],
+        },
+        indent=2,
+    )
 
 
 def _escape_data(text: str) -> str:
@@ -72,11 +81,15 @@ def render_github(report: Report) -> str:
     lines.append(_summary(report))
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path and report.findings:
-        rows = [f"| {f.file}:{f.line or ''} | {f.severity} | {f.rule} | "
-                f"{_cell(_message(f))} |" for f in report.findings]
+        rows = [
+            f"| {f.file}:{f.line or ''} | {f.severity} | {f.rule} | {_cell(_message(f))} |"
+            for f in report.findings
+        ]
         with open(summary_path, "a", encoding="utf-8") as handle:
-            handle.write("### jobpub validate\n\n| where | severity | rule | message |\n"
-                         "|---|---|---|---|\n" + "\n".join(rows) + f"\n\n{_summary(report)}\n")
+            handle.write(
+                "### jobpub validate\n\n| where | severity | rule | message |\n"
+                "|---|---|---|---|\n" + "\n".join(rows) + f"\n\n{_summary(report)}\n"
+            )
     return "\n".join(lines)
 
 

@@ -32,8 +32,6 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(360, 5 * 2 ** max(0, attempts - 1)))
 
 
-
-
 def human(wait: timedelta) -> str:
     """A wait as a person reads it (zone-free: history shows it in any time zone)."""
     seconds = int(wait.total_seconds())

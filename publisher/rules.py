@@ -52,15 +52,22 @@ class RuleContext:
     federal_contractor: bool = False
 
     @classmethod
-    def of(cls, config: Config, now: datetime | None = None, *,
-           expired_is_error: bool = True) -> RuleContext:
+    def of(
+        cls, config: Config, now: datetime | None = None, *, expired_is_error: bool = True
+    ) -> RuleContext:
         """The context the config gives, at ``now`` (default: this moment)."""
         from publisher import clock
 
         employer = config.employer
-        return cls(now or clock.now(), config.timezone, config.eeo_statement,
-                   expired_is_error, employer.employees, dict(employer.employees_in),
-                   employer.federal_contractor)
+        return cls(
+            now or clock.now(),
+            config.timezone,
+            config.eeo_statement,
+            expired_is_error,
+            employer.employees,
+            dict(employer.employees_in),
+            employer.federal_contractor,
+        )
 
 
 PLACEHOLDER = re.compile(
@@ -85,8 +92,9 @@ def iter_strings(value: Any) -> Iterator[tuple[Path, str]]:
         if isinstance(item, str):
             yield path, item
         elif isinstance(item, dict):
-            stack.extend(((*path, k if isinstance(k, str) else str(k)), v)
-                         for k, v in reversed(item.items()))
+            stack.extend(
+                ((*path, k if isinstance(k, str) else str(k)), v) for k, v in reversed(item.items())
+            )
         elif isinstance(item, list):
             stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
 
@@ -95,8 +103,16 @@ def _may_hold_placeholder(text: str) -> bool:
     """Whether ``text`` has what every placeholder contains (files without any, most, skip
     the full pattern). Also asked of the file's text, a superset of its strings' text when
     nothing is escaped (folding joins lines with a space or keeps them)."""
-    return "\\" in text or "[" in text or "<" in text or "{{" in text \
-        or "____" in text or "TB" in text or "XXX" in text or "lorem" in text.lower()
+    return (
+        "\\" in text
+        or "[" in text
+        or "<" in text
+        or "{{" in text
+        or "____" in text
+        or "TB" in text
+        or "XXX" in text
+        or "lorem" in text.lower()
+    )
 
 
 def check_placeholders(data: Any, source: str | None = None) -> Iterator[Problem]:
@@ -112,9 +128,12 @@ def check_placeholders(data: Any, source: str | None = None) -> Iterator[Problem
             continue  # the full pattern is tried at every character: only where it may match
         for match in PLACEHOLDER.finditer(text):
             found = match.group(0)
-            yield Problem("placeholder",
-                          f"unfilled template text {found!r} in {format_path(path)}",
-                          path, needle=found)
+            yield Problem(
+                "placeholder",
+                f"unfilled template text {found!r} in {format_path(path)}",
+                path,
+                needle=found,
+            )
 
 
 def check_dates(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
@@ -124,11 +143,18 @@ def check_dates(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     if end is None:
         return
     if start is not None and end <= start:
-        yield Problem("dates", f"expires_at ({end.isoformat()}) is not after publish_at "
-                               f"({start.isoformat()})", ("expires_at",))
+        yield Problem(
+            "dates",
+            f"expires_at ({end.isoformat()}) is not after publish_at ({start.isoformat()})",
+            ("expires_at",),
+        )
     elif posting.status == "open" and end <= ctx.now and ctx.expired_is_error:
-        yield Problem("dates", f"the posting expired at {end.isoformat()} but its status is "
-                               "open: set status: closed or move expires_at", ("expires_at",))
+        yield Problem(
+            "dates",
+            f"the posting expired at {end.isoformat()} but its status is "
+            "open: set status: closed or move expires_at",
+            ("expires_at",),
+        )
 
 
 def check_timezone(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
@@ -144,12 +170,19 @@ def check_timezone(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
         return
     first = posting.locations[0]
     place = f"{first.city}, {first.region or first.country}"
-    where = "the config's timezone" if posting.timezone in (None, ctx.timezone) \
+    where = (
+        "the config's timezone"
+        if posting.timezone in (None, ctx.timezone)
         else "the posting's timezone"
+    )
     suggestion = zones_of(first.country, first.region)[0]
-    yield Problem("timezone", f"{place} is not in {zone} ({where}); its dates would be read "
-                              f"there: set timezone: {suggestion}", ("locations", 0, "city"),
-                  severity="warning")
+    yield Problem(
+        "timezone",
+        f"{place} is not in {zone} ({where}); its dates would be read "
+        f"there: set timezone: {suggestion}",
+        ("locations", 0, "city"),
+        severity="warning",
+    )
 
 
 # Implausible amounts for a period, in any currency: warnings, not errors.
@@ -165,47 +198,63 @@ def check_salary(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     amounts: list[tuple[str, float | None]] = [("min", salary.min), ("max", salary.max)]
     bad = [(name, amount) for name, amount in amounts if amount is not None and amount <= 0]
     for name, amount in bad:
-        yield Problem("salary", f"salary.{name} must be greater than zero (got {amount:g})",
-                      ("salary", name))
+        yield Problem(
+            "salary", f"salary.{name} must be greater than zero (got {amount:g})", ("salary", name)
+        )
     if bad:
         return
     if salary.max is not None and salary.min > salary.max:
-        yield Problem("salary", f"salary.min ({salary.min:g}) is greater than salary.max "
-                                f"({salary.max:g})", ("salary", "max"))
+        yield Problem(
+            "salary",
+            f"salary.min ({salary.min:g}) is greater than salary.max ({salary.max:g})",
+            ("salary", "max"),
+        )
     floor = SALARY_FLOOR.get(salary.period)
     ceiling = SALARY_CEILING.get(salary.period)
     for name, value in amounts:
         if value is None:
             continue
         if floor is not None and value < floor:
-            yield Problem("salary", f"salary.{name} {value:g} per {salary.period} looks too "
-                                    f"low: is the period right?", ("salary", name), "warning")
+            yield Problem(
+                "salary",
+                f"salary.{name} {value:g} per {salary.period} looks too low: is the period right?",
+                ("salary", name),
+                "warning",
+            )
         if ceiling is not None and value > ceiling:
-            yield Problem("salary", f"salary.{name} {value:g} per {salary.period} looks too "
-                                    f"high: is the period right?", ("salary", name), "warning")
+            yield Problem(
+                "salary",
+                f"salary.{name} {value:g} per {salary.period} looks too high: is the period right?",
+                ("salary", name),
+                "warning",
+            )
 
 
 def check_remote_eligibility(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     """``remote-eligibility``: a fully remote job says where applicants may live."""
     if posting.workplace == "remote" and not posting.remote_eligibility:
-        yield Problem("remote-eligibility",
-                      "workplace is remote but remote_eligibility is missing: list the "
-                      "countries (US) or regions (US-CO) where applicants may live",
-                      ("workplace",))
+        yield Problem(
+            "remote-eligibility",
+            "workplace is remote but remote_eligibility is missing: list the "
+            "countries (US) or regions (US-CO) where applicants may live",
+            ("workplace",),
+        )
 
 
 def check_locations(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     """``schema``: onsite and hybrid jobs need at least one location."""
     if posting.workplace != "remote" and not posting.locations:
-        yield Problem("schema", f"locations is required when workplace is {posting.workplace}",
-                      ("workplace",))
+        yield Problem(
+            "schema", f"locations is required when workplace is {posting.workplace}", ("workplace",)
+        )
 
 
 def check_company(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
     """``schema``: the hiring organization comes from the posting or the config."""
     if posting.company is None:
-        yield Problem("schema", "company is missing and config/jobpub.toml has no [company]",
-                      ("id",))
+        yield Problem(
+            "schema", "company is missing and config/jobpub.toml has no [company]", ("id",)
+        )
 
 
 VEVRAA = re.compile(r"(?i)veteran")
@@ -218,18 +267,28 @@ def check_eeo_statement(posting: Posting, ctx: RuleContext) -> Iterator[Problem]
     (VEVRAA, 41 CFR 60-300.5; Section 503, 41 CFR 60-741.5)."""
     statement = posting.eeo_statement or ctx.eeo_statement
     if not statement:
-        yield Problem("eeo-statement", "no EEO statement: add eeo_statement to the posting or "
-                                       "to config/jobpub.toml", ("id",), "warning")
-    elif ctx.federal_contractor and not (VEVRAA.search(statement) and
-                                         SECTION_503.search(statement)):
-        yield Problem("eeo-statement", "a federal contractor's ads must say that qualified "
-                      "applicants are considered without regard to protected veteran status "
-                      "or disability (VEVRAA and Section 503): add it to the EEO statement",
-                      ("eeo_statement",) if posting.eeo_statement else ("id",), "warning")
+        yield Problem(
+            "eeo-statement",
+            "no EEO statement: add eeo_statement to the posting or to config/jobpub.toml",
+            ("id",),
+            "warning",
+        )
+    elif ctx.federal_contractor and not (
+        VEVRAA.search(statement) and SECTION_503.search(statement)
+    ):
+        yield Problem(
+            "eeo-statement",
+            "a federal contractor's ads must say that qualified "
+            "applicants are considered without regard to protected veteran status "
+            "or disability (VEVRAA and Section 503): add it to the EEO statement",
+            ("eeo_statement",) if posting.eeo_statement else ("id",),
+            "warning",
+        )
 
 
 PostingRule = Callable[[Posting, RuleContext], Iterable[Problem]]
 TextRule = Callable[[Any, str | None], Iterable[Problem]]
+
 
 def check_characters(data: Any, source: str | None = None) -> Iterator[Problem]:
     """``schema``: a character XML forbids (U+FFFE, U+FFFF, a surrogate, a C0 control other
@@ -241,9 +300,13 @@ def check_characters(data: Any, source: str | None = None) -> Iterator[Problem]:
     for path, text in iter_strings(data):
         found = XML_FORBIDDEN.search(text)
         if found is not None:
-            yield Problem("schema", f"{format_path(path)} holds U+{ord(found.group()):04X}, "
-                          "a character XML forbids (it would make feeds and pages invalid): "
-                          "remove it", path)
+            yield Problem(
+                "schema",
+                f"{format_path(path)} holds U+{ord(found.group()):04X}, "
+                "a character XML forbids (it would make feeds and pages invalid): "
+                "remove it",
+                path,
+            )
 
 
 TEXT_RULES: list[TextRule] = [check_placeholders, check_characters]

@@ -54,8 +54,12 @@ def init_project(folder: Path) -> list[str]:
         if path.exists():
             raise UsageError(f"{path} exists already: {folder} is a jobpub project")
     _write_new(config, _template("jobpub.toml"))
-    _write_new(example, _template("example.yaml").replace("{id}", "example-posting")
-               .replace("{expires}", _closing(60)))
+    _write_new(
+        example,
+        _template("example.yaml")
+        .replace("{id}", "example-posting")
+        .replace("{expires}", _closing(60)),
+    )
     ignore = folder / ".gitignore"
     have = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
     missing = [entry for entry in IGNORED if entry not in have]
@@ -69,13 +73,20 @@ def init_project(folder: Path) -> list[str]:
     return written + ([str(ignore)] if missing else [])
 
 
-def new_posting(postings: Path, posting_id: str, source: str | None = None,
-                recorded: dict[str, Any] | None = None, duration_days: int = 30) -> Path:
+def new_posting(
+    postings: Path,
+    posting_id: str,
+    source: str | None = None,
+    recorded: dict[str, Any] | None = None,
+    duration_days: int = 30,
+) -> Path:
     """Write ``postings/<posting_id>.yaml``: the skeleton, the file of posting ``source``,
     or ``recorded`` (``source``'s last content in the ledger, its file being gone)."""
     if not ID_RE.fullmatch(posting_id):
-        raise UsageError(f"'{posting_id}' is not a posting id: lowercase letters, digits and "
-                         "hyphens, starting with a letter or digit (e.g. data-analyst-2027)")
+        raise UsageError(
+            f"'{posting_id}' is not a posting id: lowercase letters, digits and "
+            "hyphens, starting with a letter or digit (e.g. data-analyst-2027)"
+        )
     target = postings / f"{posting_id}.yaml"
     if source is None:
         text = _template("new.yaml").replace("{id}", posting_id)
@@ -83,14 +94,17 @@ def new_posting(postings: Path, posting_id: str, source: str | None = None,
         text = (postings / f"{source}.yaml").read_text(encoding="utf-8")
         text = re.sub(r"^id:.*$", f"id: {posting_id}", text, count=1, flags=re.MULTILINE)
         text = _DATES.sub("", text).rstrip("\n") + (
-            f"\nexpires_at: {_closing(duration_days)}  # the copy's own close date\n")
+            f"\nexpires_at: {_closing(duration_days)}  # the copy's own close date\n"
+        )
     elif recorded is not None:
         data = {k: v for k, v in recorded.items() if k not in ("publish_at", "expires_at")}
         data["expires_at"] = date.fromisoformat(_closing(duration_days))
         text = f"# Copied from {source} (its last recorded version).\n" + yaml.safe_dump(
-            {**data, "id": posting_id}, sort_keys=False, allow_unicode=True)
+            {**data, "id": posting_id}, sort_keys=False, allow_unicode=True
+        )
     else:
-        raise UsageError(f"--from {source}: no file {postings / source}.yaml and no such "
-                         "posting in the ledger")
+        raise UsageError(
+            f"--from {source}: no file {postings / source}.yaml and no such posting in the ledger"
+        )
     _write_new(target, text)
     return target

@@ -30,9 +30,15 @@ from publisher.redact import redact
 __all__ = ["serve"]
 
 
-async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None],
-                stop: asyncio.Event | None = None, progress: Progress | None = None,
-                grace: float = 30.0, say: Callable[[str], None] | None = None) -> None:
+async def serve(
+    engine: Engine,
+    every: int,
+    report: Callable[[SyncResult], None],
+    stop: asyncio.Event | None = None,
+    progress: Progress | None = None,
+    grace: float = 30.0,
+    say: Callable[[str], None] | None = None,
+) -> None:
     """Sync now and every ``every`` seconds until ``stop`` is set (or SIGINT/SIGTERM)."""
     stop = stop or asyncio.Event()
     say = say or (lambda line: print(f"jobpub run: {line}", file=sys.stderr, flush=True))
@@ -66,8 +72,11 @@ async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None]
             ticking.discard(task)
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
-            say(redact(f"the tick failed ({type(error).__name__}: {error}); the next one "
-                       "tries again"))
+            say(
+                redact(
+                    f"the tick failed ({type(error).__name__}: {error}); the next one tries again"
+                )
+            )
 
     async def beat() -> None:
         try:
@@ -76,10 +85,25 @@ async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None]
             say(f"heartbeat not recorded ({type(exc).__name__})")
 
     scheduler = AsyncIOScheduler(event_loop=loop)
-    scheduler.add_job(tick, "interval", seconds=every, id="tick", coalesce=True,
-                      max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
-    scheduler.add_job(beat, "interval", seconds=BEAT, id="beat", coalesce=True,
-                      max_instances=1, misfire_grace_time=None)
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=every,
+        id="tick",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        beat,
+        "interval",
+        seconds=BEAT,
+        id="beat",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
     scheduler.start()
     try:
         await stop.wait()
@@ -91,8 +115,9 @@ async def serve(engine: Engine, every: int, report: Callable[[SyncResult], None]
         await asyncio.to_thread(heart.stop)
 
 
-async def _finish(engine: Engine, ticking: set[asyncio.Task[object]], grace: float,
-                  say: Callable[[str], None]) -> None:
+async def _finish(
+    engine: Engine, ticking: set[asyncio.Task[object]], grace: float, say: Callable[[str], None]
+) -> None:
     """Let the tick in flight end within ``grace`` seconds, else cut it short."""
     if not ticking:
         return
@@ -104,8 +129,10 @@ async def _finish(engine: Engine, ticking: set[asyncio.Task[object]], grace: flo
         task.cancel()
     await asyncio.gather(*late, return_exceptions=True)
     cut = await asyncio.to_thread(engine.ledger.lapse, engine.owner, engine.clock())
-    say(f"stopping: {cut} call(s) cut short after {grace:g} s; another worker takes them "
-        "over and reconciles them first")
+    say(
+        f"stopping: {cut} call(s) cut short after {grace:g} s; another worker takes them "
+        "over and reconciles them first"
+    )
 
 
 def _words(result: SyncResult) -> str:

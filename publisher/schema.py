@@ -52,7 +52,13 @@ __all__ = [
 ]
 
 EmploymentType = Literal[
-    "full_time", "part_time", "contract", "temporary", "internship", "volunteer", "per_diem",
+    "full_time",
+    "part_time",
+    "contract",
+    "temporary",
+    "internship",
+    "volunteer",
+    "per_diem",
     "other",
 ]
 Workplace = Literal["onsite", "hybrid", "remote"]
@@ -73,35 +79,53 @@ def _check(ok: bool, kind: str, message: str, **ctx: Any) -> None:
 
 
 def _country(value: str) -> str:
-    _check(codes.is_country(value), "country_code",
-           "'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. US, DE, NO)", value=value)
+    _check(
+        codes.is_country(value),
+        "country_code",
+        "'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. US, DE, NO)",
+        value=value,
+    )
     return value
 
 
 def _area(value: str) -> str:
     ok = codes.is_country(value) if len(value) == 2 else codes.is_subdivision(value)
-    _check(ok, "area_code",
-           "'{value}' is not an ISO 3166-1 country (US) or ISO 3166-2 subdivision (US-CO) code",
-           value=value)
+    _check(
+        ok,
+        "area_code",
+        "'{value}' is not an ISO 3166-1 country (US) or ISO 3166-2 subdivision (US-CO) code",
+        value=value,
+    )
     return value
 
 
 def _currency(value: str) -> str:
-    _check(codes.is_currency(value), "currency_code",
-           "'{value}' is not an ISO 4217 currency code (e.g. USD, EUR)", value=value)
+    _check(
+        codes.is_currency(value),
+        "currency_code",
+        "'{value}' is not an ISO 4217 currency code (e.g. USD, EUR)",
+        value=value,
+    )
     return value
 
 
 def _language(value: str) -> str:
-    _check(codes.is_language(value), "language_code",
-           "'{value}' is not an ISO 639-1 language code (e.g. en, de)", value=value)
+    _check(
+        codes.is_language(value),
+        "language_code",
+        "'{value}' is not an ISO 639-1 language code (e.g. en, de)",
+        value=value,
+    )
     return value
 
 
 def _timezone(value: str) -> str:
-    _check(codes.is_timezone(value), "timezone",
-           "'{value}' is not an IANA time zone (e.g. America/Denver, Europe/Berlin, UTC)",
-           value=value)
+    _check(
+        codes.is_timezone(value),
+        "timezone",
+        "'{value}' is not an IANA time zone (e.g. America/Denver, Europe/Berlin, UTC)",
+        value=value,
+    )
     return value
 
 
@@ -116,20 +140,32 @@ def _has_host(value: str) -> bool:
 
 
 def _https_url(value: str) -> str:
-    _check(value.startswith("https://") and _has_host(value) and " " not in value,
-           "https_url", "'{value}' is not an https:// URL", value=value)
+    _check(
+        value.startswith("https://") and _has_host(value) and " " not in value,
+        "https_url",
+        "'{value}' is not an https:// URL",
+        value=value,
+    )
     return value
 
 
 def _http_url(value: str) -> str:
-    _check(value.startswith(("http://", "https://")) and _has_host(value) and " " not in value,
-           "http_url", "'{value}' is not an http(s):// URL", value=value)
+    _check(
+        value.startswith(("http://", "https://")) and _has_host(value) and " " not in value,
+        "http_url",
+        "'{value}' is not an http(s):// URL",
+        value=value,
+    )
     return value
 
 
 def _email(value: str) -> str:
-    _check(_EMAIL_RE.fullmatch(value) is not None, "email",
-           "'{value}' is not an e-mail address", value=value)
+    _check(
+        _EMAIL_RE.fullmatch(value) is not None,
+        "email",
+        "'{value}' is not an e-mail address",
+        value=value,
+    )
     return value
 
 
@@ -140,10 +176,14 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 
 def _in_range(value: date) -> None:
     if not EARLIEST <= value <= LATEST:  # the message's dates written only when it is said
-        _check(False, "when_range",
-               "{value} is out of range: dates must lie between {earliest} and {latest}",
-               value=value.isoformat(), earliest=EARLIEST.isoformat(),
-               latest=LATEST.isoformat())
+        _check(
+            False,
+            "when_range",
+            "{value} is out of range: dates must lie between {earliest} and {latest}",
+            value=value.isoformat(),
+            earliest=EARLIEST.isoformat(),
+            latest=LATEST.isoformat(),
+        )
 
 
 #: Characters XML 1.0 forbids (C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF),
@@ -172,9 +212,11 @@ def _when(value: object) -> object:
     """Parse a date or an offset-carrying date-time; refuse naive date-times and dates out
     of range."""
     if isinstance(value, datetime):
-        _check(value.tzinfo is not None, "naive_datetime",
-               "date-time has no UTC offset: add one (e.g. 2026-01-31T09:00:00-07:00) or give "
-               "a date")
+        _check(
+            value.tzinfo is not None,
+            "naive_datetime",
+            "date-time has no UTC offset: add one (e.g. 2026-01-31T09:00:00-07:00) or give a date",
+        )
         _in_range(value.date())
         return value
     if isinstance(value, date):
@@ -182,21 +224,33 @@ def _when(value: object) -> object:
         return value
     if not isinstance(value, str):
         raise PydanticCustomError(
-            "when_type", "expected a date (2026-01-31) or a date-time with offset "
-            "(2026-01-31T09:00:00-07:00), got {value}", {"value": repr(value)})
+            "when_type",
+            "expected a date (2026-01-31) or a date-time with offset "
+            "(2026-01-31T09:00:00-07:00), got {value}",
+            {"value": repr(value)},
+        )
     try:
-        parsed = date.fromisoformat(value) if _DATE_RE.fullmatch(value) \
+        parsed = (
+            date.fromisoformat(value)
+            if _DATE_RE.fullmatch(value)
             else datetime.fromisoformat(value)
+        )
     except ValueError:
         raise PydanticCustomError(
-            "when", "'{value}' is not a date (2026-01-31) or a date-time with offset "
-            "(2026-01-31T09:00:00-07:00)", {"value": value}) from None
+            "when",
+            "'{value}' is not a date (2026-01-31) or a date-time with offset "
+            "(2026-01-31T09:00:00-07:00)",
+            {"value": value},
+        ) from None
     if not isinstance(parsed, datetime):
         _in_range(parsed)
         return parsed
-    _check(parsed.tzinfo is not None, "naive_datetime",
-           "'{value}' has no UTC offset: add one (e.g. -07:00 or Z) or give a date only",
-           value=value)
+    _check(
+        parsed.tzinfo is not None,
+        "naive_datetime",
+        "'{value}' has no UTC offset: add one (e.g. -07:00 or Z) or give a date only",
+        value=value,
+    )
     _in_range(parsed.date())
     return parsed
 
@@ -219,11 +273,19 @@ Email = Annotated[str, Field(pattern=r"^\S+@\S+$"), AfterValidator(_email)]
 When = Annotated[
     datetime | date,
     BeforeValidator(_when),
-    WithJsonSchema({"anyOf": [
-        {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
-        {"type": "string", "format": "date-time",
-         "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"},
-    ]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                {
+                    "type": "string",
+                    "format": "date-time",
+                    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                    r"(Z|[+-]\d{2}:\d{2})$",
+                },
+            ]
+        }
+    ),
 ]
 Amount = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -239,9 +301,11 @@ class Company(_Strict):
     url: HttpUrl | None = None
     logo: HttpsUrl | None = Field(default=None, description="https URL of a square logo image")
     email: Email | None = Field(
-        default=None, description="a contact address for boards that want one on every job "
-                                  "(some feeds require one), used when the posting's apply "
-                                  "has no e-mail")
+        default=None,
+        description="a contact address for boards that want one on every job "
+        "(some feeds require one), used when the posting's apply "
+        "has no e-mail",
+    )
 
 
 class Location(_Strict):
@@ -249,8 +313,8 @@ class Location(_Strict):
 
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 country code")
     city: Text
-    region: Annotated[str, Field(min_length=1, max_length=3, pattern=REGION_RE)] | None = (
-        Field(default=None, description="state/province code, e.g. CO (ISO 3166-2 suffix)")
+    region: Annotated[str, Field(min_length=1, max_length=3, pattern=REGION_RE)] | None = Field(
+        default=None, description="state/province code, e.g. CO (ISO 3166-2 suffix)"
     )
     postal_code: Text | None = Field(default=None, description="a string: quote numeric codes")
     street: Text | None = None
@@ -262,9 +326,14 @@ class Location(_Strict):
         country = info.data.get("country")
         if isinstance(value, str) and country and not _REGION.fullmatch(value):
             code = codes.subdivision_code(country, value)
-            _check(code is None, "region_name",
-                   "'{value}' is a region name: use its code, {code} (ISO 3166-2 "
-                   "{country}-{code})", value=value, code=code or "", country=country)
+            _check(
+                code is None,
+                "region_name",
+                "'{value}' is a region name: use its code, {code} (ISO 3166-2 {country}-{code})",
+                value=value,
+                code=code or "",
+                country=country,
+            )
         return value
 
     @field_validator("region")
@@ -272,9 +341,14 @@ class Location(_Strict):
     def _region_in_country(cls, value: str | None, info: ValidationInfo) -> str | None:
         country = info.data.get("country")
         if value is not None and country and codes.has_subdivisions(country):
-            _check(codes.is_subdivision(f"{country}-{value}"), "region_code",
-                   "'{value}' is not a region of {country} (ISO 3166-2 {country}-{value} "
-                   "does not exist)", value=value, country=country)
+            _check(
+                codes.is_subdivision(f"{country}-{value}"),
+                "region_code",
+                "'{value}' is not a region of {country} (ISO 3166-2 {country}-{value} "
+                "does not exist)",
+                value=value,
+                country=country,
+            )
         return value
 
 
@@ -299,11 +373,15 @@ class Disclosures(_Strict):
     assesses or selects applicants, and whether the posting is for an existing vacancy)."""
 
     ai_screening: bool | None = Field(
-        default=None, description="true if artificial intelligence is used to screen, assess "
-                                  "or select applicants")
+        default=None,
+        description="true if artificial intelligence is used to screen, assess "
+        "or select applicants",
+    )
     existing_vacancy: bool | None = Field(
-        default=None, description="true if the posting is for a vacancy that exists now "
-                                  "(false: recruiting for future openings)")
+        default=None,
+        description="true if the posting is for a vacancy that exists now "
+        "(false: recruiting for future openings)",
+    )
 
 
 class Apply(_Strict):
@@ -315,8 +393,11 @@ class Apply(_Strict):
 
     @model_validator(mode="after")
     def _needs_target(self) -> Apply:
-        _check(self.url is not None or self.email is not None, "apply_target",
-               "apply needs a url (https://...) or an email")
+        _check(
+            self.url is not None or self.email is not None,
+            "apply_target",
+            "apply needs a url (https://...) or an email",
+        )
         return self
 
 
@@ -337,15 +418,18 @@ class Posting(_Strict):
         and break pages and feeds: they are dropped from every text (tab and newline stay).
         Content read back from the ledger (context :data:`STORED`) had them dropped when it
         was recorded; data from text without escapes (:data:`NO_CONTROLS`) has none."""
-        return data if info.context is STORED or info.context is NO_CONTROLS \
-            else _strip_controls(data)
+        return (
+            data if info.context is STORED or info.context is NO_CONTROLS else _strip_controls(data)
+        )
 
     id: Slug = Field(description="stable identity; equals the file name without .yaml")
     title: Annotated[Text, Field(max_length=200)] = Field(
-        description="job title only (no location, salary or codes)")
+        description="job title only (no location, salary or codes)"
+    )
     status: Status = "open"
     company: Company | None = Field(
-        default=None, description="required unless [company] is set in config/jobpub.toml")
+        default=None, description="required unless [company] is set in config/jobpub.toml"
+    )
     department: Text | None = None
     reports_to: Text | None = None
     requisition_id: Annotated[Text, Field(max_length=100)] | None = None
@@ -358,7 +442,8 @@ class Posting(_Strict):
     workplace: Workplace = Field(description="remote = fully remote")
     locations: list[Location] = Field(default_factory=list)
     remote_eligibility: list[AreaCode] = Field(
-        default_factory=list, description="where remote applicants may live: US or US-CO codes")
+        default_factory=list, description="where remote applicants may live: US or US-CO codes"
+    )
     travel: Text | None = None
     salary: Salary | None = None
     experience: Experience | None = None
@@ -371,15 +456,19 @@ class Posting(_Strict):
     work_environment: Text | None = None
     eeo_statement: Text | None = None
     disclosures: Disclosures | None = Field(
-        default=None, description="statements the law asks for (AI screening, existing "
-                                  "vacancy); shown in the description")
+        default=None,
+        description="statements the law asks for (AI screening, existing "
+        "vacancy); shown in the description",
+    )
     apply: Apply
     publish_at: When | None = Field(default=None, description="a date means 00:00 in timezone")
     expires_at: When | None = Field(
-        default=None, description="a date means the end of that day in timezone")
+        default=None, description="a date means the end of that day in timezone"
+    )
     timezone: TimeZoneName | None = Field(default=None, description="IANA zone name")
     boards: Annotated[dict[BoardName, dict[str, Any] | None], Field(min_length=1)] = Field(
-        description="board name -> that board's overrides ({} for none)")
+        description="board name -> that board's overrides ({} for none)"
+    )
 
     def zone(self, default: str = "UTC") -> ZoneInfo:
         """The posting's time zone, or ``default`` when it names none."""
@@ -387,13 +476,11 @@ class Posting(_Strict):
 
     def publish_time(self, default_tz: str = "UTC") -> datetime | None:
         """When the posting should go live, as an aware datetime."""
-        return None if self.publish_at is None else start_of(self.publish_at,
-                                                             self.zone(default_tz))
+        return None if self.publish_at is None else start_of(self.publish_at, self.zone(default_tz))
 
     def expiry_time(self, default_tz: str = "UTC") -> datetime | None:
         """When the posting ends, as an aware datetime (end of day for a date)."""
-        return None if self.expires_at is None else end_of(self.expires_at,
-                                                           self.zone(default_tz))
+        return None if self.expires_at is None else end_of(self.expires_at, self.zone(default_tz))
 
     def board_overrides(self, board: str) -> dict[str, Any]:
         """The per-posting settings for ``board`` (empty when none)."""
@@ -412,4 +499,3 @@ def end_of(when: datetime | date, zone: ZoneInfo) -> datetime:
     if isinstance(when, datetime):
         return when
     return datetime.combine(when, time(23, 59, 59), tzinfo=zone)
-

@@ -11,8 +11,13 @@ from typing import Literal
 __all__ = ["hmac_signature"]
 
 
-def hmac_signature(secret: str, message: str | bytes, *, digest: Literal["sha1", "sha256"],
-                   encoding: Literal["hex", "base64"]) -> str:
+def hmac_signature(
+    secret: str,
+    message: str | bytes,
+    *,
+    digest: Literal["sha1", "sha256"],
+    encoding: Literal["hex", "base64"],
+) -> str:
     """HMAC of ``message`` under ``secret`` (UTF-8), as hex or Base64 text."""
     data = message.encode() if isinstance(message, str) else message
     mac = hmac.new(secret.encode(), data, getattr(hashlib, digest)).digest()

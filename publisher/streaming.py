@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["claims", "streamed", "streams"]
 
 #: A top-level ``id:`` line with a plain (or quoted) slug, nothing after it but a comment.
-_ID_LINE = re.compile(rb"""^id:[ \t]*(["']?)([a-z0-9][a-z0-9-]*)\1[ \t]*(?:#[^\n]*)?\r?$""",
-                      re.MULTILINE)
+_ID_LINE = re.compile(
+    rb"""^id:[ \t]*(["']?)([a-z0-9][a-z0-9-]*)\1[ \t]*(?:#[^\n]*)?\r?$""", re.MULTILINE
+)
 
 
 def claims(data: bytes) -> str | None:
@@ -56,8 +57,9 @@ class _Stopped(Exception):
     """The sync was cancelled: the load stops at its next share."""
 
 
-async def streamed(engine: Engine, paths: Sequence[Path], retry_failed: bool,
-                   progress: Progress | None, lazy: bool) -> SyncResult:
+async def streamed(
+    engine: Engine, paths: Sequence[Path], retry_failed: bool, progress: Progress | None, lazy: bool
+) -> SyncResult:
     """Load (in a thread), plan and run, the executor taking each share's jobs as they
     come; then the rest of the plan, and the feed and page files."""
     loop = asyncio.get_running_loop()
@@ -73,15 +75,25 @@ async def streamed(engine: Engine, paths: Sequence[Path], retry_failed: bool,
         if engine.stopping.is_set():  # recorded, left to the next tick to plan
             return
         rows = engine.ledger.listings_of(set(part.desired))
-        rows = engine._queue_planned(part, rows, False, result, retry_failed,
-                                     work=engine.ledger.open_work([r.id for r in rows]))
+        rows = engine._queue_planned(
+            part,
+            rows,
+            False,
+            result,
+            retry_failed,
+            work=engine.ledger.open_work([r.id for r in rows]),
+        )
         run(part, [r.id for r in rows])
 
     def run(loaded: Loaded, only: list[int] | None) -> None:
         """Claim (the work of these listings only) and hand the jobs to the executor."""
-        claimed, taken_over = engine.ledger.claim(engine.owner, engine.clock(), only=only,
-                                                  mine_since=started,  # (earlier shares')
-                                                  lease=engine.lease)
+        claimed, taken_over = engine.ledger.claim(
+            engine.owner,
+            engine.clock(),
+            only=only,
+            mine_since=started,  # (earlier shares')
+            lease=engine.lease,
+        )
         engine._took_over(taken_over, result)
         jobs, release = engine._jobs(claimed, loaded, result.skipped)
         engine.ledger.release(release, engine.owner)

@@ -16,8 +16,15 @@ if TYPE_CHECKING:
     from publisher.planner import Action, Desired
     from publisher.problems import Finding
 
-__all__ = ["Done", "FewerCollections", "Loaded", "Progress", "SyncResult", "Takeover",
-           "fewer_collections"]
+__all__ = [
+    "Done",
+    "FewerCollections",
+    "Loaded",
+    "Progress",
+    "SyncResult",
+    "Takeover",
+    "fewer_collections",
+]
 
 
 class Progress(Protocol):

@@ -27,9 +27,22 @@ from sqlalchemy import (
     false,
 )
 
-__all__ = ["REPLAN", "UTCDateTime", "board_files", "changes", "due_work", "engine_state",
-           "events", "incidents", "listings", "metadata", "postings", "quota", "revisions",
-           "workers"]
+__all__ = [
+    "REPLAN",
+    "UTCDateTime",
+    "board_files",
+    "changes",
+    "due_work",
+    "engine_state",
+    "events",
+    "incidents",
+    "listings",
+    "metadata",
+    "postings",
+    "quota",
+    "revisions",
+    "workers",
+]
 
 
 #: ``listings.next_due_at`` of a listing changed since it was planned: due at once.
@@ -57,7 +70,8 @@ metadata = MetaData()
 
 #: One row per posting the ledger knows: its latest valid revision and where it came from.
 postings = Table(
-    "postings", metadata,
+    "postings",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("revision", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
@@ -76,8 +90,12 @@ postings = Table(
 # Partial: almost every posting has none, and SQLite's statistics (ANALYZE) would otherwise
 # rate the index too unselective to use.
 _PENDING = postings.c.plan_pending.is_not(None)
-Index("ix_postings_plan_pending", postings.c.plan_pending, sqlite_where=_PENDING,
-      postgresql_where=_PENDING)
+Index(
+    "ix_postings_plan_pending",
+    postings.c.plan_pending,
+    sqlite_where=_PENDING,
+    postgresql_where=_PENDING,
+)
 # A tick reads the files' postings only (queued ones when planned): partial, so that a
 # ledger of queued postings is not scanned.
 _FILES = postings.c.source == "file"
@@ -85,7 +103,8 @@ Index("ix_postings_files", postings.c.id, sqlite_where=_FILES, postgresql_where=
 
 #: One row per posting x board: what is (or is about to be) on the board.
 listings = Table(
-    "listings", metadata,
+    "listings",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("posting_id", String(64), ForeignKey("postings.id"), nullable=False),
     Column("board", String(64), nullable=False),
@@ -126,7 +145,8 @@ Index("ix_listings_board", listings.c.board)
 
 #: Durable work: an action on a listing, due at a time, claimed under a lease.
 due_work = Table(
-    "due_work", metadata,
+    "due_work",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("listing_id", Integer, ForeignKey("listings.id"), nullable=False),
     Column("kind", String(16), nullable=False),  # post update refresh expire
@@ -165,12 +185,18 @@ Index("ix_due_work_listing_kind", due_work.c.listing_id, due_work.c.kind)
 # At most one unfinished piece of work per listing: two syncs racing to queue the same
 # action collide here, and the loser skips it.
 _OPEN = due_work.c.state.in_(["pending", "running"])
-Index("uq_due_work_open_listing", due_work.c.listing_id, unique=True,
-      sqlite_where=_OPEN, postgresql_where=_OPEN)
+Index(
+    "uq_due_work_open_listing",
+    due_work.c.listing_id,
+    unique=True,
+    sqlite_where=_OPEN,
+    postgresql_where=_OPEN,
+)
 
 #: Append-only audit trail of every board call (never a secret: reasons are the board's).
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("time", UTCDateTime, nullable=False),
     Column("posting_id", String(64), nullable=False),
@@ -185,7 +211,8 @@ Index("ix_events_posting", events.c.posting_id, events.c.id)
 
 #: Calls made against a board's daily quota (a page board's pings), per quota day.
 quota = Table(
-    "quota", metadata,
+    "quota",
+    metadata,
     Column("board", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("used", Integer, nullable=False),
@@ -194,7 +221,8 @@ quota = Table(
 #: Every valid content a posting has had (record keeping: several laws want posted versions
 #: kept for years): written when the revision is, never changed.
 revisions = Table(
-    "revisions", metadata,
+    "revisions",
+    metadata,
     Column("posting_id", String(64), ForeignKey("postings.id"), primary_key=True),
     Column("revision", Integer, primary_key=True),
     Column("content_hash", String(64), nullable=False),
@@ -205,7 +233,8 @@ revisions = Table(
 #: Changes the web app's recruiters made that wait for an approver ([web] require_approval):
 #: an edit (the whole new file, and the digest of the file it was made on) or a reopen.
 changes = Table(
-    "changes", metadata,
+    "changes",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("posting_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # edit reopen
@@ -224,7 +253,8 @@ Index("ix_changes_state", changes.c.state)
 #: from (its listings, their postings' content, the config, the code) and the files' names.
 #: A board whose fingerprint is unchanged and whose files are all there is not rendered.
 board_files = Table(
-    "board_files", metadata,
+    "board_files",
+    metadata,
     Column("board", String(64), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("files", Text, nullable=False),  # one relative path per line
@@ -234,7 +264,8 @@ board_files = Table(
 #: Incidents people are told about ([notify]), once each: open while the condition lasts
 #: (resolved_at NULL), notified_at set once a channel took the message.
 incidents = Table(
-    "incidents", metadata,
+    "incidents",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),  # failed:<posting>:<board>, auth:<board>
     Column("message", Text, nullable=False),
@@ -244,13 +275,19 @@ incidents = Table(
 )
 # One open incident per key: two workers noticing the same failure open it once.
 _OPEN_INCIDENT = incidents.c.resolved_at.is_(None)
-Index("uq_incidents_open", incidents.c.key, unique=True, sqlite_where=_OPEN_INCIDENT,
-      postgresql_where=_OPEN_INCIDENT)
+Index(
+    "uq_incidents_open",
+    incidents.c.key,
+    unique=True,
+    sqlite_where=_OPEN_INCIDENT,
+    postgresql_where=_OPEN_INCIDENT,
+)
 
 #: Small facts about the engine's own work: the fingerprint the last full plan was made
 #: with, and whose turn the periodic full plan is (``until``: a lease).
 engine_state = Table(
-    "engine_state", metadata,
+    "engine_state",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("until", UTCDateTime),
@@ -258,7 +295,8 @@ engine_state = Table(
 
 #: The ``jobpub run`` workers sharing this ledger: each beats while it runs (``status``).
 workers = Table(
-    "workers", metadata,
+    "workers",
+    metadata,
     Column("owner", String(200), primary_key=True),  # host:pid, as in due_work.lease_owner
     Column("started_at", UTCDateTime, nullable=False),
     Column("beat_at", UTCDateTime, nullable=False),

@@ -27,9 +27,14 @@ _STATES = {
 }
 US_STATES: dict[str, tuple[str, ...]] = {
     **{state: zones for states, zones in _STATES.items() for state in states.split()},
-    "AZ": ("America/Phoenix", _M), "ID": (_M, _P), "OR": (_P, _M),
-    "AK": ("America/Anchorage", "America/Adak"), "HI": ("Pacific/Honolulu",),
-    "PR": ("America/Puerto_Rico",), "GU": ("Pacific/Guam",), "VI": ("America/St_Thomas",),
+    "AZ": ("America/Phoenix", _M),
+    "ID": (_M, _P),
+    "OR": (_P, _M),
+    "AK": ("America/Anchorage", "America/Adak"),
+    "HI": ("Pacific/Honolulu",),
+    "PR": ("America/Puerto_Rico",),
+    "GU": ("Pacific/Guam",),
+    "VI": ("America/St_Thomas",),
 }
 
 

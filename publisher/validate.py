@@ -36,7 +36,13 @@ if TYPE_CHECKING:
     from yaml.nodes import Node
 
 __all__ = [
-    "BoardCheck", "FileResult", "Report", "discover", "load_posting", "load_postings", "place",
+    "BoardCheck",
+    "FileResult",
+    "Report",
+    "discover",
+    "load_posting",
+    "load_postings",
+    "place",
     "validate_paths",
 ]
 
@@ -48,7 +54,10 @@ _T = TypeVar("_T")
 BoardCheck = Callable[[Posting], Iterable[Problem]]
 
 _NESTED: dict[str, type[BaseModel]] = {
-    "company": Company, "locations": Location, "salary": Salary, "experience": Experience,
+    "company": Company,
+    "locations": Location,
+    "salary": Salary,
+    "experience": Experience,
     "apply": Apply,
 }
 
@@ -102,8 +111,7 @@ def _postings_in(folder: str) -> Iterator[str]:
     name, a folder's files before the entries that sort after its name)."""
     try:
         with os.scandir(folder) as scan:
-            entries = sorted((e for e in scan if not e.name.startswith(".")),
-                             key=lambda e: e.name)
+            entries = sorted((e for e in scan if not e.name.startswith(".")), key=lambda e: e.name)
     except PermissionError:  # as rglob: a folder that cannot be read holds no postings
         return
     for entry in entries:
@@ -133,20 +141,23 @@ def _schema_problem(error: ErrorDetails) -> Problem:
     value = error.get("input")
     if kind == "string_type" and isinstance(value, int | float | bool):
         message += f" (got {value!r}: quote it to keep it as text)"
-    elif kind in ("bool_type", "int_type", "float_type", "dict_type", "list_type") \
-            and isinstance(value, str | int | float | bool):
+    elif kind in ("bool_type", "int_type", "float_type", "dict_type", "list_type") and isinstance(
+        value, str | int | float | bool
+    ):
         message += f" (got {value!r})"
     return Problem("schema", f"{where}: {message}" if where else message, loc)
 
 
-def load_posting(path: Path, config: Config, ctx: RuleContext,
-                 board_check: BoardCheck | None = None) -> FileResult:
+def load_posting(
+    path: Path, config: Config, ctx: RuleContext, board_check: BoardCheck | None = None
+) -> FileResult:
     """Load and check one file; never raises for bad input."""
     return load_postings([path], config, ctx, board_check)[0]
 
 
-def load_postings(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                  board_check: BoardCheck | None = None) -> list[FileResult]:
+def load_postings(
+    paths: Sequence[Path], config: Config, ctx: RuleContext, board_check: BoardCheck | None = None
+) -> list[FileResult]:
     """Load and check files, one step at a time over all of them (reading, parsing, the
     schema, then each rule): a step's code and data stay in the CPU's caches from one file
     to the next, which makes a file ~30 % cheaper to check than going through every step for
@@ -155,17 +166,29 @@ def load_postings(paths: Sequence[Path], config: Config, ctx: RuleContext,
     results = [FileResult(path) for path in paths]
     for result in results:
         _guard_load(result, _read, result)
-    parsed = [(result, _guard_load(result, _parse, result))
-              for result in results if result.load_error is None]
-    checking = [(result, posting) for result, data in parsed if result.load_error is None
-                and (posting := _guarded(result, _posting_of, result, data, config, ctx))
-                is not None]
+    parsed = [
+        (result, _guard_load(result, _parse, result))
+        for result in results
+        if result.load_error is None
+    ]
+    checking = [
+        (result, posting)
+        for result, data in parsed
+        if result.load_error is None
+        and (posting := _guarded(result, _posting_of, result, data, config, ctx)) is not None
+    ]
     for rule in POSTING_RULES:
-        checking = [(result, posting) for result, posting in checking
-                    if _guarded(result, _add, result, rule, posting, ctx)]
+        checking = [
+            (result, posting)
+            for result, posting in checking
+            if _guarded(result, _add, result, rule, posting, ctx)
+        ]
     if board_check is not None:
-        checking = [(result, posting) for result, posting in checking
-                    if _guarded(result, _add, result, board_check, posting)]
+        checking = [
+            (result, posting)
+            for result, posting in checking
+            if _guarded(result, _add, result, board_check, posting)
+        ]
     for result, posting in checking:
         result.problems = configured(result.problems, config.rules)
         result.posting = posting
@@ -200,8 +223,11 @@ def _guarded(result: FileResult, step: Callable[..., _T], *args: Any) -> _T | No
     try:
         return step(*args)
     except Exception as exc:
-        result.problems.append(Problem(
-            "schema", f"could not be checked ({type(exc).__name__}: {exc}); please report it"))
+        result.problems.append(
+            Problem(
+                "schema", f"could not be checked ({type(exc).__name__}: {exc}); please report it"
+            )
+        )
         return None
 
 
@@ -210,8 +236,7 @@ def _add(result: FileResult, check: Callable[..., Iterable[Problem]], *args: Any
     return True
 
 
-def _posting_of(result: FileResult, data: Any, config: Config,
-                ctx: RuleContext) -> Posting | None:
+def _posting_of(result: FileResult, data: Any, config: Config, ctx: RuleContext) -> Posting | None:
     """The posting in ``data`` (its problems so far in ``result``), or None when it has
     none: then ``result`` holds all there is to say."""
     if data is None:
@@ -219,15 +244,17 @@ def _posting_of(result: FileResult, data: Any, config: Config,
         return None
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        result.problems.append(Problem(
-            "schema", f"the top level must be a mapping of posting fields, found {kind}"))
+        result.problems.append(
+            Problem("schema", f"the top level must be a mapping of posting fields, found {kind}")
+        )
         return None
     for text_rule in TEXT_RULES:
         result.problems.extend(text_rule(data, result.text))
     try:
         plain = result.text is not None and "\\" not in result.text
-        posting = apply_defaults(Posting.model_validate(
-            data, context=NO_CONTROLS if plain else None), config)
+        posting = apply_defaults(
+            Posting.model_validate(data, context=NO_CONTROLS if plain else None), config
+        )
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         result.problems.extend(_schema_problem(e) for e in errors)
@@ -236,26 +263,42 @@ def _posting_of(result: FileResult, data: Any, config: Config,
         return None
     path = result.path
     if posting.id != path.stem:
-        hint = f"expected id: {path.stem}" if ID_RE.fullmatch(path.stem) else (
-            f"'{path.stem}' cannot be an id: ids are lowercase letters, digits and hyphens; "
-            f"rename the file to {posting.id}{path.suffix}")
-        result.problems.append(Problem(
-            "id-mismatch", f"id '{posting.id}' does not match the file name '{path.name}' "
-                           f"({hint})", ("id",)))
+        hint = (
+            f"expected id: {path.stem}"
+            if ID_RE.fullmatch(path.stem)
+            else (
+                f"'{path.stem}' cannot be an id: ids are lowercase letters, digits and hyphens; "
+                f"rename the file to {posting.id}{path.suffix}"
+            )
+        )
+        result.problems.append(
+            Problem(
+                "id-mismatch",
+                f"id '{posting.id}' does not match the file name '{path.name}' ({hint})",
+                ("id",),
+            )
+        )
     return posting
 
 
 #: Stand-ins for required fields that did not parse, so the other fields' rules still run.
 _STAND_INS: dict[str, Any] = {
-    "id": "stand-in", "title": "Stand-in", "employment_type": "full_time",
-    "workplace": "remote", "remote_eligibility": ["US"], "summary": "Stand-in.",
-    "responsibilities": ["Stand-in"], "qualifications": ["Stand-in"],
-    "apply": {"url": "https://stand-in.invalid"}, "boards": {"stand-in": {}},
+    "id": "stand-in",
+    "title": "Stand-in",
+    "employment_type": "full_time",
+    "workplace": "remote",
+    "remote_eligibility": ["US"],
+    "summary": "Stand-in.",
+    "responsibilities": ["Stand-in"],
+    "qualifications": ["Stand-in"],
+    "apply": {"url": "https://stand-in.invalid"},
+    "boards": {"stand-in": {}},
 }
 
 
-def _rules_despite(data: dict[str, Any], errors: list[ErrorDetails], config: Config,
-                   ctx: RuleContext) -> list[Problem]:
+def _rules_despite(
+    data: dict[str, Any], errors: list[ErrorDetails], config: Config, ctx: RuleContext
+) -> list[Problem]:
     """The cross-field rules (salary, dates, remote eligibility, ...) over the fields that
     did parse: a file with a typo in one key still hears that its salary is upside down."""
     broken = {str(e["loc"][0]) for e in errors if e["loc"]}
@@ -269,13 +312,21 @@ def _rules_despite(data: dict[str, Any], errors: list[ErrorDetails], config: Con
         return []  # the parsed fields disagree among themselves: the schema errors say so
     found = [p for rule in POSTING_RULES for p in rule(posting, ctx)]
     missing = filled | broken
-    return [p for p in found if not (p.path and str(p.path[0]) in missing)
-            and p.rule != "schema" and not (_NEEDS.get(p.rule, set()) & missing)]
+    return [
+        p
+        for p in found
+        if not (p.path and str(p.path[0]) in missing)
+        and p.rule != "schema"
+        and not (_NEEDS.get(p.rule, set()) & missing)
+    ]
 
 
 #: Fields a rule judges: when one did not parse, the rule has nothing sound to say.
-_NEEDS = {"pay-transparency": {"salary"}, "benefits-required": {"benefits"},
-          "disclosure-required": {"expires_at", "disclosures"}}
+_NEEDS = {
+    "pay-transparency": {"salary"},
+    "benefits-required": {"benefits"},
+    "disclosure-required": {"expires_at", "disclosures"},
+}
 
 
 @dataclass(frozen=True)
@@ -302,8 +353,17 @@ def place(result: FileResult) -> list[Finding]:
         pos = locator.position(problem.path, problem.needle, problem.at_key)
         if pos.line and pos.line <= len(lines) and problem.rule in ignored(lines[pos.line - 1]):
             continue  # "# jobpub: ignore[rule]" on that line
-        findings.append(Finding(file, pos.line, pos.column, problem.severity, problem.rule,
-                                problem.message, problem.board))
+        findings.append(
+            Finding(
+                file,
+                pos.line,
+                pos.column,
+                problem.severity,
+                problem.rule,
+                problem.message,
+                problem.board,
+            )
+        )
     return findings
 
 
@@ -316,12 +376,20 @@ def ignored(line: str) -> set[str]:
     return {r.strip() for r in found.group(1).split(",")} if found else set()
 
 
-def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                 board_check: BoardCheck | None, keep: bool = False,
-                 as_json: bool = False) -> list[Checked]:
+def _check_files(
+    paths: Sequence[Path],
+    config: Config,
+    ctx: RuleContext,
+    board_check: BoardCheck | None,
+    keep: bool = False,
+    as_json: bool = False,
+) -> list[Checked]:
     checked = []
-    results = (result for start in range(0, len(paths), BATCH)
-               for result in load_postings(paths[start:start + BATCH], config, ctx, board_check))
+    results = (
+        result
+        for start in range(0, len(paths), BATCH)
+        for result in load_postings(paths[start : start + BATCH], config, ctx, board_check)
+    )
     for result in results:
         path = result.path
         posting_id = result.posting.id if result.posting is not None else None
@@ -329,8 +397,9 @@ def _check_files(paths: Sequence[Path], config: Config, ctx: RuleContext,
         # fields that were set, so the rebuilt model is as small as the original.
         posting: Posting | str | None = None
         if keep and result.posting is not None:
-            posting = result.posting.model_dump_json(exclude_unset=True) if as_json \
-                else result.posting
+            posting = (
+                result.posting.model_dump_json(exclude_unset=True) if as_json else result.posting
+            )
         checked.append(Checked(path, posting_id, place(result), posting))
     return checked
 
@@ -345,8 +414,16 @@ def _duplicate_ids(checked: list[Checked]) -> list[Finding]:
         for path in paths if len(paths) > 1 else ():
             others = ", ".join(str(p) for p in paths if p != path)
             pos = Locator(read_text(path)).position(("id",))
-            findings.append(Finding(str(path), pos.line, pos.column, "error", "duplicate-id",
-                                    f"id '{posting_id}' is also used by {others}"))
+            findings.append(
+                Finding(
+                    str(path),
+                    pos.line,
+                    pos.column,
+                    "error",
+                    "duplicate-id",
+                    f"id '{posting_id}' is also used by {others}",
+                )
+            )
     return findings
 
 
@@ -389,11 +466,17 @@ def _check_share(paths: Sequence[str]) -> list[_Sent]:
     """Check a share of files (sent as text: paths pickle slowly), in the given order."""
     assert _JOB is not None
     config, ctx, board_check, keep = _JOB
-    return [(c.posting_id,
-             [(f.file, f.line, f.column, f.severity, f.rule, f.message, f.board)
-              for f in c.findings], c.posting)
-            for c in _check_files(list(map(Path, paths)), config, ctx, board_check, keep,
-                                  as_json=True)]
+    return [
+        (
+            c.posting_id,
+            [
+                (f.file, f.line, f.column, f.severity, f.rule, f.message, f.board)
+                for f in c.findings
+            ],
+            c.posting,
+        )
+        for c in _check_files(list(map(Path, paths)), config, ctx, board_check, keep, as_json=True)
+    ]
 
 
 def _received(sent: _Sent, path: Path) -> Checked:
@@ -410,14 +493,19 @@ def _shares(files: list[Path], workers: int) -> list[list[Path]]:
     shares, start = [], 0
     while start < len(files):
         size = max(-(-(len(files) - start) // (workers * 8)), 8)
-        shares.append(files[start:start + size])
+        shares.append(files[start : start + size])
         start += size
     return shares
 
 
-def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
-                   boards: bool = True, keep: bool = False,
-                   each: Callable[[Report], None] | None = None) -> Report:
+def validate_paths(
+    paths: Sequence[Path],
+    config: Config,
+    ctx: RuleContext,
+    boards: bool = True,
+    keep: bool = False,
+    each: Callable[[Report], None] | None = None,
+) -> Report:
     """Validate every posting file under ``paths`` (on all cores for large sets).
 
     ``keep``: also return the valid postings (``Report.postings``), for the engine.
@@ -439,8 +527,11 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         # Shrinking shares end the workers together; a streamed load (``each``) takes
         # SHARE files at a time instead: its boards set the pace, and small last shares
         # raised a first sync's peak memory by ~15 MB (bench_sync, 10,000 postings).
-        chunks = _shares(files[1:], workers) if each is None else \
-            [files[start:start + SHARE] for start in range(1, len(files), SHARE)]
+        chunks = (
+            _shares(files[1:], workers)
+            if each is None
+            else [files[start : start + SHARE] for start in range(1, len(files), SHARE)]
+        )
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
@@ -448,13 +539,17 @@ def validate_paths(paths: Sequence[Path], config: Config, ctx: RuleContext,
         # they work, collections leave what is already there alone (no copying).
         gc.freeze()
         try:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
-                                     initializer=_start_worker,
-                                     initargs=(config, ctx, board_check, keep)) as pool:
+            with ProcessPoolExecutor(
+                workers,
+                mp_context=mp.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(config, ctx, board_check, keep),
+            ) as pool:
                 sent = pool.map(_check_share, [list(map(str, share)) for share in chunks])
                 for share, shared in zip(chunks, sent, strict=True):
-                    part = first + [_received(item, path)
-                                    for item, path in zip(shared, share, strict=True)]
+                    part = first + [
+                        _received(item, path) for item, path in zip(shared, share, strict=True)
+                    ]
                     first = []
                     if each is not None:
                         each(_report(len(part), part, []))
@@ -476,7 +571,13 @@ def _report(files: int, checked: list[Checked], more: list[Finding]) -> Report:
     findings = [f for item in checked for f in item.findings] + more
     findings.sort(key=Finding.sort_key)
     failed = {f.file for f in findings if f.severity == "error"}
-    return Report(files, findings,
-                  [c.posting for c in checked
-                   if isinstance(c.posting, Posting) and str(c.path) not in failed],
-                  [c.path for c in checked if str(c.path) in failed])
+    return Report(
+        files,
+        findings,
+        [
+            c.posting
+            for c in checked
+            if isinstance(c.posting, Posting) and str(c.path) not in failed
+        ],
+        [c.path for c in checked if str(c.path) in failed],
+    )

@@ -51,12 +51,16 @@ class Verified:
     notes: list[str] = field(default_factory=list)
 
 
-async def verify(engine: Engine, boards: Sequence[str] = (), *,
-                 repair: bool = False) -> Verified:
+async def verify(engine: Engine, boards: Sequence[str] = (), *, repair: bool = False) -> Verified:
     result = Verified()
     busy = {w.listing_id for w in engine.ledger.open_work().values()}
-    rows = [r for r in engine.ledger.listings() if r.state == ListingState.LIVE
-            and (not boards or r.board in boards) and r.board in engine.registry]
+    rows = [
+        r
+        for r in engine.ledger.listings()
+        if r.state == ListingState.LIVE
+        and (not boards or r.board in boards)
+        and r.board in engine.registry
+    ]
     wanted = sorted({r.board for r in rows})
     result.unchecked = engine.skipped_boards(wanted)
     for board in wanted:
@@ -69,33 +73,47 @@ async def verify(engine: Engine, boards: Sequence[str] = (), *,
         mine = [r for r in rows if r.board == board and r.id not in busy]
         gone = await _missing(adapter, mine, engine.limit(board).concurrency, result)
         result.checked[board] = len(mine)
-        result.drift += [Drift(r.posting_id, r.board, r.external_ref,
-                               repair and _repair(engine, r)) for r in gone]
+        result.drift += [
+            Drift(r.posting_id, r.board, r.external_ref, repair and _repair(engine, r))
+            for r in gone
+        ]
     if engine.config.notify.any:
-        current = [Incident(f"drift:{d.posting}:{d.board}",
-                            f"{d.posting} is live in the ledger but not on {d.board} "
-                            f"({d.external_ref}): " + ("posted again by the next sync"
-                                                       if d.repaired else
-                                                       "jobpub verify --repair posts it "
-                                                       "again"))
-                   for d in result.drift]
+        current = [
+            Incident(
+                f"drift:{d.posting}:{d.board}",
+                f"{d.posting} is live in the ledger but not on {d.board} "
+                f"({d.external_ref}): "
+                + (
+                    "posted again by the next sync"
+                    if d.repaired
+                    else "jobpub verify --repair posts it again"
+                ),
+            )
+            for d in result.drift
+        ]
         checked = set(result.checked)
         result.notes += await announce(
-            engine.ledger, engine.config.notify, current, engine.clock(),
-            scope=lambda key: key.startswith("drift:") and key.rpartition(":")[2] in checked)
+            engine.ledger,
+            engine.config.notify,
+            current,
+            engine.clock(),
+            scope=lambda key: key.startswith("drift:") and key.rpartition(":")[2] in checked,
+        )
     return result
 
 
-async def _missing(adapter: ApiAdapter[Any], rows: list[ListingRow], concurrency: int,
-                   result: Verified) -> list[ListingRow]:
+async def _missing(
+    adapter: ApiAdapter[Any], rows: list[ListingRow], concurrency: int, result: Verified
+) -> list[ListingRow]:
     gate = asyncio.Semaphore(concurrency)
     errors: list[str] = []
 
     async def look(row: ListingRow) -> bool:
         async with gate:
             try:
-                found = await board_call(adapter.name, adapter.lookup(row.external_ref),
-                                         "nothing was changed")
+                found = await board_call(
+                    adapter.name, adapter.lookup(row.external_ref), "nothing was changed"
+                )
             except BoardError as exc:
                 errors.append(str(exc))
                 return False
@@ -103,8 +121,10 @@ async def _missing(adapter: ApiAdapter[Any], rows: list[ListingRow], concurrency
 
     missing = await asyncio.gather(*(look(r) for r in rows))
     if errors:
-        result.notes.append(f"{adapter.name}: {len(errors)} lookup(s) failed and were not "
-                            f"judged (first: {errors[0]})")
+        result.notes.append(
+            f"{adapter.name}: {len(errors)} lookup(s) failed and were not "
+            f"judged (first: {errors[0]})"
+        )
     return [r for r, gone in zip(rows, missing, strict=True) if gone]
 
 
@@ -112,15 +132,38 @@ def _repair(engine: Engine, row: ListingRow) -> bool:
     """Put the listing back to be posted (if nothing changed it meanwhile)."""
     now = engine.clock()
     with engine.ledger.engine.begin() as conn:
-        done = conn.execute(update(listings).where(
-            listings.c.id == row.id, listings.c.version == row.version).values(
-            state=ListingState.SCHEDULED, board_id=None, url=None, posted_at=None,
-            refreshed_at=None, refresh_count=0, changed_at=now, version=row.version + 1,
-            last_error="not found on the board by jobpub verify: posted again by the next "
-                       "sync")).rowcount == 1
+        done = (
+            conn.execute(
+                update(listings)
+                .where(listings.c.id == row.id, listings.c.version == row.version)
+                .values(
+                    state=ListingState.SCHEDULED,
+                    board_id=None,
+                    url=None,
+                    posted_at=None,
+                    refreshed_at=None,
+                    refresh_count=0,
+                    changed_at=now,
+                    version=row.version + 1,
+                    last_error="not found on the board by jobpub verify: posted again by the next "
+                    "sync",
+                )
+            ).rowcount
+            == 1
+        )
     if done:
-        engine.ledger.add_events([Event(now, row.posting_id, row.board, "reconcile",
-                                        EventOutcome.FAILED, "live in the ledger but not "
-                                        "found on the board (jobpub verify): repaired, the "
-                                        "next sync posts it again")])
+        engine.ledger.add_events(
+            [
+                Event(
+                    now,
+                    row.posting_id,
+                    row.board,
+                    "reconcile",
+                    EventOutcome.FAILED,
+                    "live in the ledger but not "
+                    "found on the board (jobpub verify): repaired, the "
+                    "next sync posts it again",
+                )
+            ]
+        )
     return done

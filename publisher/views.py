@@ -26,8 +26,12 @@ def local(when: datetime | None, zone: str) -> str:
 
 def _next_refresh(row: ListingRow, policies: dict[str, RefreshPolicy]) -> datetime | None:
     policy = policies.get(row.board)
-    if row.state != ListingState.LIVE or policy is None or policy.every is None or (
-            policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes):
+    if (
+        row.state != ListingState.LIVE
+        or policy is None
+        or policy.every is None
+        or (policy.max_refreshes is not None and row.refresh_count >= policy.max_refreshes)
+    ):
         return None
     due = policy.next_due(row.posted_at, row.refreshed_at) if row.posted_at else None
     return due if due and (row.expires_at is None or due < row.expires_at) else None
@@ -40,16 +44,25 @@ def status_rows(engine: Engine, posting_id: str | None) -> list[dict[str, Any]]:
     policies = engine.policies()
     rows = []
     for row in listings:
-        rows.append({"posting": row.posting_id, "board": row.board, "state": row.state,
-                     "board_id": row.board_id, "url": row.url,
-                     "posted_at": row.posted_at, "refreshed_at": row.refreshed_at,
-                     "next_refresh_at": _next_refresh(row, policies),
-                     "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
-                     "last_error": row.last_error,
-                     "hold": hold_text(row, zones.get(row.posting_id, "UTC")),
-                     "_zone": zones.get(row.posting_id, "UTC"),
-                     "_publishes": _planned_start(specs.get(row.posting_id))
-                     if row.state == ListingState.SCHEDULED else None})
+        rows.append(
+            {
+                "posting": row.posting_id,
+                "board": row.board,
+                "state": row.state,
+                "board_id": row.board_id,
+                "url": row.url,
+                "posted_at": row.posted_at,
+                "refreshed_at": row.refreshed_at,
+                "next_refresh_at": _next_refresh(row, policies),
+                "expires_at": row.expires_at or _planned_expiry(specs.get(row.posting_id)),
+                "last_error": row.last_error,
+                "hold": hold_text(row, zones.get(row.posting_id, "UTC")),
+                "_zone": zones.get(row.posting_id, "UTC"),
+                "_publishes": _planned_start(specs.get(row.posting_id))
+                if row.state == ListingState.SCHEDULED
+                else None,
+            }
+        )
     return rows
 
 

@@ -34,8 +34,10 @@ STRONGLY = 3  # masculine-coded words beyond the feminine-coded ones before it i
 WORD = re.compile(r"[\w-]+")
 #: Byte -> itself lowercased when it may be part of a word (ASCII letters, digits, ``_``,
 #: ``-``: what WORD matches in ASCII text), else a space.
-_ASCII_WORDS = bytes(ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) in "_-")
-                     else 0x20 for c in range(256))
+_ASCII_WORDS = bytes(
+    ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) in "_-") else 0x20
+    for c in range(256)
+)
 
 
 def _words(text: str) -> list[str]:
@@ -46,8 +48,9 @@ def _words(text: str) -> list[str]:
 
 
 @cache
-def _lists() -> tuple[re.Pattern[str], dict[str, tuple[str, str]], frozenset[str],
-                      tuple[str, ...], tuple[str, ...]]:
+def _lists() -> tuple[
+    re.Pattern[str], dict[str, tuple[str, str]], frozenset[str], tuple[str, ...], tuple[str, ...]
+]:
     """The phrases as one pattern (a named group each: its hint and kind), and the
     masculine- and feminine-coded stems (a word is coded when it starts with one)."""
     data = tomllib.loads(files("publisher.data").joinpath("wording.toml").read_text("utf-8"))
@@ -61,10 +64,14 @@ def _lists() -> tuple[re.Pattern[str], dict[str, tuple[str, str]], frozenset[str
     phrases = re.compile(rf"(?i)(?<![\w-])(?:{'|'.join(groups)})(?![\w-])")
     # The word each phrase starts with ("max(imum)?" gives max and maximum): a posting with
     # none of these words has none of the phrases.
-    starts = frozenset(word for table in (data["age"], data["titles"]) for pattern in table
-                       for alternative in pattern.split("|")
-                       if (m := re.match(r"([a-z]+)(?:\(([a-z]+)\)\?)?", alternative))
-                       for word in (m.group(1), m.group(1) + (m.group(2) or "")))
+    starts = frozenset(
+        word
+        for table in (data["age"], data["titles"])
+        for pattern in table
+        for alternative in pattern.split("|")
+        if (m := re.match(r"([a-z]+)(?:\(([a-z]+)\)\?)?", alternative))
+        for word in (m.group(1), m.group(1) + (m.group(2) or ""))
+    )
     return phrases, hints, starts, tuple(data["masculine"]), tuple(data["feminine"])
 
 
@@ -106,17 +113,31 @@ def check_wording(posting: Posting, ctx: RuleContext) -> Iterator[Problem]:
         for path, text in texts:
             for found in phrases.finditer(text):
                 hint, kind = hints[found.lastgroup or ""]
-                yield Problem(RULE, f"'{found.group(0)}' is {kind}: {hint}", path, "warning",
-                              needle=found.group(0))
+                yield Problem(
+                    RULE,
+                    f"'{found.group(0)}' is {kind}: {hint}",
+                    path,
+                    "warning",
+                    needle=found.group(0),
+                )
     _judge(distinct, masculine, feminine)
     male = sum(map(words.count, distinct & _MASCULINE))  # coded words are few
     balance = sum(map(words.count, distinct & _FEMININE))
     if male - balance <= STRONGLY:
         return
-    coded = ((path, word) for path, text in texts for word in WORD.findall(text)
-             if word.lower() in _MASCULINE)
+    coded = (
+        (path, word)
+        for path, text in texts
+        for word in WORD.findall(text)
+        if word.lower() in _MASCULINE
+    )
     for path, word in islice(coded, MAX_CODED):  # (the texts after the last are not read)
-        yield Problem(RULE, f"'{word}' is masculine-coded (Gaucher et al. 2011), and the "
-                      f"posting is strongly masculine-coded ({male} such words to "
-                      f"{balance} feminine-coded): say what the work needs in plainer terms",
-                      path, "warning", needle=word)
+        yield Problem(
+            RULE,
+            f"'{word}' is masculine-coded (Gaucher et al. 2011), and the "
+            f"posting is strongly masculine-coded ({male} such words to "
+            f"{balance} feminine-coded): say what the work needs in plainer terms",
+            path,
+            "warning",
+            needle=word,
+        )

@@ -90,9 +90,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class BoardServer:
-    def __init__(self, *, faults: float | dict[str, float] = 0.0, seed: int = 0,
-                 unique_refs: bool = True, retry_after: int = 1, hold_seconds: float = 3.0,
-                 latency: float = 0.0, slow_seconds: float = 0.5, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        faults: float | dict[str, float] = 0.0,
+        seed: int = 0,
+        unique_refs: bool = True,
+        retry_after: int = 1,
+        hold_seconds: float = 3.0,
+        latency: float = 0.0,
+        slow_seconds: float = 0.5,
+        port: int = 0,
+    ) -> None:
         self.lock = threading.Lock()
         self.ziprecruiter, self.linkedin = ZipRecruiterDouble(), LinkedInDouble()
         self.injected: Counter[str] = Counter()
@@ -102,11 +111,15 @@ class BoardServer:
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}  # webhook key -> answer
         self.requests: list[Request] = []
         self.script: deque[str | None] = deque()
-        self.fault_rates = faults if isinstance(faults, dict) else \
-            dict.fromkeys(FAULTS, faults / len(FAULTS))
+        self.fault_rates = (
+            faults if isinstance(faults, dict) else dict.fromkeys(FAULTS, faults / len(FAULTS))
+        )
         self.random = random.Random(seed)
-        self.unique_refs, self.retry_after, self.hold_seconds = \
-            unique_refs, retry_after, hold_seconds
+        self.unique_refs, self.retry_after, self.hold_seconds = (
+            unique_refs,
+            retry_after,
+            hold_seconds,
+        )
         self.stored = threading.Event()  # set whenever something is stored
         self.duplicates: list[tuple[str, str, list[tuple[str, str]]]] = []  # the same change
         # applied again under another key: (ref, key, what was applied before)
@@ -138,17 +151,26 @@ class BoardServer:
         with self.lock:
             hooks = {ref: r for ref, r in self.receivers.items() if r.applied}
             return {
-                "ziprecruiter": {"open": self.ziprecruiter.open_refs(),
-                                 "created": dict(Counter(self.ziprecruiter.creates))},
-                "linkedin": {"open": self.linkedin.open_refs(),
-                             "created": self.linkedin.created()},
-                "webhook": {"open": {ref: 1 for ref, r in hooks.items() if r.open},
-                            "created": {ref: sum(1 for a, _ in r.applied if a == "publish")
-                                        for ref, r in hooks.items()},
-                            "duplicates": len(self.duplicates),
-                            "duplicated": [f"{ref} under {key} after {before}" for ref, key,
-                                           before in self.duplicates[:20]]},
-                "requests": len(self.requests), "faults": dict(self.injected)}
+                "ziprecruiter": {
+                    "open": self.ziprecruiter.open_refs(),
+                    "created": dict(Counter(self.ziprecruiter.creates)),
+                },
+                "linkedin": {"open": self.linkedin.open_refs(), "created": self.linkedin.created()},
+                "webhook": {
+                    "open": {ref: 1 for ref, r in hooks.items() if r.open},
+                    "created": {
+                        ref: sum(1 for a, _ in r.applied if a == "publish")
+                        for ref, r in hooks.items()
+                    },
+                    "duplicates": len(self.duplicates),
+                    "duplicated": [
+                        f"{ref} under {key} after {before}"
+                        for ref, key, before in self.duplicates[:20]
+                    ],
+                },
+                "requests": len(self.requests),
+                "faults": dict(self.injected),
+            }
 
     def env(self) -> dict[str, str]:
         """The credentials the emulated boards expect, as environment variables."""
@@ -156,10 +178,12 @@ class BoardServer:
 
     def config(self) -> str:
         """The jobpub.toml tables that point the emulated boards here."""
-        return (f'[boards.ziprecruiter]\nbase_url = "{self.url}/zr"\n\n'
-                f'[boards.linkedin]\nbase_url = "{self.url}/li"\n'
-                f'token_url = "{self.url}/li/oauth/v2/accessToken"\n\n'
-                f'[boards.webhook]\nurl = "{self.url}/hook"\n')
+        return (
+            f'[boards.ziprecruiter]\nbase_url = "{self.url}/zr"\n\n'
+            f'[boards.linkedin]\nbase_url = "{self.url}/li"\n'
+            f'token_url = "{self.url}/li/oauth/v2/accessToken"\n\n'
+            f'[boards.webhook]\nurl = "{self.url}/hook"\n'
+        )
 
     def close(self) -> None:
         self._stopping.set()
@@ -180,25 +204,36 @@ class BoardServer:
             return None
 
     # -- the board -----------------------------------------------------------------------
-    def _process(self, method: str, path: str, query: dict[str, list[str]],
-                 body: dict[str, Any] | None, key: str | None) -> tuple[int, Any]:
+    def _process(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: dict[str, Any] | None,
+        key: str | None,
+    ) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
         with self.lock:
             if path == "/hook":
                 return self._hook(body or {}, key)
             if method == "GET" and parts == ["v1", "jobs"]:
                 ref = query.get("external_ref", [""])[0]
-                return 200, {"jobs": [j for j in self.jobs.values()
-                                      if j["external_ref"] == ref]}
+                return 200, {"jobs": [j for j in self.jobs.values() if j["external_ref"] == ref]}
             if method == "POST" and parts == ["v1", "jobs"]:
                 assert body is not None
                 ref = body["external_ref"]
-                if self.unique_refs and any(j["status"] == "open" and j["external_ref"] == ref
-                                            for j in self.jobs.values()):
+                if self.unique_refs and any(
+                    j["status"] == "open" and j["external_ref"] == ref for j in self.jobs.values()
+                ):
                     return 409, {"error": "duplicate external_ref"}
                 job_id = str(next(self._ids))
-                self.jobs[job_id] = {"id": job_id, "status": "open", "refreshed": 0,
-                                     "url": f"{self.url}/jobs/{job_id}", **body}
+                self.jobs[job_id] = {
+                    "id": job_id,
+                    "status": "open",
+                    "refreshed": 0,
+                    "url": f"{self.url}/jobs/{job_id}",
+                    **body,
+                }
                 return 201, self.jobs[job_id]
             job = self.jobs.get(parts[2]) if len(parts) > 2 else None
             if job is None:
@@ -212,12 +247,14 @@ class BoardServer:
                 return 204, None
             return 200, job
 
-    def _double(self, name: str, method: str, target: str, raw: bytes,
-                headers: dict[str, str]) -> tuple[int, Any]:
+    def _double(
+        self, name: str, method: str, target: str, raw: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any]:
         """A request for an API double: ``target`` is the path (with its prefix) and query."""
         double = self.ziprecruiter if name == "ziprecruiter" else self.linkedin
-        request = httpx.Request(method, f"https://{name}.test{target[3:]}", headers=headers,
-                                content=raw)
+        request = httpx.Request(
+            method, f"https://{name}.test{target[3:]}", headers=headers, content=raw
+        )
         with self.lock:
             answer = asyncio.run(double.handle(request))
         return answer.status_code, answer.json() if answer.content else None
@@ -230,8 +267,11 @@ class BoardServer:
         ref = str(body.get("ref"))
         receiver = self.receivers.setdefault(ref, Receiver())
         action = body.get("action")
-        if receiver.applied and receiver.open == (action != "withdraw") and \
-                receiver.posting == body.get("posting", receiver.posting):
+        if (
+            receiver.applied
+            and receiver.open == (action != "withdraw")
+            and receiver.posting == body.get("posting", receiver.posting)
+        ):
             self.duplicates.append((ref, key, list(receiver.applied)))
         if action == "publish":
             receiver.open, receiver.posting = True, body.get("posting")
@@ -253,8 +293,7 @@ class BoardServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None
-                      ) -> None:
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = b"" if body is None else json.dumps(body).encode()
                 try:
                     self.send_response(status)
@@ -287,24 +326,26 @@ class BoardServer:
                 with board.lock:
                     board.requests.append(Request(self.command, url.path, key, fault, body))
                 if fault == "429":
-                    self._send(429, {"error": "slow down"},
-                               {"Retry-After": str(board.retry_after)})
+                    self._send(429, {"error": "slow down"}, {"Retry-After": str(board.retry_after)})
                     return
                 if fault == "503":
                     self._send(503, {"error": "try again"})
                     return
                 if double is not None:
-                    status, answer = board._double(double, self.command, self.path, raw,
-                                                   dict(self.headers))
+                    status, answer = board._double(
+                        double, self.command, self.path, raw, dict(self.headers)
+                    )
                 else:
-                    status, answer = board._process(self.command, url.path,
-                                                    parse_qs(url.query), body, key)
+                    status, answer = board._process(
+                        self.command, url.path, parse_qs(url.query), body, key
+                    )
                 board.stored.set()
                 if fault == "hold":  # stored; the answer comes after the client gave up
                     board._stopping.wait(board.hold_seconds)
                 elif fault == "reset":  # stored; the connection drops without an answer
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     self.close_connection = True
                     self.connection.close()
                     return
@@ -330,13 +371,16 @@ def wait_until(predicate: Any, seconds: float = 30.0) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description="job board emulator on 127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
-    parser.add_argument("--faults", type=float, default=0.0,
-                        help="share of requests faulted (429, 503, hold, reset evenly)")
+    parser.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        help="share of requests faulted (429, 503, hold, reset evenly)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    board = BoardServer(faults=args.faults, latency=args.latency, seed=args.seed,
-                        port=args.port)
+    board = BoardServer(faults=args.faults, latency=args.latency, seed=args.seed, port=args.port)
     print(f"board emulator at {board.url}; add to jobpub.toml:\n\n{board.config()}")
     print("and set: " + " ".join(f"{k}={v}" for k, v in board.env().items()))
     try:

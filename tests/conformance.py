@@ -41,10 +41,13 @@ from tests.engine.world import World
 REASON = "the board explains what is wrong here"
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 #: What every feed must carry, by the common field names of adapters/feedwriter.py.
-FEED_MUST = {"title": "the job title", "description": "the description",
-             "url": "a link to the job",
-             "ref": "a unique reference (element or id attribute)",
-             "location": "where the job is (city/location fields)"}
+FEED_MUST = {
+    "title": "the job title",
+    "description": "the description",
+    "url": "a link to the job",
+    "ref": "a unique reference (element or id attribute)",
+    "location": "where the job is (city/location fields)",
+}
 
 
 class Double:
@@ -89,8 +92,11 @@ class Double:
         fault = self.faults.popleft() if self.faults else None
         if fault and fault[0].isdigit():
             status, _, wait = fault.partition(":")
-            return httpx.Response(int(status), headers={"Retry-After": wait} if wait else {},
-                                  json={"error": f"{REASON} ({status})"})
+            return httpx.Response(
+                int(status),
+                headers={"Retry-After": wait} if wait else {},
+                json={"error": f"{REASON} ({status})"},
+            )
         response = self.process(request)
         if fault == "timeout-after":
             raise httpx.ReadTimeout("read timed out", request=request)
@@ -102,8 +108,9 @@ class Double:
 Scenario = Callable[[World, Double, str], Awaitable[list[str]]]
 
 
-async def check_api_board(make_world: Callable[[], World], double: Callable[[], Double],
-                          board: str) -> list[str]:
+async def check_api_board(
+    make_world: Callable[[], World], double: Callable[[], Double], board: str
+) -> list[str]:
     """Every scenario on a new world and double; what went wrong, in words."""
     world = make_world()
     try:
@@ -133,16 +140,15 @@ def declared_but_missing(adapter: ApiAdapter[Any]) -> list[str]:
     if adapter.reconcile == Reconcile.LOOKUP and own.lookup is ApiAdapter.lookup:
         missing.append("declares reconcile = LOOKUP but does not implement lookup()")
     if adapter.batch_size > 1 and own.submit is ApiAdapter.submit:
-        missing.append(f"declares batch_size = {adapter.batch_size} but does not implement "
-                       "submit()")
+        missing.append(
+            f"declares batch_size = {adapter.batch_size} but does not implement submit()"
+        )
     if adapter.tasks is not None and own.poll is ApiAdapter.poll:
         missing.append("declares tasks but does not implement poll()")
     if adapter.batch_size == 1 and own.publish is ApiAdapter.publish:
-        missing.append("does not implement publish() (only a batch board creates through "
-                       "submit())")
+        missing.append("does not implement publish() (only a batch board creates through submit())")
     if adapter.batch_size == 1 and own.withdraw is ApiAdapter.withdraw:
-        missing.append("does not implement withdraw() (only a batch board closes through "
-                       "submit())")
+        missing.append("does not implement withdraw() (only a batch board closes through submit())")
     return missing
 
 
@@ -170,8 +176,7 @@ async def settle(world: World, board: str, rounds: int = 12) -> None:
         await world.sync()
 
 
-async def _post(world: World, board: str, posting_id: str = "data-analyst",
-                **changes: Any) -> None:
+async def _post(world: World, board: str, posting_id: str = "data-analyst", **changes: Any) -> None:
     world.write(posting_id, publish_at=world.clock.now.date(), boards={board: {}}, **changes)
     await world.sync()
     await settle(world, board)
@@ -182,16 +187,20 @@ async def lifecycle(world: World, double: Double, board: str) -> list[str]:
     await _post(world, board)
     listing = world.listing(board=board)
     if listing.state != "live" or double.open_refs().get(_ref(board)) != 1:
-        return [f"create: the listing is {listing.state} ({listing.last_error}); the board "
-                f"holds {double.open_refs().get(_ref(board), 0)} open for it"]
+        return [
+            f"create: the listing is {listing.state} ({listing.last_error}); the board "
+            f"holds {double.open_refs().get(_ref(board), 0)} open for it"
+        ]
     adapter = world.engine().adapter(board)
     assert isinstance(adapter, ApiAdapter)
     if adapter.can_lookup:
         found = await adapter.lookup(_ref(board))
         await adapter.client.aclose()
         if found is None or found.board_id != listing.board_id:
-            problems.append("lookup does not find the listing it created: implement lookup "
-                            "by external reference, or declare can_lookup = False")
+            problems.append(
+                "lookup does not find the listing it created: implement lookup "
+                "by external reference, or declare can_lookup = False"
+            )
     await _post(world, board, title="Senior Data Analyst")
     if double.content(_ref(board)) != "Senior Data Analyst":
         problems.append("update: the board does not show the new title")
@@ -206,8 +215,10 @@ async def lifecycle(world: World, double: Double, board: str) -> list[str]:
     except NotOnBoard:
         pass  # the board says it has no open job by that id: the engine counts it withdrawn
     except Exception as exc:  # reported as a finding, whatever it is
-        problems.append(f"withdraw again: a listing already gone must not be an error "
-                        f"(got {type(exc).__name__}: {exc})")
+        problems.append(
+            f"withdraw again: a listing already gone must not be an error "
+            f"(got {type(exc).__name__}: {exc})"
+        )
     return problems
 
 
@@ -218,8 +229,12 @@ async def _refreshed(world: World, adapter: ApiAdapter[Any], board: str) -> list
     due = policy.next_due(listing.posted_at, None) if listing.posted_at else None
     if due is None:
         return []
-    world.write(publish_at=world.clock.now.date(), boards={board: {}},
-                title="Senior Data Analyst", expires_at=(due + timedelta(days=20)).date())
+    world.write(
+        publish_at=world.clock.now.date(),
+        boards={board: {}},
+        title="Senior Data Analyst",
+        expires_at=(due + timedelta(days=20)).date(),
+    )
     await world.sync()  # the new end date goes out as an update first
     await settle(world, board)
     world.clock.now = max(world.clock.now, due)
@@ -227,8 +242,10 @@ async def _refreshed(world: World, adapter: ApiAdapter[Any], board: str) -> list
     await settle(world, board)
     after = world.listing(board=board)
     if after.refresh_count != 1 or after.state != "live":
-        return [f"refresh: due at {due:%Y-%m-%d}, the listing is {after.state} with "
-                f"{after.refresh_count} renewals ({after.last_error})"]
+        return [
+            f"refresh: due at {due:%Y-%m-%d}, the listing is {after.state} with "
+            f"{after.refresh_count} renewals ({after.last_error})"
+        ]
     return []
 
 
@@ -239,8 +256,9 @@ async def _withdraw_again(world: World, board: str) -> None:
     receipt = _receipt(world, board)
     try:
         posting = world.ledger.specs(["data-analyst"])["data-analyst"]
-        (answer,) = await adapter.submit([Submission("expire", posting, receipt,
-                                                     "conformance:withdraw-again")])
+        (answer,) = await adapter.submit(
+            [Submission("expire", posting, receipt, "conformance:withdraw-again")]
+        )
         if isinstance(answer, Exception):
             raise answer
         for _ in range(5 if answer.task else 0):
@@ -273,9 +291,11 @@ async def closed_on_the_board(world: World, double: Double, board: str) -> list[
     await settle(world, board)
     listing = world.listing(board=board)
     if listing.state != "expired" or world.ledger.failing():
-        return [f"a job already closed on the board: its withdrawal left the listing "
-                f"{listing.state} ({listing.last_error}); raise NotOnBoard for an answer "
-                "that says the job is not open (raise_for_status(missing_ok=True) does)"]
+        return [
+            f"a job already closed on the board: its withdrawal left the listing "
+            f"{listing.state} ({listing.last_error}); raise NotOnBoard for an answer "
+            "that says the job is not open (raise_for_status(missing_ok=True) does)"
+        ]
     return []
 
 
@@ -283,9 +303,11 @@ async def retry_after(world: World, double: Double, board: str) -> list[str]:
     double.fail_next("429:7")
     await _post(world, board)
     if 7.0 not in world.clock.sleeps or world.listing(board=board).state != "live":
-        return [f"429 with Retry-After: 7 should wait 7 s and succeed (waited "
-                f"{world.clock.sleeps}, listing {world.listing(board=board).state}): raise "
-                "BoardUnavailable with retry_after (raise_for_status does)"]
+        return [
+            f"429 with Retry-After: 7 should wait 7 s and succeed (waited "
+            f"{world.clock.sleeps}, listing {world.listing(board=board).state}): raise "
+            "BoardUnavailable with retry_after (raise_for_status does)"
+        ]
     return []
 
 
@@ -303,32 +325,42 @@ async def stored_then_timeout(world: World, double: Double, board: str) -> list[
     count = double.open_refs().get(_ref(board), 0)
     if world.engine().adapter(board).reconcile == Reconcile.MANUAL:  # type: ignore[attr-defined]
         listing = world.listing(board=board)
-        if count != 1 or listing.state != "failed" or "check the board" not in (
-                listing.last_error or ""):
-            return [f"a create stored but unanswered, on a board that can neither be queried "
-                    f"nor dedupe: {count} open, listing {listing.state} ({listing.last_error}); "
-                    "it must not be sent again, and a person is asked to check"]
+        if (
+            count != 1
+            or listing.state != "failed"
+            or "check the board" not in (listing.last_error or "")
+        ):
+            return [
+                f"a create stored but unanswered, on a board that can neither be queried "
+                f"nor dedupe: {count} open, listing {listing.state} ({listing.last_error}); "
+                "it must not be sent again, and a person is asked to check"
+            ]
         return []
     if count != 1 or world.listing(board=board).state != "live":
-        return [f"a create stored by the board whose answer was lost left {count} open "
-                f"listings (must be 1): make lookup find it, or declare can_lookup = False "
-                f"and dedupe by the Idempotency-Key"]
+        return [
+            f"a create stored by the board whose answer was lost left {count} open "
+            f"listings (must be 1): make lookup find it, or declare can_lookup = False "
+            f"and dedupe by the Idempotency-Key"
+        ]
     return []
 
 
 async def refused(world: World, double: Double, board: str) -> list[str]:
     problems = []
     for status in ("401", "403", "400", "422"):
-        world.write(publish_at=world.clock.now.date(), boards={board: {}},
-                    title=f"Analyst {status}")
+        world.write(
+            publish_at=world.clock.now.date(), boards={board: {}}, title=f"Analyst {status}"
+        )
         double.faults.clear()
         double.fail_next(status, status)  # a token refresh may repeat a call once
         await world.sync()
         await settle(world, board)
         listing = world.listing(board=board)
         if listing.state != "failed" or REASON not in (listing.last_error or ""):
-            problems.append(f"{status}: the listing should fail with the board's reason in "
-                            f"its last error (got {listing.state}: {listing.last_error})")
+            problems.append(
+                f"{status}: the listing should fail with the board's reason in "
+                f"its last error (got {listing.state}: {listing.last_error})"
+            )
         with world.ledger.engine.begin() as conn:  # start the next status afresh
             for table in (events, due_work, listings):
                 conn.execute(delete(table))
@@ -340,8 +372,10 @@ async def malformed(world: World, double: Double, board: str) -> list[str]:
     await _post(world, board)
     trail = " | ".join(e.detail for e in world.ledger.history("data-analyst"))
     if "KeyError" in trail or "TypeError" in trail:
-        return [f"a success body without the expected fields: say what is missing in a "
-                f"BoardError, not a bare exception ({trail})"]
+        return [
+            f"a success body without the expected fields: say what is missing in a "
+            f"BoardError, not a bare exception ({trail})"
+        ]
     if double.open_refs().get(_ref(board), 0) > 1:
         return ["a malformed answer to a create led to a second listing"]
     return []
@@ -354,11 +388,15 @@ async def one_bad_element(world: World, double: Double, board: str) -> list[str]
     good, bad = world.listing(board=board), world.listing("bad-one", board=board)
     problems = []
     if good.state != "live" or double.open_refs().get(_ref(board)) != 1:
-        problems.append(f"a batch with one bad element: the good one is {good.state} "
-                        f"({good.last_error}), must be live once on the board")
+        problems.append(
+            f"a batch with one bad element: the good one is {good.state} "
+            f"({good.last_error}), must be live once on the board"
+        )
     if bad.state != "failed" or REASON not in (bad.last_error or ""):
-        problems.append(f"a batch with one bad element: the bad one is {bad.state} "
-                        f"({bad.last_error}), must fail with the board's reason for it")
+        problems.append(
+            f"a batch with one bad element: the bad one is {bad.state} "
+            f"({bad.last_error}), must fail with the board's reason for it"
+        )
     return problems
 
 
@@ -368,13 +406,18 @@ async def slow_task(world: World, double: Double, board: str) -> list[str]:
     await world.sync()
     states = [world.listing(board=board).state]
     for _ in range(4):
-        world.clock.now = min(w.due_at for w in world.ledger.open_work().values()) \
-            if world.ledger.open_work() else world.clock.now
+        world.clock.now = (
+            min(w.due_at for w in world.ledger.open_work().values())
+            if world.ledger.open_work()
+            else world.clock.now
+        )
         await world.sync()
         states.append(world.listing(board=board).state)
     if states != ["pending"] * 4 + ["live"] or double.open_refs().get(_ref(board)) != 1:
-        return [f"a task in progress for 3 polls: the listing went {' -> '.join(states)} "
-                "(must stay pending until the board says done, then be live once)"]
+        return [
+            f"a task in progress for 3 polls: the listing went {' -> '.join(states)} "
+            "(must stay pending until the board says done, then be live once)"
+        ]
     return []
 
 
@@ -383,14 +426,25 @@ async def failed_task(world: World, double: Double, board: str) -> list[str]:
     await _post(world, board)
     listing = world.listing(board=board)
     if listing.state != "failed" or REASON not in (listing.last_error or ""):
-        return [f"a failed task: the listing is {listing.state} ({listing.last_error}); it "
-                "must fail with the task's error"]
+        return [
+            f"a failed task: the listing is {listing.state} ({listing.last_error}); it "
+            "must fail with the task's error"
+        ]
     return []
 
 
-SCENARIOS: list[Scenario] = [lifecycle, closed_on_the_board, retry_after, server_error,
-                             stored_then_timeout, refused, malformed, one_bad_element,
-                             slow_task, failed_task]
+SCENARIOS: list[Scenario] = [
+    lifecycle,
+    closed_on_the_board,
+    retry_after,
+    server_error,
+    stored_then_timeout,
+    refused,
+    malformed,
+    one_bad_element,
+    slow_task,
+    failed_task,
+]
 
 
 def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
@@ -399,8 +453,7 @@ def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
     dialect = getattr(adapter, "dialect", None)
     if dialect is None:
         return [f"{adapter.name}: not a feed (no dialect)"]
-    fields = {key for _, key in dialect.fields} | (
-        {"ref"} if dialect.id_attribute else set())
+    fields = {key for _, key in dialect.fields} | ({"ref"} if dialect.id_attribute else set())
     if fields & {"city", "location"}:
         fields.add("location")
     missing = [f"{what} ({key})" for key, what in FEED_MUST.items() if key not in fields]
@@ -411,10 +464,25 @@ def check_feed_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
     if job is None:
         return [*problems, f"{adapter.name}: no <{dialect.job}> element written"]
     for path, key in dialect.fields:
-        if key in ("remotetype", "street", "postalcode", "email", "education", "experience",
-                   "category", "company_url", "apply_url", "requisitionid", "salary",
-                   "updated", "expires", "contract_type", "contract_time", "working_hours",
-                   "jobtype"):
+        if key in (
+            "remotetype",
+            "street",
+            "postalcode",
+            "email",
+            "education",
+            "experience",
+            "category",
+            "company_url",
+            "apply_url",
+            "requisitionid",
+            "salary",
+            "updated",
+            "expires",
+            "contract_type",
+            "contract_time",
+            "working_hours",
+            "jobtype",
+        ):
             continue  # optional: only when the posting has it
         if not (job.findtext(path) or "").strip():
             problems.append(f"{adapter.name}: <{path}> ({key}) is missing or empty")
@@ -437,18 +505,22 @@ def check_page_board(adapter: FileAdapter[Any], item: FeedItem) -> list[str]:
     import re
 
     files = adapter.render_files([item], [], item.posted_at or item.expires_at or _EPOCH)
-    pages = {path: body.decode() for path, body in files.items()  # the job pages
-             if path.endswith(".html") and "/" in path}
+    pages = {
+        path: body.decode()
+        for path, body in files.items()  # the job pages
+        if path.endswith(".html") and "/" in path
+    }
     if len(pages) != 1:
         return [f"{adapter.name}: {len(pages)} pages for one open posting (must be 1)"]
-    (path, page), = pages.items()
+    ((path, page),) = pages.items()
     found = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     try:
         data = json.loads(found[0]) if found else {}
     except ValueError as exc:
         return [f"{adapter.name}: the page's JSON-LD does not parse ({exc})"]
-    problems = [f"{adapter.name}: the JobPosting lacks {key}" for key in PAGE_MUST
-                if not data.get(key)]
+    problems = [
+        f"{adapter.name}: the JobPosting lacks {key}" for key in PAGE_MUST if not data.get(key)
+    ]
     if data.get("@type") != "JobPosting":
         problems.append(f"{adapter.name}: the page has no JobPosting JSON-LD")
     if not (data.get("jobLocation") or data.get("jobLocationType")):

@@ -34,8 +34,9 @@ BASE_URL = "https://fakeboard.test"
 
 
 class FakeBoard:
-    def __init__(self, router: respx.MockRouter | None, base_url: str = BASE_URL,
-                 latency: float = 0.0) -> None:
+    def __init__(
+        self, router: respx.MockRouter | None, base_url: str = BASE_URL, latency: float = 0.0
+    ) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.faults: deque[str] = deque()
         self.calls: list[tuple[str, str]] = []
@@ -71,8 +72,9 @@ class FakeBoard:
         if fault and fault[0].isdigit():
             status, _, wait = fault.partition(":")
             headers = {"Retry-After": wait} if wait else {}
-            return httpx.Response(int(status), headers=headers,
-                                  json={"error": f"fake board says {status}"})
+            return httpx.Response(
+                int(status), headers=headers, json={"error": f"fake board says {status}"}
+            )
         response = self._process(request)
         if fault == "timeout-after":
             raise httpx.ReadTimeout("read timed out", request=request)
@@ -94,8 +96,13 @@ class FakeBoard:
             if any(self.jobs[i]["status"] == "open" for i in self._by_ref.get(ref, [])):
                 return httpx.Response(409, json={"error": "duplicate external_ref"})
             job_id = str(next(self._ids))
-            self.jobs[job_id] = {"id": job_id, "status": "open", "refreshed": 0,
-                                 "url": f"{BASE_URL}/jobs/{job_id}", **body}
+            self.jobs[job_id] = {
+                "id": job_id,
+                "status": "open",
+                "refreshed": 0,
+                "url": f"{BASE_URL}/jobs/{job_id}",
+                **body,
+            }
             self._by_ref.setdefault(ref, []).append(job_id)
             return httpx.Response(201, json=self.jobs[job_id])
         job = self.jobs.get(parts[2]) if len(parts) > 2 else None
@@ -127,8 +134,7 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
     concurrency = 4
 
     def to_payload(self, posting: Posting) -> dict[str, Any]:
-        return {"title": posting.title, "summary": posting.summary,
-                "apply_url": posting.apply.url}
+        return {"title": posting.title, "summary": posting.summary, "apply_url": posting.apply.url}
 
     def _headers(self, key: str | None = None) -> dict[str, str]:
         headers = {"Idempotency-Key": key} if key else {}
@@ -136,8 +142,7 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
             headers["Authorization"] = f"Bearer {self.secret('api_key')}"
         return headers
 
-    def _receipt(self, response: httpx.Response, ref: str,
-                 known: Receipt | None = None) -> Receipt:
+    def _receipt(self, response: httpx.Response, ref: str, known: Receipt | None = None) -> Receipt:
         """The job the answer names; an answer without one is a clear, typed error (the
         board may still have made the job: the engine looks it up)."""
         try:
@@ -153,34 +158,42 @@ class FakeBoardAdapter(ApiAdapter[FakeSettings]):
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
         body = {**self.to_payload(posting), "external_ref": ref}
-        response = await self.client.post(f"{self.base_url}/v1/jobs", json=body,
-                                          headers=self._headers(key))
+        response = await self.client.post(
+            f"{self.base_url}/v1/jobs", json=body, headers=self._headers(key)
+        )
         self.raise_for_status(response)
         return self._receipt(response, ref)
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
-        response = await self.client.put(f"{self.base_url}/v1/jobs/{receipt.board_id}",
-                                         json=self.to_payload(posting), headers=self._headers(key))
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
+        response = await self.client.put(
+            f"{self.base_url}/v1/jobs/{receipt.board_id}",
+            json=self.to_payload(posting),
+            headers=self._headers(key),
+        )
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref, receipt)
 
-    async def refresh(self, posting: Posting, receipt: Receipt, *,
-                      key: str | None = None) -> Receipt:
-        response = await self.client.post(f"{self.base_url}/v1/jobs/{receipt.board_id}/refresh",
-                                          headers=self._headers(key))
+    async def refresh(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
+        response = await self.client.post(
+            f"{self.base_url}/v1/jobs/{receipt.board_id}/refresh", headers=self._headers(key)
+        )
         self.raise_for_status(response)
         return self._receipt(response, receipt.external_ref, receipt)
 
     async def withdraw(self, receipt: Receipt, *, key: str | None = None) -> None:
-        response = await self.client.delete(f"{self.base_url}/v1/jobs/{receipt.board_id}",
-                                            headers=self._headers(key))
+        response = await self.client.delete(
+            f"{self.base_url}/v1/jobs/{receipt.board_id}", headers=self._headers(key)
+        )
         self.raise_for_status(response, missing_ok=True)
 
     async def lookup(self, ref: str) -> Receipt | None:
-        response = await self.client.get(f"{self.base_url}/v1/jobs",
-                                         params={"external_ref": ref}, headers=self._headers())
+        response = await self.client.get(
+            f"{self.base_url}/v1/jobs", params={"external_ref": ref}, headers=self._headers()
+        )
         self.raise_for_status(response)
         jobs = [j for j in response.json()["jobs"] if j["status"] == "open"]
-        return Receipt(self.name, ref, board_id=jobs[0]["id"], url=jobs[0]["url"]) \
-            if jobs else None
+        return Receipt(self.name, ref, board_id=jobs[0]["id"], url=jobs[0]["url"]) if jobs else None

@@ -21,8 +21,10 @@ TOKEN_URL = "https://apis.indeed.com/oauth/v2/tokens"
 
 class IndeedDouble(Double):
     prefixes: ClassVar[tuple[str, ...]] = (API,)
-    env: ClassVar[Mapping[str, str]] = {"INDEED_CLIENT_ID": "indeed-client",
-                                        "INDEED_CLIENT_SECRET": "indeed-secret-5772"}
+    env: ClassVar[Mapping[str, str]] = {
+        "INDEED_CLIENT_ID": "indeed-client",
+        "INDEED_CLIENT_SECRET": "indeed-secret-5772",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,32 +49,56 @@ class IndeedDouble(Double):
             if not found or not found[0]["open"]:
                 return self.errors("NOT_FOUND", "No job with this sourcedPostingId")
             found[0]["open"] = False
-            return httpx.Response(200, json={"data": {"jobsIngest": {
-                "expireSourcedJobsBySourcedPostingId": {"results": [{"trackingKey": "t"}]}}}})
+            return httpx.Response(
+                200,
+                json={
+                    "data": {
+                        "jobsIngest": {
+                            "expireSourcedJobsBySourcedPostingId": {
+                                "results": [{"trackingKey": "t"}]
+                            }
+                        }
+                    }
+                },
+            )
         results, errors = [], []
         for n, job in enumerate(inputs["jobPostings"]):
             ref = job["metadata"]["jobPostingId"]
             if ref == self.bad_ref or not job["body"]["title"]:
                 results.append({"jobPosting": None})
-                errors.append({"message": f"{REASON}: title", "path": [
-                    "jobsIngest", "createSourcedJobPostings", "results", n, "jobPosting"],
-                    "extensions": {"code": "BAD_USER_INPUT"}})
+                errors.append(
+                    {
+                        "message": f"{REASON}: title",
+                        "path": [
+                            "jobsIngest",
+                            "createSourcedJobPostings",
+                            "results",
+                            n,
+                            "jobPosting",
+                        ],
+                        "extensions": {"code": "BAD_USER_INPUT"},
+                    }
+                )
                 continue
             held = self.jobs.get(ref)
             if held is None or self.new_ids:
-                held = self.jobs[ref] = {"id": f"sp-{next(self._ids)}", "creates": (
-                    held or {}).get("creates", 0) + (held is None)}
+                held = self.jobs[ref] = {
+                    "id": f"sp-{next(self._ids)}",
+                    "creates": (held or {}).get("creates", 0) + (held is None),
+                }
             held.update(open=True, title=job["body"]["title"], job=job)
             results.append({"jobPosting": {"sourcedPostingId": held["id"]}})
-        answer: dict[str, Any] = {"data": {"jobsIngest": {"createSourcedJobPostings": {
-            "results": results}}}}
+        answer: dict[str, Any] = {
+            "data": {"jobsIngest": {"createSourcedJobPostings": {"results": results}}}
+        }
         if errors:
             answer["errors"] = errors
         return httpx.Response(200, json=answer)
 
     def errors(self, code: str, message: str) -> httpx.Response:
-        return httpx.Response(200, json={"data": None, "errors": [
-            {"message": message, "extensions": {"code": code}}]})
+        return httpx.Response(
+            200, json={"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+        )
 
     def close_out_of_band(self, ref: str) -> None:
         self.jobs[ref]["open"] = False

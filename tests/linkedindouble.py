@@ -23,8 +23,15 @@ from tests.conformance import REASON, Double, json_body
 
 API = "https://api.linkedin.com/v2"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
-REQUIRED = ("companyApplyUrl", "externalJobPostingId", "jobPostingOperationType",
-            "description", "title", "listedAt", "location")
+REQUIRED = (
+    "companyApplyUrl",
+    "externalJobPostingId",
+    "jobPostingOperationType",
+    "description",
+    "title",
+    "listedAt",
+    "location",
+)
 
 
 class LinkedInDouble(Double):
@@ -36,7 +43,9 @@ class LinkedInDouble(Double):
 
     prefixes = (API, TOKEN_URL)
     env: ClassVar[Mapping[str, str]] = {
-        "LINKEDIN_CLIENT_ID": "client-77", "LINKEDIN_CLIENT_SECRET": "linkedin-secret-value-9"}
+        "LINKEDIN_CLIENT_ID": "client-77",
+        "LINKEDIN_CLIENT_SECRET": "linkedin-secret-value-9",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,8 +62,9 @@ class LinkedInDouble(Double):
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/oauth/v2/accessToken"):
             self.tokens += 1
-            return httpx.Response(200, json={"access_token": f"token-{self.tokens}",
-                                             "expires_in": 1800})
+            return httpx.Response(
+                200, json={"access_token": f"token-{self.tokens}", "expires_in": 1800}
+            )
         if request.method == "GET":
             return self.poll(request)
         return await super().handle(request)
@@ -64,13 +74,16 @@ class LinkedInDouble(Double):
         assert request.headers["Authorization"].startswith("Bearer token-")
         body = json_body(request)
         self.calls.append(body)
-        return httpx.Response(200, json={"elements": [self.element(e)
-                                                      for e in body["elements"]]})
+        return httpx.Response(200, json={"elements": [self.element(e) for e in body["elements"]]})
 
     def element(self, job: dict[str, Any]) -> dict[str, Any]:
         missing = [f for f in REQUIRED if f not in job]
-        if missing or len(job["description"]) < 100 or job["externalJobPostingId"] == \
-                self.bad_ref or len(job["externalJobPostingId"]) > 75:
+        if (
+            missing
+            or len(job["description"]) < 100
+            or job["externalJobPostingId"] == self.bad_ref
+            or len(job["externalJobPostingId"]) > 75
+        ):
             why = f"ERROR :: /{missing[0]} :: field is required" if missing else REASON
             return {"error": {"message": why, "status": 422}, "status": 422}
         n = next(self._ids)
@@ -78,8 +91,11 @@ class LinkedInDouble(Double):
         # LinkedIn processes the job whether or not anyone polls: done now, told on polls.
         self.tasks[urn] = {"answer": self.apply(job, self.fail_task), "left": self.slow}
         self.fail_task = False
-        return {"id": urn, "status": 202,
-                "location": f"/simpleJobPostings/urn%3Ali%3AsimpleJobPostingTask%3A{n}-abc"}
+        return {
+            "id": urn,
+            "status": 202,
+            "location": f"/simpleJobPostings/urn%3Ali%3AsimpleJobPostingTask%3A{n}-abc",
+        }
 
     def poll(self, request: httpx.Request) -> httpx.Response:
         self.polls += 1
@@ -102,8 +118,9 @@ class LinkedInDouble(Double):
             return {"status": "FAILED", "errorMessage": REASON}
         held = self.jobs.setdefault(ext, [])
         if op == "CREATE":
-            held.append({**job, "open": True, "urn": f"urn:li:jobPosting:{next(self._ids)}",
-                         "renewals": 0})
+            held.append(
+                {**job, "open": True, "urn": f"urn:li:jobPosting:{next(self._ids)}", "renewals": 0}
+            )
             return {"status": "SUCCEEDED", "jobPosting": held[-1]["urn"]}
         if not held:
             return {"status": "FAILED", "errorMessage": f"Job {ext} was not found"}
@@ -124,8 +141,9 @@ class LinkedInDouble(Double):
             job["open"] = False
 
     def open_refs(self) -> dict[str, int]:
-        return {ext: n for ext, held in self.jobs.items()
-                if (n := sum(1 for j in held if j["open"]))}
+        return {
+            ext: n for ext, held in self.jobs.items() if (n := sum(1 for j in held if j["open"]))
+        }
 
     def created(self) -> dict[str, int]:
         """External id -> how many jobs were ever created for it."""

@@ -31,7 +31,8 @@ class ReedDouble(Double):
     env: ClassVar[Mapping[str, str]] = {"REED_CLIENT_ID": CLIENT, "REED_API_KEY": KEY}
     posting: ClassVar[Mapping[str, Any]] = {
         "locations": [{"country": "GB", "city": "Manchester", "postal_code": "M1 1AE"}],
-        "salary": {"min": 38000, "max": 46000, "currency": "GBP", "period": "year"}}
+        "salary": {"min": 38000, "max": 46000, "currency": "GBP", "period": "year"},
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,8 +41,9 @@ class ReedDouble(Double):
 
     def process(self, request: httpx.Request) -> httpx.Response:
         headers = request.headers
-        signature = expected_signature(request.method, headers["User-Agent"],
-                                       str(request.url), headers["X-Timestamp"])
+        signature = expected_signature(
+            request.method, headers["User-Agent"], str(request.url), headers["X-Timestamp"]
+        )
         if headers["X-ApiClientId"] != CLIENT or headers["X-ApiSignature"] != signature:
             return httpx.Response(401, json={"message": "Invalid signature"})
         if request.method == "POST":

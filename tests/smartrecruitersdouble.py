@@ -39,18 +39,27 @@ class SmartRecruitersDouble(Double):
         if request.method == "POST" and parts == ["jobs"]:
             body = json_body(request)
             if body.get("refNumber") == self.bad_ref:
-                return httpx.Response(400, json={"message": "the board explains what is wrong "
-                                                            "here"})
+                return httpx.Response(
+                    400, json={"message": "the board explains what is wrong here"}
+                )
             job_id = str(next(self._ids))
             self.jobs[job_id] = {**body, "id": job_id, "postingStatus": "NOT_PUBLISHED"}
             return httpx.Response(201, json={"id": job_id, **body})
         if request.method == "GET" and parts == ["jobs"]:
-            offset, limit = (int(request.url.params.get(k, d)) for k, d in
-                             (("offset", 0), ("limit", 10)))
-            items = list(self.jobs.values())[offset:offset + limit]
-            return httpx.Response(200, json={"totalFound": len(self.jobs), "content": [
-                {k: j[k] for k in ("id", "title", "refNumber", "postingStatus")}
-                for j in items]})
+            offset, limit = (
+                int(request.url.params.get(k, d)) for k, d in (("offset", 0), ("limit", 10))
+            )
+            items = list(self.jobs.values())[offset : offset + limit]
+            return httpx.Response(
+                200,
+                json={
+                    "totalFound": len(self.jobs),
+                    "content": [
+                        {k: j[k] for k in ("id", "title", "refNumber", "postingStatus")}
+                        for j in items
+                    ],
+                },
+            )
         job = self.jobs.get(parts[1]) if len(parts) > 1 else None
         if job is None:
             return httpx.Response(404, json={"message": "Job not found"})

@@ -19,19 +19,23 @@ URL = "https://jobfeed.stepstone.example/push"
 USER, PASSWORD = "de-example", "stepstone-pass-1618"
 
 
-def answer(code: int, status: str, reference: str = "", listing: str = "",
-           action: str = "") -> httpx.Response:
-    return httpx.Response(200, text=(
-        f"<jobfeedresponse><senderid>8812</senderid><reference>{reference}</reference>"
-        f"<listingid>{listing}</listingid><action>{action}</action>"
-        f"<status><![CDATA[{status}]]></status><statuscode>{code}</statuscode>"
-        "<comments/></jobfeedresponse>"))
+def answer(
+    code: int, status: str, reference: str = "", listing: str = "", action: str = ""
+) -> httpx.Response:
+    return httpx.Response(
+        200,
+        text=(
+            f"<jobfeedresponse><senderid>8812</senderid><reference>{reference}</reference>"
+            f"<listingid>{listing}</listingid><action>{action}</action>"
+            f"<status><![CDATA[{status}]]></status><statuscode>{code}</statuscode>"
+            "<comments/></jobfeedresponse>"
+        ),
+    )
 
 
 class StepStoneDouble(Double):
     prefixes: ClassVar[tuple[str, ...]] = (URL,)
-    env: ClassVar[Mapping[str, str]] = {"STEPSTONE_USERNAME": USER,
-                                        "STEPSTONE_PASSWORD": PASSWORD}
+    env: ClassVar[Mapping[str, str]] = {"STEPSTONE_USERNAME": USER, "STEPSTONE_PASSWORD": PASSWORD}
 
     def __init__(self) -> None:
         super().__init__()

@@ -42,9 +42,14 @@ def _need(what: str, present: bool) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The google board's files for the three example postings, as sync writes them."""
     out = tmp_path_factory.mktemp("site")
-    items = [FeedItem.of(example(name), timedelta(days=30)) for name in (
-        "ecommerce-operations-manager", "remote-customer-support-specialist",
-        "warehouse-associate")]
+    items = [
+        FeedItem.of(example(name), timedelta(days=30))
+        for name in (
+            "ecommerce-operations-manager",
+            "remote-customer-support-specialist",
+            "warehouse-associate",
+        )
+    ]
     for path, body in adapter_for("google").render_files(items, [], BUILT).items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_bytes(body)
@@ -57,8 +62,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=["--no-sandbox", "--disable-gpu"])
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
         yield launched
         launched.close()
 
@@ -108,12 +114,14 @@ def test_a_job_page_fits_a_phone_and_reads_in_words(site: Path, browser: Any) ->
 
 
 @pytest.mark.parametrize("path", ["index.html", "jobs/warehouse-associate.html"])
-def test_axe_finds_no_serious_or_critical_violation(site: Path, browser: Any,
-                                                     path: str) -> None:
+def test_axe_finds_no_serious_or_critical_violation(site: Path, browser: Any, path: str) -> None:
     _need(f"axe-core (AXE_CORE_JS={AXE})", AXE.exists())
     page = _open(browser, (site / path).as_uri(), 1280)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], len(v["nodes"]))
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], bad

@@ -12,9 +12,9 @@ from publisher import codes
 def test_the_shipped_tables_are_the_installed_pycountrys() -> None:
     shipped = json.loads(files("publisher.data").joinpath("iso_codes.json").read_text())
     current = codes.from_pycountry()
-    assert {k: v for k, v in shipped.items() if k != "pycountry"} == \
-        {k: v for k, v in current.items() if k != "pycountry"}, \
-        "pycountry changed its tables: run python -m publisher.codes and review the diff"
+    assert {k: v for k, v in shipped.items() if k != "pycountry"} == {
+        k: v for k, v in current.items() if k != "pycountry"
+    }, "pycountry changed its tables: run python -m publisher.codes and review the diff"
 
 
 def test_lookups() -> None:

@@ -86,11 +86,17 @@ class FakeBoardDouble(Double):
 
     def process(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
-        if request.method == "POST" and self.bad_ref is not None and \
-                json_body(request).get("external_ref") == self.bad_ref:
+        if (
+            request.method == "POST"
+            and self.bad_ref is not None
+            and json_body(request).get("external_ref") == self.bad_ref
+        ):
             return httpx.Response(422, json={"error": REASON})
-        if request.method == "DELETE" and len(parts) > 2 and \
-                self.board.jobs.get(parts[2], {}).get("status") != "open":
+        if (
+            request.method == "DELETE"
+            and len(parts) > 2
+            and self.board.jobs.get(parts[2], {}).get("status") != "open"
+        ):
             return httpx.Response(404, json={"error": "no such job"})  # already gone
         return self.board._process(request)
 
@@ -124,13 +130,13 @@ class BrokenApiAdapter(FakeBoardAdapter):
 
 class BrokenFeedAdapter(FeedAdapter):
     name = "indeed_feed"
-    dialect: ClassVar[Dialect] = Dialect(root="jobs", fields=(("title", "title"),),
-                                         filename="feeds/broken.xml")
+    dialect: ClassVar[Dialect] = Dialect(
+        root="jobs", fields=(("title", "title"),), filename="feeds/broken.xml"
+    )
 
 
 @pytest.fixture
-def kit(tmp_path: Path, http: respx.MockRouter,
-        monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def kit(tmp_path: Path, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Worlds on fresh SQLite ledgers, and the double of the moment behind respx."""
     current: dict[str, Double] = {}
     http.route(url__startswith=BASE_URL).mock(side_effect=lambda r: current["d"].handle(r))
@@ -144,8 +150,12 @@ def kit(tmp_path: Path, http: respx.MockRouter,
 
     def world() -> World:
         n = next(counter)
-        made = World(tmp_path / f"w{n}", f"sqlite:///{tmp_path}/ledger{n}.db", FakeClock(NOW),
-                     FakeBoard(None))
+        made = World(
+            tmp_path / f"w{n}",
+            f"sqlite:///{tmp_path}/ledger{n}.db",
+            FakeClock(NOW),
+            FakeBoard(None),
+        )
         made.config.boards["webhook"] = {"url": HOOK}
         made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
         made.config.boards["stepstone"] = {"url": STEPSTONE_URL}
@@ -157,17 +167,22 @@ def kit(tmp_path: Path, http: respx.MockRouter,
         def make() -> Double:
             current["d"] = cls()
             return current["d"]
+
         return make
 
     return {"world": world, "double": double, "patch": monkeypatch}
 
 
 #: The double each shipped API board is checked against (a new board must add its own).
-DOUBLES: dict[str, type[Double]] = {"webhook": WebhookDouble, "linkedin": LinkedInDouble,
-                                    "ziprecruiter": ZipRecruiterDouble,
-                                    "smartrecruiters": SmartRecruitersDouble,
-                                    "stepstone": StepStoneDouble, "reed": ReedDouble,
-                                    "indeed": IndeedDouble}
+DOUBLES: dict[str, type[Double]] = {
+    "webhook": WebhookDouble,
+    "linkedin": LinkedInDouble,
+    "ziprecruiter": ZipRecruiterDouble,
+    "smartrecruiters": SmartRecruitersDouble,
+    "stepstone": StepStoneDouble,
+    "reed": ReedDouble,
+    "indeed": IndeedDouble,
+}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
 
 
@@ -179,8 +194,7 @@ async def test_every_api_board_conforms(kit: dict[str, Any], board: str) -> None
 
 async def test_the_fake_board_conforms(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", FakeBoardAdapter)
-    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
-                                 "fakeboard") == []
+    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble), "fakeboard") == []
 
 
 class BatchedFakeBoard(FakeBoardAdapter):
@@ -197,8 +211,9 @@ class BatchedFakeBoard(FakeBoardAdapter):
                     await self.withdraw(sub.receipt, key=sub.key)
                     results.append(sub.receipt)
                 elif sub.action == "post":
-                    results.append(await self.publish(sub.posting, sub.receipt.external_ref,
-                                                      key=sub.key))
+                    results.append(
+                        await self.publish(sub.posting, sub.receipt.external_ref, key=sub.key)
+                    )
                 else:
                     results.append(await self.update(sub.posting, sub.receipt, key=sub.key))
             except (BoardUnavailable, BoardRejected, BoardAuthError) as exc:
@@ -208,8 +223,7 @@ class BatchedFakeBoard(FakeBoardAdapter):
 
 async def test_a_batched_board_that_can_be_queried_conforms(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", BatchedFakeBoard)
-    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble),
-                                 "fakeboard") == []
+    assert await check_api_board(kit["world"], kit["double"](FakeBoardDouble), "fakeboard") == []
 
 
 class BatchedManualBoard(BatchedFakeBoard):
@@ -237,16 +251,19 @@ class RepeatingFakeBoardDouble(FakeBoardDouble):
 
 async def test_a_batched_board_that_cannot_be_queried_conforms(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", BatchedManualBoard)
-    assert await check_api_board(kit["world"], kit["double"](RepeatingFakeBoardDouble),
-                                 "fakeboard") == []
+    assert (
+        await check_api_board(kit["world"], kit["double"](RepeatingFakeBoardDouble), "fakeboard")
+        == []
+    )
 
 
 async def test_the_kit_catches_a_broken_api_board(kit: dict[str, Any]) -> None:
     kit["patch"].setitem(boards(), "fakeboard", BrokenApiAdapter)
     found = await check_api_board(kit["world"], kit["double"](FakeBoardDouble), "fakeboard")
     assert any("lookup does not find the listing it created" in p for p in found), found
-    assert any("withdraw again: a listing already gone must not be an error" in p
-               for p in found), found
+    assert any("withdraw again: a listing already gone must not be an error" in p for p in found), (
+        found
+    )
     assert any("a create stored by the board whose answer was lost" in p for p in found), found
 
 
@@ -280,18 +297,22 @@ def test_the_kit_catches_a_page_without_structured_data() -> None:
     adapter = Bare.make(adapter_for("google").settings.model_dump())
     assert isinstance(adapter, FileAdapter)
     assert check_page_board(adapter, FeedItem(make_posting(), NOW, None)) == [
-        "google: the JobPosting lacks title", "google: the JobPosting lacks description",
+        "google: the JobPosting lacks title",
+        "google: the JobPosting lacks description",
         "google: the JobPosting lacks datePosted",
         "google: the JobPosting lacks hiringOrganization",
         "google: the page has no JobPosting JSON-LD",
         "google: the JobPosting says nowhere where the job is",
-        "google: no sitemap lists jobs/x.html"]
+        "google: no sitemap lists jobs/x.html",
+    ]
 
 
 def test_the_kit_catches_a_one_field_feed() -> None:
     adapter = BrokenFeedAdapter.make({"job_url": "https://jobs.example.com/{id}.html"})
     assert isinstance(adapter, FileAdapter)
     found = check_feed_board(adapter, FeedItem(make_posting(), NOW, None))
-    assert found == ["indeed_feed: the dialect lacks the description (description), a link "
-                     "to the job (url), a unique reference (element or id attribute) (ref), "
-                     "where the job is (city/location fields) (location)"]
+    assert found == [
+        "indeed_feed: the dialect lacks the description (description), a link "
+        "to the job (url), a unique reference (element or id attribute) (ref), "
+        "where the job is (city/location fields) (location)"
+    ]

@@ -16,13 +16,13 @@ def test_writes_only_changed_files(tmp_path: Path) -> None:
     before = (tmp_path / "sitemap.xml").stat().st_mtime_ns
     assert write_files(tmp_path, files) == []
     assert (tmp_path / "sitemap.xml").stat().st_mtime_ns == before
-    assert write_files(tmp_path, {**files, "sitemap.xml": b"<urlset>1</urlset>"}) == [
-        "sitemap.xml"]
+    assert write_files(tmp_path, {**files, "sitemap.xml": b"<urlset>1</urlset>"}) == ["sitemap.xml"]
     assert (tmp_path / "sitemap.xml").read_bytes() == b"<urlset>1</urlset>"
 
 
-def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "feed.xml"
     target.write_bytes(b"old")
 

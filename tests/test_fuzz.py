@@ -34,25 +34,73 @@ from publisher.validate import load_posting, place
 from tests.adapters.helpers import adapter_for
 from tests.factories import NOW, posting_data
 
-FUZZ = settings(derandomize=True, max_examples=150, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 WHEN = datetime(2026, 12, 1, tzinfo=UTC)
 HOSTILE = "<script>alert(1)</script>"
 
-ODD = st.sampled_from([
-    "\u202eevil right-to-left", "zero\u200bwidth\u200djoin", "e\u0301\u0301\u0301",
-    "😀 👩\u200d💻 🇺🇸", "nul\x00byte", HOSTILE, "]]> end of CDATA", "&amp; & < > \" '",
-    "\ufeffbom", "back\\slash", "{{name}}", "%s %n %x", "x" * 5000, "line\nbreak\r\n",
-    "\x1b[31mred", "\ud7ff\ue000\uffff", "名前 الوظيفة Работа", "", " ", "NO", "012345",
-    "2026-02-30", "~", "null", "- dash", "# hash", ": colon", "@at", "`tick`",
-])
-TEXT = st.one_of(ODD, st.text(max_size=80),
-                 st.builds(lambda odd, text: f"{text} {odd} {text}", ODD, st.text(max_size=20)))
-ANY_VALUE = st.one_of(TEXT, st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
-                      st.lists(TEXT, max_size=3), st.dictionaries(TEXT, TEXT, max_size=2))
-TEXT_FIELDS = ["title", "summary", "eeo_statement", ("responsibilities", 0),
-               ("qualifications", 0), ("benefits", 0), ("company", "name"),
-               ("locations", 0, "city")]
+ODD = st.sampled_from(
+    [
+        "\u202eevil right-to-left",
+        "zero\u200bwidth\u200djoin",
+        "e\u0301\u0301\u0301",
+        "😀 👩\u200d💻 🇺🇸",
+        "nul\x00byte",
+        HOSTILE,
+        "]]> end of CDATA",
+        "&amp; & < > \" '",
+        "\ufeffbom",
+        "back\\slash",
+        "{{name}}",
+        "%s %n %x",
+        "x" * 5000,
+        "line\nbreak\r\n",
+        "\x1b[31mred",
+        "\ud7ff\ue000\uffff",
+        "名前 الوظيفة Работа",
+        "",
+        " ",
+        "NO",
+        "012345",
+        "2026-02-30",
+        "~",
+        "null",
+        "- dash",
+        "# hash",
+        ": colon",
+        "@at",
+        "`tick`",
+    ]
+)
+TEXT = st.one_of(
+    ODD,
+    st.text(max_size=80),
+    st.builds(lambda odd, text: f"{text} {odd} {text}", ODD, st.text(max_size=20)),
+)
+ANY_VALUE = st.one_of(
+    TEXT,
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.none(),
+    st.lists(TEXT, max_size=3),
+    st.dictionaries(TEXT, TEXT, max_size=2),
+)
+TEXT_FIELDS = [
+    "title",
+    "summary",
+    "eeo_statement",
+    ("responsibilities", 0),
+    ("qualifications", 0),
+    ("benefits", 0),
+    ("company", "name"),
+    ("locations", 0, "city"),
+]
 
 
 CONFIG = Config(timezone="America/Denver")
@@ -95,7 +143,7 @@ YAML_EDITS = [
     lambda t: re.sub(r"publish_at: .*", "publish_at: 2026-02-30", t),
     lambda t: re.sub(r"expires_at: .*", "expires_at: 9999-99-99T99:99", t),
     lambda t: t.replace("\n", "\n\x00", 1),
-    lambda t: t[:len(t) // 2],
+    lambda t: t[: len(t) // 2],
     lambda t: t.replace("summary:", "summary: &s\n  - a\nsummary2: *s\nsummary:", 1),
     lambda t: t + "title: duplicate key\n",
     lambda t: "a: &a [*a]\n" + t,
@@ -139,8 +187,9 @@ def test_json_output_is_always_json(text: str) -> None:
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         config = Path(folder) / "jobpub.toml"
         config.write_text('timezone = "America/Denver"\n')
-        out = CliRunner().invoke(cli, ["--config", str(config), "validate", "--format",
-                                       "json", str(path)])
+        out = CliRunner().invoke(
+            cli, ["--config", str(config), "validate", "--format", "json", str(path)]
+        )
     assert out.exit_code in (0, 1), out.output
     report = json.loads(out.stdout, parse_constant=_not_json)  # NaN/Infinity are not JSON
     assert all(p["rule"] in RULES and p["line"] >= 1 for p in report["problems"])
@@ -152,8 +201,7 @@ def _not_json(constant: str) -> Any:
 
 @settings(FUZZ, max_examples=60)
 @given(mutated_data())
-def test_a_valid_posting_maps_to_every_board_or_a_board_rule_says_why(
-        data: dict[str, Any]) -> None:
+def test_a_valid_posting_maps_to_every_board_or_a_board_rule_says_why(data: dict[str, Any]) -> None:
     result, findings = _validate(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     if result.posting is None or any(f.severity == "error" for f in findings):
         return
@@ -165,8 +213,9 @@ def test_a_valid_posting_maps_to_every_board_or_a_board_rule_says_why(
         if refused:
             continue
         first, again = adapter.to_payload(posting), adapter.to_payload(posting)
-        assert json.dumps(first, sort_keys=True, default=str) == \
-            json.dumps(again, sort_keys=True, default=str), name  # deterministic
+        assert json.dumps(first, sort_keys=True, default=str) == json.dumps(
+            again, sort_keys=True, default=str
+        ), name  # deterministic
         if isinstance(adapter, FileAdapter):
             _check_files(name, adapter.render_files([FeedItem(posting, WHEN, None)], [], WHEN))
 
@@ -177,6 +226,7 @@ def _check_files(board: str, files: dict[str, bytes]) -> None:
         if name.endswith((".xml", ".atom")):
             fromstring(content)  # well-formed
         if name.endswith(".html"):
-            for block in re.findall(rb'<script type="application/ld\+json">(.*?)</script>',
-                                    content, re.S):
+            for block in re.findall(
+                rb'<script type="application/ld\+json">(.*?)</script>', content, re.S
+            ):
                 json.loads(block)

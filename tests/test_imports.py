@@ -23,9 +23,12 @@ def _modules() -> dict[str, Path]:
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The jobpub modules ``name`` imports when it runs."""
     tree = ast.parse(path.read_text())
-    typing_only = {id(node) for branch in ast.walk(tree) if isinstance(branch, ast.If)
-                   and "TYPE_CHECKING" in ast.unparse(branch.test)
-                   for node in ast.walk(branch)}
+    typing_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and "TYPE_CHECKING" in ast.unparse(branch.test)
+        for node in ast.walk(branch)
+    }
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     wanted: set[str] = set()
     for node in ast.walk(tree):
@@ -36,7 +39,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             wanted.add(base)
             wanted.update(f"{base}.{alias.name}" for alias in node.names)
@@ -89,10 +92,13 @@ def test_no_module_imports_itself_through_others() -> None:
 
 
 def test_the_circle_finder_sees_imports_in_functions_not_under_type_checking(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     path = tmp_path / "x.py"
-    path.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import publisher.y\n"
-                    "def f():\n    from publisher.z import thing\n")
+    path.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import publisher.y\n"
+        "def f():\n    from publisher.z import thing\n"
+    )
     modules = dict.fromkeys(("publisher.x", "publisher.y", "publisher.z"), path)
     assert _imports("publisher.x", path, modules) == {"publisher.z"}

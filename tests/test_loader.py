@@ -10,10 +10,19 @@ from publisher.loader import MAX_DEPTH, LoadError, Locator, load_text
 def test_yaml_1_2_scalars_are_not_coerced() -> None:
     data = load_text(
         "country: NO\nremote: yes\nflag: true\nzip: 012345\nquoted: '012345'\n"
-        "date: 2026-01-05\nversion: 1.10\nnothing: ~\nhex: 0x1F\noctal: 0o17\n")
+        "date: 2026-01-05\nversion: 1.10\nnothing: ~\nhex: 0x1F\noctal: 0o17\n"
+    )
     assert data == {
-        "country": "NO", "remote": "yes", "flag": True, "zip": 12345, "quoted": "012345",
-        "date": "2026-01-05", "version": 1.1, "nothing": None, "hex": 31, "octal": 15,
+        "country": "NO",
+        "remote": "yes",
+        "flag": True,
+        "zip": 12345,
+        "quoted": "012345",
+        "date": "2026-01-05",
+        "version": 1.1,
+        "nothing": None,
+        "hex": 31,
+        "octal": 15,
     }
 
 
@@ -29,8 +38,7 @@ def test_yaml_1_2_scalars_are_not_coerced() -> None:
         ("a: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n", 1, None, "nesting deeper"),
     ],
 )
-def test_refusals_carry_a_position(text: str, line: int, column: int | None,
-                                   fragment: str) -> None:
+def test_refusals_carry_a_position(text: str, line: int, column: int | None, fragment: str) -> None:
     with pytest.raises(LoadError) as caught:
         load_text(text)
     assert fragment in caught.value.message
@@ -79,7 +87,8 @@ def test_locator_walks_pydantic_locations() -> None:
     ],
 )
 def test_explicit_tags_and_recursive_aliases_are_this_files_problem(
-        text: str, line: int, column: int, fragment: str) -> None:
+    text: str, line: int, column: int, fragment: str
+) -> None:
     with pytest.raises(LoadError) as caught:
         load_text(text)
     assert fragment in caught.value.message

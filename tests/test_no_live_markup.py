@@ -17,12 +17,28 @@ from publisher.registry import boards
 from tests.adapters.helpers import adapter_for
 from tests.factories import NOW, make_posting
 
-RAW = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>',
-       '<iframe src="https://evil.example/"></iframe>', '<a href="javascript:alert(1)">x</a>',
-       '<svg onload=alert(1)>', 'end ]]> <b onclick=alert(1)>b</b>']
+RAW = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<iframe src="https://evil.example/"></iframe>',
+    '<a href="javascript:alert(1)">x</a>',
+    "<svg onload=alert(1)>",
+    "end ]]> <b onclick=alert(1)>b</b>",
+]
 PAYLOADS = RAW + [html.escape(p) for p in RAW]
-FORBIDDEN = {"script", "iframe", "svg", "object", "embed", "frame", "frameset", "math",
-             "base", "form", "style"}
+FORBIDDEN = {
+    "script",
+    "iframe",
+    "svg",
+    "object",
+    "embed",
+    "frame",
+    "frameset",
+    "math",
+    "base",
+    "form",
+    "style",
+}
 
 
 class _Live(HTMLParser):
@@ -36,8 +52,9 @@ class _Live(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         own = dict(attrs)
-        if tag == "script" and (own.get("type") == "application/ld+json"
-                                or (own.get("src") or "").endswith("filter.js")):
+        if tag == "script" and (
+            own.get("type") == "application/ld+json" or (own.get("src") or "").endswith("filter.js")
+        ):
             self.script = own.get("type") or "src"  # the site's own: JSON-LD, its filter
         elif tag in FORBIDDEN:
             self.found.append(f"<{tag}>")
@@ -74,19 +91,25 @@ def _shown(node: ElementTree.Element) -> str | None:
     """An element's text as a reader may render it: an Atom text construct of type text
     (the default) is shown as text, never parsed as HTML (RFC 4287 section 3.1.1.1); every
     other text is checked as if a reader rendered it as HTML."""
-    if node.tag.startswith(ATOM) and node.get("type", "text") == "text" and \
-            node.tag[len(ATOM):] in ("title", "subtitle", "summary", "rights", "content"):
+    if (
+        node.tag.startswith(ATOM)
+        and node.get("type", "text") == "text"
+        and node.tag[len(ATOM) :] in ("title", "subtitle", "summary", "rights", "content")
+    ):
         return None
     return node.text
 
 
 def _findings(board: str, payload: str) -> dict[str, list[str]]:
     """Per file the board writes for a posting carrying ``payload``: what is live in it."""
-    posting = make_posting(title=f"Data Analyst {payload}", summary=f"We build {payload} "
-                           "dashboards for every team in the company, every day of the week.",
-                           responsibilities=[f"Own {payload} reports"],
-                           benefits=[f"Health {payload}"],
-                           company={"name": f"Example {payload} Corp"})
+    posting = make_posting(
+        title=f"Data Analyst {payload}",
+        summary=f"We build {payload} "
+        "dashboards for every team in the company, every day of the week.",
+        responsibilities=[f"Own {payload} reports"],
+        benefits=[f"Health {payload}"],
+        company={"name": f"Example {payload} Corp"},
+    )
     adapter = adapter_for(board)
     assert isinstance(adapter, FileAdapter)
     files = adapter.render_files([adapter.feed_item(posting, NOW)], [], NOW)
@@ -95,9 +118,13 @@ def _findings(board: str, payload: str) -> dict[str, list[str]]:
     for name, content in files.items():
         if name.endswith((".xml", ".atom")):
             root = ElementTree.fromstring(content)  # well-formed whatever the text held
-            found[name] = [f"{node.tag}: {live}" for node in root.iter()
-                           for value in (_shown(node), *node.attrib.values()) if value
-                           for live in _live(value).found]
+            found[name] = [
+                f"{node.tag}: {live}"
+                for node in root.iter()
+                for value in (_shown(node), *node.attrib.values())
+                if value
+                for live in _live(value).found
+            ]
         elif name.endswith(".html"):
             page = _live(content.decode())
             found[name] = sorted(page.found)

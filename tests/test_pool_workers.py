@@ -41,8 +41,12 @@ def test_validate_workers_die_with_their_parent(tmp_path: Path) -> None:
     for i in range(max(PARALLEL_FROM * 8, 3200)):  # a pool that runs for a while
         (tmp_path / f"job-{i:05d}.yaml").write_text(text.replace("data-analyst", f"job-{i:05d}"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    parent = subprocess.Popen([sys.executable, "-m", "publisher", "validate", str(tmp_path)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "validate", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline, workers = time.monotonic() + 60, []
     while not workers and time.monotonic() < deadline and parent.poll() is None:
         workers = children(parent.pid)

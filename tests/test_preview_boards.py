@@ -29,13 +29,17 @@ username = "hr@example.co.uk"
 [boards.indeed]
 source_name = "Example careers"
 """
-SECRETS = {"REED_API_KEY": "reed-secret-key-123", "REED_CLIENT_ID": "reed-client",
-           "JOBPUB_WEBHOOK_SECRET": "hook-secret-456"}
+SECRETS = {
+    "REED_API_KEY": "reed-secret-key-123",
+    "REED_CLIENT_ID": "reed-client",
+    "JOBPUB_WEBHOOK_SECRET": "hook-secret-456",
+}
 
 
 @pytest.mark.parametrize("board", API_BOARDS)
-def test_preview_prints_the_exact_request(board: str, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preview_prints_the_exact_request(
+    board: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(clock, "now", lambda: NOW)
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -43,12 +47,16 @@ def test_preview_prints_the_exact_request(board: str, tmp_path: Path,
     config_path.write_text((ROOT / "config/jobpub.toml").read_text() + SETTINGS)
     text = posting_text().replace("indeed_feed: {}", f"{board}: {{}}")
     if board == "reed":  # a UK board
-        text = text.replace("    region: CO\n", "").replace("country: US", "country: GB").replace(
-            "currency: USD", "currency: GBP")
+        text = (
+            text.replace("    region: CO\n", "")
+            .replace("country: US", "country: GB")
+            .replace("currency: USD", "currency: GBP")
+        )
     path = tmp_path / "data-analyst.yaml"
     path.write_text(text)
-    shown = CliRunner().invoke(cli, ["--config", str(config_path), "preview", str(path),
-                                     "--board", board])
+    shown = CliRunner().invoke(
+        cli, ["--config", str(config_path), "preview", str(path), "--board", board]
+    )
     assert shown.exit_code == 0, shown.output
     config = load_config(config_path)
     loaded = load_posting(path, config, context())

@@ -25,8 +25,9 @@ def jobpub(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def test_paths_resolve_against_the_project_root(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_paths_resolve_against_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert jobpub("init", str(tmp_path / "careers")).exit_code == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -46,8 +47,9 @@ def test_paths_resolve_against_the_project_root(tmp_path: Path,
     assert load_config(flat).postings_dir == str(tmp_path / "jobs")
 
 
-def test_sync_creates_only_the_default_ledger_and_says_so(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_creates_only_the_default_ledger_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     jobpub("init", str(tmp_path))
     monkeypatch.chdir(tmp_path / "postings")  # a subfolder: the project is still found
     config = str(tmp_path / "config/jobpub.toml")
@@ -65,8 +67,9 @@ def test_sync_creates_only_the_default_ledger_and_says_so(tmp_path: Path,
     assert not (tmp_path / "ledgr.db").exists()
 
 
-def test_the_wrong_folder_is_an_error_not_nothing_to_do(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_wrong_folder_is_an_error_not_nothing_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     sync = jobpub("sync")
     assert sync.exit_code == 2 and "no postings folder postings/" in sync.output
@@ -97,8 +100,9 @@ def test_init_and_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bad.exit_code == 2 and "lowercase letters, digits and hyphens" in bad.output
 
 
-def test_new_from_a_posting_whose_file_is_gone(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_from_a_posting_whose_file_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     jobpub("init", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     assert jobpub("sync").exit_code == 0

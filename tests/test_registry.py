@@ -24,14 +24,30 @@ def test_the_shipped_boards_come_from_entry_points() -> None:
 
 
 #: Words of the shipped boards' protocols: none belongs in the core.
-PROTOCOL = ("URL_UPDATED", "URL_DELETED", "urlNotifications", "simpleJobPostings",
-            "batch_create", "Restli", "jobPostingOperationType", "IN_PROGRESS", "SUCCEEDED",
-            "X-Jobpub-Signature", "serviceErrorCode", "<source>", "<jobs>")
+PROTOCOL = (
+    "URL_UPDATED",
+    "URL_DELETED",
+    "urlNotifications",
+    "simpleJobPostings",
+    "batch_create",
+    "Restli",
+    "jobPostingOperationType",
+    "IN_PROGRESS",
+    "SUCCEEDED",
+    "X-Jobpub-Signature",
+    "serviceErrorCode",
+    "<source>",
+    "<jobs>",
+)
 
 
 def test_only_the_registry_loads_boards_and_no_board_is_named_in_the_core() -> None:
-    names = {word for name in registry.boards() for word in [name, *name.split("_")]
-             if word not in ("feed",)}
+    names = {
+        word
+        for name in registry.boards()
+        for word in [name, *name.split("_")]
+        if word not in ("feed",)
+    }
     for path in sorted((ROOT / "publisher").rglob("*.py")):
         if "migrations" in path.parts:  # (a migration converts old ledgers' values)
             continue
@@ -49,8 +65,7 @@ def _with(monkeypatch: pytest.MonkeyPatch, *points: EntryPoint) -> None:
     monkeypatch.setattr(registry, "entry_points", lambda group: list(points))
 
 
-def test_a_source_tree_never_installed_reads_its_pyproject(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_tree_never_installed_reads_its_pyproject(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib.metadata import entry_points
 
     _with(monkeypatch)  # no entry points installed
@@ -61,20 +76,30 @@ def test_a_source_tree_never_installed_reads_its_pyproject(
 
 
 def test_a_third_party_board_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    _with(monkeypatch, EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP),
-          EntryPoint("fakeboard", "tests.fakeboard:FakeBoardAdapter", registry.GROUP))
+    _with(
+        monkeypatch,
+        EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP),
+        EntryPoint("fakeboard", "tests.fakeboard:FakeBoardAdapter", registry.GROUP),
+    )
     assert list(registry.boards()) == ["fakeboard", "webhook"]
 
 
-@pytest.mark.parametrize(("value", "why"), [
-    ("no_such_module:Board", "cannot be loaded: ModuleNotFoundError"),
-    ("adapters.webhook:WebhookSettings", "is not a board adapter named 'fakeboard'"),
-    ("adapters.webhook:WebhookAdapter", "is not a board adapter named 'fakeboard'"),
-])
-def test_a_broken_plug_in_names_itself(monkeypatch: pytest.MonkeyPatch, value: str,
-                                       why: str) -> None:
-    _with(monkeypatch, EntryPoint("fakeboard", value, registry.GROUP),
-          EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP))
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("no_such_module:Board", "cannot be loaded: ModuleNotFoundError"),
+        ("adapters.webhook:WebhookSettings", "is not a board adapter named 'fakeboard'"),
+        ("adapters.webhook:WebhookAdapter", "is not a board adapter named 'fakeboard'"),
+    ],
+)
+def test_a_broken_plug_in_names_itself(
+    monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    _with(
+        monkeypatch,
+        EntryPoint("fakeboard", value, registry.GROUP),
+        EntryPoint("webhook", "adapters.webhook:WebhookAdapter", registry.GROUP),
+    )
     found = registry.boards()  # names only: a board's module loads when it is asked for
     assert list(found) == ["fakeboard", "webhook"] and "fakeboard" in found
     assert found["webhook"].name == "webhook"
@@ -100,10 +125,8 @@ def test_adapters_are_built_in_one_place_with_one_cache() -> None:
 def test_the_ledgers_words_are_enums_whose_values_are_the_spec_words() -> None:
     from publisher.states import ActionKind, EventOutcome, ListingState
 
-    assert [s.value for s in ListingState] == ["scheduled", "pending", "live", "failed",
-                                              "expired"]
-    assert [a.value for a in ActionKind] == ["post", "update", "refresh", "expire",
-                                            "reconcile"]
+    assert [s.value for s in ListingState] == ["scheduled", "pending", "live", "failed", "expired"]
+    assert [a.value for a in ActionKind] == ["post", "update", "refresh", "expire", "reconcile"]
     assert [o.value for o in EventOutcome] == ["ok", "retry", "failed", "stale"]
     assert f"{ListingState.LIVE}" == "live" and ListingState.LIVE == "live"
 

@@ -20,8 +20,10 @@ from tests.factories import context, make_posting
     ("text", "found"),
     [
         ("Work in [City, State].", "[City, State]"),
-        ("Send it to [email address or application portal].",
-         "[email address or application portal]"),
+        (
+            "Send it to [email address or application portal].",
+            "[email address or application portal]",
+        ),
         ("Salary: TBD", "TBD"),
         ("Call 555-XXXX", "XXXX"),
         ("Lorem Ipsum dolor sit amet", "Lorem Ipsum"),
@@ -39,8 +41,14 @@ def test_placeholder_finds_template_blanks(text: str, found: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["See [our site](https://example.com).", "A [reference][1] link.", "Checkbox [x] done",
-     "TBDX is a word", "Extra-large is XXL", "[1]: https://example.com"],
+    [
+        "See [our site](https://example.com).",
+        "A [reference][1] link.",
+        "Checkbox [x] done",
+        "TBDX is a word",
+        "Extra-large is XXL",
+        "[1]: https://example.com",
+    ],
 )
 def test_placeholder_ignores_links_and_words(text: str) -> None:
     assert list(check_placeholders({"summary": text})) == []
@@ -74,15 +82,23 @@ def test_date_only_expiry_ends_at_end_of_local_day() -> None:
 @pytest.mark.parametrize(
     ("salary", "expected"),
     [
-        ({"min": 90000, "max": 70000, "currency": "USD", "period": "year"},
-         [("error", ("salary", "max"))]),
+        (
+            {"min": 90000, "max": 70000, "currency": "USD", "period": "year"},
+            [("error", ("salary", "max"))],
+        ),
         ({"min": 0, "currency": "USD", "period": "year"}, [("error", ("salary", "min"))]),
-        ({"min": -5, "max": -1, "currency": "USD", "period": "hour"},
-         [("error", ("salary", "min")), ("error", ("salary", "max"))]),
-        ({"min": 85, "max": 95, "currency": "USD", "period": "year"},
-         [("warning", ("salary", "min")), ("warning", ("salary", "max"))]),
-        ({"min": 20, "max": 12000, "currency": "USD", "period": "hour"},
-         [("warning", ("salary", "max"))]),
+        (
+            {"min": -5, "max": -1, "currency": "USD", "period": "hour"},
+            [("error", ("salary", "min")), ("error", ("salary", "max"))],
+        ),
+        (
+            {"min": 85, "max": 95, "currency": "USD", "period": "year"},
+            [("warning", ("salary", "min")), ("warning", ("salary", "max"))],
+        ),
+        (
+            {"min": 20, "max": 12000, "currency": "USD", "period": "hour"},
+            [("warning", ("salary", "max"))],
+        ),
         ({"min": 20, "max": 25, "currency": "USD", "period": "hour"}, []),
     ],
 )
@@ -94,8 +110,7 @@ def test_salary(salary: dict[str, object], expected: list[tuple[str, tuple[str, 
 
 def test_remote_needs_eligibility() -> None:
     remote = make_posting(workplace="remote", locations=None)
-    assert [p.rule for p in check_remote_eligibility(remote, context())] == [
-        "remote-eligibility"]
+    assert [p.rule for p in check_remote_eligibility(remote, context())] == ["remote-eligibility"]
     ok = make_posting(workplace="remote", locations=None, remote_eligibility=["US"])
     assert list(check_remote_eligibility(ok, context())) == []
 
@@ -114,19 +129,25 @@ def test_a_location_in_another_time_zone_than_the_posting_is_a_warning() -> None
     inherited = make_posting(locations=columbus, timezone="America/Denver")
     problems = list(check_timezone(inherited, context(timezone="America/Denver")))
     assert [(p.rule, p.severity, p.path) for p in problems] == [
-        ("timezone", "warning", ("locations", 0, "city"))]
+        ("timezone", "warning", ("locations", 0, "city"))
+    ]
     assert problems[0].message == (
         "Columbus, OH is not in America/Denver (the config's timezone); its dates would be "
-        "read there: set timezone: America/New_York")
+        "read there: set timezone: America/New_York"
+    )
     right = make_posting(locations=columbus, timezone="America/New_York")
     assert list(check_timezone(right, context(timezone="America/Denver"))) == []
     # Several places: one of them in the zone is enough; a split state matches either zone.
-    both = make_posting(locations=[*columbus, {"city": "Boulder", "region": "CO",
-                                               "country": "US"}], timezone="America/Denver")
+    both = make_posting(
+        locations=[*columbus, {"city": "Boulder", "region": "CO", "country": "US"}],
+        timezone="America/Denver",
+    )
     assert list(check_timezone(both, context())) == []
-    el_paso = make_posting(locations=[{"city": "El Paso", "region": "TX", "country": "US"}],
-                           timezone="America/Denver")
+    el_paso = make_posting(
+        locations=[{"city": "El Paso", "region": "TX", "country": "US"}], timezone="America/Denver"
+    )
     assert list(check_timezone(el_paso, context())) == []
-    berlin = make_posting(locations=[{"city": "Berlin", "country": "DE"}],
-                          timezone="America/Denver")
+    berlin = make_posting(
+        locations=[{"city": "Berlin", "country": "DE"}], timezone="America/Denver"
+    )
     assert "set timezone: Europe/Berlin" in next(iter(check_timezone(berlin, context()))).message

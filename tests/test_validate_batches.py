@@ -34,11 +34,12 @@ FILES: dict[str, str | bytes | None] = {
     "h.yaml": b"id: h\ntitle: \xff\xfe\n",
     "i.yaml": None,  # a folder named like a posting
     "j.yaml": posting_text("j").replace("Example Corp is hiring", "[Company] is hiring"),
-    "k.yaml": posting_text("k").replace("min: 70000", "min: 95000")
-                               .replace("workplace:", "wrokplace: x\nworkplace:"),
-    "l.yaml": posting_text("l").replace("boards:\n", "boards:\n  google: {}\n")
-                               .replace("  url: https://jobs.example.com/data-analyst\n",
-                                        "  url: http://[::1\n"),
+    "k.yaml": posting_text("k")
+    .replace("min: 70000", "min: 95000")
+    .replace("workplace:", "wrokplace: x\nworkplace:"),
+    "l.yaml": posting_text("l")
+    .replace("boards:\n", "boards:\n  google: {}\n")
+    .replace("  url: https://jobs.example.com/data-analyst\n", "  url: http://[::1\n"),
     "m.yaml": posting_text("m").replace("title: Data Analyst", "title: &t Data Analyst"),
 }
 
@@ -68,10 +69,15 @@ class Outcome(NamedTuple):
 
 def outcome(result: FileResult) -> Outcome:
     error = result.load_error
-    return Outcome(result.path, result.problems, result.text, result.keys,
-                   result.posting.model_dump() if result.posting is not None else None,
-                   (error.message, error.line, error.column) if error is not None else None,
-                   place(result))
+    return Outcome(
+        result.path,
+        result.problems,
+        result.text,
+        result.keys,
+        result.posting.model_dump() if result.posting is not None else None,
+        (error.message, error.line, error.column) if error is not None else None,
+        place(result),
+    )
 
 
 def test_files_checked_together_get_what_each_gets_alone(files: list[Path]) -> None:
@@ -79,16 +85,27 @@ def test_files_checked_together_get_what_each_gets_alone(files: list[Path]) -> N
     together = [outcome(result) for result in load_postings(files, CONFIG, CTX, CHECK)]
     assert together == alone
     # and the files do end in every way they were written for
-    ends = {o.path.name: (o.posting is not None, o.error is not None,
-                          sorted({p.rule for p in o.problems})) for o in alone}
+    ends = {
+        o.path.name: (
+            o.posting is not None,
+            o.error is not None,
+            sorted({p.rule for p in o.problems}),
+        )
+        for o in alone
+    }
     assert ends == {
-        "a.yaml": (True, False, ["board-rule"]), "b.yaml": (False, False, ["schema"]),
-        "c.yaml": (False, True, []), "d.yaml": (False, False, ["schema"]),
+        "a.yaml": (True, False, ["board-rule"]),
+        "b.yaml": (False, False, ["schema"]),
+        "c.yaml": (False, True, []),
+        "d.yaml": (False, False, ["schema"]),
         "e.yaml": (False, False, ["schema"]),
         "f.yaml": (True, False, ["board-rule", "id-mismatch"]),
-        "g.yaml": (True, False, ["board-rule"]), "h.yaml": (False, True, []),
-        "i.yaml": (False, True, []), "j.yaml": (True, False, ["board-rule", "placeholder"]),
-        "k.yaml": (False, False, ["salary", "schema"]), "l.yaml": (False, False, ["schema"]),
+        "g.yaml": (True, False, ["board-rule"]),
+        "h.yaml": (False, True, []),
+        "i.yaml": (False, True, []),
+        "j.yaml": (True, False, ["board-rule", "placeholder"]),
+        "k.yaml": (False, False, ["salary", "schema"]),
+        "l.yaml": (False, False, ["schema"]),
         "m.yaml": (True, False, ["board-rule"]),  # (an anchor: loaded the strict way)
     }
     strict = ("c.yaml", "d.yaml", "e.yaml", "h.yaml", "i.yaml", "l.yaml", "m.yaml")
@@ -97,10 +114,13 @@ def test_files_checked_together_get_what_each_gets_alone(files: list[Path]) -> N
 
 @pytest.mark.parametrize("batch", [1, 3, 50])
 def test_a_report_does_not_depend_on_how_files_are_batched(
-        files: list[Path], batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    files: list[Path], batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files = [path for path in files if path.is_file()]  # a folder is searched, not read
-    alone = sorted((f for path in files for f in place(load_posting(path, CONFIG, CTX, CHECK))),
-                   key=lambda f: f.sort_key())
+    alone = sorted(
+        (f for path in files for f in place(load_posting(path, CONFIG, CTX, CHECK))),
+        key=lambda f: f.sort_key(),
+    )
     monkeypatch.setattr(publisher.validate, "BATCH", batch)
     report = validate_paths(files, CONFIG, CTX)
     assert report.findings == alone and report.files == len(FILES) - 1
@@ -111,15 +131,18 @@ def raising_for(posting_id: str) -> Any:
         if posting.id == posting_id:
             raise RuntimeError("boom")
         yield from ()
+
     return rule
 
 
 def test_a_rule_that_raises_reports_its_file_and_spares_the_others(
-        files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = [outcome(r) for r in load_postings(files, CONFIG, CTX, CHECK)]
     rules = publisher.validate.POSTING_RULES
-    monkeypatch.setattr(publisher.validate, "POSTING_RULES",
-                        [*rules[:2], raising_for("a"), *rules[2:]])
+    monkeypatch.setattr(
+        publisher.validate, "POSTING_RULES", [*rules[:2], raising_for("a"), *rules[2:]]
+    )
 
     def board_check(posting: Posting) -> Iterable[Problem]:
         if posting.id == "g":
@@ -129,18 +152,21 @@ def test_a_rule_that_raises_reports_its_file_and_spares_the_others(
     after = [outcome(r) for r in load_postings(files, CONFIG, CTX, board_check)]
     names = list(FILES)
     a, g = names.index("a.yaml"), names.index("g.yaml")
-    assert [o for i, o in enumerate(after) if i not in (a, g)] == \
-        [o for i, o in enumerate(before) if i not in (a, g)]
+    assert [o for i, o in enumerate(after) if i not in (a, g)] == [
+        o for i, o in enumerate(before) if i not in (a, g)
+    ]
     for index, kind, message in ((a, "RuntimeError", "boom"), (g, "ValueError", "bad board")):
         broken = after[index]
         assert broken.posting is None and broken.error is None
         assert broken.problems[-1] == Problem(
-            "schema", f"could not be checked ({kind}: {message}); please report it")
+            "schema", f"could not be checked ({kind}: {message}); please report it"
+        )
         assert broken.findings[-1].rule == "schema" and broken.findings[-1].severity == "error"
 
 
-def test_a_text_rule_that_raises_reports_its_file(files: list[Path],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_text_rule_that_raises_reports_its_file(
+    files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def text_rule(data: dict[str, Any], text: str | None) -> list[Problem]:
         if data.get("id") == "j":
             raise KeyError("x")
@@ -150,7 +176,8 @@ def test_a_text_rule_that_raises_reports_its_file(files: list[Path],
     results = {r.path.name: r for r in load_postings(files, CONFIG, CTX, CHECK)}
     assert results["j.yaml"].posting is None
     assert results["j.yaml"].problems == [
-        Problem("schema", "could not be checked (KeyError: 'x'); please report it")]
+        Problem("schema", "could not be checked (KeyError: 'x'); please report it")
+    ]
     assert results["a.yaml"].posting is not None and results["g.yaml"].posting is not None
 
 

@@ -30,12 +30,14 @@ pytestmark = pytest.mark.usefixtures("fake_today")
 def project(tmp_path: Path) -> Path:
     (tmp_path / "postings").mkdir()
     (tmp_path / "postings/data-analyst.yaml").write_text(
-        "# yaml-language-server: $schema=../schema/posting.schema.json\n" + posting_text())
+        "# yaml-language-server: $schema=../schema/posting.schema.json\n" + posting_text()
+    )
     (tmp_path / "jobpub.toml").write_text(
         f'ledger = "sqlite:///{tmp_path}/ledger.db"\npostings_dir = "{tmp_path}/postings"\n'
         f'timezone = "America/Denver"\n[company]\nname = "Example Corp"\n'
         f'[boards.indeed_feed]\njob_url = "https://jobs.example.com/{{id}}"\n'
-        f'output_dir = "{tmp_path}/public"\n')
+        f'output_dir = "{tmp_path}/public"\n'
+    )
     add_user(tmp_path / "users.toml", "ana", "recruiter", PASSWORD)
     connect(f"sqlite:///{tmp_path}/ledger.db").dispose()  # jobpub creates only its default
     return tmp_path
@@ -44,9 +46,15 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(project: Path) -> TestClient:
     config = load_config(project / "jobpub.toml")
-    return TestClient(create_app(config, Users(project / "users.toml"), secret="test-secret",
-                                 limiter=LoginLimiter(max_delay=0.0)),  # (no waits in tests)
-                      follow_redirects=False)
+    return TestClient(
+        create_app(
+            config,
+            Users(project / "users.toml"),
+            secret="test-secret",
+            limiter=LoginLimiter(max_delay=0.0),
+        ),  # (no waits in tests)
+        follow_redirects=False,
+    )
 
 
 def csrf(page: str) -> str:
@@ -72,8 +80,12 @@ def test_login_checks_csrf_and_password_and_limits_attempts(client: TestClient) 
     page = client.get("/login")
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
-    assert client.post("/login", data={"csrf": "forged", "name": "ana",
-                                       "password": PASSWORD}).status_code == 403
+    assert (
+        client.post(
+            "/login", data={"csrf": "forged", "name": "ana", "password": PASSWORD}
+        ).status_code
+        == 403
+    )
     token = csrf(page.text)
     for _ in range(5):
         wrong = client.post("/login", data={"csrf": token, "name": "ana", "password": "x"})
@@ -114,55 +126,72 @@ def test_the_dashboard_answers_while_a_sync_writes(client: TestClient, project: 
     assert page.status_code == 200 and "<h2>History</h2>" in page.text
 
 
-def test_the_editor_shows_validates_problems_and_refuses_errors(client: TestClient,
-                                                               project: Path) -> None:
+def test_the_editor_shows_validates_problems_and_refuses_errors(
+    client: TestClient, project: Path
+) -> None:
     log_in(client)
     path = project / "postings/data-analyst.yaml"
     before = path.read_text()
     editor = client.get("/postings/data-analyst/edit")
     base = re.search(r'name="base" value="([^"]*)"', editor.text).group(1)  # type: ignore[union-attr]
     broken = before.replace("title: Data Analyst", "title: Data Analyst [City, State]")
-    answer = client.post("/postings/data-analyst/save",
-                         data={"csrf": csrf(editor.text), "base": base, "text": broken})
+    answer = client.post(
+        "/postings/data-analyst/save",
+        data={"csrf": csrf(editor.text), "base": base, "text": broken},
+    )
     assert answer.status_code == 422 and "placeholder" in answer.text
     assert 'data-line="3">line 3</button>: error placeholder' in answer.text
     assert path.read_text() == before
-    live = client.post("/postings/data-analyst/validate", json={"text": broken},
-                       headers={"X-CSRF-Token": csrf(editor.text)})
+    live = client.post(
+        "/postings/data-analyst/validate",
+        json={"text": broken},
+        headers={"X-CSRF-Token": csrf(editor.text)},
+    )
     assert [p["rule"] for p in live.json()["problems"]][:1] == ["placeholder"]
-    assert client.post("/postings/data-analyst/validate", json={"text": broken},
-                       headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert (
+        client.post(
+            "/postings/data-analyst/validate",
+            json={"text": broken},
+            headers={"X-CSRF-Token": "forged"},
+        ).status_code
+        == 403
+    )
 
 
 def test_a_save_keeps_comments_and_a_conflicting_save_loses_nothing(
-        client: TestClient, project: Path) -> None:
+    client: TestClient, project: Path
+) -> None:
     log_in(client)
     path = project / "postings/data-analyst.yaml"
     editor = client.get("/postings/data-analyst/edit")
     token = csrf(editor.text)
     base = re.search(r'name="base" value="([^"]*)"', editor.text).group(1)  # type: ignore[union-attr]
     mine = path.read_text().replace("title: Data Analyst", "title: Senior Data Analyst")
-    saved = client.post("/postings/data-analyst/save",
-                        data={"csrf": token, "base": base, "text": mine})
+    saved = client.post(
+        "/postings/data-analyst/save", data={"csrf": token, "base": base, "text": mine}
+    )
     assert saved.status_code == 303 and path.read_text() == mine
     assert path.read_text().startswith("# yaml-language-server")  # the comment is kept
     theirs = mine.replace("Senior Data Analyst", "Lead Data Analyst")
     path.write_text(theirs)  # someone else saves meanwhile
     late = mine.replace("Senior Data Analyst", "Principal Data Analyst")
-    refused = client.post("/postings/data-analyst/save",
-                          data={"csrf": token, "base": base, "text": late})
+    refused = client.post(
+        "/postings/data-analyst/save", data={"csrf": token, "base": base, "text": late}
+    )
     assert refused.status_code == 409 and path.read_text() == theirs
     assert "Principal Data Analyst" in refused.text and "Lead Data Analyst" in refused.text
 
 
 def test_schedule_close_and_reopen_reach_the_ledger_as_the_cli_does(
-        client: TestClient, project: Path) -> None:
+    client: TestClient, project: Path
+) -> None:
     config = str(project / "jobpub.toml")
     assert CliRunner().invoke(cli, ["--config", config, "sync"]).exit_code == 0
     log_in(client)
     token = csrf(client.get("/postings/data-analyst/edit").text)
-    scheduled = client.post("/postings/data-analyst/schedule",
-                            data={"csrf": token, "publish_at": "2026-12-15"})
+    scheduled = client.post(
+        "/postings/data-analyst/schedule", data={"csrf": token, "publish_at": "2026-12-15"}
+    )
     assert scheduled.status_code == 303
     text = (project / "postings/data-analyst.yaml").read_text()
     assert "publish_at: 2026-12-15" in text and text.startswith("# yaml-language-server")
@@ -179,12 +208,14 @@ def test_schedule_close_and_reopen_reach_the_ledger_as_the_cli_does(
     assert client.post("/postings/data-analyst/close", data={"csrf": "x"}).status_code == 403
 
 
-def test_posting_text_is_escaped_and_previews_are_exact(client: TestClient,
-                                                         project: Path) -> None:
+def test_posting_text_is_escaped_and_previews_are_exact(client: TestClient, project: Path) -> None:
     log_in(client)
     path = project / "postings/data-analyst.yaml"
-    path.write_text(path.read_text().replace("Build and maintain dashboards",
-                                             "Build <script>alert(1)</script> dashboards"))
+    path.write_text(
+        path.read_text().replace(
+            "Build and maintain dashboards", "Build <script>alert(1)</script> dashboards"
+        )
+    )
     page = client.get("/postings/data-analyst/edit").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     preview = client.get("/postings/data-analyst/preview/indeed_feed")
@@ -227,13 +258,23 @@ def test_serve_needs_users_and_warns_beyond_loopback(project: Path, monkeypatch:
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
     config = ["--config", str(project / "jobpub.toml")]
     refused = CliRunner().invoke(cli, [*config, "serve"])
-    assert refused.exit_code == 2 and "no users: add one with jobpub users add" in \
-        refused.output and not started
+    assert (
+        refused.exit_code == 2
+        and "no users: add one with jobpub users add" in refused.output
+        and not started
+    )
     env = {"JOBPUB_USERS_FILE": str(project / "users.toml")}
     wide = CliRunner().invoke(cli, [*config, "serve", "--host", "0.0.0.0"], env=env)
     assert wide.exit_code == 0 and "warning: serving on 0.0.0.0 without TLS" in wide.output
-    assert started == [{"host": "0.0.0.0", "port": 8080, "ssl_certfile": None,
-                        "ssl_keyfile": None, "proxy_headers": False,
-                        "forwarded_allow_ips": ""}]  # the app reads X-Forwarded-For itself
+    assert started == [
+        {
+            "host": "0.0.0.0",
+            "port": 8080,
+            "ssl_certfile": None,
+            "ssl_keyfile": None,
+            "proxy_headers": False,
+            "forwarded_allow_ips": "",
+        }
+    ]  # the app reads X-Forwarded-For itself
     assert "warning" not in CliRunner().invoke(cli, [*config, "serve"], env=env).output
     assert started[-1]["host"] == "127.0.0.1"

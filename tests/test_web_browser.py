@@ -38,7 +38,8 @@ def served(tmp_path: Path, request: Any) -> Iterator[str]:
     (tmp_path / "jobpub.toml").write_text(
         f'ledger = "sqlite:///{tmp_path}/ledger.db"\npostings_dir = "{tmp_path}/postings"\n'
         '[company]\nname = "Example Corp"\n[boards.indeed_feed]\n'
-        'job_url = "https://jobs.example.com/{id}"\n' + getattr(request, "param", ""))
+        'job_url = "https://jobs.example.com/{id}"\n' + getattr(request, "param", "")
+    )
     connect(f"sqlite:///{tmp_path}/ledger.db").dispose()
     add_user(tmp_path / "users.toml", "ana", "recruiter", PASSWORD)
     add_user(tmp_path / "users.toml", "bob", "approver", PASSWORD)
@@ -72,15 +73,19 @@ def _shot(page: Any, name: str) -> None:
 def _axe(page: Any) -> list[tuple[str, str]]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"]) for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
+    return [
+        (v["id"], v["impact"])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _browser(playwright: Any) -> Any:
     _need(f"Chromium ({CHROMIUM})", CHROMIUM.exists())
     _need(f"axe-core ({AXE})", AXE.exists())
-    return playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                      args=["--no-sandbox", "--disable-gpu"])
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+    )
 
 
 def _log_in(browser: Any, served: str, name: str) -> Any:
@@ -112,14 +117,17 @@ def test_create_fix_schedule_and_see_it_on_the_dashboard(served: str) -> None:
         first = page.locator("#problems .error .goto").first
         line = int(first.get_attribute("data-line") or 0)
         first.click()  # selects that line in the editor
-        selected = page.evaluate("(() => { const t = document.getElementById('text'); return "
-                                 "t.value.slice(t.selectionStart, t.selectionEnd); })()")
+        selected = page.evaluate(
+            "(() => { const t = document.getElementById('text'); return "
+            "t.value.slice(t.selectionStart, t.selectionEnd); })()"
+        )
         assert selected == page.input_value("#text").split("\n")[line - 1] != ""
         assert _axe(page) == []
         _shot(page, "web-editor")
         page.fill("#text", posting_text())  # the fix: a complete posting
         page.wait_for_function(  # live validation: the errors are gone (warnings may stay)
-            "!document.getElementById('problems').innerText.includes('error')")
+            "!document.getElementById('problems').innerText.includes('error')"
+        )
         page.click("#editor button")
         page.wait_for_selector(".notice:has-text('saved')")
         page.fill("input[name=publish_at]", "2026-12-15")
@@ -131,8 +139,7 @@ def test_create_fix_schedule_and_see_it_on_the_dashboard(served: str) -> None:
 
 
 @pytest.mark.parametrize("served", ["[web]\nrequire_approval = true\n"], indirect=True)
-def test_a_change_waits_and_the_approver_sees_what_it_changes(served: str,
-                                                             tmp_path: Path) -> None:
+def test_a_change_waits_and_the_approver_sees_what_it_changes(served: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     (tmp_path / "postings/data-analyst.yaml").write_text(posting_text())
@@ -140,8 +147,7 @@ def test_a_change_waits_and_the_approver_sees_what_it_changes(served: str,
         browser = _browser(playwright)
         ana = _log_in(browser, served, "ana")
         ana.goto(f"{served}/postings/data-analyst/edit")
-        ana.fill("#text", posting_text().replace("title: Data Analyst",
-                                                 "title: Lead Data Analyst"))
+        ana.fill("#text", posting_text().replace("title: Data Analyst", "title: Lead Data Analyst"))
         ana.click("#editor button")
         ana.wait_for_url("**/changes/1")
         assert "your change waits for an approver" in ana.inner_text("[role=status]")

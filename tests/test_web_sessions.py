@@ -27,8 +27,10 @@ site = test_web.project  # the same project folder as the web app's other tests
 def _app(project: Path) -> TestClient:
     """The app as ``jobpub serve`` starts it (after a restart too): the same secret."""
     config = load_config(project / "jobpub.toml")
-    return TestClient(create_app(config, Users(project / "users.toml"), secret="test-secret"),
-                      follow_redirects=False)
+    return TestClient(
+        create_app(config, Users(project / "users.toml"), secret="test-secret"),
+        follow_redirects=False,
+    )
 
 
 def _logout(project: Path) -> None:
@@ -40,8 +42,9 @@ def _logout(project: Path) -> None:
 CHANGES: dict[str, Callable[[Path], None]] = {
     "log-out elsewhere": _logout,
     "removal": lambda project: remove_user(project / "users.toml", "ana"),
-    "new password": lambda project: set_password(project / "users.toml", "ana", "another "
-                                                 "long passphrase"),
+    "new password": lambda project: set_password(
+        project / "users.toml", "ana", "another long passphrase"
+    ),
     "new role": lambda project: add_user(project / "users.toml", "ana", "approver", PASSWORD),
 }
 
@@ -63,8 +66,9 @@ def test_a_new_login_after_the_change_works(site: Path) -> None:
     set_password(site / "users.toml", "ana", "another long passphrase")
     client = _app(site)
     token = csrf(client.get("/login").text)
-    answer = client.post("/login", data={"csrf": token, "name": "ana",
-                                         "password": "another long passphrase"})
+    answer = client.post(
+        "/login", data={"csrf": token, "name": "ana", "password": "another long passphrase"}
+    )
     assert answer.status_code == 303 and client.get("/").status_code == 200
 
 
@@ -78,8 +82,12 @@ def test_the_users_file_round_trips_any_value_and_is_owner_only(tmp_path: Path) 
     assert Users(path).check("bo", PASSWORD) is not None
     env = {"JOBPUB_USERS_FILE": str(path)}
     runner = CliRunner()
-    assert runner.invoke(cli, ["users", "add", "cy", "--role", "approver", "--password",
-                               PASSWORD], env=env).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["users", "add", "cy", "--role", "approver", "--password", PASSWORD], env=env
+        ).exit_code
+        == 0
+    )
     listed = runner.invoke(cli, ["users", "list"], env=env)
     assert listed.output.splitlines() == ["bo  recruiter", "cy  approver"]
     gone = runner.invoke(cli, ["users", "remove", "bo"], env=env)
@@ -98,28 +106,47 @@ def _config_with(project: Path, web: str) -> None:
 def test_a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(site: Path) -> None:
     _config_with(site, 'trusted_proxies = ["10.0.0.5"]')
     config = load_config(site / "jobpub.toml")
-    app = create_app(config, Users(site / "users.toml"), secret="test-secret",
-                     limiter=LoginLimiter(max_delay=0.0))
+    app = create_app(
+        config,
+        Users(site / "users.toml"),
+        secret="test-secret",
+        limiter=LoginLimiter(max_delay=0.0),
+    )
     attacker = TestClient(app, follow_redirects=False, client=("203.0.113.9", 5000))
     token = csrf(attacker.get("/login").text)
-    codes = [attacker.post("/login", headers={"X-Forwarded-For": f"198.51.100.{n}"},
-                           data={"csrf": token, "name": "ana", "password": f"guess {n}"}
-                           ).status_code for n in range(20)]
+    codes = [
+        attacker.post(
+            "/login",
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            data={"csrf": token, "name": "ana", "password": f"guess {n}"},
+        ).status_code
+        for n in range(20)
+    ]
     assert codes == [401] * 5 + [429] * 15  # the header of an untrusted peer is ignored
     user = TestClient(app, follow_redirects=False, client=("192.0.2.44", 5001))
-    answer = user.post("/login", data={"csrf": csrf(user.get("/login").text), "name": "ana",
-                                       "password": PASSWORD})
+    answer = user.post(
+        "/login", data={"csrf": csrf(user.get("/login").text), "name": "ana", "password": PASSWORD}
+    )
     assert answer.status_code == 303  # ana is not locked out; only the guesser's address
     # Behind the trusted proxy each client is counted on its own address.
     proxy = TestClient(app, follow_redirects=False, client=("10.0.0.5", 443))
     token = csrf(proxy.get("/login").text)
     for _ in range(6):
-        proxy.post("/login", headers={"X-Forwarded-For": "evil, 203.0.113.77"},
-                   data={"csrf": token, "name": "ana", "password": "wrong"})
-    blocked = proxy.post("/login", headers={"X-Forwarded-For": "203.0.113.77"},
-                         data={"csrf": token, "name": "ana", "password": PASSWORD})
-    other = proxy.post("/login", headers={"X-Forwarded-For": "203.0.113.78"},
-                       data={"csrf": token, "name": "ana", "password": PASSWORD})
+        proxy.post(
+            "/login",
+            headers={"X-Forwarded-For": "evil, 203.0.113.77"},
+            data={"csrf": token, "name": "ana", "password": "wrong"},
+        )
+    blocked = proxy.post(
+        "/login",
+        headers={"X-Forwarded-For": "203.0.113.77"},
+        data={"csrf": token, "name": "ana", "password": PASSWORD},
+    )
+    other = proxy.post(
+        "/login",
+        headers={"X-Forwarded-For": "203.0.113.78"},
+        data={"csrf": token, "name": "ana", "password": PASSWORD},
+    )
     assert (blocked.status_code, other.status_code) == (429, 303)
 
 
@@ -145,18 +172,32 @@ def test_a_token_session_ends_at_log_out_across_restarts(site: Path) -> None:
     config = load_config(site / "jobpub.toml")
 
     def app() -> TestClient:
-        return TestClient(create_app(config, Users(None, token="a-long-shared-token"),
-                                     secret="test-secret"), follow_redirects=False)
+        return TestClient(
+            create_app(config, Users(None, token="a-long-shared-token"), secret="test-secret"),
+            follow_redirects=False,
+        )
 
     client = app()
-    answer = client.post("/login", data={"csrf": csrf(client.get("/login").text), "name": "",
-                                         "password": "a-long-shared-token"})
+    answer = client.post(
+        "/login",
+        data={
+            "csrf": csrf(client.get("/login").text),
+            "name": "",
+            "password": "a-long-shared-token",
+        },
+    )
     assert answer.status_code == 303 and client.get("/").status_code == 200
     cookie = client.cookies["jobpub_session"]
     client.post("/logout", data={"csrf": csrf(client.get("/").text)})
     restarted = app()
     restarted.cookies.set("jobpub_session", cookie)
     assert restarted.get("/").headers["location"] == "/login"
-    again = restarted.post("/login", data={"csrf": csrf(restarted.get("/login").text),
-                                           "name": "", "password": "a-long-shared-token"})
+    again = restarted.post(
+        "/login",
+        data={
+            "csrf": csrf(restarted.get("/login").text),
+            "name": "",
+            "password": "a-long-shared-token",
+        },
+    )
     assert again.status_code == 303 and restarted.get("/").status_code == 200

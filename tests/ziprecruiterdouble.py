@@ -34,11 +34,12 @@ class ZipRecruiterDouble(Double):
         if request.method == "POST":
             body = json_body(request)
             if body.get("job_id") == self.bad_ref:
-                return httpx.Response(400, json={"error": "the board explains what is wrong "
-                                                          "here: job_title is invalid"})
+                return httpx.Response(
+                    400,
+                    json={"error": "the board explains what is wrong here: job_title is invalid"},
+                )
             if body["job_id"] in self.jobs:
-                return httpx.Response(400, json={"error": "A job with this job_id already "
-                                                          "exists"})
+                return httpx.Response(400, json={"error": "A job with this job_id already exists"})
             self.creates.append(body["job_id"])
             self.jobs[body["job_id"]] = {**body, "status": "open"}
             return httpx.Response(201, json=self.view(body["job_id"]))
@@ -52,15 +53,21 @@ class ZipRecruiterDouble(Double):
 
     def view(self, job_id: str) -> dict[str, Any]:
         job = self.jobs[job_id]
-        return {"job_id": job_id, "status": job["status"],
-                "url": f"https://www.ziprecruiter.com/jobs/{job_id}"}
+        return {
+            "job_id": job_id,
+            "status": job["status"],
+            "url": f"https://www.ziprecruiter.com/jobs/{job_id}",
+        }
 
     def close_out_of_band(self, ref: str) -> None:
         self.jobs[ref]["status"] = "closed"
 
     def open_refs(self) -> dict[str, int]:
-        return {ref: self.creates.count(ref) for ref, job in self.jobs.items()
-                if job["status"] == "open"}
+        return {
+            ref: self.creates.count(ref)
+            for ref, job in self.jobs.items()
+            if job["status"] == "open"
+        }
 
     def content(self, ref: str) -> str:
         return str(self.jobs.get(ref, {}).get("job_title"))

@@ -46,16 +46,25 @@ from publisher.web.changes import Change, Changes
 
 __all__ = ["create_app"]
 
-_env = Environment(loader=PackageLoader("publisher.web", "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True)
+_env = Environment(
+    loader=PackageLoader("publisher.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+)
 
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def create_app(config: Config, users: Users, *, secret: str | None = None,
-               https_only: bool = False, limiter: LoginLimiter | None = None) -> Starlette:
+def create_app(
+    config: Config,
+    users: Users,
+    *,
+    secret: str | None = None,
+    https_only: bool = False,
+    limiter: LoginLimiter | None = None,
+) -> Starlette:
     """The ASGI app for the project of ``config`` (``https_only``: the session cookie is
     Secure; so it is whenever ``[web] public_url`` is https)."""
     postings = Path(config.postings_dir)
@@ -64,8 +73,12 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = _env.get_template(name).render(
-            user=request.session.get("user"), role=request.session.get("role"),
-            notice=request.session.pop("notice", None), csrf=_csrf(request), **context)
+            user=request.session.get("user"),
+            role=request.session.get("role"),
+            notice=request.session.pop("notice", None),
+            csrf=_csrf(request),
+            **context,
+        )
         return HTMLResponse(html, status_code=status)
 
     @functools.cache
@@ -102,8 +115,7 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         """Whether what this user changes waits for an approver."""
         return config.web.require_approval and request.session.get("role") != "approver"
 
-    def publish(request: Request, posting_id: str, text: str, author: User,
-                message: str) -> None:
+    def publish(request: Request, posting_id: str, text: str, author: User, message: str) -> None:
         """Write the posting file (and commit it, with ``[web] git_commit``)."""
         path = _file(posting_id)
         files.write(path, text)
@@ -112,8 +124,9 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             if trouble:
                 request.session["notice"] = trouble
 
-    def propose(request: Request, posting_id: str, kind: str, text: str = "",
-                base: str = "") -> Response:
+    def propose(
+        request: Request, posting_id: str, kind: str, text: str = "", base: str = ""
+    ) -> Response:
         number = changes().propose(posting_id, kind, user(request).name, text, base)
         request.session["notice"] = "your change waits for an approver"
         return RedirectResponse(f"/changes/{number}", 303)
@@ -121,26 +134,39 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
     async def login(request: Request) -> Any:
         if request.method == "GET":
             return render(request, "login.html", token_only=not users.path)
-        client = client_address(request.client.host if request.client else None,
-                                request.headers.get("x-forwarded-for"),
-                                config.web.trusted_proxies)
+        client = client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            config.web.trusted_proxies,
+        )
         form = await request.form()
         if not _csrf_ok(request, str(form.get("csrf", ""))):
             return PlainTextResponse("the form expired: reload the page", 403)
         if not limiter.allowed(client):
-            return render(request, "login.html", 429, error="too many attempts: wait a "
-                          "minute", token_only=not users.path)
+            return render(
+                request,
+                "login.html",
+                429,
+                error="too many attempts: wait a minute",
+                token_only=not users.path,
+            )
         name = str(form.get("name", ""))
         await asyncio.sleep(limiter.delay(name))  # slower after each failure for this name
         user = users.check(name, str(form.get("password", "")), token_session())
         if user is None:
             limiter.failed(client, name)
-            return render(request, "login.html", 401, error="wrong name or password",
-                          token_only=not users.path)
+            return render(
+                request,
+                "login.html",
+                401,
+                error="wrong name or password",
+                token_only=not users.path,
+            )
         limiter.succeeded(name)
         request.session.clear()
-        request.session.update(user=user.name, role=user.role, session=user.session,
-                               csrf=secrets.token_urlsafe(24))
+        request.session.update(
+            user=user.name, role=user.role, session=user.session, csrf=secrets.token_urlsafe(24)
+        )
         return RedirectResponse("/", 303)
 
     async def logout(request: Request) -> Any:
@@ -160,29 +186,42 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         if not users.token:
             return 0
         with reading(changes().db).connect() as conn:
-            value = conn.execute(select(engine_state.c.value).where(
-                engine_state.c.key == TOKEN_SESSION)).scalar_one_or_none()
+            value = conn.execute(
+                select(engine_state.c.value).where(engine_state.c.key == TOKEN_SESSION)
+            ).scalar_one_or_none()
         return int(value or 0)
 
     def end_token_sessions() -> None:
         with changes().db.begin() as conn:
-            now = int(conn.execute(select(engine_state.c.value).where(
-                engine_state.c.key == TOKEN_SESSION)).scalar_one_or_none() or 0) + 1
-            if not conn.execute(update(engine_state).where(engine_state.c.key == TOKEN_SESSION)
-                                .values(value=str(now))).rowcount:
+            now = (
+                int(
+                    conn.execute(
+                        select(engine_state.c.value).where(engine_state.c.key == TOKEN_SESSION)
+                    ).scalar_one_or_none()
+                    or 0
+                )
+                + 1
+            )
+            if not conn.execute(
+                update(engine_state)
+                .where(engine_state.c.key == TOKEN_SESSION)
+                .values(value=str(now))
+            ).rowcount:
                 conn.execute(insert(engine_state).values(key=TOKEN_SESSION, value=str(now)))
 
     def signed_in(request: Request) -> bool:
         """A session of a user who still is one, with the generation it was made under."""
         name = request.session.get("user")
-        return bool(name) and users.valid(str(name), str(request.session.get("session", "")),
-                                          token_session())
+        return bool(name) and users.valid(
+            str(name), str(request.session.get("session", "")), token_session()
+        )
 
     async def dashboard(request: Request) -> Any:
         found_files = [_summary(p) for p in sorted(postings.glob("*.y*ml"))]
         rows: list[dict[str, Any]] = []
-        if Path(config.ledger.removeprefix("sqlite:///")).exists() or \
-                not config.ledger.startswith("sqlite"):
+        if Path(config.ledger.removeprefix("sqlite:///")).exists() or not config.ledger.startswith(
+            "sqlite"
+        ):
             found = engine()
             try:  # (a read: beside a running sync on SQLite; off the event loop)
                 rows = await asyncio.to_thread(status_rows, found, None)
@@ -190,12 +229,22 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
                 await found.aclose()
         wanted = request.query_params.get("state", "")
         on = request.query_params.get("board", "")
-        listed = [{**r, "next": _next_step(r)} for r in rows
-                  if (not wanted or r["state"] == wanted) and (not on or r["board"] == on)]
-        return render(request, "dashboard.html", rows=listed, files=found_files, state=wanted,
-                      states=sorted({r["state"] for r in rows}), board=on,
-                      boards=sorted({r["board"] for r in rows}),
-                      waiting=changes().pending() if config.web.require_approval else [])
+        listed = [
+            {**r, "next": _next_step(r)}
+            for r in rows
+            if (not wanted or r["state"] == wanted) and (not on or r["board"] == on)
+        ]
+        return render(
+            request,
+            "dashboard.html",
+            rows=listed,
+            files=found_files,
+            state=wanted,
+            states=sorted({r["state"] for r in rows}),
+            board=on,
+            boards=sorted({r["board"] for r in rows}),
+            waiting=changes().pending() if config.web.require_approval else [],
+        )
 
     async def posting_page(request: Request) -> Any:
         posting_id = request.path_params["id"]
@@ -204,8 +253,9 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             trail = await asyncio.to_thread(found.ledger.history, posting_id)
         finally:
             await found.aclose()
-        return render(request, "posting.html", id=posting_id, trail=trail,
-                      changes=changes().of(posting_id))
+        return render(
+            request, "posting.html", id=posting_id, trail=trail, changes=changes().of(posting_id)
+        )
 
     def _summary(path: Path) -> dict[str, Any]:
         """A posting file as the dashboard lists it: when it publishes, where, or its errors."""
@@ -216,9 +266,12 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         errors = [f for f in place(result) if f.severity == "error"]
         posting = result.posting
         when = posting.publish_time(config.timezone) if posting else None
-        return {"id": path.stem, "errors": len(errors),
-                "publishes": when.date().isoformat() if when else "",
-                "boards": ", ".join(posting.boards) if posting else ""}
+        return {
+            "id": path.stem,
+            "errors": len(errors),
+            "publishes": when.date().isoformat() if when else "",
+            "boards": ", ".join(posting.boards) if posting else "",
+        }
 
     def _file(posting_id: str) -> Path:
         from publisher.schema import ID_RE
@@ -239,16 +292,30 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             if source == "example":
                 text = _template("example.yaml").replace("{expires}", "2099-12-31")
             elif source:  # jobpub new --from: a copy with its dates cleared
-                text = "\n".join(line for line in _file(source).read_text(
-                    encoding="utf-8").splitlines() if not line.startswith(
-                    ("publish_at:", "expires_at:")))
+                text = "\n".join(
+                    line
+                    for line in _file(source).read_text(encoding="utf-8").splitlines()
+                    if not line.startswith(("publish_at:", "expires_at:"))
+                )
             else:  # the skeleton to fill in
                 text = _template("new.yaml").replace("{id}", posting_id)
-            text = "\n".join(f"id: {posting_id}" if line.startswith("id:") else line
-                             for line in text.splitlines()) + "\n"
+            text = (
+                "\n".join(
+                    f"id: {posting_id}" if line.startswith("id:") else line
+                    for line in text.splitlines()
+                )
+                + "\n"
+            )
         base = digest(path.read_text(encoding="utf-8")) if path.exists() else ""
-        return render(request, "edit.html", id=posting_id, text=text, base=base,
-                      problems=check(posting_id, text), boards=_boards(text))
+        return render(
+            request,
+            "edit.html",
+            id=posting_id,
+            text=text,
+            base=base,
+            problems=check(posting_id, text),
+            boards=_boards(text),
+        )
 
     def check(posting_id: str, text: str) -> list[dict[str, Any]]:
         """``validate``'s findings for ``text`` as the file ``<id>.yaml`` (same rules)."""
@@ -260,16 +327,25 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
             path = Path(folder) / f"{posting_id}.yaml"
             path.write_text(text, encoding="utf-8")
             result = load_posting(path, config, RuleContext.of(config), board_checker(config))
-            return [{"line": f.line, "column": f.column, "severity": f.severity,
-                     "rule": f.rule, "board": f.board, "message": f.message}
-                    for f in place(result)]
+            return [
+                {
+                    "line": f.line,
+                    "column": f.column,
+                    "severity": f.severity,
+                    "rule": f.rule,
+                    "board": f.board,
+                    "message": f.message,
+                }
+                for f in place(result)
+            ]
 
     async def validate(request: Request) -> Any:
         if not _csrf_ok(request, request.headers.get("x-csrf-token", "")):
             return JSONResponse({"error": "bad CSRF token"}, 403)
         body = await request.json()
-        return JSONResponse({"problems": check(request.path_params["id"],
-                                               str(body.get("text", "")))})
+        return JSONResponse(
+            {"problems": check(request.path_params["id"], str(body.get("text", "")))}
+        )
 
     async def save(request: Request) -> Any:
         posting_id = request.path_params["id"]
@@ -280,19 +356,41 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         path = _file(posting_id)
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if digest(current) != base and (current or base):
-            return render(request, "edit.html", 409, id=posting_id, text=text, base=base,
-                          current=current, problems=check(posting_id, text),
-                          boards=_boards(text), error="someone else saved this posting "
-                          "since you opened it: both versions are below; merge, then save")
+            return render(
+                request,
+                "edit.html",
+                409,
+                id=posting_id,
+                text=text,
+                base=base,
+                current=current,
+                problems=check(posting_id, text),
+                boards=_boards(text),
+                error="someone else saved this posting "
+                "since you opened it: both versions are below; merge, then save",
+            )
         problems = check(posting_id, text)
         if any(p["severity"] == "error" for p in problems):
-            return render(request, "edit.html", 422, id=posting_id, text=text, base=base,
-                          problems=problems, boards=_boards(text),
-                          error="not saved: fix the errors first (nothing was written)")
+            return render(
+                request,
+                "edit.html",
+                422,
+                id=posting_id,
+                text=text,
+                base=base,
+                problems=problems,
+                boards=_boards(text),
+                error="not saved: fix the errors first (nothing was written)",
+            )
         if waits(request):
             return propose(request, posting_id, "edit", text, base)
-        publish(request, posting_id, text, user(request),
-                f"{'Update' if current else 'Create'} {posting_id} (jobpub serve)")
+        publish(
+            request,
+            posting_id,
+            text,
+            user(request),
+            f"{'Update' if current else 'Create'} {posting_id} (jobpub serve)",
+        )
         request.session.setdefault("notice", "saved")
         return RedirectResponse(f"/postings/{posting_id}/edit", 303)
 
@@ -316,15 +414,32 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         yaml.dump(data, out)
         problems = check(posting_id, out.getvalue())
         if any(p["severity"] == "error" for p in problems):
-            return render(request, "edit.html", 422, id=posting_id, text=out.getvalue(),
-                          base=digest(path.read_text(encoding="utf-8")), problems=problems,
-                          boards=_boards(out.getvalue()), error="not scheduled: fix the "
-                          "errors first")
+            return render(
+                request,
+                "edit.html",
+                422,
+                id=posting_id,
+                text=out.getvalue(),
+                base=digest(path.read_text(encoding="utf-8")),
+                problems=problems,
+                boards=_boards(out.getvalue()),
+                error="not scheduled: fix the errors first",
+            )
         if waits(request):
-            return propose(request, posting_id, "edit", out.getvalue(),
-                           digest(path.read_text(encoding="utf-8")))
-        publish(request, posting_id, out.getvalue(), user(request),
-                f"Schedule {posting_id} (jobpub serve)")
+            return propose(
+                request,
+                posting_id,
+                "edit",
+                out.getvalue(),
+                digest(path.read_text(encoding="utf-8")),
+            )
+        publish(
+            request,
+            posting_id,
+            out.getvalue(),
+            user(request),
+            f"Schedule {posting_id} (jobpub serve)",
+        )
         return RedirectResponse("/", 303)
 
     async def close_or_reopen(request: Request) -> Any:
@@ -351,11 +466,19 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         path = _file(change.posting_id)
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         edit = change.kind == "edit"
-        return render(request, "change.html", status, change=change, error=error,
-                      diff=_diff(current, change.text) if edit else "",
-                      stale=edit and change.state == "pending" and digest(current) != change.base
-                      and bool(current or change.base),
-                      problems=check(change.posting_id, change.text) if edit else [])
+        return render(
+            request,
+            "change.html",
+            status,
+            change=change,
+            error=error,
+            diff=_diff(current, change.text) if edit else "",
+            stale=edit
+            and change.state == "pending"
+            and digest(current) != change.base
+            and bool(current or change.base),
+            problems=check(change.posting_id, change.text) if edit else [],
+        )
 
     async def change_page(request: Request) -> Any:
         found = changes().get(int(request.path_params["n"]))
@@ -400,13 +523,20 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         path = _file(change.posting_id)
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if digest(current) != change.base and (current or change.base):
-            return 409, ("the file changed since this change was made: reject it and ask "
-                         f"{change.author} to make it again")
+            return 409, (
+                "the file changed since this change was made: reject it and ask "
+                f"{change.author} to make it again"
+            )
         if any(p["severity"] == "error" for p in check(change.posting_id, change.text)):
             return 422, "the change has errors under today's rules: reject it"
-        publish(request, change.posting_id, change.text, author,
-                f"{'Update' if current else 'Create'} {change.posting_id} "
-                f"(approved by {approver.name})")
+        publish(
+            request,
+            change.posting_id,
+            change.text,
+            author,
+            f"{'Update' if current else 'Create'} {change.posting_id} "
+            f"(approved by {approver.name})",
+        )
         return None
 
     async def preview(request: Request) -> Any:
@@ -428,23 +558,37 @@ def create_app(config: Config, users: Users, *, secret: str | None = None,
         body = files("publisher.web").joinpath("templates", name).read_bytes()
         return Response(body, media_type=kind)
 
-    routes = [Route("/app.css", asset), Route("/app.js", asset),
-              Route("/login", login, methods=["GET", "POST"]),
-              Route("/logout", logout, methods=["POST"]),
-              Route("/", dashboard), Route("/postings/{id}", posting_page),
-              Route("/postings/{id}/edit", edit),
-              Route("/postings/{id}/validate", validate, methods=["POST"]),
-              Route("/postings/{id}/save", save, methods=["POST"]),
-              Route("/postings/{id}/schedule", schedule, methods=["POST"]),
-              Route("/postings/{id}/close", close_or_reopen, methods=["POST"]),
-              Route("/postings/{id}/reopen", close_or_reopen, methods=["POST"]),
-              Route("/postings/{id}/preview/{board}", preview),
-              Route("/changes/{n:int}", change_page),
-              Route("/changes/{n:int}/{verb:str}", decide, methods=["POST"])]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[
-        Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
-                   session_cookie="jobpub_session", same_site="strict", https_only=https_only),
-        Middleware(RequireLogin, signed_in=signed_in)])
+    routes = [
+        Route("/app.css", asset),
+        Route("/app.js", asset),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", dashboard),
+        Route("/postings/{id}", posting_page),
+        Route("/postings/{id}/edit", edit),
+        Route("/postings/{id}/validate", validate, methods=["POST"]),
+        Route("/postings/{id}/save", save, methods=["POST"]),
+        Route("/postings/{id}/schedule", schedule, methods=["POST"]),
+        Route("/postings/{id}/close", close_or_reopen, methods=["POST"]),
+        Route("/postings/{id}/reopen", close_or_reopen, methods=["POST"]),
+        Route("/postings/{id}/preview/{board}", preview),
+        Route("/changes/{n:int}", change_page),
+        Route("/changes/{n:int}/{verb:str}", decide, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret or secrets.token_urlsafe(32),
+                session_cookie="jobpub_session",
+                same_site="strict",
+                https_only=https_only,
+            ),
+            Middleware(RequireLogin, signed_in=signed_in),
+        ],
+    )
 
 
 #: The ledger's engine_state key of the token's session generation.
@@ -509,5 +653,8 @@ def _next_step(row: dict[str, Any]) -> str:
 
 def _diff(before: str, after: str) -> str:
     """What an edit changes, as a unified diff."""
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True),
-                                        after.splitlines(keepends=True), "saved", "proposed"))
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), "saved", "proposed"
+        )
+    )

@@ -20,8 +20,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from publisher.errors import ConfigError
 
-__all__ = ["ROLES", "LoginLimiter", "User", "Users", "add_user", "client_address",
-           "end_sessions", "remove_user", "set_password"]
+__all__ = [
+    "ROLES",
+    "LoginLimiter",
+    "User",
+    "Users",
+    "add_user",
+    "client_address",
+    "end_sessions",
+    "remove_user",
+    "set_password",
+]
 
 ROLES = ("recruiter", "approver")
 _hasher = PasswordHasher()
@@ -66,9 +75,15 @@ class Users:
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         if stamp == self._stamp:
             return
-        self._users = {str(r["name"]): (str(r["role"]), str(r["hash"]), str(r.get("email", "")),
-                                        int(r.get("session", 0)))
-                       for r in _rows(self.path)}
+        self._users = {
+            str(r["name"]): (
+                str(r["role"]),
+                str(r["hash"]),
+                str(r.get("email", "")),
+                int(r.get("session", 0)),
+            )
+            for r in _rows(self.path)
+        }
         self._stamp = stamp
 
     @property
@@ -121,8 +136,9 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the users file: {exc}", str(path)) from None
     rows = data.get("user", [])
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "name" in r
-                                             and "role" in r and "hash" in r for r in rows):
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and "name" in r and "role" in r and "hash" in r for r in rows
+    ):
         raise ConfigError("every [[user]] needs a name, a role and a hash", str(path))
     return rows
 
@@ -152,12 +168,17 @@ def add_user(path: Path, name: str, role: str, password: str, email: str = "") -
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")
     if not _NAME.fullmatch(name) or (email and not _EMAIL.fullmatch(email)):
-        raise ConfigError("a user name is letters, digits, '.', '_' or '-'; an e-mail is "
-                          "name@domain")
+        raise ConfigError(
+            "a user name is letters, digits, '.', '_' or '-'; an e-mail is name@domain"
+        )
     rows = _rows(path)
     old = next((r for r in rows if r.get("name") == name), None)
-    row: dict[str, Any] = {"name": name, "role": role, "hash": _hasher.hash(password),
-                           "session": int(old.get("session", 0)) + 1 if old else 0}
+    row: dict[str, Any] = {
+        "name": name,
+        "role": role,
+        "hash": _hasher.hash(password),
+        "session": int(old.get("session", 0)) + 1 if old else 0,
+    }
     if email:
         row["email"] = email
     _write(path, [r for r in rows if r.get("name") != name] + [row])

@@ -37,12 +37,21 @@ class Changes:
     def __init__(self, db: Engine) -> None:
         self.db = db
 
-    def propose(self, posting_id: str, kind: str, author: str, text: str = "",
-                base: str = "") -> int:
+    def propose(
+        self, posting_id: str, kind: str, author: str, text: str = "", base: str = ""
+    ) -> int:
         with self.db.begin() as conn:
-            found = conn.execute(insert(changes).values(
-                posting_id=posting_id, kind=kind, text=text, base=base, author=author,
-                created_at=clock.now(), state="pending"))
+            found = conn.execute(
+                insert(changes).values(
+                    posting_id=posting_id,
+                    kind=kind,
+                    text=text,
+                    base=base,
+                    author=author,
+                    created_at=clock.now(),
+                    state="pending",
+                )
+            )
             return int(found.inserted_primary_key[0])  # type: ignore[index]
 
     def get(self, change_id: int) -> Change | None:
@@ -50,19 +59,23 @@ class Changes:
         return found[0] if found else None
 
     def pending(self) -> list[Change]:
-        return self._select(select(changes).where(changes.c.state == "pending")
-                            .order_by(changes.c.id))
+        return self._select(
+            select(changes).where(changes.c.state == "pending").order_by(changes.c.id)
+        )
 
     def of(self, posting_id: str) -> list[Change]:
-        return self._select(select(changes).where(changes.c.posting_id == posting_id)
-                            .order_by(changes.c.id))
+        return self._select(
+            select(changes).where(changes.c.posting_id == posting_id).order_by(changes.c.id)
+        )
 
     def decide(self, change_id: int, state: str, by: str) -> bool:
         """Move a pending change to ``state``; False when it was no longer pending."""
         with self.db.begin() as conn:
-            done = conn.execute(update(changes).where(
-                changes.c.id == change_id, changes.c.state == "pending").values(
-                state=state, decided_by=by, decided_at=clock.now()))
+            done = conn.execute(
+                update(changes)
+                .where(changes.c.id == change_id, changes.c.state == "pending")
+                .values(state=state, decided_by=by, decided_at=clock.now())
+            )
             return done.rowcount == 1
 
     def _select(self, query: object) -> list[Change]:

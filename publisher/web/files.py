@@ -28,8 +28,14 @@ def commit(path: Path, author: str, message: str) -> str | None:
     folder = str(path.parent)
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True,
-                              env=_env(folder), check=False, timeout=60)
+        return subprocess.run(
+            ["git", "-C", folder, *args],
+            capture_output=True,
+            text=True,
+            env=_env(folder),
+            check=False,
+            timeout=60,
+        )
 
     try:
         if git("rev-parse", "--show-toplevel").returncode != 0:
@@ -37,8 +43,11 @@ def commit(path: Path, author: str, message: str) -> str | None:
         if not git("status", "--porcelain", "--", path.name).stdout.strip():
             return None
         added = git("add", "--", path.name)
-        done = added if added.returncode else git(
-            "commit", "--quiet", f"--author={author}", "-m", message, "--", path.name)
+        done = (
+            added
+            if added.returncode
+            else git("commit", "--quiet", f"--author={author}", "-m", message, "--", path.name)
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"saved, but git could not run: {exc}"
     if done.returncode:
@@ -48,8 +57,13 @@ def commit(path: Path, author: str, message: str) -> str | None:
 
 def _env(folder: str) -> dict[str, str]:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
-    configured = subprocess.run(["git", "-C", folder, "config", "user.email"],
-                                capture_output=True, text=True, check=False, timeout=10)
+    configured = subprocess.run(
+        ["git", "-C", folder, "config", "user.email"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
     if configured.returncode != 0 and "GIT_COMMITTER_EMAIL" not in env:
         env.update(GIT_COMMITTER_NAME="jobpub serve", GIT_COMMITTER_EMAIL="jobpub@localhost")
     return env

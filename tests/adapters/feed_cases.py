@@ -17,7 +17,7 @@ def render(board: str) -> tuple[str, ElementTree.Element]:
     items = [FeedItem.of(example(n), timedelta(days=30), POSTED) for n in EXAMPLES]
     files = adapter.render_files(items, [], BUILT)  # type: ignore[attr-defined]
     assert files == adapter.render_files(items, [], BUILT)  # type: ignore[attr-defined]
-    (name, content), = files.items()
+    ((name, content),) = files.items()
     return name, parse_feed(content)
 
 

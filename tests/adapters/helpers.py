@@ -27,8 +27,9 @@ def example(name: str) -> Posting:
     return result.posting
 
 
-def adapter_for(board: str, client: httpx.AsyncClient | None = None,
-                **settings: Any) -> BoardAdapter[Any]:
+def adapter_for(
+    board: str, client: httpx.AsyncClient | None = None, **settings: Any
+) -> BoardAdapter[Any]:
     """The adapter as production builds it: config table merged with ``settings``."""
     config = load_config(ROOT / "config/jobpub.toml")
     return boards()[board].make({**config.boards.get(board, {}), **settings}, client)

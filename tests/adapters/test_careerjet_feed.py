@@ -16,5 +16,7 @@ def test_feed_document() -> None:
     assert job.findtext("location/city") == "Denver"
     assert job.findtext("location/region") == "CO"
     assert (job.findtext("contract_type"), job.findtext("working_hours")) == (
-        "permanent", "full-time")
+        "permanent",
+        "full-time",
+    )
     assert job.findtext("application_email") == "jobs@northwind.example"

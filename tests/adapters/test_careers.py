@@ -16,13 +16,19 @@ BUILT = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def _item(**changes: object) -> FeedItem:
-    return FeedItem(make_posting(**changes), datetime(2026, 12, 1, 7, 30, tzinfo=UTC),
-                    datetime(2027, 2, 1, 6, 59, tzinfo=UTC))
+    return FeedItem(
+        make_posting(**changes),
+        datetime(2026, 12, 1, 7, 30, tzinfo=UTC),
+        datetime(2027, 2, 1, 6, 59, tzinfo=UTC),
+    )
 
 
 def test_a_german_posting_reads_in_german_in_its_time_zone() -> None:
-    page = adapter_for("google").page(_item(language="de", timezone="Europe/Berlin",
-                                            employment_type="part_time")).decode()
+    page = (
+        adapter_for("google")
+        .page(_item(language="de", timezone="Europe/Berlin", employment_type="part_time"))
+        .decode()
+    )
     assert '<html lang="de">' in page and "Jetzt bewerben" in page
     assert "<dt>Anstellungsart</dt><dd>Teilzeit</dd>" in page
     assert "<dt>Veröffentlicht</dt><dd>1. Dezember 2026</dd>" in page
@@ -31,8 +37,9 @@ def test_a_german_posting_reads_in_german_in_its_time_zone() -> None:
 
 def test_experience_is_a_range_or_a_minimum() -> None:
     t = labels("en")
-    assert experience(make_posting(experience={"min_years": 3, "max_years": 5}), t) == \
-        "3\u20135 years"  # an en dash
+    assert (
+        experience(make_posting(experience={"min_years": 3, "max_years": 5}), t) == "3\u20135 years"
+    )  # an en dash
     assert experience(make_posting(experience={"min_years": 2}), t) == "2+ years"
     assert labels("pt")["apply"] == "Apply now"  # a language without labels: English
 
@@ -49,7 +56,8 @@ def test_closed_pages_index_and_atom_feed() -> None:
     feed = ElementTree.fromstring(files["jobs.atom"])
     ns = {"a": "http://www.w3.org/2005/Atom"}
     assert [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)] == [
-        "Data Analyst"]
+        "Data Analyst"
+    ]
     assert feed.findtext("a:updated", namespaces=ns) == BUILT.isoformat()
     assert google.render_files([live], [gone], BUILT) == files  # deterministic
 

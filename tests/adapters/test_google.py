@@ -78,31 +78,61 @@ def test_remote_posting_is_telecommute_with_applicant_locations() -> None:
     assert payload["jobLocationType"] == "TELECOMMUTE"
     assert "jobLocation" not in payload
     assert payload["applicantLocationRequirements"][0] == {
-        "@type": "State", "name": "Colorado",
-        "containedInPlace": {"@type": "Country", "name": "US"}}  # a state within its country
+        "@type": "State",
+        "name": "Colorado",
+        "containedInPlace": {"@type": "Country", "name": "US"},
+    }  # a state within its country
 
 
 def test_description_has_only_the_tags_google_reads_and_every_field_a_place() -> None:
     from tests.factories import make_posting
 
-    posting = make_posting(summary="See [our team](https://example.com/team) and <b>more</b>.",
-                           skills=["SQL", "Tableau"], openings=3, category="Analytics",
-                           department="Finance", boards={"google": {}})
+    posting = make_posting(
+        summary="See [our team](https://example.com/team) and <b>more</b>.",
+        skills=["SQL", "Tableau"],
+        openings=3,
+        category="Analytics",
+        department="Finance",
+        boards={"google": {}},
+    )
     payload = adapter_for("google").to_payload(posting)
     assert "<a" not in payload["description"] and "our team" in payload["description"]
     assert set(re.findall(r"</?([a-z0-9]+)", payload["description"])) <= {
-        "p", "ul", "li", "h1", "h2", "h3", "h4", "h5", "br", "strong", "em"}
-    assert (payload["skills"], payload["totalJobOpenings"], payload["occupationalCategory"]) \
-        == ("SQL, Tableau", 3, "Analytics")
-    assert payload["hiringOrganization"]["department"] == {"@type": "Organization",
-                                                           "name": "Finance"}
+        "p",
+        "ul",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "br",
+        "strong",
+        "em",
+    }
+    assert (payload["skills"], payload["totalJobOpenings"], payload["occupationalCategory"]) == (
+        "SQL, Tableau",
+        3,
+        "Analytics",
+    )
+    assert payload["hiringOrganization"]["department"] == {
+        "@type": "Organization",
+        "name": "Finance",
+    }
 
 
 def test_salary_and_dates() -> None:
     payload = adapter_for("google").to_payload(example("ecommerce-operations-manager"))
-    assert payload["baseSalary"] == {"@type": "MonetaryAmount", "currency": "USD", "value": {
-        "@type": "QuantitativeValue", "unitText": "YEAR", "minValue": 85000.0,
-        "maxValue": 120000.0}}
+    assert payload["baseSalary"] == {
+        "@type": "MonetaryAmount",
+        "currency": "USD",
+        "value": {
+            "@type": "QuantitativeValue",
+            "unitText": "YEAR",
+            "minValue": 85000.0,
+            "maxValue": 120000.0,
+        },
+    }
     assert payload["datePosted"] == "2026-11-16T00:00:00-07:00"
     assert payload["validThrough"] == "2027-05-31T23:59:59-06:00"
     assert payload["employmentType"] == "FULL_TIME"
@@ -113,15 +143,21 @@ def test_every_markup_value_is_visible_on_the_page(name: str) -> None:
     data, visible = parse_page(adapter_for("google").page(item(name)))
     posting = example(name)
     t = labels(posting.language)
-    said = [say_date(datetime.fromisoformat(data[k]), t) for k in ("datePosted",
-                                                                  "validThrough")]
-    shown = [data["title"], data["hiringOrganization"]["name"], *said,
-             data["identifier"]["value"]]  # dates: the day, as the page's language says it
+    said = [say_date(datetime.fromisoformat(data[k]), t) for k in ("datePosted", "validThrough")]
+    shown = [
+        data["title"],
+        data["hiringOrganization"]["name"],
+        *said,
+        data["identifier"]["value"],
+    ]  # dates: the day, as the page's language says it
     shown += [p["address"]["addressLocality"] for p in data.get("jobLocation", [])]
     shown += [p["address"].get("postalCode", "") for p in data.get("jobLocation", [])]
     shown += [r["name"] for r in data.get("applicantLocationRequirements", [])]
-    shown += [f"{v:,.0f}" for v in (posting.salary.min, posting.salary.max or 0)
-              if posting.salary and v == int(v)]
+    shown += [
+        f"{v:,.0f}"
+        for v in (posting.salary.min, posting.salary.max or 0)
+        if posting.salary and v == int(v)
+    ]
     for value in shown:
         assert value in visible, value
     assert t[posting.employment_type] in visible  # FULL_TIME in words
@@ -133,22 +169,31 @@ def test_pages_sitemap_and_closed_pages() -> None:
     live = [item("ecommerce-operations-manager")]
     closed = [item("warehouse-associate")]
     files = google.render_files(live, closed, BUILT)
-    assert sorted(files) == ["assets/filter.js", "assets/site.css", "index.html", "jobs.atom",
-                             "jobs/ecommerce-operations-manager.html",
-                             "jobs/warehouse-associate.html", "sitemap.xml"]
+    assert sorted(files) == [
+        "assets/filter.js",
+        "assets/site.css",
+        "index.html",
+        "jobs.atom",
+        "jobs/ecommerce-operations-manager.html",
+        "jobs/warehouse-associate.html",
+        "sitemap.xml",
+    ]
     closed_page = files["jobs/warehouse-associate.html"].decode()
     assert '<meta name="robots" content="noindex">' in closed_page
     assert "application/ld+json" not in closed_page
     sitemap = files["sitemap.xml"].decode()
     assert re.findall(r"<loc>(.*?)</loc>", sitemap) == [
-        "https://careers.northwind.example/jobs/ecommerce-operations-manager.html"]
+        "https://careers.northwind.example/jobs/ecommerce-operations-manager.html"
+    ]
     assert google.render_files(live, closed, BUILT) == files  # pure and stable
 
 
 def test_markdown_is_sanitized() -> None:
-    evil = make_posting(summary="Hi <script>alert(1)</script> [click](javascript:alert(2)) "
-                                "</script><img src=x onerror=alert(3)>",
-                        title="Analyst </script><script>alert(4)</script>")
+    evil = make_posting(
+        summary="Hi <script>alert(1)</script> [click](javascript:alert(2)) "
+        "</script><img src=x onerror=alert(3)>",
+        title="Analyst </script><script>alert(4)</script>",
+    )
     page = adapter_for("google").page(FeedItem.of(evil, timedelta(days=30))).decode()
     assert page.count("<script") == 1  # only the JSON-LD block, where "<" is \u003c
     assert 'href="javascript' not in page and "<img" not in page  # left as inert text
@@ -160,8 +205,9 @@ def test_markdown_is_sanitized() -> None:
 def test_site_url_is_a_board_rule() -> None:
     from publisher.board_rules import check_board
 
-    problems = list(check_board(example("warehouse-associate"),
-                                adapter_for("google", site_url=None)))
+    problems = list(
+        check_board(example("warehouse-associate"), adapter_for("google", site_url=None))
+    )
     assert [(p.rule, p.board) for p in problems] == [("board-rule", "google")]
 
 
@@ -170,26 +216,40 @@ def _service_account(tmp_path: Path) -> Path:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     path = tmp_path / "sa.json"
-    path.write_text(json.dumps({"type": "service_account", "client_email": "bot@p.iam.example",
-                                "private_key": pem, "private_key_id": "k1"}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "client_email": "bot@p.iam.example",
+                "private_key": pem,
+                "private_key_id": "k1",
+            }
+        )
+    )
     return path
 
 
-async def test_indexing_api_pings_within_budget(tmp_path: Path, http: respx.MockRouter,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_indexing_api_pings_within_budget(
+    tmp_path: Path, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GOOGLE_SA", str(_service_account(tmp_path)))
     token = http.post("https://oauth2.googleapis.com/token").mock(
-        return_value=httpx.Response(200, json={"access_token": "ya29.test", "expires_in": 3600}))
+        return_value=httpx.Response(200, json={"access_token": "ya29.test", "expires_in": 3600})
+    )
     publish = http.post("https://indexing.googleapis.com/v3/urlNotifications:publish").mock(
-        return_value=httpx.Response(200, json={"urlNotificationMetadata": {}}))
+        return_value=httpx.Response(200, json={"urlNotificationMetadata": {}})
+    )
     async with httpx.AsyncClient() as client:
         google = adapter_for("google", client, indexing=True, service_account_env="GOOGLE_SA")
-        used = await google.announce([example("ecommerce-operations-manager"),
-                                      example("warehouse-associate")],
-                                     [example("remote-customer-support-specialist")], budget=2)
+        used = await google.announce(
+            [example("ecommerce-operations-manager"), example("warehouse-associate")],
+            [example("remote-customer-support-specialist")],
+            budget=2,
+        )
     assert used == 2
     assert token.call_count == 1
     form = token.calls.last.request.content.decode()
@@ -200,7 +260,8 @@ async def test_indexing_api_pings_within_budget(tmp_path: Path, http: respx.Mock
     assert first.headers["Content-Type"] == "application/json"
     assert json.loads(first.content) == {
         "url": "https://careers.northwind.example/jobs/ecommerce-operations-manager.html",
-        "type": "URL_UPDATED"}
+        "type": "URL_UPDATED",
+    }
 
 
 async def test_indexing_without_key_is_an_auth_error(monkeypatch: pytest.MonkeyPatch) -> None:

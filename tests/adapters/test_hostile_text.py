@@ -21,7 +21,8 @@ def _hostile() -> FeedItem:
         title="Data\x00 Analyst <script>alert(1)</script>",
         summary="We\x01 build\x1b dashboards.\x00\nEvery team uses them.",
         company={"name": "Example <b>Corp</b>"},
-        boards={"google": {}, "indeed_feed": {}, "jooble_feed": {}})
+        boards={"google": {}, "indeed_feed": {}, "jooble_feed": {}},
+    )
     return FeedItem(posting, WHEN, WHEN.replace(month=12))
 
 
@@ -31,8 +32,10 @@ def test_control_characters_are_dropped_from_the_posting() -> None:
     assert posting.summary == "We build dashboards.\nEvery team uses them."
 
 
-@pytest.mark.parametrize("board", ["google", "indeed_feed", "jooble_feed", "careerjet_feed",
-                                   "adzuna_feed", "talent_feed"])
+@pytest.mark.parametrize(
+    "board",
+    ["google", "indeed_feed", "jooble_feed", "careerjet_feed", "adzuna_feed", "talent_feed"],
+)
 def test_no_control_characters_in_any_file(board: str) -> None:
     setting = "site_url" if board == "google" else "job_url"
     adapter = adapter_for(board, **{setting: "https://jobs.example.com/{id}.html"})
@@ -41,8 +44,10 @@ def test_no_control_characters_in_any_file(board: str) -> None:
     assert files and all(CONTROLS.search(content) is None for content in files.values())
 
 
-@pytest.mark.parametrize(("board", "title", "company"), [
-    ("indeed_feed", "title", "company"), ("jooble_feed", "name", "company")])
+@pytest.mark.parametrize(
+    ("board", "title", "company"),
+    [("indeed_feed", "title", "company"), ("jooble_feed", "name", "company")],
+)
 def test_plain_text_feed_fields_carry_no_markup(board: str, title: str, company: str) -> None:
     adapter = adapter_for(board, job_url="https://jobs.example.com/{id}.html")
     assert isinstance(adapter, FileAdapter)

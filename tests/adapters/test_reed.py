@@ -46,14 +46,22 @@ def test_the_signature_is_the_documented_hmac() -> None:
     text = ("POST" + USER_AGENT + url + "www.reed.co.uk" + "2026-11-28T09:15:30Z").encode()
     by_hand = base64.b64encode(hmac.new(b"reed-api-key-0f3b", text, hashlib.sha1).digest())
     headers = reed().signed("POST", url)
-    assert headers == {"X-ApiClientId": CLIENT, "X-Timestamp": "2026-11-28T09:15:30Z",
-                       "X-ApiSignature": by_hand.decode(), "User-Agent": USER_AGENT}
+    assert headers == {
+        "X-ApiClientId": CLIENT,
+        "X-Timestamp": "2026-11-28T09:15:30Z",
+        "X-ApiSignature": by_hand.decode(),
+        "User-Agent": USER_AGENT,
+    }
 
 
 def test_contact_details_are_left_out_of_what_reed_gets() -> None:
-    assert without_contacts("Mail jobs@example.co.uk or call +44 20 7946 0958, see "
-                            "https://example.co.uk/apply or www.example.co.uk today.") == \
-        "Mail or call , see or today."
+    assert (
+        without_contacts(
+            "Mail jobs@example.co.uk or call +44 20 7946 0958, see "
+            "https://example.co.uk/apply or www.example.co.uk today."
+        )
+        == "Mail or call , see or today."
+    )
     body = reed().to_payload(example("ecommerce-operations-manager"))
     assert "https://" not in body["description"] and "@" not in body["description"]
     assert 150 <= len(body["description"]) <= 6500 and body["expiryInDays"] == 42
@@ -67,11 +75,13 @@ def test_the_preview_shows_the_request_but_not_its_signature() -> None:
 
 
 async def test_a_long_posting_is_reposted_and_a_lost_repost_is_not_repeated(
-        http: respx.MockRouter) -> None:
+    http: respx.MockRouter,
+) -> None:
     closed = http.delete(f"{API}/jobs/50001").respond(200, json={})
     closed_new = http.delete(f"{API}/jobs/50002").respond(200, json={})
-    posted = http.post(f"{API}/jobs").mock(side_effect=[
-        httpx.Response(201, json={"jobId": 50002}), httpx.ReadTimeout("lost")])
+    posted = http.post(f"{API}/jobs").mock(
+        side_effect=[httpx.Response(201, json={"jobId": 50002}), httpx.ReadTimeout("lost")]
+    )
     posting, receipt = example("ecommerce-operations-manager"), Receipt("reed", "r", "50001")
     async with httpx.AsyncClient() as client:
         again = await reed(client).refresh(posting, receipt)
@@ -86,10 +96,13 @@ def test_validate_refuses_a_job_outside_the_uk(tmp_path: Path) -> None:
     path = tmp_path / "data-analyst.yaml"
     path.write_text(posting_text().replace("indeed_feed: {}", "reed: {}"))
     config = tmp_path / "jobpub.toml"
-    config.write_text((ROOT / "config/jobpub.toml").read_text() +
-                      '\n[boards.reed]\nusername = "hr@example.co.uk"\n')
-    found = CliRunner().invoke(cli, ["--config", str(config), "validate", "--format", "json",
-                                     str(path)])
+    config.write_text(
+        (ROOT / "config/jobpub.toml").read_text()
+        + '\n[boards.reed]\nusername = "hr@example.co.uk"\n'
+    )
+    found = CliRunner().invoke(
+        cli, ["--config", str(config), "validate", "--format", "json", str(path)]
+    )
     rule = [p for p in json.loads(found.stdout)["problems"] if p["rule"] == "board-rule"]
     assert found.exit_code == 1 and rule and rule[0]["board"] == "reed"
     assert rule[0]["line"] is not None and "US" in " ".join(p["message"] for p in rule)

@@ -23,10 +23,16 @@ def test_feed_document() -> None:
 
 
 def test_description_minimum() -> None:
-    short = make_posting(summary="Short.", responsibilities=["Do"], qualifications=["Be"],
-                         benefits=None, eeo_statement=None,
-                         apply={"url": "https://e.example/a"})
+    short = make_posting(
+        summary="Short.",
+        responsibilities=["Do"],
+        qualifications=["Be"],
+        benefits=None,
+        eeo_statement=None,
+        apply={"url": "https://e.example/a"},
+    )
     problems = list(check_board(short, adapter_for("talent_feed")))
     assert [(p.rule, p.board, p.path) for p in problems] == [
-        ("board-rule", "talent_feed", ("summary",))]
+        ("board-rule", "talent_feed", ("summary",))
+    ]
     assert "at least 50" in problems[0].message

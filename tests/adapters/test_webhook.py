@@ -32,12 +32,16 @@ def _adapter(client: httpx.AsyncClient) -> WebhookAdapter:
 
 
 async def test_publish_is_signed_and_idempotent(http: respx.MockRouter, secret: str) -> None:
-    route = http.post(URL).mock(return_value=httpx.Response(
-        201, json={"id": "site-42", "url": "https://careers.example.com/jobs/42"}))
+    route = http.post(URL).mock(
+        return_value=httpx.Response(
+            201, json={"id": "site-42", "url": "https://careers.example.com/jobs/42"}
+        )
+    )
     async with httpx.AsyncClient() as client:
         receipt = await _adapter(client).publish(make_posting(), "jobpub-x-webhook")
-    assert receipt == Receipt("webhook", "jobpub-x-webhook", "site-42",
-                              "https://careers.example.com/jobs/42")
+    assert receipt == Receipt(
+        "webhook", "jobpub-x-webhook", "site-42", "https://careers.example.com/jobs/42"
+    )
     sent = route.calls.last.request
     expected = hmac.new(secret.encode(), sent.content, hashlib.sha256).hexdigest()
     assert sent.headers["X-Jobpub-Signature"] == f"sha256={expected}"
@@ -47,8 +51,7 @@ async def test_publish_is_signed_and_idempotent(http: respx.MockRouter, secret: 
 
 
 async def test_update_and_withdraw_actions(http: respx.MockRouter, secret: str) -> None:
-    route = http.post(URL).mock(side_effect=[httpx.Response(200, json={}),
-                                             httpx.Response(404)])
+    route = http.post(URL).mock(side_effect=[httpx.Response(200, json={}), httpx.Response(404)])
     receipt = Receipt("webhook", "ref-1", "site-1")
     async with httpx.AsyncClient() as client:
         hook = _adapter(client)
@@ -62,13 +65,16 @@ async def test_update_and_withdraw_actions(http: respx.MockRouter, secret: str) 
 
 @pytest.mark.parametrize(
     ("response", "error"),
-    [(httpx.Response(400, text="title missing"), BoardRejected),
-     (httpx.Response(401), BoardAuthError),
-     (httpx.Response(429, headers={"Retry-After": "7"}), BoardUnavailable),
-     (httpx.Response(503), BoardUnavailable)],
+    [
+        (httpx.Response(400, text="title missing"), BoardRejected),
+        (httpx.Response(401), BoardAuthError),
+        (httpx.Response(429, headers={"Retry-After": "7"}), BoardUnavailable),
+        (httpx.Response(503), BoardUnavailable),
+    ],
 )
-async def test_errors_are_classified(http: respx.MockRouter, secret: str,
-                                     response: httpx.Response, error: type[Exception]) -> None:
+async def test_errors_are_classified(
+    http: respx.MockRouter, secret: str, response: httpx.Response, error: type[Exception]
+) -> None:
     route = http.post(URL).mock(return_value=response)
     async with httpx.AsyncClient() as client:
         with pytest.raises(error) as caught:

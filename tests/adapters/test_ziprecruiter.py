@@ -32,28 +32,31 @@ def ziprecruiter(client: httpx.AsyncClient | None = None) -> ZipRecruiterAdapter
     return adapter
 
 
-@pytest.mark.parametrize("name", ["warehouse-associate", "remote-customer-support-specialist",
-                                  "ecommerce-operations-manager"])
+@pytest.mark.parametrize(
+    "name",
+    ["warehouse-associate", "remote-customer-support-specialist", "ecommerce-operations-manager"],
+)
 def test_job_bodies_are_the_golden_ones(name: str) -> None:
     payload = ziprecruiter().to_payload(example(name), f"jobpub-{name}-ziprecruiter")
     assert payload == golden("ziprecruiter", name, payload)
     assert payload["job_id"] == f"jobpub-{name}-ziprecruiter"
 
 
-async def test_ids_are_percent_encoded_and_an_existing_job_is_ours(
-        http: respx.MockRouter) -> None:
+async def test_ids_are_percent_encoded_and_an_existing_job_is_ours(http: respx.MockRouter) -> None:
     created = http.post(f"{API}/job").respond(400, json={"error": "job_id already exists"})
     put = http.put(f"{API}/job/jobpub%2Fx%C3%A9-ziprecruiter").respond(
-        200, json={"job_id": "jobpub/xé-ziprecruiter", "status": "open"})
+        200, json={"job_id": "jobpub/xé-ziprecruiter", "status": "open"}
+    )
     async with httpx.AsyncClient() as client:
-        receipt = await ziprecruiter(client).publish(example("ecommerce-operations-manager"),
-                                                     "jobpub/xé-ziprecruiter")
+        receipt = await ziprecruiter(client).publish(
+            example("ecommerce-operations-manager"), "jobpub/xé-ziprecruiter"
+        )
     assert created.call_count == 1 and put.call_count == 1
     assert put.calls[0].request.headers["Authorization"] == f"Basic {KEY}"
-    assert json.loads(put.calls[0].request.content)["job_title"] == \
-        "E-commerce Operations Manager"
-    assert receipt == Receipt("ziprecruiter", "jobpub/xé-ziprecruiter",
-                              "jobpub/xé-ziprecruiter", None)
+    assert json.loads(put.calls[0].request.content)["job_title"] == "E-commerce Operations Manager"
+    assert receipt == Receipt(
+        "ziprecruiter", "jobpub/xé-ziprecruiter", "jobpub/xé-ziprecruiter", None
+    )
 
 
 async def test_a_refusal_that_mentions_existence_is_a_refusal(http: respx.MockRouter) -> None:
@@ -65,10 +68,8 @@ async def test_a_refusal_that_mentions_existence_is_a_refusal(http: respx.MockRo
     assert not put.called
 
 
-async def test_a_closed_job_is_not_found_and_closing_twice_is_fine(
-        http: respx.MockRouter) -> None:
-    read = http.get(f"{API}/job/ref-1").respond(200, json={"job_id": "ref-1",
-                                                           "status": "closed"})
+async def test_a_closed_job_is_not_found_and_closing_twice_is_fine(http: respx.MockRouter) -> None:
+    read = http.get(f"{API}/job/ref-1").respond(200, json={"job_id": "ref-1", "status": "closed"})
     gone = http.delete(f"{API}/job/ref-1").respond(404, json={"error": "job not found"})
     async with httpx.AsyncClient() as client:
         adapter = ziprecruiter(client)
@@ -79,12 +80,18 @@ async def test_a_closed_job_is_not_found_and_closing_twice_is_fine(
 
 
 def test_validate_refuses_a_job_outside_its_countries(tmp_path: Path) -> None:
-    text = posting_text().replace("indeed_feed: {}", "ziprecruiter: {}").replace(
-        "country: US", "country: GB").replace("region: CO", "region: LND")
+    text = (
+        posting_text()
+        .replace("indeed_feed: {}", "ziprecruiter: {}")
+        .replace("country: US", "country: GB")
+        .replace("region: CO", "region: LND")
+    )
     path = tmp_path / "data-analyst.yaml"
     path.write_text(text)
-    found = CliRunner().invoke(cli, ["--config", str(ROOT / "config/jobpub.toml"), "validate",
-                                     "--format", "json", str(path)])
+    found = CliRunner().invoke(
+        cli,
+        ["--config", str(ROOT / "config/jobpub.toml"), "validate", "--format", "json", str(path)],
+    )
     problems = json.loads(found.stdout)["problems"]
     rule = [p for p in problems if p["rule"] == "board-rule"]
     assert found.exit_code == 1 and rule, problems

@@ -36,8 +36,14 @@ from publisher.database import connect  # noqa: E402
 from publisher.engine import Engine  # noqa: E402
 from publisher.ledger import Ledger  # noqa: E402
 
-FILE_BOARDS = ("google", "indeed_feed", "talent_feed", "jooble_feed", "careerjet_feed",
-               "adzuna_feed")
+FILE_BOARDS = (
+    "google",
+    "indeed_feed",
+    "talent_feed",
+    "jooble_feed",
+    "careerjet_feed",
+    "adzuna_feed",
+)
 
 
 def generate(count: int, folder: Path) -> None:
@@ -50,7 +56,7 @@ def generate(count: int, folder: Path) -> None:
         text = posting(i, rng)
         text = re.sub(r"publish_at: .*\n", "publish_at: 2026-11-01\n", text)
         text = re.sub(r"expires_at: .*\n", "expires_at: 2099-12-31\n", text)
-        (folder / f"job-{i:05d}.yaml").write_text(text[:text.index("boards:")] + boards)
+        (folder / f"job-{i:05d}.yaml").write_text(text[: text.index("boards:")] + boards)
 
 
 async def timed(engine: Engine) -> float:
@@ -72,9 +78,14 @@ async def main(args: argparse.Namespace) -> None:
         f'ledger = "sqlite:///{work}/ledger.db"\npostings_dir = "{work / "postings"}"\n'
         f'[company]\nname = "Example Corp"\nemail = "jobs@example.com"\n'
         f'[boards.google]\nsite_url = "{url}"\noutput_dir = "{work / "public"}"\n'
-        + "".join(f'[boards.{b}]\njob_url = "{url}"\noutput_dir = "{work / "public"}"\n'
-                  for b in FILE_BOARDS[1:]))
-    engine = Engine(load_config(work / "jobpub.toml"), Ledger(connect(f"sqlite:///{work}/ledger.db")))
+        + "".join(
+            f'[boards.{b}]\njob_url = "{url}"\noutput_dir = "{work / "public"}"\n'
+            for b in FILE_BOARDS[1:]
+        )
+    )
+    engine = Engine(
+        load_config(work / "jobpub.toml"), Ledger(connect(f"sqlite:///{work}/ledger.db"))
+    )
     first = await timed(engine)
     noop = [await timed(engine) for _ in range(args.runs)]
     changed = []
@@ -89,15 +100,15 @@ async def main(args: argparse.Namespace) -> None:
     def cell(runs: list[float]) -> str:
         return f"{statistics.median(runs):.2f} s ({', '.join(f'{r:.2f}' for r in runs)})"
 
-    print(f"| {args.postings:,} | {first:.1f} s | {cell(noop)} | {cell(changed)} | "
-          f"{rss:.0f} MB |")
+    print(f"| {args.postings:,} | {first:.1f} s | {cell(noop)} | {cell(changed)} | {rss:.0f} MB |")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postings", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
-    print("| postings | first sync | no-op sync (median) | one posting changed (median) "
-          "| peak RSS |")
+    print(
+        "| postings | first sync | no-op sync (median) | one posting changed (median) | peak RSS |"
+    )
     print("|---|---|---|---|---|")
     asyncio.run(main(parser.parse_args()))

@@ -32,13 +32,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.ledger or f"sqlite:///{tmp}/ledger.db"
         start = time.monotonic()
-        result = race(Path(tmp) / "project", url, NOW, args.postings, args.rounds,
-                      args.processes)
+        result = race(Path(tmp) / "project", url, NOW, args.postings, args.rounds, args.processes)
         took = time.monotonic() - start
-    print(f"{args.processes} processes x {result.rounds} rounds over {args.postings} "
-          f"postings ({url.split(':')[0]}): {result.creates} creates for {result.postings} "
-          f"postings, {len(result.duplicates)} duplicated, {len(result.failed_runs)} failed "
-          f"runs, {took:.0f} s")
+    print(
+        f"{args.processes} processes x {result.rounds} rounds over {args.postings} "
+        f"postings ({url.split(':')[0]}): {result.creates} creates for {result.postings} "
+        f"postings, {len(result.duplicates)} duplicated, {len(result.failed_runs)} failed "
+        f"runs, {took:.0f} s"
+    )
     for output in result.failed_runs:
         print("--- a failed run:\n" + "\n".join(output.splitlines()[-15:]))
     sys.exit(1 if result.duplicates or result.failed_runs else 0)

@@ -76,8 +76,11 @@ class Answers:
 
 
 def board_class(name: str) -> type[FakeBoardAdapter]:
-    return type(f"Bench_{name}", (FakeBoardAdapter,),
-                {"name": name, "default_base_url": f"https://{name}.test"})
+    return type(
+        f"Bench_{name}",
+        (FakeBoardAdapter,),
+        {"name": name, "default_base_url": f"https://{name}.test"},
+    )
 
 
 def generate(count: int, folder: Path) -> None:
@@ -90,7 +93,7 @@ def generate(count: int, folder: Path) -> None:
         text = posting(i, rng)
         text = re.sub(r"publish_at: .*\n", "publish_at: 2026-11-01\n", text)
         text = re.sub(r"expires_at: .*\n", "expires_at: 2099-12-31\n", text)
-        text = text[:text.index("boards:")] + boards
+        text = text[: text.index("boards:")] + boards
         (folder / f"job-{i:05d}.yaml").write_text(text)
 
 
@@ -107,7 +110,9 @@ async def main(args: argparse.Namespace) -> None:
     limits = "".join(f"[limits.{b}]\nconcurrency = {args.concurrency}\n" for b in BOARDS)
     (work / "jobpub.toml").write_text(
         f'ledger = "{ledger_url}"\npostings_dir = "{work / "postings"}"\n'
-        + "".join(f"[boards.{b}]\n" for b in BOARDS) + limits)
+        + "".join(f"[boards.{b}]\n" for b in BOARDS)
+        + limits
+    )
     for name in BOARDS:  # registered first: the config names them
         registered()[name] = board_class(name)
     config = load_config(work / "jobpub.toml")
@@ -141,10 +146,12 @@ async def main(args: argparse.Namespace) -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert live == args.postings * len(BOARDS) == done, (live, done)
     assert not second.outcomes
-    print(f"| {args.postings:,} postings x {len(BOARDS)} boards | {calls:,} | "
-          f"{args.latency * 1000:g} ms | {args.concurrency} per board | {ideal:.1f} s | "
-          f"{first_s:.1f} s ({first_s / ideal:.2f}x) | {second_s:.1f} s | {first_rss:.0f} MB / "
-          f"{rss_mb:.0f} MB |")
+    print(
+        f"| {args.postings:,} postings x {len(BOARDS)} boards | {calls:,} | "
+        f"{args.latency * 1000:g} ms | {args.concurrency} per board | {ideal:.1f} s | "
+        f"{first_s:.1f} s ({first_s / ideal:.2f}x) | {second_s:.1f} s | {first_rss:.0f} MB / "
+        f"{rss_mb:.0f} MB |"
+    )
 
 
 if __name__ == "__main__":
@@ -152,11 +159,17 @@ if __name__ == "__main__":
     parser.add_argument("--postings", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--ledger", help="PostgreSQL ledger URL, emptied first "
-                                         "(default: a fresh SQLite file)")
-    parser.add_argument("--asyncio-sleep", action="store_true",
-                        help="the boards wait their latency with asyncio.sleep")
-    print("| run | calls | latency | concurrency | ideal | first sync | second sync "
-          "| peak RSS (first / both) |")
+    parser.add_argument(
+        "--ledger", help="PostgreSQL ledger URL, emptied first (default: a fresh SQLite file)"
+    )
+    parser.add_argument(
+        "--asyncio-sleep",
+        action="store_true",
+        help="the boards wait their latency with asyncio.sleep",
+    )
+    print(
+        "| run | calls | latency | concurrency | ideal | first sync | second sync "
+        "| peak RSS (first / both) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     asyncio.run(main(parser.parse_args()))

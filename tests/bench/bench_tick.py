@@ -49,25 +49,47 @@ def build(url: str, listings: int, due: float) -> None:
     else:
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     engine = connect(url, create=True)
-    template = make_posting(boards={BOARD: {}}, publish_at=None,
-                            expires_at=(NOW + timedelta(days=300)).date())
+    template = make_posting(
+        boards={BOARD: {}}, publish_at=None, expires_at=(NOW + timedelta(days=300)).date()
+    )
     every = max(1, round(1 / due)) if due else listings + 1
     rows_p, rows_l = [], []
     for i in range(listings):
         posting = template.model_copy(update={"id": f"job-{i:07d}"})
         digest = content_hash(posting)
         spec = posting.model_dump_json(exclude_unset=True)
-        rows_p.append({"id": posting.id, "revision": 1, "content_hash": digest, "spec": spec,
-                       "spec_hash": "x", "source": "queue", "timezone": "UTC",
-                       "updated_at": NOW})
+        rows_p.append(
+            {
+                "id": posting.id,
+                "revision": 1,
+                "content_hash": digest,
+                "spec": spec,
+                "spec_hash": "x",
+                "source": "queue",
+                "timezone": "UTC",
+                "updated_at": NOW,
+            }
+        )
         posted = NOW - timedelta(days=8 if i % every == 0 else 3)
-        rows_l.append({"posting_id": posting.id, "board": BOARD, "state": "live",
-                       "external_ref": f"jobpub-{posting.id}-{BOARD}", "board_id": str(i),
-                       "revision": 1, "content_hash": listing_hash(digest, posting, BOARD),
-                       "posted_at": posted, "refresh_count": 0, "attempts": 0,
-                       "reconcile": False, "changed_at": posted, "version": 1,
-                       "expires_at": NOW + timedelta(days=300),
-                       "next_due_at": posted + timedelta(days=7)})
+        rows_l.append(
+            {
+                "posting_id": posting.id,
+                "board": BOARD,
+                "state": "live",
+                "external_ref": f"jobpub-{posting.id}-{BOARD}",
+                "board_id": str(i),
+                "revision": 1,
+                "content_hash": listing_hash(digest, posting, BOARD),
+                "posted_at": posted,
+                "refresh_count": 0,
+                "attempts": 0,
+                "reconcile": False,
+                "changed_at": posted,
+                "version": 1,
+                "expires_at": NOW + timedelta(days=300),
+                "next_due_at": posted + timedelta(days=7),
+            }
+        )
         if len(rows_p) == 20_000 or i == listings - 1:
             with engine.begin() as conn:
                 conn.execute(sa.insert(posting_table), rows_p)
@@ -91,12 +113,14 @@ def _config(url: str):  # type: ignore[no-untyped-def]
     from publisher.registry import boards as registered
     from tests.fakeboard import FakeBoardAdapter
 
-    registered()[BOARD] = type("Bench_a", (FakeBoardAdapter,),
-                               {"name": BOARD, "default_base_url": f"https://{BOARD}.test"})
+    registered()[BOARD] = type(
+        "Bench_a", (FakeBoardAdapter,), {"name": BOARD, "default_base_url": f"https://{BOARD}.test"}
+    )
     work = ROOT / "tests/bench/_work/tick"
     (work / "postings").mkdir(parents=True, exist_ok=True)
-    (work / "jobpub.toml").write_text(f'ledger = "{url}"\npostings_dir = '
-                                      f'"{work / "postings"}"\n[boards.{BOARD}]\n')
+    (work / "jobpub.toml").write_text(
+        f'ledger = "{url}"\npostings_dir = "{work / "postings"}"\n[boards.{BOARD}]\n'
+    )
     return load_config(work / "jobpub.toml")
 
 
@@ -114,18 +138,32 @@ async def tick(url: str) -> dict[str, float]:
 
     async def serve(request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.strip("/").split("/")[2]
-        board.jobs.setdefault(job_id, {"id": job_id, "status": "open", "refreshed": 0,
-                                       "url": f"https://{BOARD}.test/jobs/{job_id}"})
+        board.jobs.setdefault(
+            job_id,
+            {
+                "id": job_id,
+                "status": "open",
+                "refreshed": 0,
+                "url": f"https://{BOARD}.test/jobs/{job_id}",
+            },
+        )
         return await board.handle(request)
 
-    engine = Engine(config, Ledger(connect(url)), clock=lambda: NOW,
-                    clients=Clients(transport=httpx.MockTransport(serve)))
+    engine = Engine(
+        config,
+        Ledger(connect(url)),
+        clock=lambda: NOW,
+        clients=Clients(transport=httpx.MockTransport(serve)),
+    )
     started = time.perf_counter()
     result = await engine.sync()
     seconds = time.perf_counter() - started
     await engine.aclose()
-    return {"seconds": seconds, "done": len(result.outcomes),
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": seconds,
+        "done": len(result.outcomes),
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:
@@ -133,8 +171,9 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--due", type=float, default=0.01)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ledger", help="PostgreSQL URL of an empty database (default: a "
-                                         "SQLite file)")
+    parser.add_argument(
+        "--ledger", help="PostgreSQL URL of an empty database (default: a SQLite file)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = args.ledger or f"sqlite:///{ROOT}/tests/bench/_work/tick/ledger.db"
@@ -152,13 +191,26 @@ def main() -> None:
         else:
             shutil.copyfile(work / "built.db", work / "ledger.db")
         built = time.perf_counter() - started
-        out = subprocess.run([sys.executable, __file__, "--child", "--listings",
-                              str(args.listings), *(["--ledger", url] if args.ledger else [])],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--listings",
+                str(args.listings),
+                *(["--ledger", url] if args.ledger else []),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         got = json.loads(out.splitlines()[-1])
-        print(f"| {args.listings:,} | {args.due * 100:g} % | {url.split(':')[0]} | "
-              f"{int(got['done']):,} | {got['seconds']:.2f} s | {got['rss_mb']:.0f} MB | "
-              f"(built in {built:.0f} s) |", flush=True)
+        print(
+            f"| {args.listings:,} | {args.due * 100:g} % | {url.split(':')[0]} | "
+            f"{int(got['done']):,} | {got['seconds']:.2f} s | {got['rss_mb']:.0f} MB | "
+            f"(built in {built:.0f} s) |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

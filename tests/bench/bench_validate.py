@@ -28,10 +28,23 @@ WORK = ROOT / "tests/bench/_work"
 #: PYTHONDONTWRITEBYTECODE=1 would compile jobpub's modules from source on every run).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-CITIES = [("Denver", "CO", "80202"), ("Austin", "TX", "73301"), ("Boston", "MA", "02108"),
-          ("Seattle", "WA", "98101"), ("Chicago", "IL", "60601"), ("Miami", "FL", "33101")]
-TITLES = ["Data Analyst", "Warehouse Associate", "Store Manager", "Backend Engineer",
-          "Customer Support Specialist", "Marketing Coordinator", "Accountant"]
+CITIES = [
+    ("Denver", "CO", "80202"),
+    ("Austin", "TX", "73301"),
+    ("Boston", "MA", "02108"),
+    ("Seattle", "WA", "98101"),
+    ("Chicago", "IL", "60601"),
+    ("Miami", "FL", "33101"),
+]
+TITLES = [
+    "Data Analyst",
+    "Warehouse Associate",
+    "Store Manager",
+    "Backend Engineer",
+    "Customer Support Specialist",
+    "Marketing Coordinator",
+    "Accountant",
+]
 BOARDS = ["google", "indeed_feed", "talent_feed", "careerjet_feed"]
 
 
@@ -40,8 +53,10 @@ def posting(i: int, rng: random.Random) -> str:
     title = rng.choice(TITLES)
     low = rng.randrange(40, 120) * 1000
     boards = "\n".join(f"  {b}: {{}}" for b in rng.sample(BOARDS, 2))
-    duties = "\n".join(f"  - Duty {k} for posting {i}, keeping the {title.lower()} work moving"
-                       for k in range(rng.randrange(3, 7)))
+    duties = "\n".join(
+        f"  - Duty {k} for posting {i}, keeping the {title.lower()} work moving"
+        for k in range(rng.randrange(3, 7))
+    )
     return f"""\
 id: job-{i:05d}
 title: {title}
@@ -90,7 +105,8 @@ BREAKAGES = [
     lambda t: t.replace("url: https://company", "url: ftp://company"),
     lambda t: t.replace("responsibilities:\n", "responsibilities: []\nx:\n"),
     lambda t: t.replace("workplace: onsite", "workplace: office").replace(
-        "workplace: hybrid", "workplace: office"),
+        "workplace: hybrid", "workplace: office"
+    ),
 ]
 
 
@@ -130,8 +146,7 @@ def main() -> None:
         sys.exit("install check-jsonschema and ruamel.yaml.clib first")
     WORK.mkdir(parents=True, exist_ok=True)
     schema = WORK / "posting.schema.json"
-    schema.write_bytes(subprocess.run([jobpub, "schema"], capture_output=True,
-                                      check=True).stdout)
+    schema.write_bytes(subprocess.run([jobpub, "schema"], capture_output=True, check=True).stdout)
     empty_config = WORK / "empty.toml"
     empty_config.write_text('[boards.google]\nsite_url = "https://jobs.example.com/{id}"\n')
     print("| files | tool | median s | runs (s) | exit |")
@@ -142,11 +157,19 @@ def main() -> None:
             files = sorted(str(p) for p in folder.glob("*.yaml"))
             label = f"{size:,}" + (" (5 % invalid)" if share else "")
             rows = [
-                ("jobpub validate --format github",
-                 [jobpub, "--config", str(empty_config), "validate", "--format", "github",
-                  str(folder)]),
-                ("check-jsonschema + ruamel.yaml.clib",
-                 [cjs, "--schemafile", str(schema), *files]),
+                (
+                    "jobpub validate --format github",
+                    [
+                        jobpub,
+                        "--config",
+                        str(empty_config),
+                        "validate",
+                        "--format",
+                        "github",
+                        str(folder),
+                    ],
+                ),
+                ("check-jsonschema + ruamel.yaml.clib", [cjs, "--schemafile", str(schema), *files]),
             ]
             results = {}
             for _, cmd in rows:  # a first run each, not counted (writes bytecode, warms caches)

@@ -36,7 +36,7 @@ CASES = {
     "several documents": "a: 1\n---\nb: 2\n",
     "merge key": "base: &b {x: 1}\nc:\n  <<: *b\n",
     "alias bomb": "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                  "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n",
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n",
 }
 
 
@@ -69,8 +69,11 @@ def main() -> None:
     print("|---" * (len(found) + 1) + "|")
     for name, text in CASES.items():
         print(f"| {name} | " + " | ".join(shown(p, text) for p in found.values()) + " |")
-    sample = Path(sys.argv[1] if len(sys.argv) > 1 else
-                  sorted((Path(__file__).resolve().parents[2] / "postings").glob("*.yaml"))[0])
+    sample = Path(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else sorted((Path(__file__).resolve().parents[2] / "postings").glob("*.yaml"))[0]
+    )
     text = sample.read_text()
     timings = dict(found)
     try:

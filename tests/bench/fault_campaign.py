@@ -37,17 +37,35 @@ BOARDS = ("ziprecruiter", "linkedin", "webhook")
 PAUSE_LEASE = 6.0
 
 
-def campaign(root: Path, ledger: str, *, postings: int, faults: float, kills: int,
-             pauses: int = 0, workers: int = 3, seed: int = 16,
-             timeout: float = 900.0) -> Report:
+def campaign(
+    root: Path,
+    ledger: str,
+    *,
+    postings: int,
+    faults: float,
+    kills: int,
+    pauses: int = 0,
+    workers: int = 3,
+    seed: int = 16,
+    timeout: float = 900.0,
+) -> Report:
     engine = sa.create_engine(ledger)  # an empty ledger: the workers migrate it
     with engine.begin() as conn:
         metadata.drop_all(conn)
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     board = BoardServer(faults=faults, seed=seed, hold_seconds=1.5, latency=0.005)
-    fleet = Fleet(root, ledger, board, postings=postings, boards=BOARDS, workers=workers,
-                  seed=seed, timeout=timeout, lease=PAUSE_LEASE if pauses else None)
+    fleet = Fleet(
+        root,
+        ledger,
+        board,
+        postings=postings,
+        boards=BOARDS,
+        workers=workers,
+        seed=seed,
+        timeout=timeout,
+        lease=PAUSE_LEASE if pauses else None,
+    )
     try:
         return fleet.lifecycle(kills=kills, pauses=pauses)
     finally:
@@ -61,21 +79,38 @@ def main() -> None:
     parser.add_argument("--postings", type=int, default=2000)
     parser.add_argument("--faults", type=float, default=0.2)
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--pauses", type=int, default=20,
-                        help="workers paused past their lease at random (SIGSTOP, SIGCONT)")
+    parser.add_argument(
+        "--pauses",
+        type=int,
+        default=20,
+        help="workers paused past their lease at random (SIGSTOP, SIGCONT)",
+    )
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        report = campaign(Path(tmp), args.ledger, postings=args.postings,
-                          faults=args.faults, kills=args.kills, pauses=args.pauses,
-                          workers=args.workers,
-                          seed=args.seed, timeout=3600)
+        report = campaign(
+            Path(tmp),
+            args.ledger,
+            postings=args.postings,
+            faults=args.faults,
+            kills=args.kills,
+            pauses=args.pauses,
+            workers=args.workers,
+            seed=args.seed,
+            timeout=3600,
+        )
     print(report.table())
     for line in report.counts.get("webhook", {}).get("duplicated", []):
         print(f"  webhook: {line}")
-    ok = report.live_once == 1.0 and not report.duplicates and not report.lost and \
-        not report.webhook_duplicates and not report.bad_exits and not report.stale_content
+    ok = (
+        report.live_once == 1.0
+        and not report.duplicates
+        and not report.lost
+        and not report.webhook_duplicates
+        and not report.bad_exits
+        and not report.stale_content
+    )
     sys.exit(0 if ok else 1)
 
 

@@ -37,8 +37,9 @@ import sqlalchemy as sa
 from tests.boardserver import BoardServer
 from tests.engine.procs import Project
 
-LIMITS = "".join(f"\n[limits.{b}]\ntimeout = 1.0\n" for b in ("ziprecruiter", "linkedin",
-                                                                "webhook"))
+LIMITS = "".join(
+    f"\n[limits.{b}]\ntimeout = 1.0\n" for b in ("ziprecruiter", "linkedin", "webhook")
+)
 STEP = timedelta(minutes=4)  # shorter than a lease (5 min): a jump never overtakes one
 
 
@@ -64,38 +65,64 @@ class Report:
         return sum(len(v) for v in self.unconverged.values())
 
     def table(self) -> str:
-        rows = [("postings x boards", f"{self.postings} x {len(self.boards)} "
-                 f"({', '.join(self.boards)})"),
-                ("faults injected", ", ".join(f"{k} {v}" for k, v in
-                                              sorted(self.counts.get("faults", {}).items()))),
-                ("requests", str(self.counts.get("requests"))),
-                ("workers SIGKILLed / SIGTERMed", f"{self.kills} / {self.stopped}"),
-                ("workers paused past their lease", str(self.pauses)),
-                ("live exactly once after posting", f"{self.live_once:.1%}"),
-                ("duplicates on the boards", str(sum(len(v) for v in self.duplicates.values())
-                                                 + self.webhook_duplicates)
-                 + "".join(f"; {b}: {v}" for b, v in sorted(self.duplicates.items()))
-                 + (f"; webhook changes applied twice: {self.webhook_duplicates}"
-                    if self.webhook_duplicates else "")),
-                ("actions lost (not converged)", str(self.lost)),
-                ("older content left on a board", str(sum(map(len,
-                                                            self.stale_content.values())))),
-                *((f"converged: {k}", f"{v:.1f} s") for k, v in self.phases.items())]
+        rows = [
+            (
+                "postings x boards",
+                f"{self.postings} x {len(self.boards)} ({', '.join(self.boards)})",
+            ),
+            (
+                "faults injected",
+                ", ".join(f"{k} {v}" for k, v in sorted(self.counts.get("faults", {}).items())),
+            ),
+            ("requests", str(self.counts.get("requests"))),
+            ("workers SIGKILLed / SIGTERMed", f"{self.kills} / {self.stopped}"),
+            ("workers paused past their lease", str(self.pauses)),
+            ("live exactly once after posting", f"{self.live_once:.1%}"),
+            (
+                "duplicates on the boards",
+                str(sum(len(v) for v in self.duplicates.values()) + self.webhook_duplicates)
+                + "".join(f"; {b}: {v}" for b, v in sorted(self.duplicates.items()))
+                + (
+                    f"; webhook changes applied twice: {self.webhook_duplicates}"
+                    if self.webhook_duplicates
+                    else ""
+                ),
+            ),
+            ("actions lost (not converged)", str(self.lost)),
+            ("older content left on a board", str(sum(map(len, self.stale_content.values())))),
+            *((f"converged: {k}", f"{v:.1f} s") for k, v in self.phases.items()),
+        ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 class Fleet:
-    def __init__(self, root: Path, ledger_url: str, board: BoardServer, *, postings: int,
-                 boards: tuple[str, ...], workers: int = 3, seed: int = 16,
-                 claim_size: int = 100, timeout: float = 300.0,
-                 lease: float | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ledger_url: str,
+        board: BoardServer,
+        *,
+        postings: int,
+        boards: tuple[str, ...],
+        workers: int = 3,
+        seed: int = 16,
+        claim_size: int = 100,
+        timeout: float = 300.0,
+        lease: float | None = None,
+    ) -> None:
         """``lease``: the workers' lease in seconds (a short one lets pauses overtake it)."""
         self.board, self.boards, self.size = board, boards, workers
         engine = f"[engine]\nlease_seconds = {lease:g}\n\n" if lease else ""
         self.lease = lease or 300.0
-        self.project = Project(root, ledger_url, board.url, datetime.now().astimezone(),
-                               boards=engine + board.config() + LIMITS, env=board.env())
+        self.project = Project(
+            root,
+            ledger_url,
+            board.url,
+            datetime.now().astimezone(),
+            boards=engine + board.config() + LIMITS,
+            env=board.env(),
+        )
         self.today = self.project.now.date()
         self.ids = [f"job-{i:05d}" for i in range(postings)]
         self.random = random.Random(seed)
@@ -110,8 +137,18 @@ class Fleet:
     def _spawn(self) -> subprocess.Popen[bytes]:
         log = self.project.root / f"worker-{len(self.logs)}.log"
         self.logs.append(log)
-        return self.project.start("run", "--every", "5", "--claim-size", str(self.claim_size),
-                                  "--grace", "10", "--log-format", "json", log=log)
+        return self.project.start(
+            "run",
+            "--every",
+            "5",
+            "--claim-size",
+            str(self.claim_size),
+            "--grace",
+            "10",
+            "--log-format",
+            "json",
+            log=log,
+        )
 
     def start(self) -> None:
         self.procs = [self._spawn() for _ in range(self.size)]
@@ -166,8 +203,9 @@ class Fleet:
         self.db.dispose()
 
     @contextmanager
-    def killing(self, kills: int, every: tuple[float, float] = (1.0, 4.0),
-                pauses: int = 0) -> Iterator[None]:
+    def killing(
+        self, kills: int, every: tuple[float, float] = (1.0, 4.0), pauses: int = 0
+    ) -> Iterator[None]:
         """SIGKILL ``kills`` random workers, and pause ``pauses`` past their lease, at
         random moments while the block runs."""
         done = threading.Event()
@@ -178,8 +216,10 @@ class Fleet:
                     return
                 act()
 
-        threads = [threading.Thread(target=chaos, args=(kills, self.kill_one), daemon=True),
-                   threading.Thread(target=chaos, args=(pauses, self.pause_one), daemon=True)]
+        threads = [
+            threading.Thread(target=chaos, args=(kills, self.kill_one), daemon=True),
+            threading.Thread(target=chaos, args=(pauses, self.pause_one), daemon=True),
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -192,24 +232,35 @@ class Fleet:
     # -- postings ------------------------------------------------------------------------
     def write(self, title: str = "Data Analyst") -> None:
         for posting in self.ids:
-            self.project.write(posting, boards=self.boards, title=title,
-                               expires_at=self.today + timedelta(days=200))
+            self.project.write(
+                posting,
+                boards=self.boards,
+                title=title,
+                expires_at=self.today + timedelta(days=200),
+            )
 
     # -- the ledger ----------------------------------------------------------------------
     def listings(self) -> list[sa.Row[Any]]:
         with self.db.connect() as conn:
-            return list(conn.execute(sa.text(
-                "SELECT posting_id, board, state, revision, refresh_count, external_ref "
-                "FROM listings")))
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT posting_id, board, state, revision, refresh_count, external_ref "
+                        "FROM listings"
+                    )
+                )
+            )
 
     def quiescent(self) -> datetime | None:
         """When nothing runs and nothing is due: the next due time (or a far one)."""
         now = self.project.clock()
         with self.db.connect() as conn:
-            running = conn.execute(sa.text(
-                "SELECT count(*) FROM due_work WHERE state = 'running'")).scalar_one()
-            due = conn.execute(sa.text(
-                "SELECT min(due_at) FROM due_work WHERE state = 'pending'")).scalar_one()
+            running = conn.execute(
+                sa.text("SELECT count(*) FROM due_work WHERE state = 'running'")
+            ).scalar_one()
+            due = conn.execute(
+                sa.text("SELECT min(due_at) FROM due_work WHERE state = 'pending'")
+            ).scalar_one()
         if running:
             return None
         if isinstance(due, str):  # (SQLite keeps text; both keep UTC)
@@ -240,8 +291,9 @@ class Fleet:
                 self.project.jump(seconds=min(gap, STEP).total_seconds())
                 idle_since = None
             time.sleep(0.5)
-        self.report.unconverged[phase] = [f"{r.posting_id}@{r.board}: {r.state}"
-                                          for r in self.listings() if not done(r)]
+        self.report.unconverged[phase] = [
+            f"{r.posting_id}@{r.board}: {r.state}" for r in self.listings() if not done(r)
+        ]
 
     def jump_when_idle(self, days: float) -> None:
         """Move time on by ``days`` once nothing runs or is due."""
@@ -270,8 +322,7 @@ class Fleet:
         if "linkedin" in self.boards:
             self.jump_when_idle(176)
             with self.killing(per_phase[2], pauses=paused[2]):
-                self.converge("refresh", lambda r: r.board != "linkedin" or
-                              r.refresh_count >= 1)
+                self.converge("refresh", lambda r: r.board != "linkedin" or r.refresh_count >= 1)
         self.jump_when_idle(30 if "linkedin" in self.boards else 206)
         with self.killing(per_phase[3], pauses=paused[3]):
             self.converge("expire", lambda r: r.state == "expired")
@@ -282,9 +333,11 @@ class Fleet:
     def _live_once(self) -> float:
         counts = self.board.counts()
         refs = {r.external_ref: r.board for r in self.listings()}
-        once = sum(1 for ref, board in refs.items()
-                   if counts[board]["open"].get(ref) == 1 and
-                   counts[board]["created"].get(ref) == 1)
+        once = sum(
+            1
+            for ref, board in refs.items()
+            if counts[board]["open"].get(ref) == 1 and counts[board]["created"].get(ref) == 1
+        )
         return once / max(1, len(refs))
 
     def tally(self) -> None:
@@ -295,13 +348,16 @@ class Fleet:
             if many:
                 self.report.duplicates[board] = many
         self.report.webhook_duplicates = counts["webhook"]["duplicates"]
-        doubles = {"ziprecruiter": self.board.ziprecruiter.content,
-                   "linkedin": self.board.linkedin.content,
-                   "webhook": lambda ref: str((self.board.receivers[ref].posting or {})
-                                              .get("title"))}
+        doubles = {
+            "ziprecruiter": self.board.ziprecruiter.content,
+            "linkedin": self.board.linkedin.content,
+            "webhook": lambda ref: str((self.board.receivers[ref].posting or {}).get("title")),
+        }
         for row in self.listings():  # what each board shows last: the newest content
-            if row.board in doubles and doubles[row.board](row.external_ref) != \
-                    "Senior Data Analyst":
+            if (
+                row.board in doubles
+                and doubles[row.board](row.external_ref) != "Senior Data Analyst"
+            ):
                 self.report.stale_content.setdefault(row.board, []).append(row.external_ref)
         for board in self.boards:  # expired in the ledger, closed on the board
             still = [ref for ref, n in counts[board]["open"].items() if n]
@@ -310,5 +366,9 @@ class Fleet:
 
     def log_lines(self) -> list[dict[str, Any]]:
         """Every worker's JSON log lines (a line that is not JSON fails here)."""
-        return [json.loads(line) for log in self.logs
-                for line in log.read_text().splitlines() if line.strip()]
+        return [
+            json.loads(line)
+            for log in self.logs
+            for line in log.read_text().splitlines()
+            if line.strip()
+        ]

@@ -69,8 +69,16 @@ timeout = 1.0
 class Project:
     """A project folder whose ``jobpub`` runs are separate processes."""
 
-    def __init__(self, root: Path, ledger_url: str, board_url: str, now: datetime, *,
-                 boards: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ledger_url: str,
+        board_url: str,
+        now: datetime,
+        *,
+        boards: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         """``boards``: the config's board tables (default: the fake board and the webhook
         at ``board_url``); ``env``: more environment for the children (credentials)."""
         self.root, self.now, self.env = root, now, env or {}
@@ -79,18 +87,23 @@ class Project:
         self.postings.mkdir(parents=True, exist_ok=True)
         self.config = root / "jobpub.toml"
         self.jumps = root / "clock-jumps"
-        self.config.write_text(CONFIG.format(ledger=ledger_url)
-                               + (boards or BOARDS.format(url=board_url)))
+        self.config.write_text(
+            CONFIG.format(ledger=ledger_url) + (boards or BOARDS.format(url=board_url))
+        )
         from publisher.database import connect
 
         connect(ledger_url).dispose()  # made here: jobpub only creates the default ledger
 
-    def write(self, posting_id: str, boards: tuple[str, ...] = ("fakeboard",),
-              **changes: Any) -> Path:
+    def write(
+        self, posting_id: str, boards: tuple[str, ...] = ("fakeboard",), **changes: Any
+    ) -> Path:
         today = self.now.date()
-        data = posting_data(id=posting_id, publish_at=today - timedelta(days=1),
-                            expires_at=date(today.year + 1, 1, 31),
-                            boards={board: {} for board in boards})
+        data = posting_data(
+            id=posting_id,
+            publish_at=today - timedelta(days=1),
+            expires_at=date(today.year + 1, 1, 31),
+            boards={board: {} for board in boards},
+        )
         data.update(changes)
         path = self.postings / f"{posting_id}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -99,14 +112,22 @@ class Project:
     def start(self, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
         """A ``jobpub`` child; its output piped, or written to ``log`` (long runs: a pipe
         nobody reads would fill up and stop it)."""
-        env = {**os.environ, **self.env, "JOBPUB_CONFIG": str(self.config),
-               "PYTHONPATH": str(ROOT), "JOBPUB_TEST_NOW": self.now.isoformat(),
-               "JOBPUB_TEST_T0": repr(self.t0),
-               "JOBPUB_TEST_JUMPS": str(self.jumps)}
-        return subprocess.Popen([sys.executable, "-c", CHILD, *(args or ("sync",))],
-                                env=env, cwd=self.root,
-                                stdout=log.open("wb") if log else subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            **self.env,
+            "JOBPUB_CONFIG": str(self.config),
+            "PYTHONPATH": str(ROOT),
+            "JOBPUB_TEST_NOW": self.now.isoformat(),
+            "JOBPUB_TEST_T0": repr(self.t0),
+            "JOBPUB_TEST_JUMPS": str(self.jumps),
+        }
+        return subprocess.Popen(
+            [sys.executable, "-c", CHILD, *(args or ("sync",))],
+            env=env,
+            cwd=self.root,
+            stdout=log.open("wb") if log else subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def clock(self) -> datetime:
         """The time the children see now."""

@@ -22,8 +22,16 @@ class RaceResult:
     failed_runs: list[str]
 
 
-def race(root: Path, ledger_url: str, now: datetime, existing: int, rounds: int,
-         processes: int = 2, new_per_round: int = 2, seed: int = 7) -> RaceResult:
+def race(
+    root: Path,
+    ledger_url: str,
+    now: datetime,
+    existing: int,
+    rounds: int,
+    processes: int = 2,
+    new_per_round: int = 2,
+    seed: int = 7,
+) -> RaceResult:
     """``existing`` postings synced first; then per round ``new_per_round`` new files and
     ``processes`` syncs started 0-0.6 s apart. The board does not refuse a second job with
     the same reference, so a double create shows as two open jobs."""
@@ -46,9 +54,9 @@ def race(root: Path, ledger_url: str, now: datetime, existing: int, rounds: int,
                 out_bytes, _ = child.communicate(timeout=600)
                 if child.returncode != 0:
                     failed.append(out_bytes.decode())
-        duplicates = {ref: len(jobs) for ref, jobs in board.open_jobs().items()
-                      if len(jobs) > 1}
-        return RaceResult(rounds, existing + rounds * new_per_round, board.creates(),
-                          duplicates, failed)
+        duplicates = {ref: len(jobs) for ref, jobs in board.open_jobs().items() if len(jobs) > 1}
+        return RaceResult(
+            rounds, existing + rounds * new_per_round, board.creates(), duplicates, failed
+        )
     finally:
         board.close()

@@ -23,8 +23,9 @@ class UpdatesByReference(FakeBoardAdapter):
     reconcile = Reconcile.UPDATE
     updates: ClassVar[list[str]] = []
 
-    async def update(self, posting: Posting, receipt: Receipt, *,
-                     key: str | None = None) -> Receipt:
+    async def update(
+        self, posting: Posting, receipt: Receipt, *, key: str | None = None
+    ) -> Receipt:
         self.updates.append(receipt.external_ref)
         found = await super().lookup(receipt.external_ref)
         if found is None:
@@ -35,8 +36,9 @@ class UpdatesByReference(FakeBoardAdapter):
 class AnswersLater(FakeBoardAdapter):
     """Takes a create at once but confirms it only when polled."""
 
-    tasks: ClassVar[Tasks | None] = Tasks(timedelta(minutes=1), timedelta(minutes=8),
-                                          lifetime=timedelta(hours=1), poll_size=10)
+    tasks: ClassVar[Tasks | None] = Tasks(
+        timedelta(minutes=1), timedelta(minutes=8), lifetime=timedelta(hours=1), poll_size=10
+    )
     polled: ClassVar[list[list[str]]] = []
 
     async def publish(self, posting: Posting, ref: str, *, key: str | None = None) -> Receipt:
@@ -45,8 +47,12 @@ class AnswersLater(FakeBoardAdapter):
 
     async def poll(self, tasks: list[str]) -> dict[str, Receipt | BoardRejected | None]:
         self.polled.append(list(tasks))
-        return {task: Receipt(self.name, "", task.removeprefix("task-"))
-                if len(self.polled) > 1 else None for task in tasks}
+        return {
+            task: Receipt(self.name, "", task.removeprefix("task-"))
+            if len(self.polled) > 1
+            else None
+            for task in tasks
+        }
 
 
 @pytest.fixture
@@ -57,7 +63,8 @@ def probing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_a_stored_create_whose_answer_was_lost_is_adopted_by_an_update(
-        world: World, board: FakeBoard, probing: list[str]) -> None:
+    world: World, board: FakeBoard, probing: list[str]
+) -> None:
     world.write(publish_at=world.clock.now.date())
     await world.crash()  # the board made the job; the ledger never heard
     world.clock.advance(hours=1)
@@ -70,7 +77,8 @@ async def test_a_stored_create_whose_answer_was_lost_is_adopted_by_an_update(
 
 
 async def test_a_create_that_never_arrived_is_made_once_the_update_is_refused(
-        world: World, board: FakeBoard, probing: list[str]) -> None:
+    world: World, board: FakeBoard, probing: list[str]
+) -> None:
     world.write(publish_at=world.clock.now.date())
     board.fail_next("502")  # a gateway error: the board may have made it; it did not
     await world.sync()  # the retry asks first, by an update, and creates only when refused
@@ -81,7 +89,8 @@ async def test_a_create_that_never_arrived_is_made_once_the_update_is_refused(
 
 
 async def test_a_single_board_with_tasks_is_polled_until_done(
-        world: World, board: FakeBoard, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, board: FakeBoard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(boards(), "fakeboard", AnswersLater)
     AnswersLater.polled = []
     world.write(publish_at=world.clock.now.date())
@@ -105,7 +114,8 @@ class NeitherQueriedNorDeduped(FakeBoardAdapter):
 
 
 async def test_a_manual_board_resends_a_lost_create_only_when_a_person_says_so_once(
-        world: World, board: FakeBoard, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, board: FakeBoard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A lost create is never sent again by itself; retried by a person, it goes once: lost
     again in that run, it is not sent a third time (the person checks the board again)."""
     monkeypatch.setitem(boards(), "fakeboard", NeitherQueriedNorDeduped)
@@ -115,7 +125,8 @@ async def test_a_manual_board_resends_a_lost_create_only_when_a_person_says_so_o
     listing = world.listing()
     assert listing.state == "failed" and listing.reconcile and len(board.live()) == 1
     assert listing.last_error.endswith(
-        "check the board, then run jobpub sync --retry-failed to create it (or close it there)")
+        "check the board, then run jobpub sync --retry-failed to create it (or close it there)"
+    )
     board.jobs.clear()  # the person checked: it was not there after all
     board._by_ref.clear()
     board.fail_next("timeout-after")  # ... and the retried create is lost again

@@ -33,12 +33,16 @@ def _ledger_view(url: str) -> dict[tuple[str, str], tuple[str, str | None, str]]
     try:
         with engine.begin() as conn:
             specs = dict(conn.execute(sa.select(postings.c.id, postings.c.spec)).all())
-            rows = conn.execute(sa.select(listings.c.posting_id, listings.c.board,
-                                          listings.c.state, listings.c.board_id)).all()
+            rows = conn.execute(
+                sa.select(
+                    listings.c.posting_id, listings.c.board, listings.c.state, listings.c.board_id
+                )
+            ).all()
     finally:
         engine.dispose()
-    return {(p, b): (state, board_id, json.loads(specs[p])["title"])
-            for p, b, state, board_id in rows}
+    return {
+        (p, b): (state, board_id, json.loads(specs[p])["title"]) for p, b, state, board_id in rows
+    }
 
 
 def _converge(project: Project, board: BoardServer) -> None:
@@ -54,8 +58,9 @@ def _converge(project: Project, board: BoardServer) -> None:
     raise AssertionError(f"still work to do: {out}")
 
 
-def test_chaos_every_receiver_matches_the_ledger(ledger_url: str, tmp_path: Path,
-                                                 http: respx.MockRouter) -> None:
+def test_chaos_every_receiver_matches_the_ledger(
+    ledger_url: str, tmp_path: Path, http: respx.MockRouter
+) -> None:
     http.route(host="127.0.0.1").pass_through()  # only the loopback board, from children
     board = BoardServer(faults=0.2, seed=11, unique_refs=False, hold_seconds=2.0)
     rnd = random.Random(5)
@@ -88,8 +93,13 @@ def test_chaos_every_receiver_matches_the_ledger(ledger_url: str, tmp_path: Path
             child = project.start("sync")
             if n % 3 != 2:  # kill it once the board has taken a few requests
                 wanted = seen + rnd.randint(1, 8)
-                wait_until(lambda w=wanted, c=child: len(board.requests) >= w or  # type: ignore[misc]
-                           c.poll() is not None, 60)
+                wait_until(
+                    lambda w=wanted, c=child: (
+                        len(board.requests) >= w  # type: ignore[misc]
+                        or c.poll() is not None
+                    ),
+                    60,
+                )
                 if child.poll() is None:
                     child.send_signal(signal.SIGKILL)
                     kills += 1
@@ -106,9 +116,12 @@ def test_chaos_every_receiver_matches_the_ledger(ledger_url: str, tmp_path: Path
         board.close()
 
 
-def _assert_boards_match(view: dict[tuple[str, str], tuple[str, str | None, str]],
-                         board: BoardServer, titles: dict[str, str],
-                         deleted: set[str]) -> None:
+def _assert_boards_match(
+    view: dict[tuple[str, str], tuple[str, str | None, str]],
+    board: BoardServer,
+    titles: dict[str, str],
+    deleted: set[str],
+) -> None:
     open_jobs = board.open_jobs()
     assert {ref: len(jobs) for ref, jobs in open_jobs.items() if len(jobs) > 1} == {}
     assert board.duplicates == []

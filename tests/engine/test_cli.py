@@ -35,17 +35,23 @@ def jobpub(world: World, *args: str) -> Result:
 
 
 def current(world: World, posting_id: str = "data-analyst", **changes: Any) -> None:
-    world.write(posting_id, publish_at=TODAY - timedelta(days=1),
-                expires_at=TODAY + timedelta(days=60), **changes)
+    world.write(
+        posting_id,
+        publish_at=TODAY - timedelta(days=1),
+        expires_at=TODAY + timedelta(days=60),
+        **changes,
+    )
 
 
 def test_sync_status_plan_history(world: World) -> None:
     current(world)
     before = json.loads(jobpub(world, "plan", "--json").output)["actions"]
     assert [(a["posting"], a["board"], a["action"], a["reason"]) for a in before] == [
-        ("data-analyst", "fakeboard", "post", "publish_at reached")]
-    assert "post    data-analyst on fakeboard now: publish_at reached" in \
-        jobpub(world, "plan").output
+        ("data-analyst", "fakeboard", "post", "publish_at reached")
+    ]
+    assert (
+        "post    data-analyst on fakeboard now: publish_at reached" in jobpub(world, "plan").output
+    )
     synced = jobpub(world, "sync")
     assert synced.exit_code == 0, synced.output
     assert "data-analyst fakeboard: post posted" in synced.output
@@ -53,23 +59,45 @@ def test_sync_status_plan_history(world: World) -> None:
 
     status = json.loads(jobpub(world, "status", "--json").output)["listings"]
     assert [(s["posting"], s["board"], s["state"], s["board_id"], s["url"]) for s in status] == [
-        ("data-analyst", "fakeboard", "live", "1001", "https://fakeboard.test/jobs/1001")]
-    assert set(status[0]) == {"posting", "board", "state", "board_id", "url", "posted_at",
-                              "refreshed_at", "next_refresh_at", "expires_at", "last_error", "hold"}
+        ("data-analyst", "fakeboard", "live", "1001", "https://fakeboard.test/jobs/1001")
+    ]
+    assert set(status[0]) == {
+        "posting",
+        "board",
+        "state",
+        "board_id",
+        "url",
+        "posted_at",
+        "refreshed_at",
+        "next_refresh_at",
+        "expires_at",
+        "last_error",
+        "hold",
+    }
     assert status[0]["next_refresh_at"] is not None
 
     assert json.loads(jobpub(world, "plan", "--json").output) == {"actions": []}
     upcoming = json.loads(jobpub(world, "plan", "--json", "--upcoming").output)["actions"]
     assert [(a["action"], a["reason"]) for a in upcoming] == [
-        ("refresh", "refresh policy: every 7 days"), ("expire", "expires_at")]
+        ("refresh", "refresh policy: every 7 days"),
+        ("expire", "expires_at"),
+    ]
     again = jobpub(world, "sync")
     assert again.exit_code == 0 and "nothing to do" in again.output
 
     events = json.loads(jobpub(world, "history", "data-analyst", "--json").output)["events"]
     assert [(e["board"], e["action"], e["outcome"], e["http_status"]) for e in events] == [
-        ("fakeboard", "post", "ok", None)]
-    assert set(events[0]) == {"time", "board", "action", "outcome", "http_status", "detail",
-                              "actor"}
+        ("fakeboard", "post", "ok", None)
+    ]
+    assert set(events[0]) == {
+        "time",
+        "board",
+        "action",
+        "outcome",
+        "http_status",
+        "detail",
+        "actor",
+    }
     assert events[0]["actor"] == getpass.getuser()  # who ran the sync
     unknown = jobpub(world, "history", "nobody")
     assert unknown.exit_code == 1 and "no posting 'nobody'" in unknown.output
@@ -104,7 +132,8 @@ def test_queue_then_sync(world: World, tmp_path: Any) -> None:
     assert f"queued queued-job for fakeboard: publishes {later} 00:00" in queued.output
     plan = json.loads(jobpub(world, "plan", "--json", "--upcoming").output)["actions"]
     assert [(a["posting"], a["action"], a["due"][:10]) for a in plan] == [
-        ("queued-job", "post", later)]
+        ("queued-job", "post", later)
+    ]
     bad = jobpub(world, "queue", str(outside), "--board", "linkedin")
     assert bad.exit_code == 2 and "not among the posting's boards" in bad.output
 
@@ -122,17 +151,22 @@ def test_expire_holds_until_reopen(world: World) -> None:
     assert "nothing to do" in plan.output
     assert "held: data-analyst on fakeboard: closed by jobpub expire at " in plan.output
     assert "jobpub reopen data-analyst to publish again" in jobpub(world, "status").output
-    assert json.loads(jobpub(world, "status", "--json").output)["listings"][0]["hold"] \
-        .startswith("closed by jobpub expire at ")
+    assert json.loads(jobpub(world, "status", "--json").output)["listings"][0]["hold"].startswith(
+        "closed by jobpub expire at "
+    )
     assert jobpub(world, "sync").exit_code == 0 and world.board.live() == []
 
     reopened = jobpub(world, "reopen", "data-analyst")
     assert reopened.exit_code == 0 and "reopened data-analyst on fakeboard" in reopened.output
-    assert "post    data-analyst on fakeboard now: reopened by jobpub reopen" in \
-        jobpub(world, "plan").output
+    assert (
+        "post    data-analyst on fakeboard now: reopened by jobpub reopen"
+        in jobpub(world, "plan").output
+    )
     trail = json.loads(jobpub(world, "history", "data-analyst", "--json").output)["events"]
     assert [(e["action"], e["actor"]) for e in trail[-2:]] == [
-        ("expire", getpass.getuser()), ("reopen", getpass.getuser())]  # who did what
+        ("expire", getpass.getuser()),
+        ("reopen", getpass.getuser()),
+    ]  # who did what
     jobpub(world, "sync")
     assert [job["title"] for job in world.board.live()] == ["Senior Data Analyst"]
     assert jobpub(world, "reopen", "data-analyst").exit_code == 1  # nothing to reopen
@@ -154,19 +188,23 @@ def test_expire_with_a_board_the_posting_lacks_or_an_unknown_id(world: World) ->
     for board in ("Google", "linkedin"):
         bad = jobpub(world, "expire", "data-analyst", "--board", board)
         assert bad.exit_code == 2, bad.output
-        assert f"--board {board}: 'data-analyst' is not on that board (its boards: " \
-               "fakeboard)" in bad.output
+        assert (
+            f"--board {board}: 'data-analyst' is not on that board (its boards: "
+            "fakeboard)" in bad.output
+        )
     assert world.board.live() != []
     for command in ("expire", "reopen", "status", "history"):
         unknown = jobpub(world, command, "nobody")
         assert unknown.exit_code == 1 and "no posting 'nobody'" in unknown.output, command
 
 
-def test_expiring_a_queued_posting_cancels_its_scheduled_post(world: World,
-                                                              tmp_path: Path) -> None:
+def test_expiring_a_queued_posting_cancels_its_scheduled_post(world: World, tmp_path: Path) -> None:
     outside = tmp_path / "later.yaml"
-    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
-                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    outside.write_text(
+        world.write(
+            "later", publish_at=TODAY + timedelta(days=3), expires_at=TODAY + timedelta(days=60)
+        ).read_text()
+    )
     (world.postings / "later.yaml").unlink()
     assert jobpub(world, "queue", str(outside)).exit_code == 0
     again = jobpub(world, "queue", str(outside), "--at", str(TODAY + timedelta(days=5)))
@@ -178,12 +216,16 @@ def test_expiring_a_queued_posting_cancels_its_scheduled_post(world: World,
 
 
 def test_unreachable_ledger_is_a_config_error_without_the_password(world: World) -> None:
-    world.config_path.write_text(world.config_path.read_text().replace(
-        world.config.ledger, "postgresql+psycopg://jobpub:hunter2@127.0.0.1:1/nowhere"))
+    world.config_path.write_text(
+        world.config_path.read_text().replace(
+            world.config.ledger, "postgresql+psycopg://jobpub:hunter2@127.0.0.1:1/nowhere"
+        )
+    )
     result = jobpub(world, "status")
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "ledger: cannot open postgresql+psycopg://jobpub:***@127.0.0.1:1/nowhere" \
-        in result.output
+    assert (
+        "ledger: cannot open postgresql+psycopg://jobpub:***@127.0.0.1:1/nowhere" in result.output
+    )
     assert "hunter2" not in result.output
 
 
@@ -209,27 +251,29 @@ def test_a_ledger_failure_is_one_line_not_a_traceback(world: World, monkeypatch:
     from publisher.ledger import Ledger
 
     def down(self: Ledger, posting_id: str | None = None) -> None:
-        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("server closed the "
-                                                                      "connection\nmore"))
+        raise sqlalchemy.exc.OperationalError(
+            "SELECT", {}, Exception("server closed the connection\nmore")
+        )
 
     monkeypatch.setattr(Ledger, "listings", down)
     result = jobpub(world, "status")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "jobpub: ledger: server closed the connection (nothing recorded is lost" \
-        in result.output
+    assert "jobpub: ledger: server closed the connection (nothing recorded is lost" in result.output
 
 
 def test_queue_at_takes_times_as_posting_files_do(world: World, tmp_path: Path) -> None:
     outside = tmp_path / "later.yaml"
-    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
-                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    outside.write_text(
+        world.write(
+            "later", publish_at=TODAY + timedelta(days=3), expires_at=TODAY + timedelta(days=60)
+        ).read_text()
+    )
     (world.postings / "later.yaml").unlink()
     naive = jobpub(world, "queue", str(outside), "--at", f"{TODAY + timedelta(days=2)}T09:00:00")
     assert naive.exit_code == 2 and "no UTC offset; add one" in naive.output
     past = jobpub(world, "queue", str(outside), "--at", str(TODAY - timedelta(days=2)))
     assert past.exit_code == 2 and "is in the past" in past.output
-    ok = jobpub(world, "queue", str(outside), "--at",
-                f"{TODAY + timedelta(days=2)}T09:00:00-07:00")
+    ok = jobpub(world, "queue", str(outside), "--at", f"{TODAY + timedelta(days=2)}T09:00:00-07:00")
     assert ok.exit_code == 0, ok.output
 
 
@@ -238,9 +282,12 @@ def test_what_sync_status_and_history_say(world: World, tmp_path: Path) -> None:
 
     current(world)
     piped = jobpub(world, "sync")
-    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ data-analyst fakeboard: post posted "
-                     r"\(attempt 1, \d+\.\d\d s\)$",
-                     piped.output, re.M), piped.output
+    assert re.search(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ data-analyst fakeboard: post posted "
+        r"\(attempt 1, \d+\.\d\d s\)$",
+        piped.output,
+        re.M,
+    ), piped.output
     (world.postings / "data-analyst.yaml").write_text("title: [broken\n")
     held = jobpub(world, "sync")
     assert held.exit_code == 1
@@ -255,8 +302,11 @@ def test_what_sync_status_and_history_say(world: World, tmp_path: Path) -> None:
     assert history[0].split() == ["TIME", "BOARD", "ACTION", "RESULT", "DETAIL"]
 
     outside = tmp_path / "later.yaml"
-    outside.write_text(world.write("later", publish_at=TODAY + timedelta(days=3),
-                                   expires_at=TODAY + timedelta(days=60)).read_text())
+    outside.write_text(
+        world.write(
+            "later", publish_at=TODAY + timedelta(days=3), expires_at=TODAY + timedelta(days=60)
+        ).read_text()
+    )
     (world.postings / "later.yaml").unlink()
     jobpub(world, "queue", str(outside))
     status = jobpub(world, "status", "later")
@@ -275,8 +325,7 @@ def test_json_and_config_options_are_the_same_everywhere(world: World) -> None:
     assert "SECRETpublish" not in boards and "JOBPUB" not in boards.split("publish")[0][-3:]
 
 
-def test_archive_export_lists_every_revision_with_where_and_when_it_was_live(
-        world: World) -> None:
+def test_archive_export_lists_every_revision_with_where_and_when_it_was_live(world: World) -> None:
     current(world)
     assert jobpub(world, "sync").exit_code == 0
     world.clock.advance(days=2)
@@ -289,7 +338,9 @@ def test_archive_export_lists_every_revision_with_where_and_when_it_was_live(
     assert shown.exit_code == 0, shown.output
     rows = [json.loads(line) for line in shown.output.splitlines()]
     assert [(r["posting"], r["revision"], r["content"]["title"]) for r in rows] == [
-        ("data-analyst", 1, "Data Analyst"), ("data-analyst", 2, "Senior Data Analyst")]
+        ("data-analyst", 1, "Data Analyst"),
+        ("data-analyst", 2, "Senior Data Analyst"),
+    ]
     first, second = rows
     (board,) = first["live"]
     assert board["board"] == "fakeboard" and board["live_until"] == second["recorded_at"]

@@ -22,6 +22,8 @@ from tests.factories import NOW
 
 TODAY = date(2026, 11, 26)
 HOOK = "https://careers.example.com/hooks/jobpub"
+
+
 @pytest.fixture
 def hook(world: World, http: respx.MockRouter) -> respx.Route:
     world.config.boards["webhook"] = {"url": HOOK}
@@ -29,12 +31,15 @@ def hook(world: World, http: respx.MockRouter) -> respx.Route:
 
 
 def _sent(hook: respx.Route) -> list[tuple[str, str]]:
-    return [(json.loads(c.request.content)["action"], c.request.headers["Idempotency-Key"])
-            for c in hook.calls]
+    return [
+        (json.loads(c.request.content)["action"], c.request.headers["Idempotency-Key"])
+        for c in hook.calls
+    ]
 
 
 async def test_a_withdraw_taken_over_after_a_crash_is_sent_again(
-        world: World, hook: respx.Route) -> None:
+    world: World, hook: respx.Route
+) -> None:
     path = world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
     path.unlink()
@@ -43,22 +48,29 @@ async def test_a_withdraw_taken_over_after_a_crash_is_sent_again(
     result = await world.sync()
     assert any("sent again under the same key" in n for n in result.notes)
     ref = "jobpub-data-analyst-webhook"
-    assert _sent(hook) == [("publish", f"{ref}:post:r1:1"), ("withdraw", f"{ref}:expire:r1:1"),
-                           ("withdraw", f"{ref}:expire:r1:1")]
+    assert _sent(hook) == [
+        ("publish", f"{ref}:post:r1:1"),
+        ("withdraw", f"{ref}:expire:r1:1"),
+        ("withdraw", f"{ref}:expire:r1:1"),
+    ]
     assert world.listing(board="webhook").state == "expired"
     assert "reconcile" not in [e.action for e in world.ledger.history("data-analyst")]
 
 
 async def test_an_update_taken_over_goes_out_as_an_update_under_its_own_key(
-        world: World, hook: respx.Route) -> None:
+    world: World, hook: respx.Route
+) -> None:
     world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
     world.write(publish_at=TODAY, boards={"webhook": {}}, title="Senior Data Analyst")
     await world.crash()
     await world.sync()
     ref = "jobpub-data-analyst-webhook"
-    assert _sent(hook) == [("publish", f"{ref}:post:r1:1"), ("update", f"{ref}:update:r2:1"),
-                           ("update", f"{ref}:update:r2:1")]
+    assert _sent(hook) == [
+        ("publish", f"{ref}:post:r1:1"),
+        ("update", f"{ref}:update:r2:1"),
+        ("update", f"{ref}:update:r2:1"),
+    ]
     listing = world.listing(board="webhook")
     assert (listing.state, listing.revision) == ("live", 2)
 
@@ -75,17 +87,21 @@ async def test_a_manual_expire_twice_gets_two_keys(world: World, hook: respx.Rou
 
             conn.execute(listings.update().values(state="live"))
     ref = "jobpub-data-analyst-webhook"
-    assert _sent(hook)[1:] == [("withdraw", f"{ref}:expire:r1:1"),
-                               ("withdraw", f"{ref}:expire:r1:2")]
+    assert _sent(hook)[1:] == [
+        ("withdraw", f"{ref}:expire:r1:1"),
+        ("withdraw", f"{ref}:expire:r1:2"),
+    ]
 
 
 async def test_an_exception_inside_an_adapter_is_that_actions_outcome(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from publisher.adapter import Receipt
     from tests.fakeboard import FakeBoardAdapter
 
-    def careless(self: FakeBoardAdapter, response: httpx.Response, ref: str,
-                 known: Receipt | None = None) -> Receipt:  # an adapter with a bug
+    def careless(
+        self: FakeBoardAdapter, response: httpx.Response, ref: str, known: Receipt | None = None
+    ) -> Receipt:  # an adapter with a bug
         return Receipt(self.name, ref, board_id=response.json()["id"])
 
     monkeypatch.setattr(FakeBoardAdapter, "_receipt", careless)
@@ -102,20 +118,30 @@ async def test_an_exception_inside_an_adapter_is_that_actions_outcome(
     # The unknown outcome was looked up and found (the same content): not created again.
     assert len(world.board.jobs) == 3
     assert sorted(world.listing(p).state for p in ("one", "two", "three")) == ["live"] * 3
-    trails = {p: [(e.action, e.outcome, e.detail) for e in world.ledger.history(p)]
-              for p in ("one", "two", "three")}
+    trails = {
+        p: [(e.action, e.outcome, e.detail) for e in world.ledger.history(p)]
+        for p in ("one", "two", "three")
+    }
     broken = [p for p, trail in trails.items() if len(trail) > 1]
     assert len(broken) == 1
     assert trails[broken[0]][:2] == [
-        ("post", "retry", "KeyError in the fakeboard adapter; the board may have processed "
-                          "the call; retrying in " + trails[broken[0]][0][2].split("in ")[-1]),
-        ("reconcile", "ok", f"looked up jobpub-{broken[0]}-fakeboard: found on the board as "
-                            f"{world.listing(broken[0]).board_id}")]
+        (
+            "post",
+            "retry",
+            "KeyError in the fakeboard adapter; the board may have processed "
+            "the call; retrying in " + trails[broken[0]][0][2].split("in ")[-1],
+        ),
+        (
+            "reconcile",
+            "ok",
+            f"looked up jobpub-{broken[0]}-fakeboard: found on the board as "
+            f"{world.listing(broken[0]).board_id}",
+        ),
+    ]
     assert [c for c in world.board.calls if c[0] == "PUT"] == []
 
 
-async def test_file_boards_are_recorded_only_after_their_files_are_written(
-        world: World) -> None:
+async def test_file_boards_are_recorded_only_after_their_files_are_written(world: World) -> None:
     world.write(publish_at=TODAY, boards={"indeed_feed": {}})
     world.out.parent.mkdir(parents=True, exist_ok=True)
     world.out.write_text("not a folder")  # the output folder cannot be made
@@ -132,32 +158,42 @@ async def test_file_boards_are_recorded_only_after_their_files_are_written(
 
 
 async def test_an_indexing_batch_failing_partway_counts_the_calls_made(
-        world: World, http: respx.MockRouter, tmp_path: os.PathLike[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World,
+    http: respx.MockRouter,
+    tmp_path: os.PathLike[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from tests.adapters.test_google import _service_account
 
     monkeypatch.setenv("GOOGLE_SA", str(_service_account(tmp_path)))
     world.config.boards["google"].update(indexing=True, service_account_env="GOOGLE_SA")
     http.post("https://oauth2.googleapis.com/token").mock(
-        return_value=httpx.Response(200, json={"access_token": "ya29.test"}))
+        return_value=httpx.Response(200, json={"access_token": "ya29.test"})
+    )
     ping = http.post("https://indexing.googleapis.com/v3/urlNotifications:publish").mock(
-        side_effect=[httpx.Response(200, json={}), httpx.Response(500, text="backend error"),
-                     httpx.Response(200, json={})])
+        side_effect=[
+            httpx.Response(200, json={}),
+            httpx.Response(500, text="backend error"),
+            httpx.Response(200, json={}),
+        ]
+    )
     for name in ("one", "two"):
         world.write(name, publish_at=TODAY, boards={"google": {}})
     result = await world.sync()
-    assert "google: 1 page change(s) announced, then announcing failed" in " ".join(
-        result.notes)
+    assert "google: 1 page change(s) announced, then announcing failed" in " ".join(result.notes)
     assert world.ledger.quota_used("google", "2026-11-26") == 1
     await world.sync()  # only the one that failed goes again
     assert [json.loads(c.request.content)["url"] for c in ping.calls] == [
-        "https://jobs.example.com/one.html", "https://jobs.example.com/two.html",
-        "https://jobs.example.com/two.html"]
+        "https://jobs.example.com/one.html",
+        "https://jobs.example.com/two.html",
+        "https://jobs.example.com/two.html",
+    ]
     assert world.ledger.quota_used("google", "2026-11-26") == 2
 
 
 async def test_a_key_file_without_client_email_is_a_clear_auth_error(
-        world: World, tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.adapters.test_google import _service_account
 
     key = _service_account(tmp_path)
@@ -168,27 +204,40 @@ async def test_a_key_file_without_client_email_is_a_clear_auth_error(
     world.config.boards["google"].update(indexing=True, service_account_env="GOOGLE_SA")
     world.write(publish_at=TODAY, boards={"google": {}})
     result = await world.sync()
-    assert ("announcing failed (google: unusable service-account key file: KeyError)"
-            ) in " ".join(result.notes)
+    assert ("announcing failed (google: unusable service-account key file: KeyError)") in " ".join(
+        result.notes
+    )
 
 
-async def test_board_reasons_never_carry_a_secret(world: World,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  http: respx.MockRouter) -> None:
+async def test_board_reasons_never_carry_a_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch, http: respx.MockRouter
+) -> None:
     secret = "sk_live_0123456789abcdef"
     monkeypatch.setenv("FAKEBOARD_KEY", secret)
-    world.config_path.write_text(world.config_path.read_text().replace(
-        "[boards.fakeboard]\n", '[boards.fakeboard]\napi_key_env = "FAKEBOARD_KEY"\n'))
+    world.config_path.write_text(
+        world.config_path.read_text().replace(
+            "[boards.fakeboard]\n", '[boards.fakeboard]\napi_key_env = "FAKEBOARD_KEY"\n'
+        )
+    )
     world.config.boards["fakeboard"] = {"api_key_env": "FAKEBOARD_KEY"}
-    world.board.route.mock(side_effect=lambda request: httpx.Response(400, json={
-        "error": "bad request", "echo": {"authorization": request.headers["Authorization"],
-                                         "raw": f"key={secret}"}}))
+    world.board.route.mock(
+        side_effect=lambda request: httpx.Response(
+            400,
+            json={
+                "error": "bad request",
+                "echo": {"authorization": request.headers["Authorization"], "raw": f"key={secret}"},
+            },
+        )
+    )
     world.write(publish_at=TODAY)
     result = await world.sync()
     assert result.failed and secret not in str(result.failed)
     with world.ledger.engine.begin() as conn:
-        dump = "\n".join(str(tuple(row)) for table in ("events", "listings", "due_work")
-                         for row in conn.exec_driver_sql(f"SELECT * FROM {table}"))
+        dump = "\n".join(
+            str(tuple(row))
+            for table in ("events", "listings", "due_work")
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table}")
+        )
     assert secret not in dump and "[redacted]" in dump
     import publisher.engine_cli  # noqa: F401  (registers the engine's commands)
 
@@ -204,18 +253,41 @@ def test_a_batch_with_one_bad_outcome_records_the_rest(world: World) -> None:
     ledger.save_postings([(make_posting(id=p), "file", None, None) for p in ("a", "b")], NOW)
     ledger.add_listings([("a", "fakeboard", "ra"), ("b", "fakeboard", "rb")], NOW)
     rows = {r.posting_id: r for r in ledger.listings()}
-    ledger.enqueue([{"listing_id": r.id, "kind": "post", "reason": "new", "due_at": NOW,
-                     "ref": r.external_ref, "revision": 1, "version": 0}
-                    for r in rows.values()], [], NOW)
+    ledger.enqueue(
+        [
+            {
+                "listing_id": r.id,
+                "kind": "post",
+                "reason": "new",
+                "due_at": NOW,
+                "ref": r.external_ref,
+                "revision": 1,
+                "version": 0,
+            }
+            for r in rows.values()
+        ],
+        [],
+        NOW,
+    )
     claimed, _ = ledger.claim("me", NOW)
     work = {w.listing_id: w.id for w in claimed}
     bad_date = NOW.replace(tzinfo=None)  # the ledger refuses it (as an overflow would be)
-    notes = ledger.record([
-        Outcome(work[rows["a"].id], rows["a"].id,
-                {"state": "live", "board_id": "1", "posted_at": NOW}, {"state": "done"}),
-        Outcome(work[rows["b"].id], rows["b"].id,
+    notes = ledger.record(
+        [
+            Outcome(
+                work[rows["a"].id],
+                rows["a"].id,
+                {"state": "live", "board_id": "1", "posted_at": NOW},
+                {"state": "done"},
+            ),
+            Outcome(
+                work[rows["b"].id],
+                rows["b"].id,
                 {"state": "live", "board_id": "2", "posted_at": NOW, "expires_at": bad_date},
-                {"state": "done"})])
+                {"state": "done"},
+            ),
+        ]
+    )
     assert len(notes) == 1 and notes[0].startswith(f"listing #{rows['b'].id}: recorded partly")
     after = {r.posting_id: r for r in ledger.listings()}
     assert (after["a"].state, after["a"].board_id, after["a"].last_error) == ("live", "1", None)
@@ -224,8 +296,7 @@ def test_a_batch_with_one_bad_outcome_records_the_rest(world: World) -> None:
     assert ledger.claim("me", NOW + timedelta(hours=1)) == ([], [])  # nothing left running
 
 
-async def test_a_create_found_after_an_edit_is_brought_to_the_new_revision(
-        world: World) -> None:
+async def test_a_create_found_after_an_edit_is_brought_to_the_new_revision(world: World) -> None:
     """Found by the chaos test: a create stored under revision 1, its answer lost, then the
     posting edited: the lookup finds the job and the new title is sent, not dropped."""
     world.write(publish_at=TODAY)
@@ -235,15 +306,15 @@ async def test_a_create_found_after_an_edit_is_brought_to_the_new_revision(
     world.write(publish_at=TODAY, title="Senior Data Analyst")
     world.clock.advance(minutes=5)
     await world.sync()
-    assert [(j["id"], j["title"]) for j in world.board.live()] == [
-        ("1001", "Senior Data Analyst")]
+    assert [(j["id"], j["title"]) for j in world.board.live()] == [("1001", "Senior Data Analyst")]
     listing = world.listing()
     assert (listing.state, listing.board_id, listing.revision) == ("live", "1001", 2)
     assert world.board.calls[-2:] == [("GET", "/v1/jobs"), ("PUT", "/v1/jobs/1001")]
 
 
-async def test_a_manual_expire_that_must_wait_keeps_its_key(world: World,
-                                                           hook: respx.Route) -> None:
+async def test_a_manual_expire_that_must_wait_keeps_its_key(
+    world: World, hook: respx.Route
+) -> None:
     """The board answers 503 to jobpub expire's withdraw; the next sync sends the same unit
     of work again, under the same key (the plan continues it, never replaces it)."""
     world.write(publish_at=TODAY, boards={"webhook": {}})

@@ -62,8 +62,9 @@ async def test_400_fails_at_once_and_is_not_retried(world: World) -> None:
 
 
 @pytest.mark.parametrize("fault", ["timeout-after", "drop"])
-async def test_unknown_outcome_on_create_is_reconciled_not_reposted(world: World,
-                                                                    fault: str) -> None:
+async def test_unknown_outcome_on_create_is_reconciled_not_reposted(
+    world: World, fault: str
+) -> None:
     world.write(publish_at=TODAY)
     world.board.fail_next(fault)
     await world.sync()
@@ -71,7 +72,10 @@ async def test_unknown_outcome_on_create_is_reconciled_not_reposted(world: World
     assert len(world.board.jobs) == 1
     assert (world.listing().state, world.listing().board_id) == ("live", "1001")
     assert [(a, o) for a, o, _ in trail(world)] == [
-        ("post", "retry"), ("reconcile", "ok"), ("post", "ok")]
+        ("post", "retry"),
+        ("reconcile", "ok"),
+        ("post", "ok"),
+    ]
 
 
 async def test_connect_error_is_retried_without_lookup(world: World) -> None:
@@ -113,13 +117,14 @@ async def test_retries_exhausted_come_back_later_not_failed(world: World) -> Non
 #: Workers in another container with this host name (their own PID namespace), as this
 #: version and an earlier one name them: their process ids mean nothing here, so a pid that
 #: does not exist here says nothing about them.
-NEIGHBOURS = {"same-name-container": f"{socket.gethostname()}/0123456789ab:999999999",
-              "same-name-container-untagged": f"{socket.gethostname()}:999999999"}
+NEIGHBOURS = {
+    "same-name-container": f"{socket.gethostname()}/0123456789ab:999999999",
+    "same-name-container-untagged": f"{socket.gethostname()}:999999999",
+}
 
 
 @pytest.mark.parametrize("owner", ["dead-process", "other-host", *NEIGHBOURS])
-async def test_killed_between_call_and_ledger_write_is_reconciled(world: World,
-                                                                  owner: str) -> None:
+async def test_killed_between_call_and_ledger_write_is_reconciled(world: World, owner: str) -> None:
     world.write(publish_at=TODAY)
     await world.crash({"dead-process": DEAD, "other-host": "elsewhere:1", **NEIGHBOURS}[owner])
     assert len(world.board.jobs) == 1 and world.listing().state == "scheduled"
@@ -143,8 +148,9 @@ async def test_two_syncs_at_once_post_once(world: World) -> None:
     assert world.board.calls == [("POST", "/v1/jobs")]
 
 
-async def test_missing_credentials_skip_the_board(world: World,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_credentials_skip_the_board(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.config.boards["fakeboard"] = {"api_key_env": "FAKEBOARD_KEY"}
     monkeypatch.delenv("FAKEBOARD_KEY", raising=False)
     world.write(publish_at=TODAY)
@@ -196,22 +202,33 @@ async def test_concurrency_and_rate_limits_from_config(world: World) -> None:
 
 
 async def test_webhook_keys_are_one_per_change_and_repeats_reuse_them(
-        world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every unit of work has its own Idempotency-Key; only its retries repeat it."""
     monkeypatch.setenv("HOOK_SECRET", "hook-s3cret")
-    world.config.boards["webhook"] = {"url": "https://careers.example.com/hooks/jobpub",
-                                      "secret_env": "HOOK_SECRET"}
-    hook = http.post("https://careers.example.com/hooks/jobpub").mock(side_effect=[
-        httpx.ReadTimeout("read timed out"), httpx.Response(200, json={"id": "w-17"}),
-        *[httpx.Response(200, json={"id": "w-17"}) for _ in range(5)]])
+    world.config.boards["webhook"] = {
+        "url": "https://careers.example.com/hooks/jobpub",
+        "secret_env": "HOOK_SECRET",
+    }
+    hook = http.post("https://careers.example.com/hooks/jobpub").mock(
+        side_effect=[
+            httpx.ReadTimeout("read timed out"),
+            httpx.Response(200, json={"id": "w-17"}),
+            *[httpx.Response(200, json={"id": "w-17"}) for _ in range(5)],
+        ]
+    )
     path = world.write(publish_at=TODAY, boards={"webhook": {}})
     await world.sync()
     ref = "jobpub-data-analyst-webhook"
     assert (world.listing(board="webhook").state, world.listing(board="webhook").board_id) == (
-        "live", "w-17")
+        "live",
+        "w-17",
+    )
     # A webhook cannot be looked up: the unknown outcome is delivered again, same key.
     assert [(e.action, e.outcome) for e in world.ledger.history("data-analyst")] == [
-        ("post", "retry"), ("post", "ok")]
+        ("post", "retry"),
+        ("post", "ok"),
+    ]
 
     world.write(publish_at=TODAY, boards={"webhook": {}}, title="Senior Data Analyst")
     await world.sync()
@@ -226,15 +243,21 @@ async def test_webhook_keys_are_one_per_change_and_repeats_reuse_them(
     world.write(publish_at=TODAY, boards={"webhook": {}}, title="Lead Data Analyst")
     await world.sync()  # restored: published again, under a new key
 
-    sent = [(json.loads(c.request.content)["action"], c.request.headers["Idempotency-Key"])
-            for c in hook.calls]
-    assert sent == [("publish", f"{ref}:post:r1:1"), ("publish", f"{ref}:post:r1:1"),
-                    ("update", f"{ref}:update:r2:1"), ("update", f"{ref}:update:r3:2"),
-                    ("withdraw", f"{ref}:expire:r3:1"), ("publish", f"{ref}:post:r3:2")]
+    sent = [
+        (json.loads(c.request.content)["action"], c.request.headers["Idempotency-Key"])
+        for c in hook.calls
+    ]
+    assert sent == [
+        ("publish", f"{ref}:post:r1:1"),
+        ("publish", f"{ref}:post:r1:1"),
+        ("update", f"{ref}:update:r2:1"),
+        ("update", f"{ref}:update:r3:2"),
+        ("withdraw", f"{ref}:expire:r3:1"),
+        ("publish", f"{ref}:post:r3:2"),
+    ]
 
 
-async def test_retry_after_as_an_http_date(world: World,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_retry_after_as_an_http_date(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     from email.utils import format_datetime
 
     monkeypatch.setattr("publisher.clock.now", world.clock)  # the date is read against it
@@ -259,20 +282,27 @@ async def test_409_on_create_looks_the_listing_up_once(world: World) -> None:
     world.board.calls.clear()
     result = await world.sync(full=True)  # (a change behind the engine's back: a full plan)
     assert world.actions(result) == [("data-analyst", "fakeboard", "post", "done")]
-    assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs"),  # 409, found,
-                                 ("PUT", "/v1/jobs/1001")]  # its content is not known: sent
+    assert world.board.calls == [
+        ("POST", "/v1/jobs"),
+        ("GET", "/v1/jobs"),  # 409, found,
+        ("PUT", "/v1/jobs/1001"),
+    ]  # its content is not known: sent
     assert len(world.board.jobs) == 1 and world.listing().board_id == "1001"
 
     world.write("other", publish_at=TODAY)  # a 409 that is not ours: one lookup, then failed
     world.board.fail_next("409", "ok", "409")
     failed = await world.sync()
     assert world.actions(failed) == [("other", "fakeboard", "post", "failed")]
-    assert world.board.calls[-3:] == [("POST", "/v1/jobs"), ("GET", "/v1/jobs"),
-                                      ("POST", "/v1/jobs")]
+    assert world.board.calls[-3:] == [
+        ("POST", "/v1/jobs"),
+        ("GET", "/v1/jobs"),
+        ("POST", "/v1/jobs"),
+    ]
 
 
 async def test_an_unexpected_exception_fails_the_action_logged_and_a_create_is_looked_up(
-        world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A bug after the board took a create (here: building its outcome) fails the action
     with its traceback logged, and marks the create so that it is looked up, never resent."""
     world.write(publish_at=TODAY)
@@ -295,7 +325,8 @@ async def test_an_unexpected_exception_fails_the_action_logged_and_a_create_is_l
 
 
 async def test_an_adapter_answering_neither_receipt_nor_error_is_an_unknown_outcome(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.write(publish_at=TODAY)
     adapter = type(world.engine().adapter("fakeboard"))
     real = adapter.publish
@@ -310,6 +341,8 @@ async def test_an_adapter_answering_neither_receipt_nor_error_is_an_unknown_outc
     assert world.listing().state == "live" and len(world.board.jobs) == 1
     assert world.board.calls == [("POST", "/v1/jobs"), ("GET", "/v1/jobs")]
     trail = [e.detail for e in world.ledger.history("data-analyst")]
-    assert trail[0].startswith("the fakeboard adapter answered a dict, neither a receipt nor "
-                               "an error; the board may have processed it; retrying in ")
+    assert trail[0].startswith(
+        "the fakeboard adapter answered a dict, neither a receipt nor "
+        "an error; the board may have processed it; retrying in "
+    )
     assert trail[1] == "looked up jobpub-data-analyst-fakeboard: found on the board as 1001"

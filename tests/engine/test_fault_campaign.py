@@ -14,7 +14,8 @@ from tests.bench.fault_campaign import campaign
 
 
 def test_the_fault_campaign_loses_nothing_and_duplicates_nothing(
-        postgres_url: str, tmp_path: Path, http: respx.MockRouter) -> None:
+    postgres_url: str, tmp_path: Path, http: respx.MockRouter
+) -> None:
     http.route(host="127.0.0.1").pass_through()  # the emulator, from the children only
     report = campaign(tmp_path, postgres_url, postings=100, faults=0.2, kills=3, pauses=3)
     print(report.table())

@@ -22,15 +22,15 @@ POSTINGS = ("data-analyst", "ux-writer", "store-manager")
 
 
 def one_at_a_time(world: World) -> None:
-    world.config = world.config.model_copy(update={"limits": {
-        "fakeboard": Limits(concurrency=1)}})
+    world.config = world.config.model_copy(update={"limits": {"fakeboard": Limits(concurrency=1)}})
 
 
 async def stopped_while_calling(world: World, grace: float) -> list[str]:
     """``run`` until the board is answering its first call, then asked to stop."""
     engine, stop, said = world.engine(), asyncio.Event(), []
-    running = asyncio.create_task(serve(engine, 60, lambda result: None, stop, grace=grace,
-                                        say=said.append))
+    running = asyncio.create_task(
+        serve(engine, 60, lambda result: None, stop, grace=grace, say=said.append)
+    )
     async with asyncio.timeout(10):
         while world.board.in_flight == 0:
             await asyncio.sleep(0.005)
@@ -40,8 +40,7 @@ async def stopped_while_calling(world: World, grace: float) -> list[str]:
     return said
 
 
-async def test_a_stop_lets_the_call_in_flight_finish_and_gives_back_the_rest(
-        world: World) -> None:
+async def test_a_stop_lets_the_call_in_flight_finish_and_gives_back_the_rest(world: World) -> None:
     for posting in POSTINGS:
         world.write(posting, publish_at=None)
     one_at_a_time(world)
@@ -63,26 +62,29 @@ async def test_a_stop_lets_the_call_in_flight_finish_and_gives_back_the_rest(
 
 
 async def test_calls_still_running_after_the_grace_period_are_taken_over_at_once(
-        world: World) -> None:
+    world: World,
+) -> None:
     world.write(publish_at=None)
     world.board.latency = 30
     said = await stopped_while_calling(world, grace=0.2)
-    assert said[-1] == "stopping: 1 call(s) cut short after 0.2 s; another worker takes " \
+    assert (
+        said[-1] == "stopping: 1 call(s) cut short after 0.2 s; another worker takes "
         "them over and reconciles them first"
+    )
     (work,) = world.ledger.open_work().values()
     assert work.state == "running" and work.lease_until is not None
     assert work.lease_until < world.clock()  # no waiting for the lease to run out
 
     world.board.latency = 0
     after = await world.sync()  # at the same moment: taken over, looked up, then created
-    assert any(n.startswith(f"took over interrupted work #{work.id} (post)")
-               for n in after.notes)
+    assert any(n.startswith(f"took over interrupted work #{work.id} (post)") for n in after.notes)
     assert world.board.calls[-2:] == [("GET", "/v1/jobs"), ("POST", "/v1/jobs")]
     assert world.listing().state == "live" and len(world.board.live()) == 1
 
 
 async def test_after_downtime_expiries_go_first_and_a_missed_refresh_runs_once(
-        world: World) -> None:
+    world: World,
+) -> None:
     world.write("data-analyst", publish_at=None, expires_at=date(2026, 12, 15))
     world.write("ux-writer", publish_at=None)
     await world.sync()
@@ -90,9 +92,11 @@ async def test_after_downtime_expiries_go_first_and_a_missed_refresh_runs_once(
     before = len(world.board.calls)
     world.clock.advance(days=25)  # down from Nov 26 to Dec 21: refreshes due Dec 3 and 10
     back = await world.sync()
-    assert world.actions(back) == [("data-analyst", "fakeboard", "expire", "done"),
-                                   ("store-manager", "fakeboard", "post", "done"),
-                                   ("ux-writer", "fakeboard", "refresh", "done")]
+    assert world.actions(back) == [
+        ("data-analyst", "fakeboard", "expire", "done"),
+        ("store-manager", "fakeboard", "post", "done"),
+        ("ux-writer", "fakeboard", "refresh", "done"),
+    ]
     assert world.board.calls[before][0] == "DELETE"  # the expiry went out first
     assert world.listing("ux-writer").refresh_count == 1
     assert (await world.sync()).outcomes == []  # not a burst of the refreshes missed
@@ -101,7 +105,8 @@ async def test_after_downtime_expiries_go_first_and_a_missed_refresh_runs_once(
     world.clock.advance(days=1, minutes=1)
     assert world.actions(await world.sync()) == [  # (store-manager: a week after its post)
         ("store-manager", "fakeboard", "refresh", "done"),
-        ("ux-writer", "fakeboard", "refresh", "done")]
+        ("ux-writer", "fakeboard", "refresh", "done"),
+    ]
 
 
 async def test_status_shows_each_workers_heartbeat(world: World) -> None:
@@ -135,7 +140,8 @@ def test_a_worker_that_stops_beating_is_shown_silent(world: World) -> None:
 
 
 async def test_a_worker_claims_a_little_at_a_time_and_still_does_everything_due(
-        world: World) -> None:
+    world: World,
+) -> None:
     for posting in (*POSTINGS, "night-nurse", "line-cook"):
         world.write(posting, publish_at=None)
     claims = []
@@ -157,7 +163,8 @@ async def test_a_worker_claims_a_little_at_a_time_and_still_does_everything_due(
 
 
 async def test_a_plan_continues_work_another_worker_queued_and_does_not_cancel_it(
-        world: World) -> None:
+    world: World,
+) -> None:
     """Found by the fault campaign: a second worker planning before the first claimed its
     queued update cancelled it (the listing's expiry to come superseded it), and the next
     plan queued it again — six times over for some listings."""
@@ -171,11 +178,17 @@ async def test_a_plan_continues_work_another_worker_queued_and_does_not_cancel_i
         engine._queue_due(engine.load([world.postings], lazy=True), SyncResult(), False)
     (work,) = world.ledger.open_work().values()
     assert (work.kind, work.idempotency_key) == (
-        "update", "jobpub-data-analyst-fakeboard:update:r2:1")
+        "update",
+        "jobpub-data-analyst-fakeboard:update:r2:1",
+    )
     from sqlalchemy import func, select
 
     from publisher.tables import due_work
 
     with world.ledger.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(due_work)
-                            .where(due_work.c.state == "cancelled")).scalar_one() == 0
+        assert (
+            conn.execute(
+                select(func.count()).select_from(due_work).where(due_work.c.state == "cancelled")
+            ).scalar_one()
+            == 0
+        )

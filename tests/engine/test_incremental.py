@@ -52,21 +52,27 @@ def mutate(world: World, rng: random.Random, today: date) -> str:
         world.board.fail_next(rng.choice(["503", "400", "429:1", "timeout-after"]))
         return "a board fault"
     publish = today + timedelta(days=rng.randint(-5, 6))
-    world.write(posting, publish_at=publish,
-                expires_at=publish + timedelta(days=rng.randint(3, 40)),
-                boards=rng.choice(BOARDS), title=rng.choice(["Data Analyst", "Analyst II"]))
+    world.write(
+        posting,
+        publish_at=publish,
+        expires_at=publish + timedelta(days=rng.randint(3, 40)),
+        boards=rng.choice(BOARDS),
+        title=rng.choice(["Data Analyst", "Analyst II"]),
+    )
     return f"write {posting}"
 
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_incremental_and_full_plans_agree_on_randomized_ledgers(
-        world: World, seed: int) -> None:
+    world: World, seed: int
+) -> None:
     rng = random.Random(seed)
     for step in range(40):
         what = mutate(world, rng, world.clock().date())
         if rng.random() < 0.5:
-            world.clock.advance(**rng.choice([{"minutes": 7}, {"hours": 5}, {"days": 1},
-                                              {"days": 8}, {"days": 20}]))
+            world.clock.advance(
+                **rng.choice([{"minutes": 7}, {"hours": 5}, {"days": 1}, {"days": 8}, {"days": 20}])
+            )
         incremental, full = both_plans(world)
         assert incremental == full, f"seed {seed}, step {step} ({what})"
         await world.sync()
@@ -74,7 +80,8 @@ async def test_incremental_and_full_plans_agree_on_randomized_ledgers(
 
 
 async def test_an_untouched_posting_is_neither_read_nor_planned(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for posting in IDS[:4]:
         world.write(posting, publish_at=None)
     await world.sync()
@@ -95,8 +102,9 @@ async def test_an_untouched_posting_is_neither_read_nor_planned(
     assert read == []  # the three others: not one content read back
 
 
-async def test_a_file_unchanged_by_its_stat_is_not_read(world: World,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_file_unchanged_by_its_stat_is_not_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
     import time
 
@@ -160,16 +168,36 @@ def test_a_next_due_time_is_written_only_when_it_says_something_new() -> None:
     later, earlier = now + timedelta(days=7), now - timedelta(days=1)
 
     def row(listing_id: int, stored: datetime | None) -> ListingRow:
-        return ListingRow(listing_id, f"job-{listing_id}", "fakeboard", "live", "ref",
-                          version=3, next_due_at=stored)
+        return ListingRow(
+            listing_id,
+            f"job-{listing_id}",
+            "fakeboard",
+            "live",
+            "ref",
+            version=3,
+            next_due_at=stored,
+        )
 
     def refresh(listing_id: int, due: datetime) -> Action:
         return Action(f"job-{listing_id}", "fakeboard", "refresh", "policy", due, listing_id)
 
-    rows = [row(1, earlier), row(2, REPLAN), row(3, later), row(4, later), row(5, None),
-            row(6, later), row(7, NEVER)]
-    actions = [refresh(1, now), refresh(2, earlier), refresh(3, later),
-               refresh(4, later + timedelta(days=1)), refresh(5, later), refresh(6, now)]
+    rows = [
+        row(1, earlier),
+        row(2, REPLAN),
+        row(3, later),
+        row(4, later),
+        row(5, None),
+        row(6, later),
+        row(7, NEVER),
+    ]
+    actions = [
+        refresh(1, now),
+        refresh(2, earlier),
+        refresh(3, later),
+        refresh(4, later + timedelta(days=1)),
+        refresh(5, later),
+        refresh(6, now),
+    ]
     assert next_due(rows, actions, now) == [
         (4, 3, later + timedelta(days=1)),  # a new time
         (5, 3, later),  # nothing stored
@@ -178,7 +206,8 @@ def test_a_next_due_time_is_written_only_when_it_says_something_new() -> None:
 
 
 async def test_the_ticks_queries_use_their_indexes_after_analyze(
-        board: FakeBoard, clock: FakeClock, tmp_path: Path) -> None:
+    board: FakeBoard, clock: FakeClock, tmp_path: Path
+) -> None:
     """SQLite's planner, given statistics (ANALYZE), may prefer a full scan — of the table
     or of an index — on a small or skewed table; a tick's queries must stay index searches,
     or its cost follows the ledger's size again. Checked with the statistics of a ledger of
@@ -197,17 +226,22 @@ async def test_the_ticks_queries_use_their_indexes_after_analyze(
     clock.advance(days=8)  # and refreshes due
     with world.ledger.engine.begin() as conn:
         conn.execute(sa.text("ANALYZE"))
-        for index, stat in (("ix_listings_next_due", "1000000 500000"),
-                            ("ix_listings_board", "1000000 250000"),
-                            ("ix_listings_state", "1000000 1000000"),
-                            ("sqlite_autoindex_listings_1", "1000000 1 1")):
-            conn.execute(sa.text("UPDATE sqlite_stat1 SET stat = :stat WHERE idx = :index"),
-                         {"stat": stat, "index": index})
+        for index, stat in (
+            ("ix_listings_next_due", "1000000 500000"),
+            ("ix_listings_board", "1000000 250000"),
+            ("ix_listings_state", "1000000 1000000"),
+            ("sqlite_autoindex_listings_1", "1000000 1 1"),
+        ):
+            conn.execute(
+                sa.text("UPDATE sqlite_stat1 SET stat = :stat WHERE idx = :index"),
+                {"stat": stat, "index": index},
+            )
         conn.execute(sa.text("ANALYZE sqlite_schema"))  # the planner reads them again
     seen: list[tuple[str, object]] = []
 
-    def keep(conn: object, cursor: object, statement: str, params: object, context: object,
-             many: bool) -> None:
+    def keep(
+        conn: object, cursor: object, statement: str, params: object, context: object, many: bool
+    ) -> None:
         if not many and statement.lstrip().upper().startswith(("SELECT", "UPDATE", "WITH")):
             seen.append((statement, params))
 
@@ -223,14 +257,19 @@ async def test_the_ticks_queries_use_their_indexes_after_analyze(
     with world.ledger.engine.connect() as conn:
         for statement, params in seen:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-            scans += [(" ".join(statement.split()), row[-1]) for row in plan
-                      if row[-1].startswith("SCAN ") and "ix_postings_files" not in row[-1]
-                      and any(t in row[-1] for t in ("due_work", "listings", "postings"))]
+            scans += [
+                (" ".join(statement.split()), row[-1])
+                for row in plan
+                if row[-1].startswith("SCAN ")
+                and "ix_postings_files" not in row[-1]
+                and any(t in row[-1] for t in ("due_work", "listings", "postings"))
+            ]
     assert scans == [], "\n".join(map(str, scans))
 
 
 async def test_syncs_leave_the_garbage_collector_as_they_found_it(
-        board: FakeBoard, clock: FakeClock, tmp_path: Path) -> None:
+    board: FakeBoard, clock: FakeClock, tmp_path: Path
+) -> None:
     """A sync quiets the cyclic GC while it runs; two syncs overlapping in one process
     (started and ended in either order) leave its thresholds and frozen objects as they
     were."""

@@ -14,8 +14,7 @@ from tests.indeeddouble import API, IndeedDouble
 
 
 @pytest.fixture
-def indeed(http: respx.MockRouter, world: World,
-           monkeypatch: pytest.MonkeyPatch) -> IndeedDouble:
+def indeed(http: respx.MockRouter, world: World, monkeypatch: pytest.MonkeyPatch) -> IndeedDouble:
     double = IndeedDouble()
     http.route(url__startswith=API).mock(side_effect=double.handle)
     for name, value in double.env.items():
@@ -24,8 +23,7 @@ def indeed(http: respx.MockRouter, world: World,
     return double
 
 
-async def test_post_update_with_a_new_id_then_expire(world: World,
-                                                     indeed: IndeedDouble) -> None:
+async def test_post_update_with_a_new_id_then_expire(world: World, indeed: IndeedDouble) -> None:
     ref = "jobpub-data-analyst-indeed"
     world.write(boards={"indeed": {}}, publish_at=date(2026, 11, 26))
     indeed.fail_next("timeout-after")  # Indeed took it; the answer was lost
@@ -35,8 +33,7 @@ async def test_post_update_with_a_new_id_then_expire(world: World,
     assert indeed.open_refs() == {ref: 1} and len(indeed.bodies) == 2  # sent again: upsert
 
     indeed.new_ids = True  # e.g. reactivated past 30 days: Indeed hands out a new id
-    world.write(boards={"indeed": {}}, publish_at=date(2026, 11, 26),
-                title="Senior Data Analyst")
+    world.write(boards={"indeed": {}}, publish_at=date(2026, 11, 26), title="Senior Data Analyst")
     await world.sync()
     assert world.listing(board="indeed").board_id == "sp-2"  # the latest id is kept
     assert indeed.content(ref) == "Senior Data Analyst"

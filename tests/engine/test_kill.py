@@ -60,8 +60,12 @@ class Board:
             def do_POST(self) -> None:
                 board.calls.append("POST")
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                job = {"id": str(1001 + len(board.jobs)), "status": "open",
-                       "url": "http://127.0.0.1/jobs", **body}
+                job = {
+                    "id": str(1001 + len(board.jobs)),
+                    "status": "open",
+                    "url": "http://127.0.0.1/jobs",
+                    **body,
+                }
                 board.jobs[job["id"]] = job
                 board.created.set()
                 board.release.wait(30)
@@ -70,8 +74,9 @@ class Board:
             def do_GET(self) -> None:
                 board.calls.append("GET")
                 ref = parse_qs(urlparse(self.path).query).get("external_ref", [""])[0]
-                self._answer(200, {"jobs": [j for j in board.jobs.values()
-                                            if j["external_ref"] == ref]})
+                self._answer(
+                    200, {"jobs": [j for j in board.jobs.values() if j["external_ref"] == ref]}
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -92,13 +97,23 @@ def local_board(http: respx.MockRouter) -> Iterator[Board]:
 
 def test_sigkill_between_board_call_and_ledger_write(world: World, local_board: Board) -> None:
     config = world.config_path.read_text().replace(
-        "[boards.fakeboard]\n", f'[boards.fakeboard]\nbase_url = "{local_board.url}"\n')
+        "[boards.fakeboard]\n", f'[boards.fakeboard]\nbase_url = "{local_board.url}"\n'
+    )
     world.config_path.write_text(config)
     world.write(publish_at=TODAY - timedelta(days=1), expires_at=TODAY + timedelta(days=30))
-    env = {**os.environ, "JOBPUB_CONFIG": str(world.config_path), "PYTHONPATH": str(ROOT),
-           "JOBPUB_TEST_NOW": world.clock.now.isoformat()}  # the child's fake clock
-    child = subprocess.Popen([sys.executable, "-c", CHILD, "sync"], env=env, cwd=world.root,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "JOBPUB_CONFIG": str(world.config_path),
+        "PYTHONPATH": str(ROOT),
+        "JOBPUB_TEST_NOW": world.clock.now.isoformat(),
+    }  # the child's fake clock
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, "sync"],
+        env=env,
+        cwd=world.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert local_board.created.wait(60), child.stdout.read() if child.stdout else ""
         child.send_signal(signal.SIGKILL)  # the board has it; the ledger never hears
@@ -116,7 +131,9 @@ def test_sigkill_between_board_call_and_ledger_write(world: World, local_board: 
     listing = world.listing()
     assert (listing.state, listing.board_id) == ("live", "1001")
     assert [(e.action, e.outcome) for e in world.ledger.history("data-analyst")] == [
-        ("reconcile", "ok"), ("post", "ok")]
+        ("reconcile", "ok"),
+        ("post", "ok"),
+    ]
 
 
 async def _sync(engine: Engine) -> SyncResult:

@@ -21,8 +21,7 @@ REF = "jobpub-data-analyst-linkedin"
 
 
 @pytest.fixture
-def li(http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
-       world: World) -> LinkedInDouble:
+def li(http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, world: World) -> LinkedInDouble:
     monkeypatch.setenv("LINKEDIN_CLIENT_ID", "client-77")
     monkeypatch.setenv("LINKEDIN_CLIENT_SECRET", "linkedin-secret-value-9")
     double = LinkedInDouble()
@@ -33,8 +32,13 @@ def li(http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
 
 
 def post(world: World, posting_id: str = "data-analyst", **changes: object) -> None:
-    world.write(posting_id, boards={"linkedin": {}}, publish_at=date(2026, 11, 26),
-                expires_at=date(2027, 8, 31), **changes)
+    world.write(
+        posting_id,
+        boards={"linkedin": {}},
+        publish_at=date(2026, 11, 26),
+        expires_at=date(2027, 8, 31),
+        **changes,
+    )
 
 
 async def poll_due(world: World) -> None:
@@ -47,20 +51,25 @@ def ops(double: LinkedInDouble) -> list[str]:
     return [e["jobPostingOperationType"] for call in double.calls for e in call["elements"]]
 
 
-async def test_post_update_renew_close(world: World, li: LinkedInDouble,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+async def test_post_update_renew_close(
+    world: World, li: LinkedInDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
     li.slow = 2
     post(world)
     _summary(await world.sync())
-    assert [line for line in capsys.readouterr().out.splitlines()
-            if not line.startswith("wrote ")][:3] == [
+    assert [line for line in capsys.readouterr().out.splitlines() if not line.startswith("wrote ")][
+        :3
+    ] == [
         "BOARD           ACTION     DONE  WAITING  RETRY LATER  FAILED",
         "linkedin        post          0        1            0       0",
-        "WAITING: taken by the board, which confirms later; later syncs ask it"]
+        "WAITING: taken by the board, which confirms later; later syncs ask it",
+    ]
     listing = world.listing(board="linkedin")
     (work,) = world.ledger.open_work().values()
-    assert listing.state == ListingState.PENDING and work.task_id == \
-        "urn:li:simpleJobPostingTask:1-abc"
+    assert (
+        listing.state == ListingState.PENDING
+        and work.task_id == "urn:li:simpleJobPostingTask:1-abc"
+    )
     assert work.due_at == world.clock.now + timedelta(minutes=5)  # LinkedIn: check after 5 min
     assert work.task_until == world.clock.now + timedelta(days=30)
     for polls in (1, 2):  # in progress twice: still pending, polls further apart each time
@@ -100,7 +109,8 @@ async def test_post_update_renew_close(world: World, li: LinkedInDouble,
 
 
 async def test_a_dropped_answer_to_a_stored_create_makes_no_second_job(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     li.fail_next("timeout-after")  # LinkedIn took the batch; its answer never came
     result = await world.sync()
@@ -120,7 +130,8 @@ async def test_a_dropped_answer_to_a_stored_create_makes_no_second_job(
 
 
 async def test_a_create_that_never_arrived_is_made_after_the_probe_fails(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     li.fail_next("502")  # a gateway error: LinkedIn may or may not have the job
     await world.sync()
@@ -135,7 +146,8 @@ async def test_a_create_that_never_arrived_is_made_after_the_probe_fails(
 
 
 async def test_a_run_killed_after_submitting_is_probed_never_resent(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     await world.crash()  # submitted, then killed before the task id was recorded
     assert li.calls and world.ledger.open_work()  # the work is left running
@@ -151,11 +163,17 @@ async def test_a_run_killed_after_submitting_is_probed_never_resent(
 
 
 async def test_many_postings_go_in_batches_of_at_most_100_jobs(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     for n in range(45):  # 45 postings x 3 locations = 135 jobs
-        post(world, f"job-{n:02d}", locations=[
-            {"country": "US", "city": city, "region": region}
-            for city, region in (("Denver", "CO"), ("Boise", "ID"), ("Austin", "TX"))])
+        post(
+            world,
+            f"job-{n:02d}",
+            locations=[
+                {"country": "US", "city": city, "region": region}
+                for city, region in (("Denver", "CO"), ("Boise", "ID"), ("Austin", "TX"))
+            ],
+        )
     await world.sync()
     sizes = [len(call["elements"]) for call in li.calls]
     assert sum(sizes) == 135 and max(sizes) <= 100 and len(sizes) == 2
@@ -168,7 +186,8 @@ async def test_many_postings_go_in_batches_of_at_most_100_jobs(
 
 
 async def test_a_task_never_finished_is_given_up_after_its_lifetime(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     li.slow = 10_000
     post(world)
     await world.sync()
@@ -191,25 +210,32 @@ async def test_a_task_never_finished_is_given_up_after_its_lifetime(
     assert li.created() == {REF: 1}
 
 
-async def test_an_expired_token_is_refreshed_once(world: World, li: LinkedInDouble,
-                                                  http: respx.MockRouter) -> None:
+async def test_an_expired_token_is_refreshed_once(
+    world: World, li: LinkedInDouble, http: respx.MockRouter
+) -> None:
     post(world)
     li.fail_next("401")  # 65602: the token expired
     await world.sync()
     await poll_due(world)
     # 2 tokens in the first run (the refused one, then a new one), 1 in the polling run
     assert li.tokens == 3 and world.listing(board="linkedin").state == ListingState.LIVE
-    assert not any("token-" in e.detail or "linkedin-secret" in e.detail
-                   for e in world.ledger.history("data-analyst"))
+    assert not any(
+        "token-" in e.detail or "linkedin-secret" in e.detail
+        for e in world.ledger.history("data-analyst")
+    )
     token_calls = [c for c in http.calls if str(c.request.url) == TOKEN_URL]
     assert len(token_calls) == 3 and all(
-        b"client_secret=linkedin-secret-value-9" in c.request.content for c in token_calls)
+        b"client_secret=linkedin-secret-value-9" in c.request.content for c in token_calls
+    )
 
 
-async def test_a_location_dropped_by_an_edit_closes_its_job(world: World,
-                                                            li: LinkedInDouble) -> None:
-    two = [{"country": "US", "city": "Denver", "region": "CO"},
-           {"country": "US", "city": "Boise", "region": "ID"}]
+async def test_a_location_dropped_by_an_edit_closes_its_job(
+    world: World, li: LinkedInDouble
+) -> None:
+    two = [
+        {"country": "US", "city": "Denver", "region": "CO"},
+        {"country": "US", "city": "Boise", "region": "ID"},
+    ]
     post(world, locations=two)
     await world.sync()
     await poll_due(world)
@@ -228,7 +254,8 @@ async def test_a_location_dropped_by_an_edit_closes_its_job(world: World,
 
 
 async def test_a_linkedin_job_closed_on_linkedin_is_expired_not_failed(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     await world.sync()
     world.clock.advance(minutes=6)
@@ -243,12 +270,13 @@ async def test_a_linkedin_job_closed_on_linkedin_is_expired_not_failed(
     assert world.listing(board="linkedin").state == ListingState.EXPIRED
     assert world.ledger.failing() == 0
     assert world.ledger.history("data-analyst")[-1].detail == (
-        f"already closed on the board (Job {REF} is not among open jobs): counted as withdrawn")
-
+        f"already closed on the board (Job {REF} is not among open jobs): counted as withdrawn"
+    )
 
 
 async def test_a_batch_refused_for_now_goes_again_by_the_one_retry_policy(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     """A batch board's call is retried as a single call is: waiting what Retry-After says,
     with a retry event per element, then settled element by element."""
     post(world)
@@ -258,12 +286,14 @@ async def test_a_batch_refused_for_now_goes_again_by_the_one_retry_policy(
     trail = [(e.outcome, e.detail) for e in world.ledger.history("data-analyst")]
     assert trail[-3:-1] == [
         ("retry", f'{{"error":"{REASON} (503)"}}; retrying in 3.0 s'),
-        ("retry", f'{{"error":"{REASON} (429)"}}; retrying in 7.0 s')]
+        ("retry", f'{{"error":"{REASON} (429)"}}; retrying in 7.0 s'),
+    ]
     assert ops(li) == ["CREATE"]
 
 
 async def test_a_batch_board_told_to_wait_long_comes_back_then(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     li.fail_next("429:900")  # longer than a worker is held: back to the ledger
     await world.sync()
@@ -273,7 +303,8 @@ async def test_a_batch_board_told_to_wait_long_comes_back_then(
 
 
 async def test_each_element_of_a_batch_has_its_own_ok_event(
-        world: World, li: LinkedInDouble) -> None:
+    world: World, li: LinkedInDouble
+) -> None:
     post(world)
     post(world, "data-engineer")
     await world.sync()

@@ -46,8 +46,12 @@ class Server:
 
             def _serve(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = httpx.Request(self.command, f"https://api.linkedin.com{self.path}",
-                                        headers=dict(self.headers), content=body)
+                request = httpx.Request(
+                    self.command,
+                    f"https://api.linkedin.com{self.path}",
+                    headers=dict(self.headers),
+                    content=body,
+                )
                 response = asyncio.run(server.double.handle(request))
                 if server.hold and server.hold in self.path:
                     server.holding.set()
@@ -78,20 +82,32 @@ def server(http: respx.MockRouter, world: World) -> Iterator[Server]:
     http.route(host="127.0.0.1").pass_through()  # the loopback board only
     config = world.config_path.read_text() + (
         f'\n[boards.linkedin]\nbase_url = "{made.url}"\n'
-        f'token_url = "{made.url}/oauth/v2/accessToken"\norganization = "2414183"\n')
+        f'token_url = "{made.url}/oauth/v2/accessToken"\norganization = "2414183"\n'
+    )
     world.config_path.write_text(config)
-    world.write(boards={"linkedin": {}}, publish_at=date(2026, 11, 26),
-                expires_at=date(2027, 3, 31))
+    world.write(
+        boards={"linkedin": {}}, publish_at=date(2026, 11, 26), expires_at=date(2027, 3, 31)
+    )
     yield made
     made.close()
 
 
 def start(world: World, now: datetime) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "JOBPUB_CONFIG": str(world.config_path), "PYTHONPATH": str(ROOT),
-           "JOBPUB_TEST_NOW": now.isoformat(), "LINKEDIN_CLIENT_ID": "client-77",
-           "LINKEDIN_CLIENT_SECRET": "linkedin-secret-value-9"}
-    return subprocess.Popen([sys.executable, "-c", CHILD, "sync"], env=env, cwd=world.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "JOBPUB_CONFIG": str(world.config_path),
+        "PYTHONPATH": str(ROOT),
+        "JOBPUB_TEST_NOW": now.isoformat(),
+        "LINKEDIN_CLIENT_ID": "client-77",
+        "LINKEDIN_CLIENT_SECRET": "linkedin-secret-value-9",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, "sync"],
+        env=env,
+        cwd=world.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def run(world: World, now: datetime) -> str:

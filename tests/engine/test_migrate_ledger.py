@@ -24,14 +24,17 @@ from tests.fakeboard import FakeBoard
 def rows(url: str) -> dict[str, list[tuple[object, ...]]]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        found = {t.name: [tuple(r) for r in conn.execute(
-            sa.select(t).order_by(*t.primary_key.columns))] for t in metadata.sorted_tables}
+        found = {
+            t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+            for t in metadata.sorted_tables
+        }
     engine.dispose()
     return found
 
 
-async def test_a_moved_ledger_carries_on_where_it_was(ledger_url: str, clock: FakeClock,
-                                                      board: FakeBoard, tmp_path: Path) -> None:
+async def test_a_moved_ledger_carries_on_where_it_was(
+    ledger_url: str, clock: FakeClock, board: FakeBoard, tmp_path: Path
+) -> None:
     source = f"sqlite:///{tmp_path}/source.db"
     world = World(tmp_path / "project", source, clock, board)
     world.write("data-analyst")
@@ -71,17 +74,31 @@ def test_a_busy_ledger_and_passwords(tmp_path: Path, clock: FakeClock) -> None:
     connect(source).dispose()  # a ledger at the current schema
     engine = sa.create_engine(source)  # (foreign keys unchecked: only the lease matters)
     with engine.begin() as conn:
-        conn.execute(insert(due_work).values(
-            listing_id=1, kind="post", reason="test", due_at=clock.now, state="running",
-            created_at=clock.now,
-            attempts=1, idempotency_key="k", lease_owner="host:1",
-            lease_until=clock.now + timedelta(days=3650)))
+        conn.execute(
+            insert(due_work).values(
+                listing_id=1,
+                kind="post",
+                reason="test",
+                due_at=clock.now,
+                state="running",
+                created_at=clock.now,
+                attempts=1,
+                idempotency_key="k",
+                lease_owner="host:1",
+                lease_until=clock.now + timedelta(days=3650),
+            )
+        )
     engine.dispose()
     busy = CliRunner().invoke(cli, ["migrate-ledger", source, f"sqlite:///{tmp_path}/t.db"])
     assert busy.exit_code == 2 and "stop jobpub run / sync first" in busy.output
-    secret = CliRunner().invoke(cli, [
-        "migrate-ledger", f"sqlite:///{tmp_path}/missing.db",
-        "postgresql+psycopg://jobpub:hunter2-secret@127.0.0.1:1/none"])
+    secret = CliRunner().invoke(
+        cli,
+        [
+            "migrate-ledger",
+            f"sqlite:///{tmp_path}/missing.db",
+            "postgresql+psycopg://jobpub:hunter2-secret@127.0.0.1:1/none",
+        ],
+    )
     assert secret.exit_code == 2 and "hunter2-secret" not in secret.output
 
 

@@ -58,8 +58,9 @@ class Mailbox:
 
 
 @pytest.fixture
-def channels(world: World, http: respx.MockRouter,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Receiver, Mailbox]]:
+def channels(
+    world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Receiver, Mailbox]]:
     receiver, mailbox = Receiver(), Mailbox()
     with socket.socket() as probe:  # (the controller checks its port by connecting to it)
         probe.bind(("127.0.0.1", 0))
@@ -68,16 +69,26 @@ def channels(world: World, http: respx.MockRouter,
     smtp.start()
     http.route(host="127.0.0.1").pass_through()  # the local receiver only
     monkeypatch.setenv("JOBPUB_HOOK_URL", receiver.url)
-    world.config = world.config.model_copy(update={"notify": Notify(
-        webhook_url_env="JOBPUB_HOOK_URL", smtp_host="127.0.0.1", smtp_port=smtp.port,
-        smtp_starttls=False, email_from="jobpub@example.com", email_to=["hr@example.com"])})
+    world.config = world.config.model_copy(
+        update={
+            "notify": Notify(
+                webhook_url_env="JOBPUB_HOOK_URL",
+                smtp_host="127.0.0.1",
+                smtp_port=smtp.port,
+                smtp_starttls=False,
+                email_from="jobpub@example.com",
+                email_to=["hr@example.com"],
+            )
+        }
+    )
     yield receiver, mailbox
     smtp.stop()
     receiver.server.shutdown()
 
 
 async def test_a_failed_listing_is_announced_once_until_it_ends(
-        world: World, channels: tuple[Receiver, Mailbox]) -> None:
+    world: World, channels: tuple[Receiver, Mailbox]
+) -> None:
     receiver, mailbox = channels
     world.write(publish_at=None)
     world.board.fail_next("400")
@@ -103,7 +114,8 @@ async def test_a_failed_listing_is_announced_once_until_it_ends(
 
 
 async def test_a_board_refusing_credentials_is_one_incident(
-        world: World, channels: tuple[Receiver, Mailbox]) -> None:
+    world: World, channels: tuple[Receiver, Mailbox]
+) -> None:
     receiver, _ = channels
     for posting in ("data-analyst", "ux-writer", "store-manager"):
         world.write(posting, publish_at=None)
@@ -115,12 +127,13 @@ async def test_a_board_refusing_credentials_is_one_incident(
 
 
 async def test_a_message_no_channel_took_is_sent_next_run(
-        world: World, channels: tuple[Receiver, Mailbox],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, channels: tuple[Receiver, Mailbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver, mailbox = channels
     assert world.config.notify.webhook_url_env
-    world.config = world.config.model_copy(update={"notify": world.config.notify.model_copy(
-        update={"smtp_host": None})})  # the webhook alone
+    world.config = world.config.model_copy(
+        update={"notify": world.config.notify.model_copy(update={"smtp_host": None})}
+    )  # the webhook alone
     monkeypatch.setenv("JOBPUB_HOOK_URL", receiver.url.replace("127.0.0.1:", "127.0.0.1:1"))
     world.write(publish_at=None)
     world.board.fail_next("400")
@@ -134,7 +147,8 @@ async def test_a_message_no_channel_took_is_sent_next_run(
 
 
 async def test_work_stuck_past_its_lease_is_announced_when_taken_over(
-        world: World, channels: tuple[Receiver, Mailbox]) -> None:
+    world: World, channels: tuple[Receiver, Mailbox]
+) -> None:
     receiver, _ = channels
     world.write(publish_at=None)
     await world.crash(owner="worker-7.example.com:4242")  # another host: alive, as far as known
@@ -144,7 +158,9 @@ async def test_work_stuck_past_its_lease_is_announced_when_taken_over(
     late = await world.sync()
     assert [(d.action, d.state) for d in late.outcomes] == [("post", "done")]
     (text,) = receiver.texts()
-    assert "post of data-analyst on fakeboard was stuck past its lease (held by " \
+    assert (
+        "post of data-analyst on fakeboard was stuck past its lease (held by "
         "worker-7.example.com:4242) and was taken over" in text
+    )
     await world.sync()
     assert len(receiver.texts()) == 1  # one incident, told once; it has ended

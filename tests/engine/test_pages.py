@@ -23,9 +23,17 @@ FEEDS = {"indeed_feed": {}, "google": {}}
 async def test_unchanged_feeds_stay_byte_identical(world: World) -> None:
     world.write(publish_at=TODAY, boards=FEEDS)
     first = await world.sync()
-    assert first.written == {"google": ["assets/filter.js", "assets/site.css", "index.html",
-                                        "jobs.atom", "jobs/data-analyst.html", "sitemap.xml"],
-                             "indeed_feed": ["feeds/indeed.xml"]}
+    assert first.written == {
+        "google": [
+            "assets/filter.js",
+            "assets/site.css",
+            "index.html",
+            "jobs.atom",
+            "jobs/data-analyst.html",
+            "sitemap.xml",
+        ],
+        "indeed_feed": ["feeds/indeed.xml"],
+    }
     feed = world.out / "feeds/indeed.xml"
     before, stamp = feed.read_bytes(), feed.stat().st_mtime_ns
     built = ElementTree.fromstring(before).findtext("lastBuildDate")
@@ -52,8 +60,10 @@ async def test_unchanged_feeds_stay_byte_identical(world: World) -> None:
 
 async def test_feed_refresh_moves_the_updated_date(world: World) -> None:
     world.write(publish_at=TODAY, expires_at=date(2027, 3, 31), boards={"jooble_feed": {}})
-    world.config.boards["jooble_feed"] = {"job_url": "https://jobs.example.com/{id}",
-                                          "output_dir": str(world.out)}
+    world.config.boards["jooble_feed"] = {
+        "job_url": "https://jobs.example.com/{id}",
+        "output_dir": str(world.out),
+    }
     await world.sync()
     world.clock.advance(days=30)
     refreshed = await world.sync()
@@ -64,18 +74,22 @@ async def test_feed_refresh_moves_the_updated_date(world: World) -> None:
 
 
 @pytest.fixture
-def indexing(world: World, http: respx.MockRouter, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> respx.Route:
+def indexing(
+    world: World, http: respx.MockRouter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> respx.Route:
     monkeypatch.setenv("GOOGLE_SA", str(_service_account(tmp_path)))
     world.config.boards["google"].update(indexing=True, service_account_env="GOOGLE_SA")
     http.post("https://oauth2.googleapis.com/token").mock(
-        return_value=httpx.Response(200, json={"access_token": "ya29.test", "expires_in": 3600}))
+        return_value=httpx.Response(200, json={"access_token": "ya29.test", "expires_in": 3600})
+    )
     return http.post("https://indexing.googleapis.com/v3/urlNotifications:publish").mock(
-        return_value=httpx.Response(200, json={}))
+        return_value=httpx.Response(200, json={})
+    )
 
 
-async def test_indexing_quota_is_counted_per_pacific_day(world: World,
-                                                         indexing: respx.Route) -> None:
+async def test_indexing_quota_is_counted_per_pacific_day(
+    world: World, indexing: respx.Route
+) -> None:
     world.ledger.use_quota("google", "2026-11-26", 199)  # 1 call left today (Pacific)
     world.write("one", publish_at=TODAY, boards={"google": {}})
     world.write("two", publish_at=TODAY, boards={"google": {}})
@@ -92,8 +106,10 @@ async def test_indexing_quota_is_counted_per_pacific_day(world: World,
     await world.sync()
     assert indexing.call_count == 2
     sent = [json.loads(c.request.content) for c in indexing.calls]
-    assert sent == [{"url": "https://jobs.example.com/one.html", "type": "URL_UPDATED"},
-                    {"url": "https://jobs.example.com/two.html", "type": "URL_UPDATED"}]
+    assert sent == [
+        {"url": "https://jobs.example.com/one.html", "type": "URL_UPDATED"},
+        {"url": "https://jobs.example.com/two.html", "type": "URL_UPDATED"},
+    ]
     assert world.ledger.quota_used("google", "2026-11-27") == 1
     assert (await world.sync()).notes == []  # nothing left to announce
 
@@ -104,9 +120,13 @@ async def test_expired_page_is_announced_as_deleted(world: World, indexing: resp
     path.unlink()
     await world.sync()
     assert [json.loads(c.request.content)["type"] for c in indexing.calls] == [
-        "URL_UPDATED", "URL_DELETED"]
+        "URL_UPDATED",
+        "URL_DELETED",
+    ]
     assert [(e.action, e.detail) for e in world.ledger.history("data-analyst")][-1] == (
-        "expire", "announced (removed)")
+        "expire",
+        "announced (removed)",
+    )
 
 
 async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:
@@ -118,7 +138,8 @@ async def test_feed_and_page_boards_open_no_http_client(world: World) -> None:
 
 
 async def test_preview_prints_what_sync_wrote_with_local_dates(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import re
 
     from click.testing import CliRunner
@@ -131,8 +152,9 @@ async def test_preview_prints_what_sync_wrote_with_local_dates(
     await world.sync()
 
     def preview(board: str) -> str:
-        result = CliRunner().invoke(cli, ["--config", str(world.config_path), "preview",
-                                          str(path), "--board", board])
+        result = CliRunner().invoke(
+            cli, ["--config", str(world.config_path), "preview", str(path), "--board", board]
+        )
         assert result.exit_code == 0, result.output
         return result.output
 
@@ -152,15 +174,17 @@ def test_jooble_dates_are_the_postings_days() -> None:
     from tests.factories import make_posting
 
     posting = make_posting(expires_at=date(2027, 5, 31), timezone="America/Denver")
-    item = FeedItem(posting, datetime.fromisoformat("2026-12-01T03:00:00+00:00"),
-                    posting.expiry_time())
+    item = FeedItem(
+        posting, datetime.fromisoformat("2026-12-01T03:00:00+00:00"), posting.expiry_time()
+    )
     (content,) = adapter_for("jooble_feed").render_files([item], [], item.posted_at).values()
     assert b"<expire><![CDATA[31.05.2027]]></expire>" in content
     assert b"<pubdate><![CDATA[30.11.2026]]></pubdate>" in content  # 20:00 in Denver
 
 
 async def test_a_board_is_rendered_only_when_what_it_shows_changed(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import publisher.engine
     from publisher.pages import write_board_files
 
@@ -201,7 +225,8 @@ async def test_a_board_is_rendered_only_when_what_it_shows_changed(
 
 
 def test_descriptions_are_rendered_once_and_kept_by_content_hash(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from publisher import render
 
     markdown = "## Duties\n\n- Build *dashboards*\n"
@@ -215,8 +240,11 @@ def test_descriptions_are_rendered_once_and_kept_by_content_hash(
             raise AssertionError("rendered again")
 
         monkeypatch.setattr(render, "_md", no_rendering)
-        assert render.markdown_html(markdown) == first == \
-            "<h2>Duties</h2>\n<ul>\n<li>Build <em>dashboards</em></li>\n</ul>\n"
+        assert (
+            render.markdown_html(markdown)
+            == first
+            == "<h2>Duties</h2>\n<ul>\n<li>Build <em>dashboards</em></li>\n</ul>\n"
+        )
         with pytest.raises(AssertionError, match="rendered again"):
             render.markdown_html(markdown + "- and reports\n")  # new content is rendered
         (tmp_path / "cache/html.sqlite3").write_bytes(b"not a database")

@@ -31,7 +31,8 @@ from tests.engine.procs import CHILD, Project
 from tests.factories import NOW, ROOT
 
 #: The child of procs.CHILD, which stops itself (SIGSTOP) once at JOBPUB_TEST_PAUSE.
-PAUSING = """
+PAUSING = (
+    """
 import os, signal
 point = os.environ["JOBPUB_TEST_PAUSE"]
 paused = []
@@ -66,7 +67,9 @@ else:  # "sent": the board has processed the first request; its answer is not re
             stop()
         return response
     http._Guarded.handle_async_request = answered
-""" + CHILD
+"""
+    + CHILD
+)
 
 BOARDS = """\
 [engine]
@@ -108,9 +111,14 @@ def _events(url: str) -> list[tuple[str, str, str, str]]:
     engine = connect(url)
     try:
         with engine.begin() as conn:
-            return [tuple(r) for r in conn.execute(sa.select(
-                events.c.posting_id, events.c.action, events.c.outcome, events.c.detail)
-                .order_by(events.c.id))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(
+                        events.c.posting_id, events.c.action, events.c.outcome, events.c.detail
+                    ).order_by(events.c.id)
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -118,10 +126,20 @@ def _events(url: str) -> list[tuple[str, str, str, str]]:
 @pytest.mark.parametrize("run", range(3))
 @pytest.mark.parametrize("point", ["claimed", "checked", "sent"])
 def test_a_worker_paused_past_its_lease_changes_nothing(
-        point: str, run: int, ledger_url: str, tmp_path: Path, board: BoardServer) -> None:
-    project = Project(tmp_path / "project", ledger_url, board.url, NOW, env=board.env(),
-                      boards=BOARDS.format(tables=board.config().replace(
-                          "[boards.linkedin]\n", '[boards.linkedin]\norganization = "2414183"\n')))
+    point: str, run: int, ledger_url: str, tmp_path: Path, board: BoardServer
+) -> None:
+    project = Project(
+        tmp_path / "project",
+        ledger_url,
+        board.url,
+        NOW,
+        env=board.env(),
+        boards=BOARDS.format(
+            tables=board.config().replace(
+                "[boards.linkedin]\n", '[boards.linkedin]\norganization = "2414183"\n'
+            )
+        ),
+    )
     project.write("zr-job", boards=("ziprecruiter",), title="Analyst v1")
     project.write("hook-job", boards=("webhook",), title="Planner v1")
     project.write("hook-end", boards=("webhook",), title="Closer v1")
@@ -132,12 +150,23 @@ def test_a_worker_paused_past_its_lease_changes_nothing(
     project.write("zr-job", boards=("ziprecruiter",), title="Analyst v2")
     project.write("hook-job", boards=("webhook",), title="Planner v2")
     project.write("hook-end", boards=("webhook",), title="Closer v1", status="closed")
-    env = {**os.environ, **project.env, "JOBPUB_CONFIG": str(project.config),
-           "PYTHONPATH": str(ROOT), "JOBPUB_TEST_NOW": project.now.isoformat(),
-           "JOBPUB_TEST_T0": repr(project.t0), "JOBPUB_TEST_JUMPS": str(project.jumps),
-           "JOBPUB_TEST_PAUSE": point}
-    a = subprocess.Popen([sys.executable, "-c", PAUSING, "sync"], env=env, cwd=project.root,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        **project.env,
+        "JOBPUB_CONFIG": str(project.config),
+        "PYTHONPATH": str(ROOT),
+        "JOBPUB_TEST_NOW": project.now.isoformat(),
+        "JOBPUB_TEST_T0": repr(project.t0),
+        "JOBPUB_TEST_JUMPS": str(project.jumps),
+        "JOBPUB_TEST_PAUSE": point,
+    }
+    a = subprocess.Popen(
+        [sys.executable, "-c", PAUSING, "sync"],
+        env=env,
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _stopped(a.pid):
@@ -161,16 +190,22 @@ def test_a_worker_paused_past_its_lease_changes_nothing(
     assert board.linkedin.open_refs() == {LI_REF: 1}
     assert board.ziprecruiter.creates == [ZR_REF]
     assert board.ziprecruiter.content(ZR_REF) == "Analyst v3"  # the newest content
-    hook, end = board.receivers["jobpub-hook-job-webhook"], board.receivers[
-        "jobpub-hook-end-webhook"]
+    hook, end = (
+        board.receivers["jobpub-hook-job-webhook"],
+        board.receivers["jobpub-hook-end-webhook"],
+    )
     assert hook.open and hook.posting["title"] == "Planner v3"
     assert not end.open
     assert board.duplicates == []  # no change applied twice under two keys
     keys = [key for _, key in hook.applied]
     assert len(keys) == len(set(keys)) == 3  # publish, v2, v3: A's v2 key was B's
     states = {(p, b): s for (p, b), s in _states(ledger_url).items()}
-    assert states == {("li-job", "linkedin"): "live", ("zr-job", "ziprecruiter"): "live",
-                      ("hook-job", "webhook"): "live", ("hook-end", "webhook"): "expired"}
+    assert states == {
+        ("li-job", "linkedin"): "live",
+        ("zr-job", "ziprecruiter"): "live",
+        ("hook-job", "webhook"): "live",
+        ("hook-end", "webhook"): "expired",
+    }
     stale = [e for e in _events(ledger_url) if e[2] == "stale"]
     assert stale and all("not recorded" in e[3] for e in stale), stale
 
@@ -181,8 +216,12 @@ def _states(url: str) -> dict[tuple[str, str], str]:
     engine = connect(url)
     try:
         with engine.begin() as conn:
-            return {(p, b): s for p, b, s in conn.execute(sa.select(
-                listings.c.posting_id, listings.c.board, listings.c.state))}
+            return {
+                (p, b): s
+                for p, b, s in conn.execute(
+                    sa.select(listings.c.posting_id, listings.c.board, listings.c.state)
+                )
+            }
     finally:
         engine.dispose()
 
@@ -200,8 +239,9 @@ deadline = 11
 """
 
 
-def test_a_sync_slower_than_its_lease_keeps_its_work(ledger_url: str, tmp_path: Path,
-                                                     http: respx.MockRouter) -> None:
+def test_a_sync_slower_than_its_lease_keeps_its_work(
+    ledger_url: str, tmp_path: Path, http: respx.MockRouter
+) -> None:
     """A board answering after 9 s, one call at a time: the first sync's four calls take
     ~36 s, twice its 18-second lease. A second sync started after the lease would have ended
     finds nothing to take over (the first renews its leases while it runs): every change
@@ -209,8 +249,9 @@ def test_a_sync_slower_than_its_lease_keeps_its_work(ledger_url: str, tmp_path: 
     http.route(host="127.0.0.1").pass_through()
     board = BoardServer(latency=9.0)
     try:
-        project = Project(tmp_path / "project", ledger_url, board.url, NOW,
-                          boards=SLOW.format(url=board.url))
+        project = Project(
+            tmp_path / "project", ledger_url, board.url, NOW, boards=SLOW.format(url=board.url)
+        )
         for n in range(4):
             project.write(f"slow-{n}", boards=("webhook",), title=f"Planner {n}")
         first = project.start("sync")
@@ -223,6 +264,7 @@ def test_a_sync_slower_than_its_lease_keeps_its_work(ledger_url: str, tmp_path: 
     finally:
         board.close()
     assert [r.key for r in board.requests if r.path == "/hook"] == [
-        f"jobpub-slow-{n}-webhook:post:r1:1" for n in range(4)]
+        f"jobpub-slow-{n}-webhook:post:r1:1" for n in range(4)
+    ]
     assert board.duplicates == []
     assert _states(ledger_url) == {(f"slow-{n}", "webhook"): "live" for n in range(4)}

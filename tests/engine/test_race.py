@@ -12,8 +12,9 @@ from tests.engine.race import race
 from tests.factories import NOW
 
 
-def test_concurrent_syncs_create_each_posting_once(ledger_url: str, tmp_path: Path,
-                                                    http: respx.MockRouter) -> None:
+def test_concurrent_syncs_create_each_posting_once(
+    ledger_url: str, tmp_path: Path, http: respx.MockRouter
+) -> None:
     http.route(host="127.0.0.1").pass_through()  # only the loopback board, from children
     result = race(tmp_path / "project", ledger_url, NOW, existing=500, rounds=30)
     assert result.failed_runs == []

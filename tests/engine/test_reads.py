@@ -42,7 +42,8 @@ def writing(world: World) -> Iterator[sqlite3.Connection]:
 
 
 async def test_status_and_history_answer_while_a_sync_writes(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("publisher.clock.now", world.clock)
     world.write(publish_at=date(2026, 11, 26))
     await world.sync()

@@ -54,7 +54,8 @@ def test_an_id_is_streamed_only_when_one_plain_line_gives_it() -> None:
 
 
 async def test_a_streamed_first_sync_posts_what_a_whole_one_would(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Valid postings are posted once each; a file another file claims the id of, a name
     two files share and an invalid file are held, with the findings a whole validation
     gives; the next sync has nothing to do."""
@@ -63,43 +64,55 @@ async def test_a_streamed_first_sync_posts_what_a_whole_one_would(
     path = world.postings / "job-07.yaml"
     path.write_text(path.read_text().replace("id: job-07", "id: 'job-07'"))
     (world.postings / "copy.yaml").write_text(  # claims job-03's id
-        (world.postings / "job-03.yaml").read_text())
+        (world.postings / "job-03.yaml").read_text()
+    )
     (world.postings / "sub").mkdir()
     (world.postings / "sub/job-05.yaml").write_text(  # a second file named job-05
-        (world.postings / "job-05.yaml").read_text())
+        (world.postings / "job-05.yaml").read_text()
+    )
     broken = world.postings / "job-04.yaml"
     broken.write_text(broken.read_text().replace("currency: USD", "currency: XYZ"))
     shares = _shares(monkeypatch)
     result = await world.sync()
     assert len(shares) > 3  # streamed in shares, not recorded at once
     expected = sorted(f"job-{n:02d}" for n in range(30) if n not in (3, 4, 5))
-    assert sorted(p for p, board, action, state in world.actions(result)
-                  if (board, action, state) == ("fakeboard", "post", "done")) == expected
+    assert (
+        sorted(
+            p
+            for p, board, action, state in world.actions(result)
+            if (board, action, state) == ("fakeboard", "post", "done")
+        )
+        == expected
+    )
     refs = Counter(job["external_ref"] for job in world.board.live())
     assert sorted(refs) == [f"jobpub-{p}-fakeboard" for p in expected]
     assert set(refs.values()) == {1}
-    whole = validate_module.validate_paths([world.postings], world.config,
-                                           RuleContext.of(world.config, NOW,
-                                                          expired_is_error=False))
-    assert [(f.file, f.rule) for f in result.findings] == \
-        [(f.file, f.rule) for f in whole.findings]
+    whole = validate_module.validate_paths(
+        [world.postings], world.config, RuleContext.of(world.config, NOW, expired_is_error=False)
+    )
+    assert [(f.file, f.rule) for f in result.findings] == [(f.file, f.rule) for f in whole.findings]
     assert {f.rule for f in result.findings if f.severity == "error"} == {
-        "duplicate-id", "id-mismatch", "schema"}
+        "duplicate-id",
+        "id-mismatch",
+        "schema",
+    }
     assert {r.posting_id for r in world.ledger.listings()} >= set(expected)
-    assert not {r.posting_id for r in world.ledger.listings()} & {
-        "job-03", "job-04", "job-05"}
+    assert not {r.posting_id for r in world.ledger.listings()} & {"job-03", "job-04", "job-05"}
     with world.ledger.engine.connect() as conn:
         from sqlalchemy import select
 
         from publisher.tables import postings
 
-        assert conn.execute(select(postings.c.id).where(
-            postings.c.plan_pending.is_not(None))).all() == []
+        assert (
+            conn.execute(select(postings.c.id).where(postings.c.plan_pending.is_not(None))).all()
+            == []
+        )
     assert (await world.sync()).outcomes == []
 
 
 async def test_board_calls_start_before_the_last_share_is_recorded(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(12):
         world.write(f"job-{n:02d}", publish_at=None)
     original = Ledger.save_postings
@@ -135,7 +148,8 @@ async def test_a_streamed_sync_takes_over_none_of_its_own_work(world: World) -> 
 
 
 async def test_a_cancelled_streamed_sync_loses_nothing_and_posts_nothing_twice(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(15):
         world.write(f"job-{n:02d}", publish_at=None)
     world.board.latency = 1.0  # no call ends before the cancel
@@ -165,8 +179,7 @@ async def test_a_cancelled_streamed_sync_loses_nothing_and_posts_nothing_twice(
 
         from publisher.tables import due_work
 
-        running = conn.execute(select(due_work.c.id).where(
-            due_work.c.state == "running")).all()
+        running = conn.execute(select(due_work.c.id).where(due_work.c.state == "running")).all()
     assert 0 < len(running) <= 6  # the calls cut short (4 at a time): their outcome unknown
     world.clock.advance(minutes=6)  # their lease lapses; the shares' work not started went
     result = await world.sync()  # back at once, the third share was never planned

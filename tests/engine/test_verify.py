@@ -41,20 +41,25 @@ def closed_on_the_board(world: World, posting: str) -> str:
 
 def test_a_listing_the_board_dropped_is_reported_then_repaired(world: World) -> None:
     posted(world)
-    assert jobpub(world, "verify").output.splitlines()[-1] == \
-        "checked live listings: fakeboard 3; 0 missing"
+    assert (
+        jobpub(world, "verify").output.splitlines()[-1]
+        == "checked live listings: fakeboard 3; 0 missing"
+    )
     ref = closed_on_the_board(world, "ux-writer")
 
     found = jobpub(world, "verify")
     assert found.exit_code == 1
-    assert f"MISSING ux-writer on fakeboard ({ref}): live in the ledger, not on the board; " \
+    assert (
+        f"MISSING ux-writer on fakeboard ({ref}): live in the ledger, not on the board; "
         "jobpub verify --repair puts it back" in found.output
+    )
     assert "not checked google: cannot be queried by reference" in found.output
     assert world.listing("ux-writer").state == "live"  # reported only
 
     repaired = json.loads(jobpub(world, "verify", "--repair", "--json").output)
-    assert repaired["missing"] == [{"posting": "ux-writer", "board": "fakeboard",
-                                    "external_ref": ref, "repaired": True}]
+    assert repaired["missing"] == [
+        {"posting": "ux-writer", "board": "fakeboard", "external_ref": ref, "repaired": True}
+    ]
     assert repaired["checked"] == {"fakeboard": 3}
     assert world.listing("ux-writer").state == "scheduled"
     history = jobpub(world, "history", "ux-writer", "--json").output
@@ -67,14 +72,17 @@ def test_a_listing_the_board_dropped_is_reported_then_repaired(world: World) -> 
 
 
 def test_drift_is_announced_once_and_closed_when_repaired(
-        world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver = Receiver()
     http.route(host="127.0.0.1").pass_through()
     monkeypatch.setenv("JOBPUB_HOOK_URL", receiver.url)
-    world.config_path.write_text(world.config_path.read_text()
-                                 + '\n[notify]\nwebhook_url_env = "JOBPUB_HOOK_URL"\n')
-    world.config = world.config.model_copy(update={"notify": Notify(
-        webhook_url_env="JOBPUB_HOOK_URL")})
+    world.config_path.write_text(
+        world.config_path.read_text() + '\n[notify]\nwebhook_url_env = "JOBPUB_HOOK_URL"\n'
+    )
+    world.config = world.config.model_copy(
+        update={"notify": Notify(webhook_url_env="JOBPUB_HOOK_URL")}
+    )
     posted(world)
     closed_on_the_board(world, "store-manager")
     assert jobpub(world, "verify").exit_code == 1
@@ -90,8 +98,7 @@ def test_drift_is_announced_once_and_closed_when_repaired(
     receiver.server.shutdown()
 
 
-def test_listings_with_work_open_and_failed_lookups_are_not_judged(
-        world: World) -> None:
+def test_listings_with_work_open_and_failed_lookups_are_not_judged(world: World) -> None:
     posted(world)
     closed_on_the_board(world, "data-analyst")
     world.write("data-analyst", publish_at=None, title="Senior Data Analyst")

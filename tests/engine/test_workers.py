@@ -19,7 +19,8 @@ BOARDS = ("ziprecruiter", "webhook")
 
 
 def test_three_workers_on_postgresql_post_everything_once_despite_kills_and_faults(
-        postgres_url: str, tmp_path: Path, http: respx.MockRouter) -> None:
+    postgres_url: str, tmp_path: Path, http: respx.MockRouter
+) -> None:
     http.route(host="127.0.0.1").pass_through()  # the emulator, from the children only
     board = BoardServer(faults=0.10, seed=16, hold_seconds=1.5, latency=0.005)
     fleet = Fleet(tmp_path / "project", postgres_url, board, postings=500, boards=BOARDS)
@@ -60,6 +61,16 @@ def test_three_workers_on_postgresql_post_everything_once_despite_kills_and_faul
     assert all(faults.get(kind, 0) > 10 for kind in ("429", "503", "hold", "reset")), faults
     actions = [line for line in fleet.log_lines() if line["event"] == "action"]
     assert {tuple(sorted(line)) for line in actions} >= {
-        ("action", "attempt", "board", "duration_ms", "event", "outcome", "posting", "time",
-         "worker")}
+        (
+            "action",
+            "attempt",
+            "board",
+            "duration_ms",
+            "event",
+            "outcome",
+            "posting",
+            "time",
+            "worker",
+        )
+    }
     assert {line["action"] for line in actions} == {"post", "update", "expire"}

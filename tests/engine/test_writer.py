@@ -27,8 +27,12 @@ def writer(ledger: Transactions, **kwargs: Any) -> Executor:
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
-    return Executor(ledger, lambda: datetime(2026, 12, 1, tzinfo=UTC), sleep,  # type: ignore[arg-type]
-                    **kwargs)
+    return Executor(
+        ledger,
+        lambda: datetime(2026, 12, 1, tzinfo=UTC),
+        sleep,  # type: ignore[arg-type]
+        **kwargs,
+    )
 
 
 def outcome(n: int) -> Outcome:

@@ -19,9 +19,9 @@ def zr(http: respx.MockRouter) -> ZipRecruiterDouble:
     return double
 
 
-async def test_post_update_expire_with_a_dropped_answer(world: World,
-                                                        zr: ZipRecruiterDouble,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_post_update_expire_with_a_dropped_answer(
+    world: World, zr: ZipRecruiterDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ZIPRECRUITER_API_KEY", KEY)
     ref = "jobpub-data-analyst-ziprecruiter"
     world.write(boards={"ziprecruiter": {}}, publish_at=date(2026, 11, 26))
@@ -29,8 +29,9 @@ async def test_post_update_expire_with_a_dropped_answer(world: World,
     await world.sync()
     listing = world.listing(board="ziprecruiter")
     assert listing.state == "live" and zr.creates == [ref]  # looked up, adopted
-    world.write(boards={"ziprecruiter": {}}, publish_at=date(2026, 11, 26),
-                title="Senior Data Analyst")
+    world.write(
+        boards={"ziprecruiter": {}}, publish_at=date(2026, 11, 26), title="Senior Data Analyst"
+    )
     await world.sync()
     assert zr.content(ref) == "Senior Data Analyst"
     (world.postings / "data-analyst.yaml").unlink()

@@ -73,23 +73,28 @@ class World:
         self.postings.mkdir(parents=True)
         self.out = root / "public"
         self.config_path = root / "jobpub.toml"
-        self.config_path.write_text(CONFIG.format(ledger=ledger_url, out=self.out,
-                                                   postings=self.postings))
+        self.config_path.write_text(
+            CONFIG.format(ledger=ledger_url, out=self.out, postings=self.postings)
+        )
         self.config = load_config(self.config_path)
         self.ledger = Ledger(connect(ledger_url))
 
     def write(self, posting_id: str = "data-analyst", **changes: Any) -> Path:
-        data = posting_data(id=posting_id, publish_at=date(2026, 11, 27),
-                            expires_at=date(2026, 12, 31), boards={"fakeboard": {}})
+        data = posting_data(
+            id=posting_id,
+            publish_at=date(2026, 11, 27),
+            expires_at=date(2026, 12, 31),
+            boards={"fakeboard": {}},
+        )
         data.update({**self.defaults, **changes})
         path = self.postings / f"{posting_id}.yaml"
-        path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None},
-                                       sort_keys=False))
+        path.write_text(
+            yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False)
+        )
         return path
 
     def engine(self, **kwargs: Any) -> Engine:
-        return Engine(self.config, self.ledger, clock=self.clock, sleep=self.clock.sleep,
-                      **kwargs)
+        return Engine(self.config, self.ledger, clock=self.clock, sleep=self.clock.sleep, **kwargs)
 
     async def sync(self, **kwargs: Any) -> SyncResult:
         engine = self.engine()

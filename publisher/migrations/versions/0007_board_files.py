@@ -11,22 +11,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'board_files',
-        sa.Column('board', sa.String(length=64), nullable=False),
-        sa.Column('fingerprint', sa.String(length=64), nullable=False),
-        sa.Column('files', sa.Text(), nullable=False),
-        sa.Column('written_at', sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint('board'),
+        "board_files",
+        sa.Column("board", sa.String(length=64), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("files", sa.Text(), nullable=False),
+        sa.Column("written_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("board"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('board_files')
+    op.drop_table("board_files")

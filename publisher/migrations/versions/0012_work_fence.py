@@ -12,18 +12,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('due_work', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('fence', sa.Integer(), nullable=False,
-                                      server_default='0'))
+    with op.batch_alter_table("due_work", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("fence", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('due_work', schema=None) as batch_op:
-        batch_op.drop_column('fence')
+    with op.batch_alter_table("due_work", schema=None) as batch_op:
+        batch_op.drop_column("fence")
