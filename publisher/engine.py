@@ -67,6 +67,23 @@ def _utcnow() -> datetime:
 _NO_ROW = PostingRow("", 0, "", "file", "UTC", None, None, "", None, datetime.min)
 
 
+def _unchanged(
+    found: list[Path], stems: Counter[str], known: Mapping[str, PostingRow], hashes: dict[str, str]
+) -> set[str]:
+    """The files whose bytes (and the config) are what they were when last recorded valid,
+    at the same path, with no other file of their name."""
+    return {
+        path.stem
+        for path in found
+        if stems[path.stem] == 1
+        and (row := known.get(path.stem)) is not None
+        and row.source == "file"
+        and row.path == str(path)
+        and row.removed_at is None
+        and row.source_hash == hashes.get(str(path))
+    }
+
+
 def _duplicate(path: Path, other: Path) -> Finding:
     from publisher.loader import Locator, read_text
 
@@ -180,8 +197,7 @@ class Engine:
         :func:`publisher.streaming.claims`) — while the pool goes on with the rest. Their
         ids are ``Loaded.streamed`` of what is returned.
         """
-        from publisher.incremental import plan_fingerprint, set_stats, stat_of
-        from publisher.streaming import claims
+        from publisher.incremental import plan_fingerprint, set_stats
         from publisher.validate import PARALLEL_FROM, Report, discover, validate_paths
 
         roots = list(paths) or [Path(self.config.postings_dir)]
@@ -206,40 +222,9 @@ class Engine:
         found = [path for path in found if path not in {f for f, _ in strays}]
         files = {path.stem: str(path) for path in found}
         stems = Counter(path.stem for path in found)
-        fingerprint, hashes, stats = self._fingerprint, {}, {}
-        same = lazy and plan_fingerprint(self.ledger) == fingerprint.hex()
-        own: set[str] = set()  # files whose id line is their name (see claims)
-        claimed: Counter[str | None] = Counter()  # ids the files' id lines give
-        for path in found:
-            row, stat = known.get(path.stem), stat_of(path)
-            if (
-                same
-                and stat is not None
-                and row is not None
-                and row.source_stat == stat
-                and row.path == str(path)
-                and row.source_hash is not None
-            ):
-                hashes[str(path)] = row.source_hash  # unchanged, by its stat: not read
-                continue
-            with contextlib.suppress(OSError):  # unreadable: validation will say so
-                data = path.read_bytes()
-                hashes[str(path)] = hashlib.sha256(fingerprint + data).hexdigest()
-                if each is not None:
-                    claimed[said := claims(data)] += 1
-                    if said == path.stem:
-                        own.add(path.stem)
-            stats[path.stem] = stat
-        unchanged = {
-            path.stem
-            for path in found
-            if stems[path.stem] == 1
-            and (row := known.get(path.stem)) is not None
-            and row.source == "file"
-            and row.path == str(path)
-            and row.removed_at is None
-            and row.source_hash == hashes.get(str(path))
-        }
+        same = lazy and plan_fingerprint(self.ledger) == self._fingerprint.hex()
+        hashes, stats, own, claimed = self._hash_files(found, known, same, each is not None)
+        unchanged = _unchanged(found, stems, known, hashes)
         ctx = RuleContext.of(self.config, now, expired_is_error=False)
         check = [path for path in found if path.stem not in unchanged]
         revisions: dict[str, tuple[int, str]] = {}
@@ -285,14 +270,13 @@ class Engine:
         held |= {path.stem for path, _ in strays}
         record(checked)
         if write:  # the stat of each file now recorded valid (never of an invalid one)
+            valid = (unchanged | set(revisions)) - held
             set_stats(
                 self.ledger,
                 {
                     pid: stat
                     for pid, stat in stats.items()
-                    if (pid in unchanged or pid in revisions)
-                    and pid not in held
-                    and known.get(pid, _NO_ROW).source_stat != stat
+                    if pid in valid and known.get(pid, _NO_ROW).source_stat != stat
                 },
             )
         desired = {p.id: Desired(p, *revisions[p.id]) for p in checked}
@@ -300,8 +284,54 @@ class Engine:
         # Unchanged files: their recorded content, revision and hash are current as they are.
         if not lazy:
             desired.update(self._unread(unchanged, known))
-        # Queued postings join the files; a posting whose file is now invalid keeps its last
-        # valid content, which the planner uses only to expire it on time.
+        desired.update(self._kept(desired, known, held))
+        removed = self._removed(known, files, roots, now if write else None)
+        findings = [*(report.findings if report else []), *(_duplicate(*s) for s in strays)]
+        unread = unchanged - set(desired) if lazy else set()
+        return Loaded(desired, findings, held, removed, known, unread, lazy, set(streamed))
+
+    def _hash_files(
+        self, found: list[Path], known: Mapping[str, PostingRow], same: bool, claiming: bool
+    ) -> tuple[dict[str, str], dict[str, Any], set[str], Counter[str | None]]:
+        """Each file's hash (of the config's fingerprint and its bytes) and stat; a file
+        unchanged by its stat (``same``: the config too) is not read. ``claiming``: also the
+        ids the files' id lines give, and the files whose id line is their name (see
+        :func:`publisher.streaming.claims`)."""
+        from publisher.incremental import stat_of
+        from publisher.streaming import claims
+
+        fingerprint = self._fingerprint
+        hashes: dict[str, str] = {}
+        stats: dict[str, Any] = {}
+        own: set[str] = set()
+        claimed: Counter[str | None] = Counter()
+        for path in found:
+            row, stat = known.get(path.stem), stat_of(path)
+            if (
+                same
+                and stat is not None
+                and row is not None
+                and row.source_stat == stat
+                and row.path == str(path)
+                and row.source_hash is not None
+            ):
+                hashes[str(path)] = row.source_hash  # unchanged, by its stat: not read
+                continue
+            with contextlib.suppress(OSError):  # unreadable: validation will say so
+                data = path.read_bytes()
+                hashes[str(path)] = hashlib.sha256(fingerprint + data).hexdigest()
+                if claiming:
+                    claimed[said := claims(data)] += 1
+                    if said == path.stem:
+                        own.add(path.stem)
+            stats[path.stem] = stat
+        return hashes, stats, own, claimed
+
+    def _kept(
+        self, desired: Mapping[str, Desired], known: Mapping[str, PostingRow], held: set[str]
+    ) -> dict[str, Desired]:
+        """Queued postings, which join the files; and a posting whose file is now invalid,
+        with its last valid content (which the planner uses only to expire it on time)."""
         kept = [
             row
             for row in known.values()
@@ -309,9 +339,17 @@ class Engine:
             and (row.id in held or (row.source == "queue" and row.removed_at is None))
         ]
         specs = self.ledger.specs(row.id for row in kept)
-        desired.update(
-            {row.id: Desired(specs[row.id], row.revision, row.content_hash) for row in kept}
-        )
+        return {row.id: Desired(specs[row.id], row.revision, row.content_hash) for row in kept}
+
+    def _removed(
+        self,
+        known: Mapping[str, PostingRow],
+        files: Mapping[str, str],
+        roots: list[Path],
+        now: datetime | None,
+    ) -> set[str]:
+        """Postings whose file was under these folders and is gone; marked removed in the
+        ledger at ``now`` (None: not written)."""
         resolved = [r.resolve() for r in roots]
         removed = {
             row.id
@@ -321,21 +359,9 @@ class Engine:
             and row.id not in files
             and any(Path(row.path).resolve().is_relative_to(r) for r in resolved)
         }
-        if write:
+        if now is not None:
             self.ledger.mark_removed(sorted(i for i in removed if known[i].removed_at is None), now)
-        findings = (report.findings if report else []) + [
-            _duplicate(path, other) for path, other in strays
-        ]
-        return Loaded(
-            desired,
-            findings,
-            held,
-            removed,
-            known,
-            unchanged - set(desired) if lazy else set(),
-            lazy,
-            set(streamed),
-        )
+        return removed
 
     def _unread(self, ids: Iterable[str], known: Mapping[str, PostingRow]) -> dict[str, Desired]:
         """Unchanged postings as recorded: their content, revision and hash."""
