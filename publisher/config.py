@@ -187,10 +187,18 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    timezone: TimeZoneName = "UTC"
-    eeo_statement: Text | None = None
-    ledger: str = DEFAULT_LEDGER
-    postings_dir: str = "postings"
+    timezone: TimeZoneName = Field(
+        default="UTC", description="IANA time zone of postings that name none"
+    )
+    eeo_statement: Text | None = Field(
+        default=None, description="EEO statement of postings that give none (Markdown)"
+    )
+    ledger: str = Field(
+        default=DEFAULT_LEDGER,
+        description="the ledger's database URL: SQLite or postgresql+psycopg:// "
+        "(env JOBPUB_LEDGER overrides it)",
+    )
+    postings_dir: str = Field(default="postings", description="the folder of posting files")
     cache_dir: str = Field(
         default=".jobpub/cache",
         description="rendered descriptions kept by content hash between syncs (safe to delete)",
@@ -201,9 +209,15 @@ class Config(BaseModel):
         le=365,
         description="how long a posting without expires_at stays up, on every board",
     )
-    company: Company | None = None
-    boards: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    limits: dict[str, Limits] = Field(default_factory=dict)
+    company: Company | None = Field(
+        default=None, description="the company of postings that name none (name, url, logo)"
+    )
+    boards: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="[boards.NAME]: each board's settings (below)"
+    )
+    limits: dict[str, Limits] = Field(
+        default_factory=dict, description="[limits.NAME]: a board's call limits (below)"
+    )
     engine: EngineSettings = Field(default_factory=EngineSettings)
     employer: Employer = Field(default_factory=Employer)
     site: Site = Field(default_factory=Site)
