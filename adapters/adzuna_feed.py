@@ -3,16 +3,12 @@ and an HTML description of at least 100 characters."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date
-from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
+from adapters.feedwriter import Dialect, FeedAdapter, iso_date
+from publisher.adapter import BoardRules, RefreshPolicy
 
 
 class AdzunaFeedAdapter(FeedAdapter):
     name = "adzuna_feed"
-    kind = "feed"
-    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
     rules = BoardRules(description_min=100)
     refresh_policy = RefreshPolicy()  # downloaded daily: the file is the listing
     dialect = Dialect(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date
-from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
+from adapters.feedwriter import Dialect, FeedAdapter, iso_date
+from publisher.adapter import BoardRules, RefreshPolicy
 
 
 class CareerjetFeedAdapter(FeedAdapter):
     name = "careerjet_feed"
-    kind = "feed"
-    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
     rules = BoardRules()  # a job URL (checked for every feed)
     refresh_policy = RefreshPolicy()
     dialect = Dialect(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from adapters.google_indexing import access_token
 from publisher.adapter import (
@@ -74,8 +74,6 @@ class GoogleSettings(BoardSettings):
 
 class GoogleAdapter(FileAdapter[GoogleSettings]):
     name = "google"
-    kind = "page"
-    settings_model: ClassVar[type[BoardSettings]] = GoogleSettings
     rules = BoardRules(title_max=200)
     refresh_policy = RefreshPolicy()  # a page stays as it is until it changes or ends
     default_base_url = "https://indexing.googleapis.com"

@@ -109,8 +109,6 @@ def minor(amount: float, currency: str) -> int:
 
 class IndeedAdapter(ApiAdapter[IndeedSettings]):
     name = "indeed"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = IndeedSettings
     rules = BoardRules(
         title_max=75,
         description_max_bytes=65_000,

@@ -20,10 +20,8 @@ and the Job Sync XML feed reference):
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date, rfc822
-from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
+from adapters.feedwriter import Dialect, FeedAdapter, iso_date, rfc822
+from publisher.adapter import BoardRules, RefreshPolicy
 from publisher.problems import Problem
 from publisher.render import amount
 from publisher.schema import Posting, Salary
@@ -58,8 +56,6 @@ def indeed_salary(salary: Salary) -> str:
 
 class IndeedFeedAdapter(FeedAdapter):
     name = "indeed_feed"
-    kind = "feed"
-    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
     rules = BoardRules()  # a job URL (every feed) and a contact e-mail (extra_checks)
     refresh_policy = RefreshPolicy()
     dialect = Dialect(

@@ -7,16 +7,13 @@ jobs older than 45 days (by pubdate/updated) are not indexed, so listings are re
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
 
-from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, dotted_date, rfc822
-from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
+from adapters.feedwriter import Dialect, FeedAdapter, dotted_date, rfc822
+from publisher.adapter import BoardRules, RefreshPolicy
 
 
 class JoobleFeedAdapter(FeedAdapter):
     name = "jooble_feed"
-    kind = "feed"
-    settings_model: ClassVar[type[BoardSettings]] = FeedSettings
     # Jooble asks for the complete description; we require 100 characters, like Adzuna.
     rules = BoardRules(description_min=100)
     refresh_policy = RefreshPolicy(every=timedelta(days=30))  # re-dated before its 45 days

@@ -87,8 +87,6 @@ def job_id(ref: str, index: int = 0) -> str:
 
 class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
     name = "linkedin"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = LinkedInSettings
     rules = BoardRules(
         title_max=200, description_min=100, description_max=25_000, apply_url_required=True
     )

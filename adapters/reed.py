@@ -89,8 +89,6 @@ def without_contacts(text: str) -> str:
 
 class ReedAdapter(ApiAdapter[ReedSettings]):
     name = "reed"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = ReedSettings
     rules = BoardRules(
         title_max=255,
         description_min=150,

@@ -78,8 +78,6 @@ def _bullets(items: list[str]) -> str:
 
 class SmartRecruitersAdapter(ApiAdapter[SmartRecruitersSettings]):
     name = "smartrecruiters"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = SmartRecruitersSettings
     rules = BoardRules(title_max=400, max_locations=1)
     refresh_policy = RefreshPolicy()  # a published job stays until it is unpublished
     default_base_url = "https://api.smartrecruiters.com"

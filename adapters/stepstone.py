@@ -75,8 +75,6 @@ def reference(ref: str, key: str) -> str:
 
 class StepStoneAdapter(ApiAdapter[StepStoneSettings]):
     name = "stepstone"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = StepStoneSettings
     rules = BoardRules(title_max=200, apply_url_required=True, max_locations=1)
     refresh_policy = RefreshPolicy()  # online for the contract's validity, or until OFFLINE
     default_base_url = None  # the url setting

@@ -18,7 +18,6 @@ class TalentSettings(FeedSettings):
 
 class TalentFeedAdapter(FeedAdapter):
     name = "talent_feed"
-    kind = "feed"
     settings_model: ClassVar[type[BoardSettings]] = TalentSettings
     rules = BoardRules(description_min=50)
     refresh_policy = RefreshPolicy()

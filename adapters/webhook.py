@@ -35,8 +35,6 @@ class WebhookSettings(BoardSettings):
 
 class WebhookAdapter(ApiAdapter[WebhookSettings]):
     name = "webhook"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = WebhookSettings
     rules = BoardRules()  # the receiver takes any posting jobpub accepts
     refresh_policy = RefreshPolicy()  # nothing to renew
     default_base_url = None  # the endpoint is the url setting

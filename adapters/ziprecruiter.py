@@ -67,8 +67,6 @@ class ZipRecruiterSettings(BoardSettings):
 
 class ZipRecruiterAdapter(ApiAdapter[ZipRecruiterSettings]):
     name = "ziprecruiter"
-    kind = "api"
-    settings_model: ClassVar[type[BoardSettings]] = ZipRecruiterSettings
     rules = BoardRules(apply_url_required=True, countries=frozenset({"US", "CA", "AU"}))
     refresh_policy = RefreshPolicy()  # a job stays until it is closed
     default_base_url = "https://api.ziprecruiter.com/partner/v0"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -269,6 +269,17 @@ class BoardAdapter(ABC, Generic[S]):
     #: The careers site's branding (``[site]``, set by ``publisher.registry.Adapters``).
     site: Site | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A board's settings model is its generic parameter (``ApiAdapter[MySettings]``),
+        unless the class names one itself."""
+        super().__init_subclass__(**kwargs)
+        if "settings_model" in vars(cls):
+            return
+        for base in vars(cls).get("__orig_bases__", ()):
+            found = get_args(base)
+            if found and isinstance(found[0], type) and issubclass(found[0], BoardSettings):
+                cls.settings_model = found[0]
+
     def __init__(
         self, settings: S, client: ClientSource = None, clock: Callable[[], datetime] | None = None
     ) -> None:
@@ -407,6 +418,7 @@ class ApiAdapter(BoardAdapter[S]):
     * ``refresh_policy``: renewals (:meth:`refresh`).
     """
 
+    kind: ClassVar[Kind] = "api"
     reconcile: ClassVar[Reconcile] = Reconcile.LOOKUP
     batch_size: ClassVar[int] = 1
     tasks: ClassVar[Tasks | None] = None
@@ -511,6 +523,7 @@ class ApiAdapter(BoardAdapter[S]):
 class FileAdapter(BoardAdapter[S]):
     """A feed or page board: the whole file set is rendered from the open postings."""
 
+    kind: ClassVar[Kind] = "page"  # (the feed boards' base says "feed")
     daily_announcements: ClassVar[int | None] = None  # quota for announce(), per day
     quota_zone: ClassVar[str] = "UTC"  # the time zone in which the board's quota day turns
 

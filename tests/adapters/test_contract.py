@@ -63,11 +63,11 @@ def test_no_board_name_appears_in_the_core() -> None:
         assert f'"{name}"' not in core and f"'{name}'" not in core, name
 
 
+#: What each board states itself (its kind comes from its base class, its settings model
+#: from the base's generic parameter; what changes the engine's behaviour is stated always).
 MEMBERS = {
     "api": (
         "name",
-        "kind",
-        "settings_model",
         "rules",
         "refresh_policy",
         "default_base_url",
@@ -77,11 +77,9 @@ MEMBERS = {
         "batch_size",
         "tasks",
     ),
-    "feed": ("name", "kind", "settings_model", "rules", "refresh_policy", "dialect"),
+    "feed": ("name", "rules", "refresh_policy", "dialect"),
     "page": (
         "name",
-        "kind",
-        "settings_model",
         "rules",
         "refresh_policy",
         "default_base_url",
@@ -89,6 +87,27 @@ MEMBERS = {
         "quota_zone",
     ),
 }
+
+
+def test_kind_and_settings_model_come_from_the_base_class() -> None:
+    from publisher.adapter import ApiAdapter, BoardSettings, FileAdapter
+
+    class ToySettings(BoardSettings):
+        shop: str = "north"
+
+    class Toy(ApiAdapter[ToySettings]):
+        name = "toy"
+
+        def to_payload(self, posting: Any) -> Any:
+            return {}
+
+    class ToyPage(FileAdapter[ToySettings]):
+        name = "toy_page"
+
+    assert (Toy.kind, Toy.settings_model) == ("api", ToySettings)
+    assert (ToyPage.kind, ToyPage.settings_model) == ("page", ToySettings)
+    assert Toy.make({"shop": "south"}).settings.shop == "south"  # type: ignore[attr-defined]
+    assert [b for b, cls in boards().items() if "kind" in vars(cls)] == []  # none restates it
 
 
 @pytest.mark.parametrize("board", sorted(boards()))
