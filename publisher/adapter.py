@@ -263,10 +263,10 @@ class BoardAdapter(ABC, Generic[S]):
     #: default; ``[limits.<board>] timeout`` overrides either).
     timeout: ClassVar[float | None] = None
     rate_per_second: ClassVar[float | None] = None
-    #: How long a posting without expires_at lives (``default_duration_days``, set by
-    #: ``publisher.registry.Adapters`` from the config).
+    #: How long a posting without expires_at lives (``default_duration_days``, handed to
+    #: :meth:`make` by ``publisher.registry.Adapters`` from the config).
     default_duration: timedelta = timedelta(days=30)
-    #: The careers site's branding (``[site]``, set by ``publisher.registry.Adapters``).
+    #: The careers site's branding (``[site]``, handed to :meth:`make` likewise).
     site: Site | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -281,10 +281,20 @@ class BoardAdapter(ABC, Generic[S]):
                 cls.settings_model = found[0]
 
     def __init__(
-        self, settings: S, client: ClientSource = None, clock: Callable[[], datetime] | None = None
+        self,
+        settings: S,
+        client: ClientSource = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        site: Site | None = None,
+        default_duration: timedelta | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
+        if site is not None:
+            self.site = site
+        if default_duration is not None:
+            self.default_duration = default_duration
         #: The time, as the engine running the adapter reads it (its fake clock in tests,
         #: publisher.clock.now by default): an adapter never reads the time otherwise.
         self.clock: Callable[[], datetime] = clock or _now
@@ -295,9 +305,14 @@ class BoardAdapter(ABC, Generic[S]):
         settings: Mapping[str, Any] | None = None,
         client: ClientSource = None,
         clock: Callable[[], datetime] | None = None,
+        *,
+        site: Site | None = None,
+        default_duration: timedelta | None = None,
     ) -> BoardAdapter[Any]:
         """Build the adapter from raw settings (config table merged with overrides), with
-        the engine's client source and clock."""
+        the engine's client source and clock, the careers site's branding (``[site]``) and
+        how long a posting without expires_at lives (``default_duration_days``); what is
+        not given keeps the class's default."""
         from pydantic import ValidationError
 
         try:
@@ -307,7 +322,7 @@ class BoardAdapter(ABC, Generic[S]):
             where = ".".join(str(p) for p in err["loc"])
             msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
             raise ConfigError(f"boards.{cls.name}.{where}: {msg}") from None
-        return cls(parsed, client, clock)  # type: ignore[arg-type]
+        return cls(parsed, client, clock, site=site, default_duration=default_duration)  # type: ignore[arg-type]
 
     @property
     def client(self) -> httpx.AsyncClient:

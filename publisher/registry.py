@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from datetime import datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from publisher.adapter import BoardAdapter, BoardRules, BoardSettings, Kind, RefreshPolicy
+from publisher.adapter import BoardAdapter
 from publisher.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,25 +28,10 @@ __all__ = ["GROUP", "Adapters", "Board", "board_hint", "boards"]
 GROUP = "jobpub.boards"
 
 
-class Board(Protocol):
-    """A board plug-in as the core sees it (the way pre-commit types its languages): what
-    the adapter class declares, and how an adapter is made from settings. Everything else
-    the core asks of a board goes through the adapter it makes."""
-
-    name: str
-    kind: Kind
-    settings_model: type[BoardSettings]
-    rules: BoardRules
-    refresh_policy: RefreshPolicy
-    concurrency: int
-    rate_per_second: float | None
-
-    def make(
-        self,
-        settings: Mapping[str, Any] | None = None,
-        client: ClientSource = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> BoardAdapter[Any]: ...
+#: A board plug-in as the core sees it: its adapter class (the contract is declared once,
+#: by :class:`publisher.adapter.BoardAdapter`; everything else the core asks of a board goes
+#: through the adapter the class makes).
+Board: TypeAlias = type[BoardAdapter[Any]]
 
 
 class _Boards(MutableMapping[str, Board]):
@@ -164,15 +149,18 @@ class Adapters:
                     f"unknown board '{name}' (known boards: {', '.join(sorted(self.registry))})"
                 )
             client = self.client_for(name) if self.client_for else None
-            adapter = self.registry[name].make(
-                {**self.config.boards.get(name, {}), **(overrides or {})}, client, self.clock
-            )
-            adapter.default_duration = timedelta(days=self.config.default_duration_days)
-            adapter.site = self.config.site.model_copy(
+            site = self.config.site.model_copy(
                 update={
                     "name": self.config.site.name
                     or (self.config.company.name if self.config.company else None)
                 }
+            )
+            adapter = self.registry[name].make(
+                {**self.config.boards.get(name, {}), **(overrides or {})},
+                client,
+                self.clock,
+                site=site,
+                default_duration=timedelta(days=self.config.default_duration_days),
             )
             self._built[key] = adapter
         return adapter

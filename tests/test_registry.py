@@ -131,12 +131,23 @@ def test_the_ledgers_words_are_enums_whose_values_are_the_spec_words() -> None:
     assert f"{ListingState.LIVE}" == "live" and ListingState.LIVE == "live"
 
 
-def test_every_board_has_what_the_registry_protocol_names() -> None:
-    members = [*registry.Board.__annotations__, "make"]
-    assert members[:2] == ["name", "kind"]
+def test_every_board_is_a_board_adapter_made_with_the_engines_context() -> None:
+    from datetime import timedelta
+
+    from publisher.adapter import BoardAdapter
+    from publisher.config import Site
+
+    site = Site(name="Northwind")
     for name, cls in registry.boards().items():
-        missing = [m for m in members if not hasattr(cls, m)]
-        assert missing == [], f"{name}: {missing}"
+        assert issubclass(cls, BoardAdapter) and cls.name == name
+    made = registry.boards()["webhook"].make(
+        {"url": "https://hooks.example.com/jobs", "secret_env": "HOOK"},
+        site=site,
+        default_duration=timedelta(days=45),
+    )
+    assert (made.site, made.default_duration) == (site, timedelta(days=45))
+    bare = registry.boards()["webhook"].make({"url": "https://hooks.example.com/jobs"})
+    assert (bare.site, bare.default_duration) == (None, timedelta(days=30))  # class defaults
 
 
 def test_threads_asking_for_a_board_first_at_once_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
