@@ -44,7 +44,6 @@ from publisher.adapter import (
     Tasks,
 )
 from publisher.errors import BoardError, OutcomeUnknown
-from publisher.oauth import client_credentials
 from publisher.render import description_html
 from publisher.schema import Posting
 
@@ -195,9 +194,7 @@ class IndeedAdapter(ApiAdapter[IndeedSettings]):
     async def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
         """One GraphQL call; its ``data``, or the first error mapped like an HTTP status."""
         url = f"{self.base_url}/graphql"
-        response = await client_credentials(self).send(
-            self.client, lambda auth: self.client.post(url, json=request, headers=auth)
-        )
+        response = await self.client.post(url, json=request, auth=self.oauth)
         self.raise_for_status(response)
         answer = self.json_object(response)
         data = answer.get("data")

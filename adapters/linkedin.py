@@ -47,7 +47,6 @@ from publisher.adapter import (
 )
 from publisher.codes import country_name, subdivision_name
 from publisher.errors import BoardRejected, NotOnBoard, OutcomeUnknown
-from publisher.oauth import client_credentials
 from publisher.render import description_html, restrict_html
 from publisher.schema import Location, Posting
 
@@ -179,10 +178,7 @@ class LinkedInAdapter(ApiAdapter[LinkedInSettings]):
         extra = {**request.pop("headers", {}), **({"LinkedIn-Version": version} if version else {})}
         url = f"{self.base_url}/{'rest' if version else 'v2'}/{path}"
 
-        def call(auth: dict[str, str]) -> Any:
-            return self.client.request(method, url, headers={**auth, **extra}, **request)
-
-        response = await client_credentials(self).send(self.client, call)
+        response = await self.client.request(method, url, headers=extra, auth=self.oauth, **request)
         self.raise_for_status(response)
         return self.json_object(response)
 

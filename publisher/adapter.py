@@ -9,6 +9,7 @@ retries, rate limits and file writing: adapters never sleep, retry or build clie
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from abc import ABC, abstractmethod
@@ -441,6 +442,15 @@ class ApiAdapter(BoardAdapter[S]):
     @property
     def can_lookup(self) -> bool:
         return self.reconcile == Reconcile.LOOKUP
+
+    @functools.cached_property
+    def oauth(self) -> httpx.Auth:
+        """OAuth 2 client credentials from the board's ``token_url``, ``client_id_env`` and
+        ``client_secret_env`` settings: pass it with each call (``auth=self.oauth``); the
+        token is fetched when needed, shared, and fetched again once on a 401."""
+        from publisher.oauth import ClientCredentials  # (httpx: loaded only to call)
+
+        return ClientCredentials.of(self)
 
     def operations(self) -> list[str]:
         ops = ["publish", "update", "refresh", "withdraw"]

@@ -1,5 +1,6 @@
 """OAuth 2 client credentials (RFC 6749 §4.4) for boards whose APIs take a bearer token
-(such tokens often live only 30 minutes): one helper every adapter uses.
+(such tokens often live only 30 minutes): an ``httpx.Auth`` every such adapter passes with
+its calls (``auth=self.auth``).
 
 * the token is reused until ``margin`` before it expires, then fetched again;
 * when many calls need a token at once, it is fetched once (the others wait for it);
@@ -11,19 +12,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import httpx
 
 from publisher import clock
 from publisher.errors import BoardAuthError, BoardUnavailable
 from publisher.redact import remember
 
-if TYPE_CHECKING:
-    import httpx
-
-__all__ = ["ClientCredentials", "client_credentials"]
+__all__ = ["ClientCredentials"]
 
 
 @dataclass
@@ -32,8 +32,9 @@ class _Token:
     expires_at: datetime
 
 
-class ClientCredentials:
-    """A client-credentials token for one board, fetched when needed and shared."""
+class ClientCredentials(httpx.Auth):
+    """A client-credentials token for one board, fetched when needed and shared by every
+    call that passes it as ``auth``: the token request goes out through the same client."""
 
     def __init__(
         self,
@@ -56,38 +57,63 @@ class ClientCredentials:
         self.fetches = 0  # token requests made (for tests and diagnostics)
         remember(client_secret)
 
-    async def token(self, client: httpx.AsyncClient) -> str:
-        """A token valid for at least ``margin`` more (fetched once for concurrent calls)."""
+    @classmethod
+    def of(cls, adapter: Any) -> ClientCredentials:
+        """The helper for a board adapter, from its ``token_url`` setting and the secrets
+        its ``client_id_env`` / ``client_secret_env`` settings name."""
+        return cls(
+            adapter.name,
+            adapter.settings.token_url,
+            adapter.secret("client_id"),
+            adapter.secret("client_secret"),
+            now=adapter.clock,  # the engine's clock, as everything the adapter does
+        )
+
+    def _valid(self) -> _Token | None:
         current = self._token
         if current is not None and current.expires_at - self.margin > self._now():
-            return current.value
-        async with self._lock:
-            current = self._token
-            if current is None or current.expires_at - self.margin <= self._now():
-                self._token = current = await self._fetch(client)
-            return current.value
+            return current
+        return None
+
+    async def token(self, client: httpx.AsyncClient) -> str:
+        """A token valid for at least ``margin`` more (fetched once for concurrent calls)."""
+        current = self._valid()
+        if current is None:
+            async with self._lock:
+                current = self._valid()
+                if current is None:
+                    self._token = current = self._parse(await client.send(self._request()))
+        return current.value
 
     def invalidate(self, value: str) -> None:
         """Forget ``value`` (a call said it is no longer valid); a newer one is kept."""
         if self._token is not None and self._token.value == value:
             self._token = None
 
-    async def send(
-        self,
-        client: httpx.AsyncClient,
-        call: Callable[[dict[str, str]], Awaitable[httpx.Response]],
-    ) -> httpx.Response:
-        """Make ``call`` with an ``Authorization`` header; on a 401, refresh the token once
-        and make it once more (its answer, whatever it is, is returned)."""
-        value = await self.token(client)
-        response = await call({"Authorization": f"Bearer {value}"})
-        if response.status_code != 401:
-            return response
-        self.invalidate(value)
-        value = await self.token(client)
-        return await call({"Authorization": f"Bearer {value}"})
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        raise RuntimeError("ClientCredentials is for httpx.AsyncClient")
 
-    async def _fetch(self, client: httpx.AsyncClient) -> _Token:
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The call with an ``Authorization`` header; on a 401, the token is fetched again
+        once and the call made once more (its answer, whatever it is, is returned)."""
+        for attempt in (1, 2):
+            current = self._valid()
+            if current is None:
+                async with self._lock:  # one fetch for the calls that need one at once
+                    current = self._valid()
+                    if current is None:
+                        answer = yield self._request()
+                        await answer.aread()
+                        self._token = current = self._parse(answer)
+            request.headers["Authorization"] = f"Bearer {current.value}"
+            response = yield request
+            if response.status_code != 401 or attempt == 2:
+                return
+            self.invalidate(current.value)
+
+    def _request(self) -> httpx.Request:
         form = {
             "grant_type": "client_credentials",
             "client_id": self._client_id,
@@ -96,9 +122,11 @@ class ClientCredentials:
         if self.scope:
             form["scope"] = self.scope
         self.fetches += 1
-        response = await client.post(
-            self.token_url, data=form, headers={"Accept": "application/json"}
+        return httpx.Request(
+            "POST", self.token_url, data=form, headers={"Accept": "application/json"}
         )
+
+    def _parse(self, response: httpx.Response) -> _Token:
         status = response.status_code
         if status == 429 or status >= 500:
             raise BoardUnavailable(self.board, f"token endpoint answered {status}", status)
@@ -121,18 +149,3 @@ class ClientCredentials:
         except (TypeError, ValueError):
             lifetime = 3600.0
         return _Token(value, self._now() + timedelta(seconds=lifetime))
-
-
-def client_credentials(adapter: Any) -> ClientCredentials:
-    """The board's token helper, made once per adapter from its ``token_url`` setting and the
-    secrets its ``client_id_env`` / ``client_secret_env`` settings name."""
-    helper = getattr(adapter, "_oauth", None)
-    if not isinstance(helper, ClientCredentials):
-        helper = ClientCredentials(
-            adapter.name,
-            adapter.settings.token_url,
-            adapter.secret("client_id"),
-            adapter.secret("client_secret"),
-        )
-        adapter._oauth = helper
-    return helper

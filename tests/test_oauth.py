@@ -77,16 +77,12 @@ async def test_a_401_refreshes_once_then_is_an_answer(http: respx.MockRouter) ->
     )
     oauth = _helper(FakeClock(NOW))
     async with httpx.AsyncClient() as client:
-
-        def call(headers: dict[str, str]) -> object:
-            return client.get(API, headers=headers)
-
-        assert (await oauth.send(client, call)).status_code == 200  # type: ignore[arg-type]
+        assert (await client.get(API, auth=oauth)).status_code == 200
         assert [c.request.headers["Authorization"] for c in api.calls] == [
             "Bearer token-old-1",
             "Bearer token-new-2",
         ]
-        assert (await oauth.send(client, call)).status_code == 401  # type: ignore[arg-type]
+        assert (await client.get(API, auth=oauth)).status_code == 401
     assert api.call_count == 4 and oauth.fetches == 3  # one refresh per call, not a loop
 
 
@@ -126,3 +122,17 @@ async def test_a_fetched_token_is_masked_wherever_it_would_be_shown(http: respx.
     async with httpx.AsyncClient() as client:
         await _helper(FakeClock(NOW)).token(client)
     assert redact("upstream said AQV-very-secret-token is bad") == "upstream said [redacted] is bad"
+
+
+async def test_concurrent_calls_through_the_auth_fetch_one_token(http: respx.MockRouter) -> None:
+    token = http.post(TOKEN_URL).mock(
+        return_value=httpx.Response(200, json={"access_token": "token-shared", "expires_in": 900})
+    )
+    api = http.get(API).mock(return_value=httpx.Response(200, json={}))
+    oauth = _helper(FakeClock(NOW))
+    async with httpx.AsyncClient() as client:
+        answers = await asyncio.gather(*(client.get(API, auth=oauth) for _ in range(10)))
+    assert [a.status_code for a in answers] == [200] * 10 and token.call_count == 1
+    assert {c.request.headers["Authorization"] for c in api.calls} == {"Bearer token-shared"}
+    form = parse_qs(token.calls[0].request.content.decode())
+    assert form["grant_type"] == ["client_credentials"] and form["client_id"] == ["client-1"]
