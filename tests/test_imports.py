@@ -102,3 +102,14 @@ def test_the_circle_finder_sees_imports_in_functions_not_under_type_checking(
     )
     modules = dict.fromkeys(("publisher.x", "publisher.y", "publisher.z"), path)
     assert _imports("publisher.x", path, modules) == {"publisher.z"}
+
+
+def test_no_function_in_the_core_is_over_120_lines() -> None:
+    long = []
+    for path in sorted((ROOT / "publisher").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > 120:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({size})")
+    assert long == []
