@@ -10,10 +10,12 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
 import click
+from click.testing import CliRunner
 
 from tests.factories import ROOT
 
@@ -63,11 +65,28 @@ def _pages() -> dict[Path, str]:
     return {p: p.read_text() for p in [ROOT / "README.md", *DOCS.rglob("*.md")]}
 
 
+def _shell_blocks(text: str) -> list[str]:
+    """The fenced blocks of a Markdown text marked sh, bash or console (or unmarked)."""
+    blocks, current, language = [], [], None
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            if language is None:
+                language = line.strip()[3:].strip()
+                current = []
+            else:
+                if language in ("", "sh", "bash", "console"):
+                    blocks.append("\n".join(current))
+                language = None
+        elif language is not None:
+            current.append(line)
+    return blocks
+
+
 def test_the_guides_name_only_commands_that_exist() -> None:
     ref = _reference()
     known = {name.split()[1] for name, _ in ref.commands() if " " in name}
     for path, text in _pages().items():
-        for block in re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S):
+        for block in _shell_blocks(text):
             for word in re.findall(r"(?:^|[;&|(]\s*|\$ )jobpub ([a-z][a-z-]*)", block, re.M):
                 assert word in known, f"{path}: jobpub {word}"
 
@@ -121,3 +140,56 @@ def test_the_readme_is_a_front_door() -> None:
     first, second = re.findall(r"```sh\n(.*?)\n```", text, re.S)[:2]
     assert "pip install -e . && jobpub sync" in first
     assert "pip install -e '.[test]' && pytest" in second
+
+
+def _shown_commands() -> list[tuple[Path, str]]:
+    """Every concrete ``jobpub`` command line in a shell block of the README and the docs
+    (a synopsis with ``[...]`` is not one; what follows a redirection or a pipe is the
+    shell's)."""
+    found = []
+    for path, text in _pages().items():
+        for block in _shell_blocks(text):
+            for line in block.splitlines():
+                line = line.split(" #", 1)[0].strip().removeprefix("$ ")
+                for part in re.split(r"&&|;", line):
+                    part = re.split(r"[>|]", part, maxsplit=1)[0].strip()
+                    words = part.split()
+                    while words and "=" in words[0]:  # an environment variable first
+                        words = words[1:]
+                    if words[:1] == ["jobpub"] and "[" not in part:
+                        found.append((path, " ".join(words)))
+    return found
+
+
+def _parse_error(line: str) -> str | None:
+    """Why jobpub would refuse ``line`` as a command line (None: it parses)."""
+    from publisher.cli import cli
+
+    args = shlex.split(line)[1:]
+    answers = "a-password-9\n" * 6  # (a command that asks for one gets it)
+    with CliRunner().isolation(input=answers), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # (click's protected_args)
+        try:
+            ctx = cli.make_context("jobpub", list(args))
+            group: click.Command = cli
+            while isinstance(group, click.Group) and [*ctx.protected_args, *ctx.args]:
+                name, command, rest = group.resolve_command(ctx, [*ctx.protected_args, *ctx.args])
+                if command is None:
+                    return "no such command"
+                ctx = command.make_context(name or "", rest, parent=ctx)
+                group = command
+        except click.UsageError as exc:
+            return exc.format_message()
+    return None
+
+
+def test_every_command_shown_parses() -> None:
+    """Each command line the documentation shows names a real command with real options
+    (parsed as jobpub parses it, without running it: some run until stopped)."""
+    shown = _shown_commands()
+    assert len(shown) >= 15 and ("README.md", "jobpub new data-analyst") in {
+        (p.name, line) for p, line in shown
+    }
+    assert [(p, line, why) for p, line in shown if (why := _parse_error(line))] == []
+    assert "No such option" in str(_parse_error("jobpub sync --no-such-option"))
+    assert _parse_error("jobpub archive export --since 2026-01-01") is None
