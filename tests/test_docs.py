@@ -6,6 +6,7 @@ exist; no page names an internal work item."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shlex
 import subprocess
@@ -193,3 +194,49 @@ def test_every_command_shown_parses() -> None:
     assert [(p, line, why) for p, line in shown if (why := _parse_error(line))] == []
     assert "No such option" in str(_parse_error("jobpub sync --no-such-option"))
     assert _parse_error("jobpub archive export --since 2026-01-01") is None
+
+
+#: Shown commands a test does not run: they run until stopped, or need a database server.
+NOT_RUN = {
+    "serve": "runs until stopped",
+    "run": "runs until stopped",
+    "migrate-ledger": "copies into a PostgreSQL server",
+}
+
+
+def test_the_commands_the_guides_show_run_in_a_scratch_project(tmp_path: Path) -> None:
+    """In the order the guides show them, in a project ``jobpub init`` made (the README's
+    tour is run by its own test above, with the exit codes it states)."""
+    env = {**os.environ, "JOBPUB_USERS_FILE": str(tmp_path / "users.toml")}
+    jobpub = [sys.executable, "-c", "from publisher.cli import main; main()"]
+    project = tmp_path / "project"  # (until a guide's own init makes another)
+    subprocess.run([*jobpub, "init", str(project)], check=True, capture_output=True, env=env)
+    ran = []
+    for n, (path, line) in enumerate(_shown_commands()):
+        words = shlex.split(line)[1:]
+        if path.name == "README.md" or words[0] in NOT_RUN:
+            continue
+        here = tmp_path
+        if words[0] == "init":  # a fresh folder each time (init never overwrites)
+            words = ["init", f"project-{n}"]
+            project = tmp_path / f"project-{n}"
+        else:
+            here = project
+        done = subprocess.run(
+            [*jobpub, *words],
+            cwd=here,
+            env=env,
+            input="a-password-9\n" * 4,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (done.returncode, "Traceback" in done.stderr) == (0, False), (
+            path,
+            line,
+            done.stdout,
+            done.stderr,
+        )
+        ran.append(words[0])
+    assert {"init", "new", "users"} <= set(ran)
