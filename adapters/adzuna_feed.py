@@ -4,7 +4,7 @@ and an HTML description of at least 100 characters."""
 from __future__ import annotations
 
 from adapters.feedwriter import Dialect, FeedAdapter, iso_date
-from publisher.adapter import BoardRules, RefreshPolicy
+from publisher.boards import BoardRules, RefreshPolicy
 
 
 class AdzunaFeedAdapter(FeedAdapter):

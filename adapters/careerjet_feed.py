@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.feedwriter import Dialect, FeedAdapter, iso_date
-from publisher.adapter import BoardRules, RefreshPolicy
+from publisher.boards import BoardRules, RefreshPolicy
 
 
 class CareerjetFeedAdapter(FeedAdapter):

@@ -20,11 +20,18 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from publisher.adapter import FeedItem
-from publisher.codes import country_name, subdivision_name
-from publisher.config import Site
-from publisher.render import description_markdown, location_text, markdown_html, salary_text
-from publisher.schema import Posting, xml_safe
+from publisher.boards import (
+    FeedItem,
+    Posting,
+    Site,
+    country_name,
+    description_markdown,
+    location_text,
+    markdown_html,
+    salary_text,
+    subdivision_name,
+    xml_safe,
+)
 
 ASSETS = ("site.css", "filter.js")
 

@@ -14,9 +14,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from publisher.adapter import BoardSettings, FeedItem, FileAdapter, Receipt, tag_url
-from publisher.render import description_html, literal_html, location_text, plain_text, salary_text
-from publisher.schema import Posting, Salary, xml_safe
+from publisher.boards import (
+    BoardSettings,
+    FeedItem,
+    FileAdapter,
+    Posting,
+    Problem,
+    Receipt,
+    Salary,
+    description_html,
+    literal_html,
+    location_text,
+    plain_text,
+    salary_text,
+    tag_url,
+    xml_safe,
+)
 
 __all__ = ["Dialect", "FeedAdapter", "FeedSettings", "feed_records", "iso_date", "rfc822"]
 
@@ -285,8 +298,6 @@ class FeedAdapter(FileAdapter[FeedSettings]):
         )
 
     def extra_checks(self, posting: Posting) -> list[Any]:
-        from publisher.problems import Problem
-
         if not _job_url(posting, self.feed_settings):
             return [
                 Problem(

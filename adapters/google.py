@@ -23,19 +23,22 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from adapters.google_indexing import access_token
-from publisher.adapter import (
+from publisher.boards import (
+    AnnounceFailed,
+    BoardError,
     BoardRules,
     BoardSettings,
+    BoardUnavailable,
     FeedItem,
     FileAdapter,
+    Posting,
+    Problem,
     Receipt,
     RefreshPolicy,
+    description_html,
+    restrict_html,
+    subdivision_name,
 )
-from publisher.codes import subdivision_name
-from publisher.errors import AnnounceFailed, BoardError, BoardUnavailable
-from publisher.problems import Problem
-from publisher.render import description_html, restrict_html
-from publisher.schema import Posting
 
 if TYPE_CHECKING:  # Jinja2 is loaded when a page is rendered, not when rules are checked
     from adapters.careers import Careers

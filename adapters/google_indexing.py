@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.errors import BoardAuthError
-from publisher.redact import remember
+from publisher.boards import BoardAuthError, remember
 
 __all__ = ["INDEXING_SCOPE", "access_token"]
 

@@ -34,18 +34,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
+    BoardError,
     BoardRules,
     BoardSettings,
+    OutcomeUnknown,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    description_html,
 )
-from publisher.errors import BoardError, OutcomeUnknown
-from publisher.render import description_html
-from publisher.schema import Posting
 
 CREATE = (
     "mutation CreateSourcedJobPostings($input: CreateSourcedJobPostingsInput) "

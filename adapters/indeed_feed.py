@@ -21,10 +21,7 @@ and the Job Sync XML feed reference):
 from __future__ import annotations
 
 from adapters.feedwriter import Dialect, FeedAdapter, iso_date, rfc822
-from publisher.adapter import BoardRules, RefreshPolicy
-from publisher.problems import Problem
-from publisher.render import amount
-from publisher.schema import Posting, Salary
+from publisher.boards import BoardRules, Posting, Problem, RefreshPolicy, Salary, amount
 
 #: Currency symbols as Indeed shows pay; other currencies keep their code ("CHF 90,000").
 SYMBOLS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.feedwriter import Dialect, FeedAdapter, dotted_date, rfc822
-from publisher.adapter import BoardRules, RefreshPolicy
+from publisher.boards import BoardRules, RefreshPolicy
 
 
 class JoobleFeedAdapter(FeedAdapter):

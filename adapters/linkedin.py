@@ -32,23 +32,28 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
+    BoardRejected,
     BoardRules,
     BoardSettings,
     ElementResult,
+    Location,
+    NotOnBoard,
+    OutcomeUnknown,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Submission,
     Tasks,
+    country_name,
+    description_html,
     external_ref,
+    restrict_html,
     short_ref,
+    subdivision_name,
 )
-from publisher.codes import country_name, subdivision_name
-from publisher.errors import BoardRejected, NotOnBoard, OutcomeUnknown
-from publisher.render import description_html, restrict_html
-from publisher.schema import Location, Posting
 
 TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li"})
 LEVEL = {

@@ -35,24 +35,24 @@ import re
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
+    BoardAuthError,
+    BoardRejected,
     BoardRules,
     BoardSettings,
+    BoardUnavailable,
+    OutcomeUnknown,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    description_text,
+    hmac_signature,
+    plain_text,
+    salary_text,
 )
-from publisher.errors import (
-    BoardAuthError,
-    BoardRejected,
-    BoardUnavailable,
-    OutcomeUnknown,
-)
-from publisher.render import description_text, plain_text, salary_text
-from publisher.schema import Posting
-from publisher.signing import hmac_signature
 
 JOB_TYPES = {
     "full_time": 1,

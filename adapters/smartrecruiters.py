@@ -32,18 +32,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
     BoardRules,
     BoardSettings,
+    OutcomeUnknown,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    markdown_html,
 )
-from publisher.errors import OutcomeUnknown
-from publisher.render import markdown_html
-from publisher.schema import Posting
 
 LEVELS = {
     "internship": "internship",

@@ -36,18 +36,21 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml.ElementTree import fromstring
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
+    BoardRejected,
     BoardRules,
     BoardSettings,
+    BoardUnavailable,
+    OutcomeUnknown,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    markdown_html,
+    salary_text,
 )
-from publisher.errors import BoardRejected, BoardUnavailable, OutcomeUnknown
-from publisher.render import markdown_html, salary_text
-from publisher.schema import Posting
 
 RESEND_HOURLY = {209, 210, 220, 222, 230, 312, 313, 314, 315, 408, 500}
 OFFER_LINK = "https://www.stepstone.{site}/5/index.cfm?event=offerView.dspOfferInline&offerId="

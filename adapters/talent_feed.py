@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from adapters.feedwriter import Dialect, FeedAdapter, FeedSettings, iso_date
-from publisher.adapter import BoardRules, BoardSettings, RefreshPolicy
+from publisher.boards import BoardRules, BoardSettings, RefreshPolicy
 
 
 class TalentSettings(FeedSettings):

@@ -13,17 +13,17 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
     BoardRules,
     BoardSettings,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    hmac_signature,
 )
-from publisher.schema import Posting
-from publisher.signing import hmac_signature
 
 SIGNATURE_HEADER = "X-Jobpub-Signature"
 

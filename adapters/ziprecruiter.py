@@ -29,17 +29,17 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from publisher.adapter import (
+from publisher.boards import (
     ApiAdapter,
     BoardRules,
     BoardSettings,
+    Posting,
     Receipt,
     Reconcile,
     RefreshPolicy,
     Tasks,
+    description_html,
 )
-from publisher.render import description_html
-from publisher.schema import Posting
 
 if TYPE_CHECKING:
     import httpx

@@ -115,3 +115,25 @@ def test_each_adapter_states_every_contract_member(board: str) -> None:
     cls = boards()[board]
     missing = [m for m in MEMBERS[cls.kind] if m not in vars(cls)]
     assert missing == [], f"{board} inherits what it should state: {missing}"
+
+
+def test_boards_import_the_core_only_through_the_sdk() -> None:
+    """A board module takes what it uses of jobpub from ``publisher.boards`` (the SDK), so a
+    plug-in author has one module to learn and the core may move behind it."""
+    import ast
+
+    from tests.factories import ROOT
+
+    elsewhere = []
+    for path in sorted((ROOT / "adapters").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("publisher"):
+                if node.module != "publisher.boards":
+                    elsewhere.append(f"{path.name}:{node.lineno} {node.module}")
+            elif isinstance(node, ast.Import):
+                elsewhere += [
+                    f"{path.name}:{node.lineno} {a.name}"
+                    for a in node.names
+                    if a.name.startswith("publisher")
+                ]
+    assert elsewhere == []
