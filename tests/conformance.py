@@ -62,6 +62,8 @@ class Double:
     env: ClassVar[Mapping[str, str]] = {}
     #: Changes to the kit's posting so that the board takes it (a UK town for a UK board).
     posting: ClassVar[Mapping[str, Any]] = {}
+    #: The board's config table (``[boards.NAME]``) the kit uses it with.
+    settings: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self) -> None:
         self.faults: deque[str] = deque()

@@ -25,6 +25,7 @@ class IndeedDouble(Double):
         "INDEED_CLIENT_ID": "indeed-client",
         "INDEED_CLIENT_SECRET": "indeed-secret-5772",
     }
+    settings: ClassVar[Mapping[str, Any]] = {"source_name": "Example Corp careers"}
 
     def __init__(self) -> None:
         super().__init__()

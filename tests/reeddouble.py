@@ -29,6 +29,7 @@ def expected_signature(method: str, agent: str, url: str, stamp: str) -> str:
 class ReedDouble(Double):
     prefixes: ClassVar[tuple[str, ...]] = (API,)
     env: ClassVar[Mapping[str, str]] = {"REED_CLIENT_ID": CLIENT, "REED_API_KEY": KEY}
+    settings: ClassVar[Mapping[str, Any]] = {"username": "hr@example.co.uk"}
     posting: ClassVar[Mapping[str, Any]] = {
         "locations": [{"country": "GB", "city": "Manchester", "postal_code": "M1 1AE"}],
         "salary": {"min": 38000, "max": 46000, "currency": "GBP", "period": "year"},

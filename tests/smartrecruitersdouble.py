@@ -21,6 +21,7 @@ TOKEN = "sr-token-2718"
 class SmartRecruitersDouble(Double):
     prefixes: ClassVar[tuple[str, ...]] = (API,)
     env: ClassVar[Mapping[str, str]] = {"SMARTRECRUITERS_API_KEY": TOKEN}
+    settings: ClassVar[Mapping[str, Any]] = {"industry": "47", "function": "it"}
 
     def __init__(self) -> None:
         super().__init__()

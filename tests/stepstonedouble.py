@@ -36,6 +36,7 @@ def answer(
 class StepStoneDouble(Double):
     prefixes: ClassVar[tuple[str, ...]] = (URL,)
     env: ClassVar[Mapping[str, str]] = {"STEPSTONE_USERNAME": USER, "STEPSTONE_PASSWORD": PASSWORD}
+    settings: ClassVar[Mapping[str, Any]] = {"url": URL}
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,10 +1,11 @@
 """The conformance kit (tests/conformance.py) on every shipped board and the in-tree fake
 board, and on deliberately broken adapters it must catch with words that say what is
 missing. Board lists come from the registry: a new API board fails here until its double is
-added to DOUBLES."""
+found by convention in tests/<board>double.py."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,49 +33,6 @@ from tests.conformance import (
 from tests.engine.world import FakeClock, World
 from tests.factories import NOW, make_posting
 from tests.fakeboard import BASE_URL, FakeBoard, FakeBoardAdapter
-from tests.indeeddouble import IndeedDouble
-from tests.linkedindouble import LinkedInDouble
-from tests.reeddouble import ReedDouble
-from tests.smartrecruitersdouble import SmartRecruitersDouble
-from tests.stepstonedouble import URL as STEPSTONE_URL
-from tests.stepstonedouble import StepStoneDouble
-from tests.ziprecruiterdouble import ZipRecruiterDouble
-
-HOOK = "https://careers.example.test/hooks/jobpub"
-
-
-class WebhookDouble(Double):
-    """The webhook's documented shape: JSON {action, ref, posting}, deduplicated by the
-    Idempotency-Key (a repeated key gets the first answer and changes nothing)."""
-
-    prefixes = (HOOK,)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.open: dict[str, dict[str, Any] | None] = {}
-        self.answers: dict[str, httpx.Response] = {}
-
-    def process(self, request: httpx.Request) -> httpx.Response:
-        key = request.headers.get("Idempotency-Key", "")
-        if key in self.answers:
-            return self.answers[key]
-        body = json_body(request)
-        ref = str(body.get("ref"))
-        if body.get("action") == "withdraw":
-            self.open.pop(ref, None)
-        else:
-            self.open[ref] = body.get("posting")
-        self.answers[key] = httpx.Response(200, json={"id": ref})
-        return self.answers[key]
-
-    def open_refs(self) -> dict[str, int]:
-        return dict.fromkeys(self.open, 1)
-
-    def content(self, ref: str) -> str:
-        return str((self.open.get(ref) or {}).get("title"))
-
-    def close_out_of_band(self, ref: str) -> None:
-        self.open.pop(ref, None)  # the receiver took it down itself; a withdraw is a no-op
 
 
 class FakeBoardDouble(Double):
@@ -156,11 +114,8 @@ def kit(tmp_path: Path, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch)
             FakeClock(NOW),
             FakeBoard(None),
         )
-        made.config.boards["webhook"] = {"url": HOOK}
-        made.config.boards["smartrecruiters"] = {"industry": "47", "function": "it"}
-        made.config.boards["stepstone"] = {"url": STEPSTONE_URL}
-        made.config.boards["reed"] = {"username": "hr@example.co.uk"}
-        made.config.boards["indeed"] = {"source_name": "Example Corp careers"}
+        for board, cls in DOUBLES.items():  # the settings each board is used with
+            made.config.boards[board] = dict(cls.settings)
         return made
 
     def double(cls: type[Double]) -> Any:
@@ -173,22 +128,34 @@ def kit(tmp_path: Path, http: respx.MockRouter, monkeypatch: pytest.MonkeyPatch)
     return {"world": world, "double": double, "patch": monkeypatch}
 
 
-#: The double each shipped API board is checked against (a new board must add its own).
-DOUBLES: dict[str, type[Double]] = {
-    "webhook": WebhookDouble,
-    "linkedin": LinkedInDouble,
-    "ziprecruiter": ZipRecruiterDouble,
-    "smartrecruiters": SmartRecruitersDouble,
-    "stepstone": StepStoneDouble,
-    "reed": ReedDouble,
-    "indeed": IndeedDouble,
-}
 API_BOARDS = [name for name, cls in boards().items() if cls.kind == "api"]
+
+
+def double_of(board: str) -> type[Double] | None:
+    """A board's double, found by convention: the Double defined in ``tests/<board>double.py``."""
+    try:
+        module = importlib.import_module(f"tests.{board}double")
+    except ModuleNotFoundError:
+        return None
+    found = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, Double) and v.__module__ == module.__name__
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+#: The double each shipped API board is checked against (a new board brings its own).
+DOUBLES: dict[str, type[Double]] = {
+    board: cls for board in API_BOARDS if (cls := double_of(board)) is not None
+}
 
 
 @pytest.mark.parametrize("board", API_BOARDS)
 async def test_every_api_board_conforms(kit: dict[str, Any], board: str) -> None:
-    assert board in DOUBLES, f"{board}: add its board double to DOUBLES"
+    assert board in DOUBLES, (
+        f"{board}: add its double, a conformance.Double in tests/{board}double.py"
+    )
     assert await check_api_board(kit["world"], kit["double"](DOUBLES[board]), board) == []
 
 

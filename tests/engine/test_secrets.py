@@ -31,24 +31,28 @@ from publisher.web.app import create_app
 from publisher.web.auth import Users
 from tests.factories import posting_text
 
-SECRETS = {
-    name: f"S3cr3t-{name.lower().replace('_', '-')}-7f3a9c"
-    for name in (
-        "LINKEDIN_CLIENT_ID",
-        "LINKEDIN_CLIENT_SECRET",
-        "INDEED_CLIENT_ID",
-        "INDEED_CLIENT_SECRET",
-        "ZIPRECRUITER_API_KEY",
-        "SMARTRECRUITERS_API_KEY",
-        "REED_CLIENT_ID",
-        "REED_API_KEY",
+
+def _secret_names() -> set[str]:
+    """Every variable a board reads a secret from by default (its settings' ``*_env``), so a
+    new board's are covered; and those set only by configuration here."""
+    from publisher.registry import boards
+
+    found = {
+        str(field.default)
+        for cls in boards().values()
+        for key, field in cls.settings_model.model_fields.items()
+        if key.endswith("_env") and field.default
+    }
+    return found | {
         "REED_POSTING_KEY",
-        "STEPSTONE_USERNAME",
-        "STEPSTONE_PASSWORD",
         "JOBPUB_WEBHOOK_SECRET",
         "JOBPUB_WEB_SECRET",
         "JOBPUB_WEB_TOKEN",
-    )
+    }
+
+
+SECRETS = {
+    name: f"S3cr3t-{name.lower().replace('_', '-')}-7f3a9c" for name in sorted(_secret_names())
 }
 SECRETS["JOBPUB_NOTIFY_HOOK"] = "https://notify.example.com/services/S3cr3t-notify-hook-7f3a9c"
 # Client ids are not secrets to the boards (they are sent in clear and may be echoed); what
