@@ -35,7 +35,7 @@ def _closing(days: int) -> str:
     return (clock.now() + timedelta(days=days)).date().isoformat()
 
 
-def _template(name: str) -> str:
+def template(name: str) -> str:
     return files("publisher.templates").joinpath(name).read_text(encoding="utf-8")
 
 
@@ -53,10 +53,10 @@ def init_project(folder: Path) -> list[str]:
     for path in (config, example):
         if path.exists():
             raise UsageError(f"{path} exists already: {folder} is a jobpub project")
-    _write_new(config, _template("jobpub.toml"))
+    _write_new(config, template("jobpub.toml"))
     _write_new(
         example,
-        _template("example.yaml")
+        template("example.yaml")
         .replace("{id}", "example-posting")
         .replace("{expires}", _closing(60)),
     )
@@ -89,7 +89,7 @@ def new_posting(
         )
     target = postings / f"{posting_id}.yaml"
     if source is None:
-        text = _template("new.yaml").replace("{id}", posting_id)
+        text = template("new.yaml").replace("{id}", posting_id)
     elif (postings / f"{source}.yaml").exists():
         text = (postings / f"{source}.yaml").read_text(encoding="utf-8")
         text = re.sub(r"^id:.*$", f"id: {posting_id}", text, count=1, flags=re.MULTILINE)

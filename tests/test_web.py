@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ def test_a_save_keeps_comments_and_a_conflicting_save_loses_nothing(
     )
     assert saved.status_code == 303 and path.read_text() == mine
     assert path.read_text().startswith("# yaml-language-server")  # the comment is kept
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable as any posting file (was 0600)
     theirs = mine.replace("Senior Data Analyst", "Lead Data Analyst")
     path.write_text(theirs)  # someone else saves meanwhile
     late = mine.replace("Senior Data Analyst", "Principal Data Analyst")

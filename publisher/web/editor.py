@@ -28,11 +28,11 @@ class Editor:
         if path.exists():
             text = path.read_text(encoding="utf-8")
         else:
-            from publisher.scaffold import _template
+            from publisher.scaffold import template
 
             source = request.query_params.get("from", "")
             if source == "example":
-                text = _template("example.yaml").replace("{expires}", "2099-12-31")
+                text = template("example.yaml").replace("{expires}", "2099-12-31")
             elif source:  # jobpub new --from: a copy with its dates cleared
                 text = "\n".join(
                     line
@@ -40,7 +40,7 @@ class Editor:
                     if not line.startswith(("publish_at:", "expires_at:"))
                 )
             else:  # the skeleton to fill in
-                text = _template("new.yaml").replace("{id}", posting_id)
+                text = template("new.yaml").replace("{id}", posting_id)
             text = (
                 "\n".join(
                     f"id: {posting_id}" if line.startswith("id:") else line

@@ -19,11 +19,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.config import Config
 from publisher.database import reading
+from publisher.files import write_atomic
 from publisher.tables import engine_state
 from publisher.views import local
-from publisher.web import files
 from publisher.web.auth import LoginLimiter, User, Users
 from publisher.web.changes import Changes
+from publisher.web.git import commit
 
 __all__ = ["TOKEN_SESSION", "Project", "boards_named", "csrf_ok", "diff", "digest", "next_step"]
 
@@ -175,9 +176,9 @@ class Project:
     ) -> None:
         """Write the posting file (and commit it, with ``[web] git_commit``)."""
         path = self.file_of(posting_id)
-        files.write(path, text)
+        write_atomic(path, text.encode("utf-8"))  # (a reader sees the old file or the new)
         if self.config.web.git_commit:
-            trouble = files.commit(path, author.author, message)
+            trouble = commit(path, author.author, message)
             if trouble:
                 request.session["notice"] = trouble
 

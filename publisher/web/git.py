@@ -1,24 +1,13 @@
-"""How the web app writes a posting file: atomically, and with ``[web] git_commit`` committed
-in its git repository with the recruiter as author (only that file; nothing else staged is
-touched)."""
+"""With ``[web] git_commit``, a posting file the web app saved is committed in its git
+repository with the recruiter as author (only that file; nothing else staged is touched)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
-__all__ = ["commit", "write"]
-
-
-def write(path: Path, text: str) -> None:
-    """Atomically: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+__all__ = ["commit"]
 
 
 def commit(path: Path, author: str, message: str) -> str | None:
