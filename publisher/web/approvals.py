@@ -26,7 +26,7 @@ class Approvals:
         found = self.p.changes().get(int(request.path_params["n"]))
         if found is None:
             return PlainTextResponse("no such change", 404)
-        return self.show(request, found)
+        return await self.show(request, found)
 
     async def decide(self, request: Request) -> Any:
         """Approve or reject (approvers), withdraw (the author); approving applies it."""
@@ -48,12 +48,12 @@ class Approvals:
         if verb == "approve":
             refused = await self.apply(request, found, me)
             if refused:
-                return self.show(request, found, *refused)
+                return await self.show(request, found, *refused)
         state = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}[verb]
         self.p.changes().decide(found.id, state, me.name)
         return RedirectResponse(f"/postings/{found.posting_id}", 303)
 
-    def show(
+    async def show(
         self, request: Request, change: Change, status: int = 200, error: str = ""
     ) -> Response:
         path = self.p.file_of(change.posting_id)
@@ -70,7 +70,7 @@ class Approvals:
             and change.state == "pending"
             and digest(current) != change.base
             and bool(current or change.base),
-            problems=self.p.check(change.posting_id, change.text) if edit else [],
+            problems=await self.p.checked(change.posting_id, change.text) if edit else [],
         )
 
     async def apply(
@@ -94,7 +94,9 @@ class Approvals:
                 "the file changed since this change was made: reject it and ask "
                 f"{change.author} to make it again"
             )
-        if any(p["severity"] == "error" for p in self.p.check(change.posting_id, change.text)):
+        if any(
+            p["severity"] == "error" for p in await self.p.checked(change.posting_id, change.text)
+        ):
             return 422, "the change has errors under today's rules: reject it"
         self.p.publish(
             request,

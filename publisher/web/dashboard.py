@@ -23,7 +23,9 @@ class Dashboard:
         self.p = project
 
     async def dashboard(self, request: Request) -> Any:
-        found_files = [self.p.summary(p) for p in sorted(self.p.postings.glob("*.y*ml"))]
+        found_files = await asyncio.to_thread(
+            lambda: [self.p.summary(p) for p in sorted(self.p.postings.glob("*.y*ml"))]
+        )
         rows: list[dict[str, Any]] = []
         if Path(
             self.p.config.ledger.removeprefix("sqlite:///")

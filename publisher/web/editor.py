@@ -55,7 +55,7 @@ class Editor:
             id=posting_id,
             text=text,
             base=base,
-            problems=self.p.check(posting_id, text),
+            problems=await self.p.checked(posting_id, text),
             boards=boards_named(text),
         )
 
@@ -64,7 +64,7 @@ class Editor:
             return JSONResponse({"error": "bad CSRF token"}, 403)
         body = await request.json()
         return JSONResponse(
-            {"problems": self.p.check(request.path_params["id"], str(body.get("text", "")))}
+            {"problems": await self.p.checked(request.path_params["id"], str(body.get("text", "")))}
         )
 
     async def save(self, request: Request) -> Any:
@@ -84,12 +84,12 @@ class Editor:
                 text=text,
                 base=base,
                 current=current,
-                problems=self.p.check(posting_id, text),
+                problems=await self.p.checked(posting_id, text),
                 boards=boards_named(text),
                 error="someone else saved this posting "
                 "since you opened it: both versions are below; merge, then save",
             )
-        problems = self.p.check(posting_id, text)
+        problems = await self.p.checked(posting_id, text)
         if any(p["severity"] == "error" for p in problems):
             return self.p.render(
                 request,
@@ -132,7 +132,7 @@ class Editor:
             data["boards"] = {b: (data.get("boards") or {}).get(b) or {} for b in chosen}
         out = io.StringIO()
         yaml.dump(data, out)
-        problems = self.p.check(posting_id, out.getvalue())
+        problems = await self.p.checked(posting_id, out.getvalue())
         if any(p["severity"] == "error" for p in problems):
             return self.p.render(
                 request,

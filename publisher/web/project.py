@@ -4,6 +4,7 @@ make (``validate``'s rules on a text, writing a posting file, proposing a change
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import hashlib
 import secrets
@@ -130,6 +131,10 @@ class Project:
         if not ID_RE.fullmatch(posting_id):
             raise HTTPException(404, f"'{posting_id}' is not a posting id")
         return self.postings / f"{posting_id}.yaml"
+
+    async def checked(self, posting_id: str, text: str) -> list[dict[str, Any]]:
+        """:meth:`check`, off the event loop (validating is CPU and file work)."""
+        return await asyncio.to_thread(self.check, posting_id, text)
 
     def check(self, posting_id: str, text: str) -> list[dict[str, Any]]:
         """``validate``'s findings for ``text`` as the file ``<id>.yaml`` (same rules)."""
