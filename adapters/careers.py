@@ -76,7 +76,7 @@ def where(posting: Posting, t: dict[str, Any], postal: bool = True) -> list[str]
         areas = [
             subdivision_name(a) if "-" in a else country_name(a) for a in posting.remote_eligibility
         ]
-        return [str(t["remote"]).format(where=", ".join(areas))]
+        return [str(t["remote_in"]).format(where=", ".join(areas))]
     return [
         " ".join(
             p

@@ -4,6 +4,7 @@ tests/test_careers_browser.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
@@ -69,3 +70,29 @@ def test_text_is_escaped_everywhere() -> None:
         body = files[name].decode()
         assert "<script>alert" not in body, name
     assert "R&amp;D" in files["index.html"].decode()
+
+
+def test_the_atom_feed_has_an_author() -> None:
+    """RFC 4287 §4.1.1: a feed whose entries name no author names one itself."""
+    files = adapter_for("google").render_files([_item()], [], BUILT)
+    feed = ElementTree.fromstring(files["jobs.atom"])
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert (feed.findtext("a:author/a:name", namespaces=ns) or "").strip()
+
+
+def test_no_template_leftovers_in_any_page_or_feed() -> None:
+    """A remote posting once showed 'Remote ({where})' in the Workplace filter."""
+    remote = _item(
+        id="remote-analyst",
+        workplace="remote",
+        locations=[],
+        remote_eligibility=["US", "CA"],
+    )
+    files = adapter_for("google").render_files([_item(), remote], [], BUILT)
+    for name, body in files.items():
+        if name.endswith(".js"):  # (the filter script fills its count template itself)
+            continue
+        text = body.decode("utf-8", "replace")
+        assert not re.search(r"\{[a-z_]+\}", text), (name, re.findall(r".{40}\{[a-z_]+\}", text))
+    index = files["index.html"].decode()
+    assert "<option>Remote</option>" in index
