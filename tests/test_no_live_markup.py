@@ -89,12 +89,13 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 def _shown(node: ElementTree.Element) -> str | None:
     """An element's text as a reader may render it: an Atom text construct of type text
-    (the default) is shown as text, never parsed as HTML (RFC 4287 section 3.1.1.1); every
-    other text is checked as if a reader rendered it as HTML."""
+    (the default) is shown as text, never parsed as HTML (RFC 4287 section 3.1.1.1), as is a
+    person's name (section 3.2.1: plain text, no type); every other text is checked as if a
+    reader rendered it as HTML."""
     if (
         node.tag.startswith(ATOM)
         and node.get("type", "text") == "text"
-        and node.tag[len(ATOM) :] in ("title", "subtitle", "summary", "rights", "content")
+        and node.tag[len(ATOM) :] in ("title", "subtitle", "summary", "rights", "content", "name")
     ):
         return None
     return node.text
